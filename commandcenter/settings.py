@@ -1,0 +1,124 @@
+"""Where settings, secrets and logs live, and how the feed token is read safely.
+
+Locations follow the XDG base directories so that an operator finds them where Linux
+tools put theirs, and ``CC_CONFIG_DIR`` / ``CC_STATE_DIR`` move them (tests, kiosks):
+
+    settings  $CC_CONFIG_DIR or $XDG_CONFIG_HOME/commandcenter or ~/.config/commandcenter
+              settings.json, token (the feed token, mode 0600)
+    logs      $CC_STATE_DIR or $XDG_STATE_HOME/commandcenter or ~/.local/state/commandcenter
+              logs/commandcenter.log (rotated)
+
+The token is a secret: it comes from ``CC_FEED_TOKEN`` or from a token file that only
+its owner can read. A file others can read is refused with the exact chmod to run,
+rather than used and leaked. ``TokenRedactor`` keeps it out of every log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TOKEN_ENV = "CC_FEED_TOKEN"
+
+
+class SettingsError(ValueError):
+    """A setting the app cannot start with; the message says how to fix it."""
+
+
+def config_dir() -> Path:
+    if d := os.environ.get("CC_CONFIG_DIR"):
+        return Path(d)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "commandcenter"
+
+
+def state_dir() -> Path:
+    if d := os.environ.get("CC_STATE_DIR"):
+        return Path(d)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "commandcenter"
+
+
+def log_path() -> Path:
+    return state_dir() / "logs" / "commandcenter.log"
+
+
+@dataclass(slots=True)
+class Settings:
+    feed_url: str = ""  # empty: start the embedded demo county
+    token_file: str = ""  # empty: <config_dir>/token when it exists
+    ca_file: str = ""  # empty: the system trust store
+    language: str = "zh_CN"
+    theme: str = "dark"
+    sla: dict[str, Any] = field(default_factory=dict)  # see commandcenter.sla.SlaPolicy.from_dict
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """Read settings.json; a missing file gives defaults, a broken one an error that
+        names the file and the problem (the app shows it and starts on defaults)."""
+        path = path or config_dir() / "settings.json"
+        if not path.exists():
+            return cls()
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise SettingsError(f"{path}: cannot read settings: {err}") from err
+        if not isinstance(raw, dict):
+            raise SettingsError(f"{path}: settings must be a JSON object")
+        if "token" in raw:
+            raise SettingsError(
+                f"{path}: do not put the feed token in settings.json; use {TOKEN_ENV} or a token file (mode 600)"
+            )
+        known = {k: raw[k] for k in cls.__slots__ if k in raw}  # type: ignore[attr-defined]
+        return cls(**known)
+
+
+def read_token(token_file: str | Path | None = None) -> str | None:
+    """The feed token from the environment or an owner-only file; None when neither is set.
+
+    Raises SettingsError when the file exists but is readable by others or empty.
+    """
+    if env := os.environ.get(TOKEN_ENV):
+        return env.strip()
+    path = Path(token_file) if token_file else config_dir() / "token"
+    if not path.exists():
+        if token_file:
+            raise SettingsError(f"token file {path} does not exist")
+        return None
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SettingsError(
+            f"token file {path} is readable by others (mode {stat.filemode(mode)}); run: chmod 600 {path}"
+        )
+    token = path.read_text(encoding="utf-8").strip()
+    if not token:
+        raise SettingsError(f"token file {path} is empty")
+    return token
+
+
+class TokenRedactor(logging.Filter):
+    """Replaces secrets in every log record, whatever library wrote it."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 4]
+
+    def add(self, secret: str) -> None:
+        if secret and len(secret) >= 4 and secret not in self.secrets:
+            self.secrets.append(secret)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        msg = record.getMessage()
+        if any(s in msg for s in self.secrets):
+            for s in self.secrets:
+                msg = msg.replace(s, "<redacted>")
+            record.msg = msg
+            record.args = None
+        return True

@@ -1,0 +1,239 @@
+"""Time limits (时限) and the red/yellow/blue warning (红黄蓝三色预警) of every open case.
+
+A case is always racing one milestone, chosen by its state:
+- not yet dispatched (discovered, reported, signed, returned): sign and assign;
+- dispatched, urgent, nobody on site yet: arrive on site;
+- otherwise: handle and report back (extensions granted add to this one only).
+Every limit counts from the moment the case was filed (``created_ts``), as the published
+practice does: a returned case does not get a fresh clock.
+
+The warning level is the share of the limit already used: below ``yellow_at`` blue, below
+``red_at`` yellow, else red. Overdue (time left < 0) is always red. Both thresholds and all
+limits are configurable, per urgency and per category, from plain data (``SlaPolicy.from_dict``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+
+from commandcenter.domain import CaseState, SlaLevel, Urgency
+
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+
+
+class Milestone(IntEnum):
+    NONE = 0  # closed: no limit runs
+    ASSIGN = 1  # 签收并指派
+    ARRIVE = 2  # 到场
+    HANDLE = 3  # 处置反馈
+
+
+MILESTONE_LABELS_ZH = {
+    Milestone.NONE: "",
+    Milestone.ASSIGN: "签收派遣",
+    Milestone.ARRIVE: "到场",
+    Milestone.HANDLE: "处置反馈",
+}
+
+LEVEL_CODES: tuple[SlaLevel, ...] = (SlaLevel.BLUE, SlaLevel.YELLOW, SlaLevel.RED)
+NO_LEVEL = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Seconds from filing; ``arrive`` None means no on-site limit for this class."""
+
+    assign: float
+    handle: float
+    arrive: float | None = None
+
+
+DEFAULT_LIMITS: dict[Urgency, Limits] = {
+    Urgency.URGENT: Limits(assign=5 * MINUTE, arrive=20 * MINUTE, handle=24 * HOUR),
+    Urgency.NORMAL: Limits(assign=24 * HOUR, arrive=None, handle=7 * DAY),
+}
+
+_NOT_DISPATCHED = frozenset(
+    {CaseState.DISCOVERED, CaseState.REPORTED, CaseState.SIGNED, CaseState.RETURNED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaStatus:
+    milestone: Milestone
+    deadline: float
+    remaining: float  # seconds; negative when overdue
+    level: SlaLevel | None
+    used: float  # share of the limit used, 0..(>1)
+
+    @property
+    def overdue(self) -> bool:
+        return self.milestone is not Milestone.NONE and self.remaining < 0
+
+
+@dataclass(slots=True)
+class SlaPolicy:
+    limits: dict[Urgency, Limits] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    category_limits: dict[str, dict[Urgency, Limits]] = field(default_factory=dict)
+    yellow_at: float = 0.5
+    red_at: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.yellow_at < self.red_at <= 1.0:
+            raise ValueError(
+                f"need 0 < yellow_at < red_at <= 1, got {self.yellow_at}, {self.red_at}"
+            )
+        for limits in [
+            *self.limits.values(),
+            *(x for d in self.category_limits.values() for x in d.values()),
+        ]:
+            if (
+                limits.assign <= 0
+                or limits.handle <= 0
+                or (limits.arrive is not None and limits.arrive <= 0)
+            ):
+                raise ValueError(f"time limits must be positive: {limits}")
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> SlaPolicy:
+        """From settings: {"yellow_at": .5, "red_at": .8, "limits": {"urgent": {"assign": 300,
+        "arrive": 1200, "handle": 86400}, ...}, "categories": {"燃气泄漏": {"urgent": {...}}}}."""
+
+        def limits_of(d: dict[str, Any], base: Limits) -> Limits:
+            return Limits(
+                assign=float(d.get("assign", base.assign)),
+                handle=float(d.get("handle", base.handle)),
+                arrive=(float(d["arrive"]) if d.get("arrive") is not None else None)
+                if "arrive" in d
+                else base.arrive,
+            )
+
+        limits = dict(DEFAULT_LIMITS)
+        for name, d in raw.get("limits", {}).items():
+            u = Urgency(name)
+            limits[u] = limits_of(d, limits[u])
+        cats: dict[str, dict[Urgency, Limits]] = {}
+        for cat, per in raw.get("categories", {}).items():
+            cats[cat] = {Urgency(u): limits_of(d, limits[Urgency(u)]) for u, d in per.items()}
+        return cls(
+            limits=limits,
+            category_limits=cats,
+            yellow_at=float(raw.get("yellow_at", 0.5)),
+            red_at=float(raw.get("red_at", 0.8)),
+        )
+
+    def limits_for(self, urgency: str, category: str = "") -> Limits:
+        u = Urgency(urgency)
+        per_cat = self.category_limits.get(category)
+        if per_cat and u in per_cat:
+            return per_cat[u]
+        return self.limits[u]
+
+    def level_of(self, used: float) -> SlaLevel:
+        if used >= self.red_at:
+            return SlaLevel.RED
+        if used >= self.yellow_at:
+            return SlaLevel.YELLOW
+        return SlaLevel.BLUE
+
+    def evaluate(self, case: Any, now: float) -> SlaStatus:
+        """For one case-like object (domain Case or wire CaseData: same attribute names)."""
+        state = CaseState(case.state)
+        if state not in _NOT_DISPATCHED and state not in (CaseState.ASSIGNED, CaseState.HANDLING):
+            return SlaStatus(Milestone.NONE, 0.0, 0.0, None, 0.0)
+        lim = self.limits_for(case.urgency, case.category)
+        if state in _NOT_DISPATCHED:
+            milestone, limit = Milestone.ASSIGN, lim.assign
+        elif state is CaseState.ASSIGNED and lim.arrive is not None and not case.on_site_ts:
+            milestone, limit = Milestone.ARRIVE, lim.arrive
+        else:
+            milestone, limit = Milestone.HANDLE, lim.handle + case.extension_s
+        deadline = case.created_ts + limit
+        used = (now - case.created_ts) / limit
+        return SlaStatus(milestone, deadline, deadline - now, self.level_of(used), used)
+
+    def evaluate_arrays(
+        self,
+        now: float,
+        state: np.ndarray,
+        urgency: np.ndarray,
+        category: np.ndarray,
+        categories: list[str],
+        created: np.ndarray,
+        on_site: np.ndarray,
+        extension: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Vectorised ``evaluate`` over the store's columns.
+
+        ``state``/``urgency`` hold indices into ``STATE_ORDER``/``URGENCY_ORDER``,
+        ``category`` indices into ``categories``. Returns (milestone codes, seconds
+        remaining, level codes: index into LEVEL_CODES or NO_LEVEL for closed cases).
+        """
+        n = len(state)
+        assign_l = np.empty(n)
+        arrive_l = np.empty(n)
+        handle_l = np.empty(n)
+        for ui, u in enumerate(URGENCY_ORDER):
+            m = urgency == ui
+            base = self.limits[u]
+            assign_l[m] = base.assign
+            arrive_l[m] = np.nan if base.arrive is None else base.arrive
+            handle_l[m] = base.handle
+        for cat, per in self.category_limits.items():
+            try:
+                ci = categories.index(cat)
+            except ValueError:
+                continue
+            for ui, u in enumerate(URGENCY_ORDER):
+                if u in per:
+                    m = (category == ci) & (urgency == ui)
+                    assign_l[m] = per[u].assign
+                    arrive_l[m] = np.nan if per[u].arrive is None else per[u].arrive
+                    handle_l[m] = per[u].handle
+        not_dispatched = np.isin(state, _NOT_DISPATCHED_CODES)
+        assigned = state == _ASSIGNED_CODE
+        handling = state == _HANDLING_CODE
+        arriving = assigned & ~np.isnan(arrive_l) & (on_site == 0)
+        milestone = np.zeros(n, dtype=np.int8)
+        limit = np.ones(n)
+        milestone[not_dispatched] = Milestone.ASSIGN
+        limit[not_dispatched] = assign_l[not_dispatched]
+        milestone[arriving] = Milestone.ARRIVE
+        limit[arriving] = arrive_l[arriving]
+        handle_m = (assigned & ~arriving) | handling
+        milestone[handle_m] = Milestone.HANDLE
+        limit[handle_m] = handle_l[handle_m] + extension[handle_m]
+        elapsed = now - created
+        remaining = created + limit - now
+        used = elapsed / limit
+        level = np.where(used >= self.red_at, 2, np.where(used >= self.yellow_at, 1, 0)).astype(
+            np.int8
+        )
+        level[milestone == Milestone.NONE] = NO_LEVEL
+        remaining[milestone == Milestone.NONE] = 0.0
+        return milestone, remaining, level
+
+
+# Column codes used by the store and evaluate_arrays.
+STATE_ORDER: tuple[CaseState, ...] = tuple(CaseState)
+URGENCY_ORDER: tuple[Urgency, ...] = (Urgency.URGENT, Urgency.NORMAL)
+_NOT_DISPATCHED_CODES = np.array([STATE_ORDER.index(s) for s in _NOT_DISPATCHED], dtype=np.int8)
+_ASSIGNED_CODE = STATE_ORDER.index(CaseState.ASSIGNED)
+_HANDLING_CODE = STATE_ORDER.index(CaseState.HANDLING)
+
+
+def format_remaining(seconds: float) -> str:
+    """Countdown as an officer reads it: 4:32, 3h12m, 2d05h; '-' prefix when overdue."""
+    sign = "-" if seconds < 0 else ""
+    s = int(abs(seconds))
+    if s < HOUR:
+        return f"{sign}{s // 60}:{s % 60:02d}"
+    if s < DAY:
+        return f"{sign}{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{sign}{s // 86400}d{(s % 86400) // 3600:02d}h"

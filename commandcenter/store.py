@@ -1,0 +1,465 @@
+"""The live model of the county: applies event batches, answers what the panels ask.
+
+Cases live in numpy columns (one row per case, rows never move) so that counting,
+warning levels, sorting and filtering over 100k+ cases are vector operations; the full
+record of each case is kept beside the columns for the detail view. Units, cameras, grid
+statistics and KPIs are few and live in dicts.
+
+The store is duck-typed on its input: an event is anything with ``seq``, ``kind`` and
+``data`` (feeds.protocol.Event), a case anything with the attributes of domain.Case (the
+wire's CaseData has the same names). That keeps the core free of the feed package.
+
+Applying is idempotent: an event whose seq is not newer than the last applied one is a
+duplicate, and a case record whose version is not newer than the held one is stale; both
+are counted and skipped, so a replay after a reconnect can never double anything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from commandcenter.domain import OPEN_STATES, SlaLevel, Source
+from commandcenter.sla import LEVEL_CODES, STATE_ORDER, URGENCY_ORDER, SlaPolicy
+
+_STATE_INDEX = {s.value: i for i, s in enumerate(STATE_ORDER)}
+_URGENCY_INDEX = {u.value: i for i, u in enumerate(URGENCY_ORDER)}
+SOURCE_ORDER: tuple[Source, ...] = tuple(Source)
+_SOURCE_INDEX = {s.value: i for i, s in enumerate(SOURCE_ORDER)}
+_OPEN_CODES = np.array(sorted(_STATE_INDEX[s.value] for s in OPEN_STATES), dtype=np.int8)
+
+
+class EventLike(Protocol):
+    seq: int
+    kind: str
+    ts: float
+    data: Any
+
+
+@dataclass(slots=True)
+class ChangeSet:
+    """What one apply (or several merged) changed; panels repaint only what they show."""
+
+    first_seq: int = 0
+    last_seq: int = 0
+    reset: bool = False  # the whole state was replaced (snapshot): repaint everything
+    cases_created: list[str] = field(default_factory=list)
+    cases_updated: set[str] = field(default_factory=set)
+    units: set[str] = field(default_factory=set)
+    cameras: set[str] = field(default_factory=set)
+    grids: set[str] = field(default_factory=set)
+    kpis: set[str] = field(default_factory=set)
+    alerts: list[Any] = field(default_factory=list)
+    applied: int = 0
+    duplicates: int = 0
+    stale: int = 0
+    skipped: int = 0  # kinds the store does not hold
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.reset
+            or self.cases_created
+            or self.cases_updated
+            or self.units
+            or self.cameras
+            or self.grids
+            or self.kpis
+            or self.alerts
+        )
+
+    def merge(self, other: ChangeSet) -> None:
+        """Fold a later change set into this one (the bridge coalesces per frame)."""
+        if other.reset:
+            self.reset = True
+        if not self.first_seq:
+            self.first_seq = other.first_seq
+        self.last_seq = max(self.last_seq, other.last_seq)
+        self.cases_created.extend(other.cases_created)
+        self.cases_updated |= other.cases_updated
+        self.units |= other.units
+        self.cameras |= other.cameras
+        self.grids |= other.grids
+        self.kpis |= other.kpis
+        self.alerts.extend(other.alerts)
+        self.applied += other.applied
+        self.duplicates += other.duplicates
+        self.stale += other.stale
+        self.skipped += other.skipped
+
+
+@dataclass(slots=True)
+class UnitRecord:
+    """Status (name, kind, status...) and last position of a field unit."""
+
+    id: str
+    status: Any = None  # the latest unit.status payload
+    lon: float = 0.0
+    lat: float = 0.0
+    heading: float = 0.0
+    speed: float = 0.0
+    ts: float = 0.0
+
+
+@dataclass(slots=True)
+class Clock:
+    """The feed's clock: server time at a local monotonic instant, and its rate.
+
+    The demo county may run faster than real time; countdowns must follow the feed's
+    clock, not the wall, or a simulated five-minute limit would look like five real ones.
+    """
+
+    server_now: float = 0.0
+    rate: float = 1.0
+    at_monotonic: float = 0.0
+
+    def now(self) -> float:
+        if not self.server_now:
+            return time.time()
+        return self.server_now + (time.monotonic() - self.at_monotonic) * self.rate
+
+
+class _Interner:
+    """Strings -> small ints for column storage; the list decodes them back."""
+
+    __slots__ = ("index", "values")
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self.index: dict[str, int] = {}
+
+    def code(self, value: str) -> int:
+        i = self.index.get(value)
+        if i is None:
+            i = self.index[value] = len(self.values)
+            self.values.append(value)
+        return i
+
+
+_FLOAT_COLS = (
+    "created_ts",
+    "state_ts",
+    "assigned_ts",
+    "on_site_ts",
+    "completed_ts",
+    "closed_ts",
+    "extension_s",
+    "lon",
+    "lat",
+)
+_CODE_COLS = ("category", "township", "grid", "assignee")
+
+
+class Store:
+    def __init__(self, policy: SlaPolicy | None = None, capacity: int = 4096) -> None:
+        self.policy = policy or SlaPolicy()
+        self.epoch = ""
+        self.seq = 0
+        self.clock = Clock()
+        self._subscribers: list[Callable[[ChangeSet], None]] = []
+        self._init_state(capacity)
+
+    # ---- state -------------------------------------------------------------------------
+
+    def _init_state(self, capacity: int) -> None:
+        self._n = 0
+        self._cap = capacity
+        self._ids: list[str] = []
+        self._row: dict[str, int] = {}
+        self._records: list[Any] = []
+        self._extras: dict[str, dict[str, Any]] = {}
+        self._version = np.zeros(capacity, dtype=np.int64)
+        self._state = np.zeros(capacity, dtype=np.int8)
+        self._urgency = np.zeros(capacity, dtype=np.int8)
+        self._source = np.zeros(capacity, dtype=np.int8)
+        self._supervised = np.zeros(capacity, dtype=np.int32)
+        self._rating = np.zeros(capacity, dtype=np.int8)
+        self._f = {name: np.zeros(capacity, dtype=np.float64) for name in _FLOAT_COLS}
+        self._codes = {name: np.zeros(capacity, dtype=np.int32) for name in _CODE_COLS}
+        self._interners = {name: _Interner() for name in _CODE_COLS}
+        self.units: dict[str, UnitRecord] = {}
+        self.cameras: dict[str, Any] = {}
+        self.grids: dict[str, Any] = {}
+        self.kpis: dict[str, Any] = {}
+        self.alerts: deque[Any] = deque(maxlen=1000)
+
+    def _grow(self) -> None:
+        cap = self._cap * 2
+
+        def grown(a: np.ndarray) -> np.ndarray:
+            b = np.zeros(cap, dtype=a.dtype)
+            b[: self._cap] = a
+            return b
+
+        self._version = grown(self._version)
+        self._state = grown(self._state)
+        self._urgency = grown(self._urgency)
+        self._source = grown(self._source)
+        self._supervised = grown(self._supervised)
+        self._rating = grown(self._rating)
+        self._f = {k: grown(v) for k, v in self._f.items()}
+        self._codes = {k: grown(v) for k, v in self._codes.items()}
+        self._cap = cap
+
+    # ---- subscriptions -----------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[ChangeSet], None]) -> Callable[[], None]:
+        """Call ``callback`` with every non-empty change set; returns the unsubscribe."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def _publish(self, cs: ChangeSet) -> None:
+        if cs:
+            for cb in list(self._subscribers):
+                cb(cs)
+
+    # ---- applying ----------------------------------------------------------------------
+
+    def set_clock(self, server_now: float, rate: float = 1.0) -> None:
+        self.clock = Clock(server_now=server_now, rate=rate, at_monotonic=time.monotonic())
+
+    def reset(self, snapshot: Any) -> ChangeSet:
+        """Replace everything with a snapshot (feeds.protocol.Snapshot-like)."""
+        self._init_state(max(4096, 1 << max(12, (len(snapshot.cases) * 2).bit_length())))
+        self.epoch = snapshot.epoch
+        self.seq = snapshot.seq
+        self.set_clock(snapshot.now, snapshot.rate)
+        cs = ChangeSet(first_seq=snapshot.seq, last_seq=snapshot.seq, reset=True)
+        for c in snapshot.cases:
+            self._put_case(c, None, cs)
+        for u in snapshot.units:
+            self._unit_status(u, cs)
+        for p in snapshot.positions:
+            self._unit_position(p, cs)
+        for cam in snapshot.cameras:
+            self.cameras[cam.id] = cam
+        for g in snapshot.grids:
+            self.grids[g.id] = g
+        for k in snapshot.kpis:
+            self.kpis[k.name] = k
+        self.alerts.extend(snapshot.alerts)
+        cs.cases_created.clear()
+        cs.cases_updated.clear()
+        self._publish(cs)
+        return cs
+
+    def apply(self, events: Iterable[EventLike]) -> ChangeSet:
+        """Apply a batch in order; returns (and publishes) what changed."""
+        cs = ChangeSet()
+        seq = self.seq
+        for ev in events:
+            if ev.seq <= seq:
+                cs.duplicates += 1
+                continue
+            seq = ev.seq
+            if not cs.first_seq:
+                cs.first_seq = seq
+            kind = ev.kind
+            data = ev.data
+            if kind == "unit.position":
+                self._unit_position(data, cs)
+            elif kind == "case.created" or kind == "case.updated":
+                self._put_case(data, getattr(ev, "extra", None), cs)
+            elif kind == "unit.status":
+                self._unit_status(data, cs)
+            elif kind == "camera.upsert":
+                self.cameras[data.id] = data
+                cs.cameras.add(data.id)
+            elif kind == "camera.status":
+                cam = self.cameras.get(data.id)
+                if cam is not None:
+                    cam.online = data.online
+                    cs.cameras.add(data.id)
+            elif kind == "grid.stats":
+                self.grids[data.id] = data
+                cs.grids.add(data.id)
+            elif kind == "kpi.update":
+                self.kpis[data.name] = data
+                cs.kpis.add(data.name)
+            elif kind == "alert.raised":
+                self.alerts.append(data)
+                cs.alerts.append(data)
+            else:
+                cs.skipped += 1
+                continue
+            cs.applied += 1
+        self.seq = seq
+        cs.last_seq = seq
+        self._publish(cs)
+        return cs
+
+    def _unit_position(self, p: Any, cs: ChangeSet) -> None:
+        rec = self.units.get(p.id)
+        if rec is None:
+            rec = self.units[p.id] = UnitRecord(id=p.id)
+        rec.lon = p.lon
+        rec.lat = p.lat
+        rec.heading = p.heading
+        rec.speed = p.speed
+        rec.ts = p.ts
+        cs.units.add(p.id)
+
+    def _unit_status(self, s: Any, cs: ChangeSet) -> None:
+        rec = self.units.get(s.id)
+        if rec is None:
+            rec = self.units[s.id] = UnitRecord(id=s.id, lon=s.lon, lat=s.lat)
+        rec.status = s
+        cs.units.add(s.id)
+
+    def _put_case(self, c: Any, extra: dict[str, Any] | None, cs: ChangeSet) -> None:
+        row = self._row.get(c.id)
+        if row is None:
+            if self._n == self._cap:
+                self._grow()
+            row = self._n
+            self._n += 1
+            self._ids.append(c.id)
+            self._records.append(c)
+            self._row[c.id] = row
+            cs.cases_created.append(c.id)
+        else:
+            if c.version <= self._version[row]:
+                cs.stale += 1
+                return
+            self._records[row] = c
+            cs.cases_updated.add(c.id)
+        if extra:
+            self._extras[c.id] = extra
+        self._version[row] = c.version
+        self._state[row] = _STATE_INDEX[c.state]
+        self._urgency[row] = _URGENCY_INDEX[c.urgency]
+        self._source[row] = _SOURCE_INDEX.get(c.source, 0)
+        self._supervised[row] = c.supervised
+        self._rating[row] = c.rating
+        f = self._f
+        f["created_ts"][row] = c.created_ts
+        f["state_ts"][row] = c.state_ts
+        f["assigned_ts"][row] = c.assigned_ts
+        f["on_site_ts"][row] = c.on_site_ts
+        f["completed_ts"][row] = c.completed_ts
+        f["closed_ts"][row] = c.closed_ts
+        f["extension_s"][row] = c.extension_s
+        f["lon"][row] = c.lon
+        f["lat"][row] = c.lat
+        codes = self._codes
+        interners = self._interners
+        codes["category"][row] = interners["category"].code(c.category)
+        codes["township"][row] = interners["township"].code(c.township)
+        codes["grid"][row] = interners["grid"].code(c.grid)
+        codes["assignee"][row] = interners["assignee"].code(c.assignee)
+
+    # ---- queries -----------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._n
+
+    def case(self, case_id: str) -> Any | None:
+        row = self._row.get(case_id)
+        return None if row is None else self._records[row]
+
+    def case_extra(self, case_id: str) -> dict[str, Any]:
+        return self._extras.get(case_id, {})
+
+    def row_of(self, case_id: str) -> int | None:
+        return self._row.get(case_id)
+
+    def record_at(self, row: int) -> Any:
+        return self._records[row]
+
+    def newest_cases(self, n: int) -> list[Any]:
+        """The ``n`` most recently filed cases, newest first."""
+        if self._n == 0:
+            return []
+        created = self._f["created_ts"][: self._n]
+        k = min(n, self._n)
+        idx = np.argpartition(-created, k - 1)[:k] if k < self._n else np.arange(self._n)
+        idx = idx[np.argsort(-created[idx], kind="stable")]
+        return [self._records[i] for i in idx]
+
+    def open_mask(self) -> np.ndarray:
+        return np.isin(self._state[: self._n], _OPEN_CODES)
+
+    def sla_arrays(self, now: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(milestone, remaining seconds, level code) per row; level -1 for closed cases."""
+        now = self.clock.now() if now is None else now
+        n = self._n
+        return self.policy.evaluate_arrays(
+            now,
+            self._state[:n],
+            self._urgency[:n],
+            self._codes["category"][:n],
+            self._interners["category"].values,
+            self._f["created_ts"][:n],
+            self._f["on_site_ts"][:n],
+            self._f["extension_s"][:n],
+        )
+
+    def sla_counts(self, now: float | None = None) -> dict[SlaLevel, int]:
+        """Open cases per warning colour: the first thing the hall looks at."""
+        _, _, level = self.sla_arrays(now)
+        counts = np.bincount(level[level >= 0], minlength=3)
+        return {lvl: int(counts[i]) for i, lvl in enumerate(LEVEL_CODES)}
+
+    def overdue_count(self, now: float | None = None) -> int:
+        milestone, remaining, _ = self.sla_arrays(now)
+        return int(np.count_nonzero((milestone > 0) & (remaining < 0)))
+
+    def open_count(self) -> int:
+        return int(np.count_nonzero(self.open_mask()))
+
+    def to_frame(self) -> pd.DataFrame:
+        """All cases as a DataFrame (categoricals decoded), for ranking and statistics."""
+        n = self._n
+        data: dict[str, Any] = {
+            "id": pd.Series(self._ids[:n], dtype="string"),
+            "version": self._version[:n].copy(),
+            "state": pd.Categorical.from_codes(
+                self._state[:n], categories=[s.value for s in STATE_ORDER]
+            ),
+            "urgency": pd.Categorical.from_codes(
+                self._urgency[:n], categories=[u.value for u in URGENCY_ORDER]
+            ),
+            "source": pd.Categorical.from_codes(
+                self._source[:n], categories=[s.value for s in SOURCE_ORDER]
+            ),
+            "supervised": self._supervised[:n].copy(),
+            "rating": self._rating[:n].copy(),
+        }
+        for name in _FLOAT_COLS:
+            data[name] = self._f[name][:n].copy()
+        for name in _CODE_COLS:
+            values = self._interners[name].values
+            data[name] = (
+                pd.Categorical.from_codes(self._codes[name][:n], categories=values)
+                if values
+                else []
+            )
+        return pd.DataFrame(data)
+
+    def state_fingerprint(self) -> dict[str, Any]:
+        """A comparable summary of the held state (tests compare client and server with it)."""
+        return {
+            "seq": self.seq,
+            "cases": {cid: int(self._version[r]) for cid, r in self._row.items()},
+            "units": {
+                u.id: (round(u.lon, 7), round(u.lat, 7), getattr(u.status, "status", None))
+                for u in self.units.values()
+            },
+            "cameras": {k: bool(getattr(v, "online", True)) for k, v in self.cameras.items()},
+            "grids": sorted(self.grids),
+            "kpis": {k: getattr(v, "value", None) for k, v in self.kpis.items()},
+        }

@@ -1,0 +1,303 @@
+"""Subscribe to a feed server: snapshot, then the stream; survive everything else.
+
+The client never gives up and never crashes the app: every failure becomes a counted
+cause in FeedStatus and a back-off before the next try. The order of work is
+
+    snapshot (when we hold nothing, or the server says we cannot resume)
+    -> stream from the last event id we saw (Last-Event-ID)
+    -> on a drop: back off with jitter, resume from that id
+    -> on ``resync``: take a new snapshot
+
+It is written against asyncio only, so it runs on the Qt thread's qasync loop in the app
+and on a plain loop in tests and benchmarks. What it learns goes into a ``FeedSink``
+(the core's Store satisfies it) and a ``commandcenter.status.FeedStatus``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import random
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+import msgspec
+from httpx_sse import SSEError, aconnect_sse
+
+from commandcenter.status import FeedStatus, LinkState
+from feeds import protocol
+
+log = logging.getLogger(__name__)
+
+
+class FeedSink(Protocol):
+    epoch: str
+    seq: int
+
+    def reset(self, snapshot: protocol.Snapshot) -> Any: ...
+
+    def apply(self, events: Sequence[protocol.Event]) -> Any: ...
+
+    def set_clock(self, server_now: float, rate: float = 1.0) -> None: ...
+
+
+@dataclass(slots=True)
+class ClientConfig:
+    base_url: str
+    token: str
+    ca_file: str | None = None  # None: the system's trust store; TLS is always verified
+    connect_timeout: float = 5.0
+    stale_after: float = 6.0  # no event or heartbeat for this long: show "stale"
+    dead_after: float = 15.0  # ... and for this long: drop the connection and reconnect
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    max_event_bytes: int = protocol.MAX_EVENT_BYTES
+
+    def __repr__(self) -> str:  # the token must never reach a log line
+        return f"ClientConfig(base_url={self.base_url!r}, token=<hidden>, ca_file={self.ca_file!r})"
+
+
+class _Resync(Exception):
+    """The server cannot resume our position: a new snapshot is needed."""
+
+
+class _FeedError(Exception):
+    def __init__(self, cause: str, detail: str) -> None:
+        super().__init__(f"{cause}: {detail}")
+        self.cause = cause
+        self.detail = detail
+
+
+def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Random) -> float:
+    """Exponential back-off with 'equal jitter': half fixed, half random, so a hall of
+    consoles that lost the server together does not come back in one thundering herd."""
+    ceiling = min(maximum, initial * (2**attempt))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class FeedClient:
+    def __init__(
+        self,
+        config: ClientConfig,
+        sink: FeedSink,
+        status: FeedStatus | None = None,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.sink = sink
+        self.status = status or FeedStatus()
+        self._rng = rng or random.Random()
+        self._stop = asyncio.Event()
+        self._need_snapshot = not sink.epoch
+        self._last_id: tuple[str, int] | None = (sink.epoch, sink.seq) if sink.epoch else None
+        self._task: asyncio.Task[None] | None = None
+        if config.base_url.startswith("http://") and not _is_loopback(config.base_url):
+            log.warning("feed %s is plain HTTP: the token travels unencrypted", config.base_url)
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        self._task = asyncio.ensure_future(self.run())
+        return self._task
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        self.status.set_state(LinkState.STOPPED)
+
+    @property
+    def last_event_id(self) -> tuple[str, int] | None:
+        return self._last_id
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        if self.config.ca_file:
+            return ssl.create_default_context(cafile=self.config.ca_file)
+        return True
+
+    async def run(self) -> None:
+        """Until stopped: connect, follow, back off, repeat."""
+        attempt = 0
+        watchdog = asyncio.ensure_future(self._watch_staleness())
+        try:
+            async with httpx.AsyncClient(
+                base_url=self.config.base_url,
+                headers={"Authorization": f"Bearer {self.config.token}"},
+                verify=self._verify(),
+                timeout=httpx.Timeout(self.config.connect_timeout, read=self.config.dead_after),
+            ) as http:
+                while not self._stop.is_set():
+                    try:
+                        if self._need_snapshot:
+                            await self._take_snapshot(http)
+                            attempt = 0
+                        got_data = await self._follow(http)
+                        if got_data:
+                            attempt = 0
+                        # A clean end of stream (server shutting down) is a drop like any other.
+                        raise _FeedError("stream_ended", "the server closed the stream")
+                    except _Resync as why:
+                        self.status.resyncs += 1
+                        log.info("server cannot resume (%s): taking a new snapshot", why)
+                        self._need_snapshot = True
+                        continue
+                    except _FeedError as err:
+                        self._failed(err.cause, err.detail)
+                    except (httpx.HTTPError, SSEError, OSError, ssl.SSLError) as err:
+                        self._failed(*self._classify(err))
+                    if self._stop.is_set():
+                        break
+                    delay = backoff_delay(
+                        attempt, self.config.backoff_initial, self.config.backoff_max, self._rng
+                    )
+                    attempt += 1
+                    self.status.next_retry_at = time.time() + delay
+                    self.status.reconnects += 1
+                    self.status.notify()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), delay)
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+
+    def _failed(self, cause: str, detail: str) -> None:
+        self.status.error(cause, detail)
+        log.warning("feed %s: %s", cause, detail)
+        self.status.set_state(LinkState.RECONNECTING)
+
+    @staticmethod
+    def _classify(err: BaseException) -> tuple[str, str]:
+        text = str(err) or type(err).__name__
+        if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(err, ssl.SSLError):
+            return "tls", text
+        if isinstance(err, SSEError):
+            return "not_event_stream", text
+        if isinstance(err, httpx.TimeoutException):
+            return "timeout", text
+        if isinstance(err, httpx.ConnectError):
+            return "connect", text
+        if isinstance(err, httpx.RemoteProtocolError):
+            return "dropped", text
+        return type(err).__name__.lower(), text
+
+    @staticmethod
+    def _check_response(response: httpx.Response, what: str) -> None:
+        if response.status_code in (401, 403):
+            raise _FeedError(f"http_{response.status_code}", f"{what}: the feed refused the token")
+        if response.status_code >= 400:
+            raise _FeedError(f"http_{response.status_code}", f"{what}: HTTP {response.status_code}")
+
+    # ---- snapshot ----------------------------------------------------------------------
+
+    async def _take_snapshot(self, http: httpx.AsyncClient) -> None:
+        if self.status.state is not LinkState.CONNECTING:
+            self.status.set_state(LinkState.CONNECTING)
+        response = await http.get("/v1/snapshot")
+        self._check_response(response, "snapshot")
+        try:
+            snap = protocol.decode_snapshot(response.content)
+        except (msgspec.DecodeError, msgspec.ValidationError) as err:
+            kind = response.headers.get("content-type", "?")
+            raise _FeedError("snapshot_invalid", f"{kind}: {err}") from err
+        if snap.v != protocol.PROTOCOL_VERSION:
+            raise _FeedError("unsupported_version", f"snapshot v={snap.v}")
+        self.sink.reset(snap)
+        self._last_id = (snap.epoch, snap.seq)
+        self._need_snapshot = False
+        self.status.last_data_at = time.time()
+        log.info("snapshot: epoch %s seq %d, %d cases", snap.epoch, snap.seq, len(snap.cases))
+
+    # ---- stream ------------------------------------------------------------------------
+
+    async def _follow(self, http: httpx.AsyncClient) -> bool:
+        """Read the stream until it ends or fails; True when anything arrived."""
+        assert self._last_id is not None
+        epoch = self._last_id[0]
+        headers = {"Last-Event-ID": protocol.format_event_id(*self._last_id)}
+        got_data = False
+        async with aconnect_sse(http, "GET", "/v1/stream", headers=headers) as source:
+            self._check_response(source.response, "stream")
+            async with contextlib.aclosing(source.aiter_sse()) as messages:
+                async for msg in messages:
+                    if self._stop.is_set():
+                        break
+                    got_data = True
+                    self.status.last_data_at = time.time()
+                    if self.status.state is not LinkState.LIVE:
+                        self.status.set_state(LinkState.LIVE)
+                    self._on_message(msg.event, msg.data, msg.id, epoch)
+        return got_data
+
+    def _on_message(self, event: str, data: str, sse_id: str, epoch: str) -> None:
+        if event == protocol.SSE_HEARTBEAT:
+            try:
+                hb = protocol.decode_heartbeat(data)
+            except (msgspec.DecodeError, msgspec.ValidationError) as err:
+                self.status.quarantine("bad_heartbeat", str(err))
+                return
+            if hb.epoch != epoch:
+                raise _Resync(f"server history changed ({hb.epoch})")
+            self.sink.set_clock(hb.now, hb.rate)
+            return
+        if event == protocol.SSE_RESYNC:
+            reason = "unspecified"
+            with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
+                reason = protocol.decode_resync(data).reason
+            raise _Resync(reason)
+        if sse_id:
+            parsed_id = protocol.parse_event_id(sse_id)
+            if parsed_id is not None:
+                if parsed_id[0] != epoch:
+                    raise _Resync(f"event from another history ({parsed_id[0]})")
+                # The server's cursor, even when the event under it turns out malformed:
+                # resuming must not ask for a bad event again and again.
+                if parsed_id[1] > self._last_id[1]:  # type: ignore[index]
+                    self._last_id = parsed_id
+        parsed = protocol.parse_message(data, event, self.config.max_event_bytes)
+        for bad in parsed.bad:
+            self.status.quarantine(bad.reason, bad.detail)
+            log.warning("quarantined event (%s): %s", bad.reason, bad.detail)
+        for kind in parsed.unknown_kinds:
+            self.status.unknown_kinds[kind] += 1
+        if parsed.events:
+            self.status.received += len(parsed.events)
+            fresh = [e for e in parsed.events if e.seq > self.sink.seq]
+            self.status.duplicates += len(parsed.events) - len(fresh)
+            if fresh:
+                self.sink.apply(fresh)
+                self.status.applied += len(fresh)
+        if parsed.bad or parsed.unknown_kinds:
+            self.status.notify()
+
+    async def _watch_staleness(self) -> None:
+        """A silent stream is not a live one: flag it long before the read times out."""
+        while True:
+            await asyncio.sleep(0.5)
+            age = self.status.data_age()
+            if (
+                self.status.state is LinkState.LIVE
+                and age is not None
+                and age > self.config.stale_after
+            ):
+                self.status.set_state(LinkState.STALE)
