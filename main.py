@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--token-file",
         metavar="PATH",
-        help=f"file holding the feed token (mode 600); or set CC_FEED_TOKEN",
+        help="file holding the feed token (mode 600); or set CC_FEED_TOKEN",
     )
     ap.add_argument(
         "--ca-file", metavar="PATH", help="CA bundle to verify the feed's TLS certificate with"

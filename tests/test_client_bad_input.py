@@ -226,7 +226,7 @@ def test_silent_stream_turns_stale_then_reconnects() -> None:
     app = Starlette(routes=[Route("/v1/snapshot", snapshot), Route("/v1/stream", silent)])
     seen: list[LinkState] = []
     with ThreadedServer(app) as srv:
-        _, status, ok = _run_client(
+        _, _, ok = _run_client(
             srv.url,
             lambda s, st: (seen.append(st.state) or True) and st.errors["timeout"] >= 1,
             stale_after=0.6,
