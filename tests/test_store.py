@@ -1,0 +1,177 @@
+"""The live store: applying batches, idempotency, change sets, queries."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from commandcenter.domain import SlaLevel
+from commandcenter.store import ChangeSet, Store
+from feeds import protocol as p
+
+NOW = 1_700_000_000.0
+
+
+def case(
+    i: int, version: int = 1, state: str = "reported", urgency: str = "normal", created: float = NOW
+) -> p.CaseData:
+    return p.CaseData(
+        id=f"C{i}",
+        version=version,
+        category=["占道经营", "井盖缺失", "路灯不亮"][i % 3],
+        source="hotline",
+        urgency=urgency,
+        state=state,
+        township=["冠山镇", "冶西镇"][i % 2],
+        grid=f"G{i % 7}",
+        lon=113.6 + i * 1e-4,
+        lat=37.8,
+        created_ts=created,
+        state_ts=created,
+    )
+
+
+def ev(seq: int, kind: str, data) -> p.Event:
+    return p.Event(seq=seq, kind=kind, ts=NOW, data=data)
+
+
+def test_apply_creates_updates_and_reports_changes() -> None:
+    s = Store()
+    seen: list[ChangeSet] = []
+    unsubscribe = s.subscribe(seen.append)
+    cs = s.apply(
+        [
+            ev(1, "case.created", case(1)),
+            ev(2, "case.created", case(2)),
+            ev(3, "case.updated", case(1, 2, "signed")),
+        ]
+    )
+    assert cs.cases_created == ["C1", "C2"] and cs.cases_updated == {"C1"}
+    assert cs.first_seq == 1 and cs.last_seq == 3 and cs.applied == 3
+    assert s.case("C1").state == "signed" and len(s) == 2 and s.seq == 3
+    assert seen == [cs]
+    unsubscribe()
+    s.apply([ev(4, "case.created", case(3))])
+    assert len(seen) == 1 and s.subscriber_count == 0
+
+
+def test_duplicates_and_stale_versions_are_skipped() -> None:
+    s = Store()
+    s.apply([ev(1, "case.created", case(1)), ev(2, "case.updated", case(1, 3, "assigned"))])
+    cs = s.apply([ev(2, "case.updated", case(1, 3)), ev(3, "case.updated", case(1, 2, "signed"))])
+    assert cs.duplicates == 1 and cs.stale == 1 and not cs
+    assert s.case("C1").state == "assigned" and s.case("C1").version == 3
+
+
+def test_units_cameras_grids_kpis_alerts() -> None:
+    s = Store()
+    s.apply(
+        [
+            ev(
+                1,
+                "unit.status",
+                p.UnitStatusData(id="U1", name="张伟", kind="grid_worker", status="available"),
+            ),
+            ev(2, "unit.position", p.UnitPosition(id="U1", lon=113.7, lat=37.9, heading=90)),
+            ev(
+                3,
+                "camera.upsert",
+                p.CameraData(id="CAM1", name="东门", lon=113.7, lat=37.8, fov=60),
+            ),
+            ev(4, "camera.status", p.CameraStatus(id="CAM1", online=False)),
+            ev(5, "grid.stats", p.GridStats(id="G1", township="冠山镇", population=800)),
+            ev(6, "kpi.update", p.Kpi(name="closure_rate", value=0.96, target=0.95)),
+            ev(7, "alert.raised", p.Alert(id="A1", level="red", kind="sla.breach", message="超时")),
+        ]
+    )
+    u = s.units["U1"]
+    assert (u.lon, u.lat, u.heading, u.status.name) == (113.7, 37.9, 90, "张伟")
+    assert s.cameras["CAM1"].online is False and s.grids["G1"].population == 800
+    assert s.kpis["closure_rate"].value == 0.96 and s.alerts[-1].id == "A1"
+
+
+def test_snapshot_reset_replaces_everything() -> None:
+    s = Store()
+    s.apply([ev(1, "case.created", case(1))])
+    snap = p.Snapshot(
+        v=1,
+        epoch="E",
+        seq=50,
+        now=NOW,
+        rate=2.0,
+        cases=[case(5), case(6)],
+        kpis=[p.Kpi(name="k", value=1.0)],
+    )
+    cs = s.reset(snap)
+    assert cs.reset and s.epoch == "E" and s.seq == 50 and len(s) == 2 and s.case("C1") is None
+    assert s.clock.rate == 2.0 and abs(s.clock.now() - NOW) < 1.0
+    assert s.apply([ev(50, "case.created", case(9))]).duplicates == 1
+
+
+def test_sla_counts_and_newest() -> None:
+    s = Store()
+    s.apply(
+        [
+            ev(
+                1, "case.created", case(1, urgency="urgent", created=NOW - 60)
+            ),  # 20% of 5 min: blue
+            ev(2, "case.created", case(2, urgency="urgent", created=NOW - 200)),  # 67%: yellow
+            ev(3, "case.created", case(3, urgency="urgent", created=NOW - 400)),  # overdue: red
+            ev(4, "case.created", case(4, state="closed", created=NOW - 10)),  # closed: none
+        ]
+    )
+    assert s.sla_counts(NOW) == {SlaLevel.BLUE: 1, SlaLevel.YELLOW: 1, SlaLevel.RED: 1}
+    assert s.overdue_count(NOW) == 1 and s.open_count() == 3
+    assert [c.id for c in s.newest_cases(2)] == ["C4", "C1"]
+    assert [c.id for c in s.newest_cases(10)] == ["C4", "C1", "C2", "C3"]
+
+
+def test_growth_and_frame() -> None:
+    s = Store(capacity=4)
+    s.apply([ev(i + 1, "case.created", case(i)) for i in range(1000)])
+    df = s.to_frame()
+    assert len(df) == 1000 and df["id"].iloc[999] == "C999"
+    assert set(df["township"].cat.categories) == {"冠山镇", "冶西镇"}
+    assert np.allclose(df["lon"].to_numpy(), [113.6 + i * 1e-4 for i in range(1000)])
+
+
+def test_unknown_fields_of_a_case_are_kept() -> None:
+    raw = (
+        b'{"v":1,"seq":1,"kind":"case.created","ts":1,"data":{"id":"C1","version":1,"category":"x",'
+        b'"source":"hotline","urgency":"normal","state":"reported","township":"t","grid":"g","lon":1,'
+        b'"lat":2,"created_ts":1,"state_ts":1,"weather":"rain"}}'
+    )
+    s = Store()
+    s.apply(p.parse_message(raw).events)
+    assert s.case_extra("C1") == {"weather": "rain"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 9), st.integers(1, 5)), min_size=1, max_size=60), st.randoms()
+)
+def test_replaying_any_prefix_again_changes_nothing(updates, rnd) -> None:
+    """A reconnect replays events the store already has: the result must not change."""
+    events = [
+        ev(i + 1, "case.updated", case(cid, version)) for i, (cid, version) in enumerate(updates)
+    ]
+    once = Store()
+    once.apply(events)
+    twice = Store()
+    cut = rnd.randint(0, len(events))
+    twice.apply(events[:cut])
+    twice.apply(events[: rnd.randint(0, cut)] + events[cut:])
+    assert once.state_fingerprint() == twice.state_fingerprint()
+    for cid, _ in updates:
+        assert once.case(f"C{cid}").version == max(v for c, v in updates if c == cid)
+
+
+def test_clock_follows_the_feed_rate() -> None:
+    s = Store()
+    s.set_clock(NOW, rate=60.0)
+    t0 = s.clock.now()
+    time.sleep(0.05)
+    assert 2.0 < s.clock.now() - t0 < 6.0
