@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import uvicorn
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -59,3 +66,64 @@ async def wait_until(cond: Callable[[], bool], timeout: float, step: float = 0.0
             return True
         await asyncio.sleep(step)
     return cond()
+
+
+class ServerProcess:
+    """The reference feed server as a real child process (python -m feeds.server), so a
+    test can kill it with SIGKILL mid-stream and start it again on the same port."""
+
+    def __init__(self, *args: str, port: int | None = None, token: str = "test-token-0001") -> None:
+        self.port = port or free_port()
+        self.token = token
+        self.args = list(args)
+        self.proc: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        env = dict(os.environ, CC_FEED_TOKENS=f"{self.token}=duty_officer")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "feeds.server", "--port", str(self.port), *self.args],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        lines = []
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("LISTENING"):
+                threading.Thread(target=self._drain, daemon=True).start()
+                return self
+        self.kill()
+        raise RuntimeError("feed server did not start:\n" + "".join(lines[-30:]))
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for _ in self.proc.stdout:
+            pass
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, no last flush; what a power cut does."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,84 @@
+# commandcenter: two commands, `make run` and `make test`, from a fresh clone.
+# Everything they need is made on the way: .venv (Python >= 3.12, see
+# scripts/find-python), system packages (scripts/sysdeps), translations.
+#
+# Variables (make VAR=value ...):
+#   ARGS               arguments for main.py:      make run ARGS="--help"
+#   PYTEST_ARGS        arguments for pytest:       make test PYTEST_ARGS="-k store -x"
+#   PYTHON             interpreter to build .venv with (default: searched)
+#   SYSDEPS_INSTALL    0 = never apt-get install, only report (default 1 as root)
+#   SYSDEPS_MOSQUITTO  1 = `make test` also needs the mosquitto MQTT broker
+
+SHELL := /bin/sh
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+VPY       := $(VENV)/bin/python
+STAMP     := $(VENV)/.stamp
+ARGS      ?=
+PYTEST_ARGS ?=
+SYSDEPS_INSTALL   ?= 1
+# Hook for the MQTT feed tests: set to 1 when they land (installs/needs mosquitto).
+SYSDEPS_MOSQUITTO ?= 0
+export VENV SYSDEPS_INSTALL SYSDEPS_MOSQUITTO
+ifdef PYTHON
+export PYTHON
+endif
+
+TS := $(wildcard resources/i18n/*.ts)
+QM := $(TS:.ts=.qm)
+
+.PHONY: help run test lint bench venv sysdeps sysdeps-run sysdeps-test i18n clean
+
+# A fresh stamp does not help if .venv's interpreter is < 3.12 or gone (base
+# Python removed, venv remade by hand): then rebuild it whatever the stamp says.
+ifneq ($(filter-out help clean,$(MAKECMDGOALS)),)
+ifneq ($(shell VENV=$(VENV) scripts/venv --check && echo ok),ok)
+.PHONY: $(STAMP)
+endif
+endif
+
+help: ## show this help
+	@echo "make run    start the app (demo county when no feed is given); ARGS=..."
+	@echo "make test   ruff, import contracts, pytest (offscreen); PYTEST_ARGS=..."
+	@echo "Other targets:"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-13s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))
+
+$(STAMP): pyproject.toml scripts/venv scripts/find-python
+	@scripts/venv
+
+venv: $(STAMP) ## create/update .venv (Python >= 3.12) with pip install -e '.[dev]'
+
+sysdeps-run: $(STAMP) ## check/install system packages for `make run`
+	@scripts/sysdeps run
+
+sysdeps-test: $(STAMP) ## check/install system packages for `make test`
+	@scripts/sysdeps test
+
+sysdeps: $(STAMP) ## check/install system packages for both
+	@scripts/sysdeps all
+
+i18n: $(QM) ## compile resources/i18n/*.ts to .qm (nothing to do without .ts)
+	@:
+
+resources/i18n/%.qm: resources/i18n/%.ts | $(STAMP)
+	$(VENV)/bin/pyside6-lrelease -silent $< -qm $@
+
+run: $(STAMP) sysdeps-run i18n ## start the app: main.py $(ARGS)
+	$(VPY) main.py $(ARGS)
+
+lint: $(STAMP) ## ruff check and import-linter contracts
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: export QT_QPA_PLATFORM := offscreen
+test: $(STAMP) sysdeps-test i18n lint ## lint, then pytest offscreen: $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP) i18n ## run the benchmarks (python -m bench), print a table
+	$(VPY) -m bench
+
+clean: ## remove .venv, caches and compiled translations
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .import_linter_cache build *.egg-info
+	rm -f resources/i18n/*.qm
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

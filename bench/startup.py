@@ -1,0 +1,67 @@
+"""Start to first live frame, and the app's memory on the demo county.
+
+Both run the real app (main.py) in a subprocess on the offscreen platform with the
+embedded demo county: the clock starts before the interpreter does and stops when the
+window first shows live data (main.py --report-first-frame).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.table import Row
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _launch(extra: list[str], hold: float = 0.0) -> tuple[float, float]:
+    """(seconds to first live frame, RSS MB after ``hold`` more seconds)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CC_CONFIG_DIR=tmp, CC_STATE_DIR=tmp)
+        t0 = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "main.py"), "--report-first-frame", "--geometry", "1920x1080",
+             "--log-level", "WARNING", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
+        )
+        try:
+            first = float("nan")
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith("FIRST_LIVE_FRAME"):
+                    first = time.monotonic() - t0
+                    break
+            time.sleep(hold)
+            rss = _rss_mb(proc.pid)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        return first, rss
+
+
+def run(quick: bool = False) -> list[Row]:
+    n = 1 if quick else 3
+    firsts = [_launch([])[0] for _ in range(n)]
+    _, rss = _launch(["--history-hours", "10"], hold=3.0)
+    return [
+        Row("start to first live frame (median)", statistics.median(firsts), "s", "<= 3 s",
+            note=f"{n} runs: " + ", ".join(f"{x:.2f}" for x in firsts)),
+        Row("app RSS, demo county with 10 simulated hours", rss, "MB", "",
+            note="app + embedded server + simulator in one process"),
+    ]
