@@ -161,8 +161,33 @@ class Store:
         self.epoch = ""
         self.seq = 0
         self.clock = Clock()
+        self.geography: dict[str, Any] = {}
+        self._names: dict[str, str] = {}
         self._subscribers: list[Callable[[ChangeSet], None]] = []
         self._init_state(capacity)
+
+    def set_geography(self, geography: dict[str, Any]) -> None:
+        """The county's areas and departments (GET /v1/geography): codes on the wire,
+        names on the screen."""
+        self.geography = geography
+        names: dict[str, str] = {}
+        for key in ("townships", "grids", "departments"):
+            for item in geography.get(key, []) or []:
+                if isinstance(item, dict) and "code" in item and "name" in item:
+                    names[str(item["code"])] = str(item["name"])
+        self._names = names
+
+    def display_name(self, code: str) -> str:
+        """Name of an area, department or unit for people; the code itself when unknown."""
+        if not code:
+            return ""
+        name = self._names.get(code)
+        if name is not None:
+            return name
+        unit = self.units.get(code)
+        if unit is not None and unit.status is not None:
+            return unit.status.name
+        return code
 
     # ---- state -------------------------------------------------------------------------
 

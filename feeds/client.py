@@ -47,6 +47,8 @@ class FeedSink(Protocol):
 
     def set_clock(self, server_now: float, rate: float = 1.0) -> None: ...
 
+    def set_geography(self, geography: dict[str, Any]) -> None: ...
+
 
 @dataclass(slots=True)
 class ClientConfig:
@@ -109,6 +111,7 @@ class FeedClient:
         self._need_snapshot = not sink.epoch
         self._last_id: tuple[str, int] | None = (sink.epoch, sink.seq) if sink.epoch else None
         self._task: asyncio.Task[None] | None = None
+        self._geography_epoch = ""
         if config.base_url.startswith("http://") and not _is_loopback(config.base_url):
             log.warning("feed %s is plain HTTP: the token travels unencrypted", config.base_url)
 
@@ -222,11 +225,30 @@ class FeedClient:
             raise _FeedError("snapshot_invalid", f"{kind}: {err}") from err
         if snap.v != protocol.PROTOCOL_VERSION:
             raise _FeedError("unsupported_version", f"snapshot v={snap.v}")
+        if snap.epoch != self._geography_epoch:
+            await self._load_geography(http, snap.epoch)
         self.sink.reset(snap)
         self._last_id = (snap.epoch, snap.seq)
         self._need_snapshot = False
         self.status.last_data_at = time.time()
         log.info("snapshot: epoch %s seq %d, %d cases", snap.epoch, snap.seq, len(snap.cases))
+
+    async def _load_geography(self, http: httpx.AsyncClient, epoch: str) -> None:
+        """Area and department names, once per server history. Without them the hall
+        still works, showing codes, so a failure here is counted, not fatal."""
+        try:
+            response = await http.get("/v1/geography")
+            self._check_response(response, "geography")
+            geography = msgspec.json.decode(response.content)
+            if not isinstance(geography, dict):
+                raise _FeedError("geography_invalid", "not a JSON object")
+        except (_FeedError, msgspec.DecodeError) as err:
+            cause = err.cause if isinstance(err, _FeedError) else "geography_invalid"
+            self.status.error(cause, str(err))
+            log.warning("no geography from the feed (%s): showing area codes", err)
+            return
+        self.sink.set_geography(geography)
+        self._geography_epoch = epoch
 
     # ---- stream ------------------------------------------------------------------------
 
@@ -250,6 +272,10 @@ class FeedClient:
         return got_data
 
     def _on_message(self, event: str, data: str, sse_id: str, epoch: str) -> None:
+        if not data and event == "message":
+            # A block with no data (e.g. only "retry:") dispatches nothing, per the SSE spec;
+            # httpx-sse still yields it.
+            return
         if event == protocol.SSE_HEARTBEAT:
             try:
                 hb = protocol.decode_heartbeat(data)

@@ -63,6 +63,7 @@ def _hostile_stream() -> list[bytes]:
         + b"]"
     )
     return [
+        b"retry: 1000\n\n",  # no data: must dispatch nothing (and is not "bad")
         _sse("heartbeat", p.encode(p.Heartbeat(now=NOW, seq=0, epoch=EPOCH))),
         _sse(p.CASE_CREATED, good1, 1),
         _sse(p.CASE_CREATED, b'{"v":1,"seq":2,"kind":"case.created" garbage', 2),  # malformed

@@ -1,0 +1,761 @@
+"""The first panel: "what needs me now?" at a glance from the back of the hall.
+
+Three questions, top to bottom:
+1. Can I trust what I see? The status strip: link state, data age, counters, feed clock.
+2. How much is burning? Big red / yellow / blue tiles (红黄蓝三色预警), overdue and open.
+3. What just came in? The newest cases, each with its warning colour and countdown.
+
+Everything is pulled from the store on the bridge's frame-paced ``changed`` signal and on
+its 1 Hz ``tick`` (warning levels and countdowns move with time, not only with events).
+The panel owns no timers and no subscriptions of its own: the bridge does, so closing the
+bridge is the whole teardown.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtGui import QFont, QResizeEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from commandcenter.domain import (
+    SOURCE_LABELS_ZH,
+    STATE_LABELS_ZH,
+    CaseState,
+    SlaLevel,
+    Source,
+    Urgency,
+)
+from commandcenter.sla import LEVEL_CODES, Milestone, SlaStatus, format_remaining
+from commandcenter.status import LINK_LABELS_ZH, FeedStatus, LinkState
+from commandcenter.store import ChangeSet, Store
+from widgets import theme
+from widgets.i18n import is_chinese
+from widgets.live import LiveBridge
+
+NEWEST_LIMIT = 200
+STALE_AFTER_S = 10.0  # data older than this is shown in amber even if the link says live
+COMPACT_WIDTH = 1600  # below this the tiles and the table use smaller type (1280x800 console)
+
+# English labels of domain words; the Chinese ones live in commandcenter.domain/status.
+STATE_LABELS_EN: dict[CaseState, str] = {
+    CaseState.DISCOVERED: "Discovered",
+    CaseState.REPORTED: "To sign",
+    CaseState.SIGNED: "Signed",
+    CaseState.ASSIGNED: "Dispatched",
+    CaseState.RETURNED: "Returned",
+    CaseState.HANDLING: "Handling",
+    CaseState.COMPLETED: "Completed",
+    CaseState.CLOSED: "Closed",
+    CaseState.CALLED_BACK: "Called back",
+    CaseState.EVALUATED: "Evaluated",
+}
+SOURCE_LABELS_EN: dict[Source, str] = {
+    Source.HOTLINE: "12345 hotline",
+    Source.GRID_WORKER: "Grid worker",
+    Source.INSPECTOR: "Inspector",
+    Source.VIDEO: "Video AI",
+    Source.SENSOR: "IoT sensor",
+    Source.OPINION: "Public opinion",
+}
+LINK_LABELS_EN: dict[LinkState, str] = {
+    LinkState.CONNECTING: "Connecting",
+    LinkState.LIVE: "Live",
+    LinkState.STALE: "Stale",
+    LinkState.RECONNECTING: "Reconnecting",
+    LinkState.STOPPED: "Stopped",
+}
+
+
+def state_label(state: str) -> str:
+    try:
+        s = CaseState(state)
+    except ValueError:
+        return str(state)
+    return STATE_LABELS_ZH[s] if is_chinese() else STATE_LABELS_EN[s]
+
+
+def source_label(source: str) -> str:
+    try:
+        s = Source(source)
+    except ValueError:
+        return str(source)
+    return SOURCE_LABELS_ZH[s] if is_chinese() else SOURCE_LABELS_EN[s]
+
+
+def link_label(state: LinkState) -> str:
+    return LINK_LABELS_ZH[state] if is_chinese() else LINK_LABELS_EN[state]
+
+
+def _repolish(w: QWidget) -> None:
+    """Re-apply the sheet after a dynamic property used by a selector changed."""
+    w.style().unpolish(w)
+    w.style().polish(w)
+
+
+def _set_prop(w: QWidget, name: str, value: Any) -> None:
+    if w.property(name) != value:
+        w.setProperty(name, value)
+        _repolish(w)
+
+
+def _hms(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%H:%M:%S")
+
+
+# ---- status strip ------------------------------------------------------------------------
+
+
+class StatusStrip(QFrame):
+    """Link state, data age, counters and the feed clock: can I trust this screen?"""
+
+    def __init__(self, store: Store, status: FeedStatus, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusStrip")
+        self._store = store
+        self._status = status
+        self.badge = QLabel(objectName="linkBadge")
+        self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.age = QLabel(objectName="dataAge")
+        self.received = QLabel(objectName="received")
+        self.quarantined = QLabel(objectName="quarantined")
+        self.last_error = QLabel(objectName="lastError")
+        self.last_error.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.clock = QLabel(objectName="clock")
+        self.clock.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 6, 14, 6)
+        row.setSpacing(18)
+        row.addWidget(self.badge)
+        row.addWidget(self.age)
+        row.addWidget(self._sep())
+        row.addWidget(self.received)
+        row.addWidget(self.quarantined)
+        row.addWidget(self._sep())
+        row.addWidget(self.last_error, 1)
+        row.addWidget(self.clock)
+        self.retranslate()
+
+    @staticmethod
+    def _sep() -> QLabel:
+        sep = QLabel("|")
+        sep.setProperty("class", "stripSep")
+        return sep
+
+    def retranslate(self) -> None:
+        self.update_status()
+        self.update_time()
+
+    def update_status(self, *_: object) -> None:
+        """Badge, counters and their tooltips; called when the feed status changes."""
+        st = self._status
+        _set_prop(self.badge, "state", st.state.value)
+        self.badge.setText(link_label(st.state))
+        tip = self.tr("Feed link: {state} since {time}").format(
+            state=link_label(st.state), time=_hms(st.since)
+        )
+        tip += "\n" + self.tr("Reconnects: {reconnects}, resyncs: {resyncs}").format(
+            reconnects=st.reconnects, resyncs=st.resyncs
+        )
+        self.badge.setToolTip(tip)
+        self.received.setText(self.tr("received {n}").format(n=f"{st.received:,}"))
+        self.received.setToolTip(
+            self.tr(
+                "Events received {received}, applied {applied}, duplicates {duplicates}"
+            ).format(
+                received=f"{st.received:,}",
+                applied=f"{st.applied:,}",
+                duplicates=f"{st.duplicates:,}",
+            )
+        )
+        bad = st.quarantined_total
+        _set_prop(self.quarantined, "alert", bad > 0)
+        self.quarantined.setText(self.tr("quarantined {n}").format(n=f"{bad:,}"))
+        self.quarantined.setToolTip(self.problems_text())
+        err = st.last_error
+        self.last_error.setText(err)
+        self.last_error.setToolTip(err)
+
+    def problems_text(self) -> str:
+        """Reasons and counts behind the quarantine counter, for its tooltip."""
+        st = self._status
+        lines: list[str] = []
+        for title, counter in (
+            (self.tr("Quarantined (malformed) events by reason:"), st.quarantined),
+            (self.tr("Unknown event kinds (skipped):"), st.unknown_kinds),
+            (self.tr("Connection errors by cause:"), st.errors),
+        ):
+            if counter:
+                lines.append(title)
+                lines.extend(f"  {reason}: {n:,}" for reason, n in counter.most_common())
+        if st.last_error:
+            lines.append(self.tr("Last error: {error}").format(error=st.last_error))
+        return "\n".join(lines) if lines else self.tr("No problems recorded.")
+
+    def age_text(self, age: float | None) -> str:
+        if age is None:
+            return self.tr("no data yet")
+        age = max(0.0, age)
+        if age < 120:
+            return self.tr("data {age} s old").format(age=int(age))
+        if age < 7200:
+            return self.tr("data {age} min old").format(age=int(age // 60))
+        return self.tr("data {age} h old").format(age=int(age // 3600))
+
+    def update_time(self) -> None:
+        """Data age and clock: called every second by the bridge's tick."""
+        age = self._status.data_age()
+        self.age.setText(self.age_text(age))
+        self.age.setToolTip(self.tr("Time since the server last proved alive (event or heartbeat)"))
+        _set_prop(self.age, "stale", age is None or age > STALE_AFTER_S)
+        now = self._store.clock.now()
+        self.clock.setText(_hms(now))
+        self.clock.setToolTip(
+            self.tr("Feed clock {date} (the server's time; the demo county may run faster)").format(
+                date=datetime.fromtimestamp(now).strftime("%Y-%m-%d %H:%M:%S")
+            )
+        )
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+
+# ---- SLA tiles ---------------------------------------------------------------------------
+
+
+class SlaTile(QFrame):
+    """One big number with a title and a one-line caption; the tooltip says how it is counted."""
+
+    def __init__(self, level: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("slaTile")
+        self.setProperty("level", level)
+        self.level = level
+        self.title = QLabel(objectName="tileTitle")
+        self.number = QLabel("0", objectName="tileNumber")
+        self.caption = QLabel(objectName="tileCaption")
+        self.caption.setWordWrap(True)
+        for lab in (self.title, self.number, self.caption):
+            lab.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(18, 10, 18, 12)
+        col.setSpacing(0)
+        col.addWidget(self.title)
+        col.addWidget(self.number, 1)
+        col.addWidget(self.caption)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def set_value(self, n: int) -> None:
+        self.number.setText(f"{n:,}")
+        _set_prop(self.number, "alert", n > 0)
+
+    def value(self) -> int:
+        return int(self.number.text().replace(",", ""))
+
+    def set_texts(self, title: str, caption: str, tooltip: str) -> None:
+        self.title.setText(title)
+        self.caption.setText(caption)
+        self.setToolTip(tooltip)
+
+
+class SlaTiles(QWidget):
+    """Red, yellow, blue, overdue and open counts of the store, re-counted every tick."""
+
+    def __init__(self, store: Store, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self.red = SlaTile("red")
+        self.yellow = SlaTile("yellow")
+        self.blue = SlaTile("blue")
+        self.overdue = SlaTile("overdue")
+        self.open = SlaTile("open")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(12)
+        for tile, stretch in (
+            (self.red, 3),
+            (self.yellow, 3),
+            (self.blue, 3),
+            (self.overdue, 2),
+            (self.open, 2),
+        ):
+            row.addWidget(tile, stretch)
+        self.retranslate()
+        self.refresh()
+
+    def tiles(self) -> list[SlaTile]:
+        return [self.red, self.yellow, self.blue, self.overdue, self.open]
+
+    def refresh(self, *_: object) -> None:
+        """Recount; one vectorised pass over the store (sla_counts + overdue_count would
+        make two, ~10 ms each at 100k cases)."""
+        milestone, remaining, level = self._store.sla_arrays(self._store.clock.now())
+        counts = np.bincount(level[level >= 0], minlength=len(LEVEL_CODES))
+        by_level = {lvl: int(counts[i]) for i, lvl in enumerate(LEVEL_CODES)}
+        self.red.set_value(by_level[SlaLevel.RED])
+        self.yellow.set_value(by_level[SlaLevel.YELLOW])
+        self.blue.set_value(by_level[SlaLevel.BLUE])
+        self.overdue.set_value(int(np.count_nonzero((milestone > 0) & (remaining < 0))))
+        self.open.set_value(self._store.open_count())
+
+    def retranslate(self) -> None:
+        p = self._store.policy
+        lo, hi = round(p.yellow_at * 100), round(p.red_at * 100)
+        self.red.set_texts(
+            self.tr("Red warning"),
+            self.tr("≥ {hi}% of time limit used").format(hi=hi),
+            self.tr(
+                "Open cases that have used at least {hi}% of their time limit, or are overdue."
+            ).format(hi=hi),
+        )
+        self.yellow.set_texts(
+            self.tr("Yellow warning"),
+            self.tr("{lo}–{hi}% of time limit used").format(lo=lo, hi=hi),
+            self.tr(
+                "Open cases that have used at least {lo}% but less than {hi}% of their time limit."
+            ).format(lo=lo, hi=hi),
+        )
+        self.blue.set_texts(
+            self.tr("Blue warning"),
+            self.tr("< {lo}% of time limit used").format(lo=lo),
+            self.tr("Open cases that have used less than {lo}% of their time limit.").format(lo=lo),
+        )
+        self.overdue.set_texts(
+            self.tr("Overdue"),
+            self.tr("past the deadline"),
+            self.tr(
+                "Open cases past the deadline of their current step: sign and assign, arrive on site, or handle and report back. Overdue cases are also counted as red."
+            ),
+        )
+        self.open.set_texts(
+            self.tr("Open cases"),
+            self.tr("still the hall's business"),
+            self.tr(
+                "Cases discovered, reported, signed, dispatched, returned or being handled: every case a time limit runs for."
+            ),
+        )
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+
+# ---- newest cases ------------------------------------------------------------------------
+
+
+class NewestCasesModel(QAbstractTableModel):
+    """The newest cases of the store, one row each, with a live warning level and countdown.
+
+    A plain model (no widget per row) so that 200 rows refresh in well under a frame.
+    ``refresh()`` re-reads the list on a change set; ``tick()`` re-evaluates the limits and
+    announces only the countdown column (plus whole rows whose colour changed).
+    """
+
+    URGENT, ID, FILED, CATEGORY, SOURCE, TOWNSHIP, STATE, SLA, ASSIGNEE = range(9)
+    COLUMN_COUNT = 9
+    CaseIdRole = Qt.ItemDataRole.UserRole + 1
+    LevelRole = Qt.ItemDataRole.UserRole + 2
+
+    def __init__(
+        self, store: Store, limit: int = NEWEST_LIMIT, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._limit = limit
+        self._cases: list[Any] = []
+        self._ids: list[str] = []
+        self._sla: list[SlaStatus] = []
+        self._now = store.clock.now()
+        self._bold = QFont()
+        self._bold.setBold(True)
+        self._headers: list[str] = []
+        self.retranslate()
+        self.refresh()
+
+    # -- Qt model API
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._cases)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self.COLUMN_COUNT
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self._headers[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
+            return self._alignment(section)
+        return None
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        case = self._cases[row]
+        sla = self._sla[row]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(case, sla, col)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            # Solid fill for red and yellow only: blue is "on track" and must not shout.
+            if col == self.SLA and sla.level in (SlaLevel.RED, SlaLevel.YELLOW):
+                return theme.level_color(sla.level)
+            if sla.level is SlaLevel.RED:
+                return theme.color("red_row")
+            if sla.level is SlaLevel.YELLOW:
+                return theme.color("yellow_row")
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if col == self.SLA:
+                if sla.level in (SlaLevel.RED, SlaLevel.YELLOW):
+                    return theme.color("on_badge")
+                return theme.color("blue") if sla.level is SlaLevel.BLUE else theme.color("grey")
+            if col == self.URGENT:
+                return theme.color("red")
+            if not case.state or CaseState(case.state) not in _OPEN:
+                return theme.color("text_dim")
+            return None
+        if role == Qt.ItemDataRole.FontRole:
+            if col in (self.URGENT, self.SLA) or case.urgency == Urgency.URGENT:
+                return self._bold
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return self._alignment(col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(case, sla, col)
+        if role == self.CaseIdRole:
+            return case.id
+        if role == self.LevelRole:
+            return sla.level.value if sla.level is not None else ""
+        return None
+
+    def _alignment(self, col: int) -> int:
+        if col in (self.URGENT, self.SLA, self.FILED):
+            return int(Qt.AlignmentFlag.AlignCenter)
+        return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+    # -- content
+    def _display(self, case: Any, sla: SlaStatus, col: int) -> str:
+        if col == self.URGENT:
+            return self.tr("Urgent") if case.urgency == Urgency.URGENT else ""
+        if col == self.ID:
+            return case.id
+        if col == self.FILED:
+            return self._time_filed(case.created_ts)
+        if col == self.CATEGORY:
+            return case.category
+        if col == self.SOURCE:
+            return source_label(case.source)
+        if col == self.TOWNSHIP:
+            return self._store.display_name(case.township)
+        if col == self.STATE:
+            return state_label(case.state)
+        if col == self.SLA:
+            return self.sla_text(sla)
+        if col == self.ASSIGNEE:
+            return self._store.display_name(case.assignee) or "—"
+        return ""
+
+    def _time_filed(self, ts: float) -> str:
+        filed = datetime.fromtimestamp(ts)
+        if filed.date() == datetime.fromtimestamp(self._now).date():
+            return filed.strftime("%H:%M")
+        return filed.strftime("%m-%d %H:%M")
+
+    def sla_text(self, sla: SlaStatus) -> str:
+        if sla.milestone is Milestone.NONE or sla.level is None:
+            return "—"
+        if sla.remaining < 0:
+            return self.tr("overdue {time}").format(time=format_remaining(-sla.remaining))
+        return format_remaining(sla.remaining)
+
+    def level_name(self, level: SlaLevel) -> str:
+        return {
+            SlaLevel.RED: self.tr("Red"),
+            SlaLevel.YELLOW: self.tr("Yellow"),
+            SlaLevel.BLUE: self.tr("Blue"),
+        }[level]
+
+    def milestone_name(self, m: Milestone) -> str:
+        return {
+            Milestone.ASSIGN: self.tr("sign and assign"),
+            Milestone.ARRIVE: self.tr("arrive on site"),
+            Milestone.HANDLE: self.tr("handle and report back"),
+        }.get(m, "")
+
+    def _tooltip(self, case: Any, sla: SlaStatus, col: int) -> str:
+        if col == self.SLA:
+            if sla.level is None:
+                return self.tr("No time limit runs: the case is {state}.").format(
+                    state=state_label(case.state)
+                )
+            return self.tr(
+                "{level} warning: {step} due {deadline}, {used}% of the limit used"
+            ).format(
+                level=self.level_name(sla.level),
+                step=self.milestone_name(sla.milestone),
+                deadline=datetime.fromtimestamp(sla.deadline).strftime("%m-%d %H:%M:%S"),
+                used=round(sla.used * 100),
+            )
+        lines = [x for x in (getattr(case, "title", ""), getattr(case, "address", "")) if x]
+        lines.append(
+            self.tr("Filed {time} · grid {grid}").format(
+                time=datetime.fromtimestamp(case.created_ts).strftime("%Y-%m-%d %H:%M:%S"),
+                grid=case.grid,
+            )
+        )
+        return "\n".join(lines)
+
+    def width_samples(self) -> dict[int, tuple[str, ...]]:
+        """Texts that must fit in the fixed-width columns (the others stretch)."""
+        return {
+            self.URGENT: (self.tr("Urgent"),),
+            self.ID: tuple(self._ids[:50]) or ("PD000000000000",),
+            self.FILED: ("00-00 00:00",),
+            self.SOURCE: tuple(source_label(s) for s in Source),
+            self.TOWNSHIP: ("石门口乡", *(c.township for c in self._cases[:50])),
+            self.STATE: tuple(state_label(s) for s in CaseState),
+            self.SLA: (self.tr("overdue {time}").format(time="00h00m"),),
+        }
+
+    # -- updates
+    def case_at(self, row: int) -> Any:
+        return self._cases[row]
+
+    def case_ids(self) -> list[str]:
+        return list(self._ids)
+
+    def refresh(self, *_: object) -> None:
+        """Re-read the newest cases; a reset only when the list of ids changed."""
+        cases = self._store.newest_cases(self._limit)
+        ids = [c.id for c in cases]
+        self._now = self._store.clock.now()
+        sla = [self._store.policy.evaluate(c, self._now) for c in cases]
+        if ids == self._ids:
+            self._cases, self._sla = cases, sla
+            if cases:
+                self.dataChanged.emit(
+                    self.index(0, 0), self.index(len(cases) - 1, self.COLUMN_COUNT - 1)
+                )
+            return
+        self.beginResetModel()
+        self._cases, self._ids, self._sla = cases, ids, sla
+        self.endResetModel()
+
+    def tick(self) -> None:
+        """Countdowns moved: announce the SLA column, and whole rows whose level changed."""
+        if not self._cases:
+            return
+        self._now = self._store.clock.now()
+        old = self._sla
+        self._sla = [self._store.policy.evaluate(c, self._now) for c in self._cases]
+        last = len(self._cases) - 1
+        self.dataChanged.emit(
+            self.index(0, self.SLA), self.index(last, self.SLA), [Qt.ItemDataRole.DisplayRole]
+        )
+        for row, (a, b) in enumerate(zip(old, self._sla, strict=True)):
+            if a.level is not b.level:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, self.COLUMN_COUNT - 1))
+
+    def retranslate(self) -> None:
+        self._headers = [
+            self.tr("Urgent"),
+            self.tr("Case ID"),
+            self.tr("Filed"),
+            self.tr("Category"),
+            self.tr("Source"),
+            self.tr("Township"),
+            self.tr("State"),
+            self.tr("Time left"),
+            self.tr("Assignee"),
+        ]
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
+        if self._cases:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._cases) - 1, self.COLUMN_COUNT - 1)
+            )
+
+
+_OPEN = frozenset(
+    {
+        CaseState.DISCOVERED,
+        CaseState.REPORTED,
+        CaseState.SIGNED,
+        CaseState.ASSIGNED,
+        CaseState.RETURNED,
+        CaseState.HANDLING,
+    }
+)
+
+
+# ---- the panel ---------------------------------------------------------------------------
+
+
+class OverviewPanel(QWidget):
+    """Status strip, SLA tiles and the newest cases, fed by a LiveBridge."""
+
+    def __init__(self, bridge: LiveBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("overviewPanel")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setProperty("compact", False)
+        self.bridge = bridge
+        store = bridge.store
+        self._store = store
+
+        self.strip = StatusStrip(store, bridge.status)
+        self.tiles = SlaTiles(store)
+        self.model = NewestCasesModel(store, parent=self)
+        self.table = QTableView()
+        self.table.setObjectName("newestCases")
+        self.table.setModel(self.model)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        for col in (NewestCasesModel.CATEGORY, NewestCasesModel.ASSIGNEE):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+
+        self.section_title = QLabel(objectName="sectionTitle")
+        self.section_note = QLabel(objectName="sectionNote")
+        title_row = QHBoxLayout()
+        title_row.setContentsMargins(4, 0, 4, 0)
+        title_row.addWidget(self.section_title)
+        title_row.addStretch(1)
+        title_row.addWidget(self.section_note)
+
+        col = QVBoxLayout(self)
+        col.setContentsMargins(12, 10, 12, 12)
+        col.setSpacing(10)
+        col.addWidget(self.strip)
+        col.addWidget(self.tiles)
+        col.addLayout(title_row)
+        col.addWidget(self.table, 1)
+
+        self._connections = [
+            (bridge.changed, self._on_changed),
+            (bridge.statusChanged, self.strip.update_status),
+            (bridge.tick, self._on_tick),
+        ]
+        for signal, slot in self._connections:
+            signal.connect(slot)
+        self.retranslate()
+
+    # -- live updates
+    def _on_changed(self, cs: ChangeSet) -> None:
+        # Unit positions may arrive many times a second and change nothing shown here.
+        if not (cs.reset or cs.cases_created or cs.cases_updated):
+            return
+        self.tiles.refresh()
+        self.model.refresh()
+        self._update_note()
+        if cs.reset:  # a new snapshot: new ids may need wider columns, the status moved
+            self._apply_metrics()
+            self.strip.update_status()
+
+    def _on_tick(self) -> None:
+        # FeedStatus.quarantine()/error() and plain counter updates do not notify: re-read
+        # the status every second so the strip is never more than a second behind.
+        self.strip.update_status()
+        self.strip.update_time()
+        self.tiles.refresh()
+        self.model.tick()
+
+    def _update_note(self) -> None:
+        self.section_note.setText(
+            self.tr("newest {shown} of {total} cases").format(
+                shown=f"{self.model.rowCount():,}", total=f"{len(self._store):,}"
+            )
+        )
+
+    def disconnect_bridge(self) -> None:
+        """Drop the connections to the bridge (the bridge may outlive this panel)."""
+        for signal, slot in self._connections:
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+        self._connections = []
+
+    # -- language and size
+    def retranslate(self) -> None:
+        self.section_title.setText(self.tr("Newest cases"))
+        self._update_note()
+        self.model.retranslate()
+        self._apply_metrics()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        elif event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._apply_metrics()
+        super().changeEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._apply_metrics()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        compact = event.size().width() < COMPACT_WIDTH
+        if bool(self.property("compact")) != compact:
+            self.setProperty("compact", compact)
+            for w in [self, *self.findChildren(QWidget)]:
+                _repolish(w)
+            self._apply_metrics()
+
+    def _apply_metrics(self) -> None:
+        """Row height and fixed column widths from the table's font (theme scale, compact)."""
+        self.table.ensurePolished()
+        fm = self.table.fontMetrics()
+        self.table.verticalHeader().setDefaultSectionSize(round(fm.height() * 1.7))
+        header = self.table.horizontalHeader()
+        header.ensurePolished()
+        hfm = header.fontMetrics()
+        pad = round(fm.height() * 1.2)
+
+        def width(col: int, samples: tuple[str, ...]) -> int:
+            text = max(fm.horizontalAdvance(s) for s in samples)
+            head = hfm.horizontalAdvance(self.model.headerData(col, Qt.Orientation.Horizontal))
+            return max(text, head + round(hfm.height() * 0.8)) + pad
+
+        for col, samples in self.model.width_samples().items():
+            header.resizeSection(col, width(col, samples))
+
+    def teardown(self) -> None:
+        self.disconnect_bridge()
