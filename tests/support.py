@@ -86,7 +86,11 @@ class ServerProcess:
         env = dict(os.environ, CC_FEED_TOKENS=f"{self.token}=duty_officer")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "feeds.server", "--port", str(self.port), *self.args],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None

@@ -1,0 +1,417 @@
+"""Sequencing, the durable log, the resume window and the fan-out of the feed server.
+
+Why it is its own piece: the sequence number is the contract between server and client
+(``Last-Event-ID`` resumes, a snapshot names the ``seq`` it reflects), so exactly one place
+assigns it, encodes each envelope once, and keeps the state that a snapshot at that
+``seq`` shows. Everything here runs on one asyncio loop thread; nothing is locked.
+
+Fan-out is a cursor per subscriber into one ring of encoded events rather than a queue
+per subscriber: a publisher never blocks or copies per client, a slow client holds no
+memory of its own, and a client whose cursor falls off the end of the ring is told to
+resync, which is the bound the brief asks of a queue.
+
+With a state directory, every event is appended to SQLite (WAL, one commit per published
+batch, before any stream can send it) together
+with the latest record of each entity, so a restart rebuilds the live state from a small
+table instead of replaying the whole log, keeps the ``epoch`` and continues the numbering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import msgspec
+
+from commandcenter.domain import CaseState
+from feeds import protocol as P
+
+log = logging.getLogger(__name__)
+
+DAY = 86_400.0
+# Finished: nothing more for the hall to do. A completed case still awaits verification.
+_FINISHED = frozenset(
+    s.value for s in (CaseState.CLOSED, CaseState.CALLED_BACK, CaseState.EVALUATED)
+)
+_ALERTS_KEPT = 200
+_DB_NAME = "feed.sqlite3"
+
+
+class Stored(NamedTuple):
+    seq: int
+    kind: str
+    payload: bytes  # the encoded envelope, exactly as sent
+
+
+@dataclass(slots=True)
+class FeedState:
+    """The latest record of every entity: what a snapshot shows."""
+
+    cases: dict[str, P.CaseData] = field(default_factory=dict)
+    units: dict[str, P.UnitStatusData] = field(default_factory=dict)
+    positions: dict[str, P.UnitPosition] = field(default_factory=dict)
+    cameras: dict[str, P.CameraData] = field(default_factory=dict)
+    grids: dict[str, P.GridStats] = field(default_factory=dict)
+    kpis: dict[str, P.Kpi] = field(default_factory=dict)
+    alerts: deque[P.Alert] = field(default_factory=lambda: deque(maxlen=_ALERTS_KEPT))
+
+    def apply(self, kind: str, data: Any) -> tuple[str, msgspec.Struct] | None:
+        """Fold one event in; returns (entity key, new entity record) for the durable table."""
+        if kind in (P.CASE_CREATED, P.CASE_UPDATED):
+            old = self.cases.get(data.id)
+            if old is not None and old.version > data.version:
+                return None
+            self.cases[data.id] = data
+            return f"case:{data.id}", data
+        if kind == P.UNIT_POSITION:
+            self.positions[data.id] = data
+            return f"pos:{data.id}", data
+        if kind == P.UNIT_STATUS:
+            self.units[data.id] = data
+            return f"unit:{data.id}", data
+        if kind == P.CAMERA_UPSERT:
+            cam = msgspec.structs.replace(data)  # a copy: the world mutates its own
+            self.cameras[data.id] = cam
+            return f"cam:{data.id}", cam
+        if kind == P.CAMERA_STATUS:
+            old_cam = self.cameras.get(data.id)
+            if old_cam is None:
+                return None
+            cam = msgspec.structs.replace(old_cam, online=data.online)
+            self.cameras[data.id] = cam
+            return f"cam:{data.id}", cam
+        if kind == P.GRID_STATS:
+            self.grids[data.id] = data
+            return f"grid:{data.id}", data
+        if kind == P.KPI_UPDATE:
+            self.kpis[data.name] = data
+            return f"kpi:{data.name}", data
+        if kind == P.ALERT_RAISED:
+            self.alerts.append(data)
+            return f"alert:{data.id}", data
+        return None
+
+    def prune(self, now: float, keep_closed_s: float = DAY) -> list[str]:
+        """Drop finished cases older than ``keep_closed_s``; returns their entity keys."""
+        cutoff = now - keep_closed_s
+        gone = [
+            cid for cid, c in self.cases.items() if c.state in _FINISHED and c.state_ts < cutoff
+        ]
+        for cid in gone:
+            del self.cases[cid]
+        return [f"case:{cid}" for cid in gone]
+
+
+_KIND_OF_KEY = {
+    "case": P.CaseData,
+    "pos": P.UnitPosition,
+    "unit": P.UnitStatusData,
+    "cam": P.CameraData,
+    "grid": P.GridStats,
+    "kpi": P.Kpi,
+    "alert": P.Alert,
+}
+
+
+class Hub:
+    """Numbers events, keeps the resume ring, the live state and (optionally) the log."""
+
+    def __init__(
+        self,
+        state_dir: Path | str | None = None,
+        ring_size: int = 100_000,
+        commit_interval_s: float = 0.25,
+    ) -> None:
+        if ring_size < 1:
+            raise ValueError("ring_size must be >= 1")
+        self.ring_size = int(ring_size)
+        self._ring: list[Stored | None] = [None] * self.ring_size
+        self.seq = 0
+        self.first_seq = 1  # the oldest seq still in the ring (when seq >= first_seq)
+        self.state = FeedState()
+        self.now = 0.0
+        self.rate = 1.0
+        self.closed = False
+        self.restored = False
+        self.commit_interval_s = commit_interval_s
+        self._waiters: list[asyncio.Future[None]] = []
+        self._pending: list[tuple[int, str, float, bytes]] = []
+        self._pending_latest: dict[str, msgspec.Struct] = {}
+        self._pending_deleted: set[str] = set()
+        self._last_commit = time.monotonic()
+        self._last_prune = 0.0
+        self._db: sqlite3.Connection | None = None
+        self._idem_mem: dict[str, tuple[str, int, bytes]] = {}
+        self._pending_idem: list[tuple[str, str, int, bytes, float]] = []
+        self._prune_alerts = False
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+        self.meta: dict[str, str] = {}
+        if self.state_dir is None:
+            self.epoch = secrets.token_hex(8)
+        else:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            self._open_db(self.state_dir / _DB_NAME)
+            self.epoch = self.meta.get("epoch") or secrets.token_hex(8)
+            if "epoch" not in self.meta:
+                self.set_meta("epoch", self.epoch)
+            self._load()
+
+    # ------------------------------------------------------------------ persistence
+
+    def _open_db(self, path: Path) -> None:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS events (
+                seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ts REAL NOT NULL,
+                payload BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS latest (
+                ekey TEXT PRIMARY KEY, seq INTEGER NOT NULL, payload BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS idempotency (
+                key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
+                body BLOB NOT NULL, ts REAL NOT NULL);
+            """
+        )
+        self._db = db
+        self.meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.meta[key] = value
+        if self._db is not None:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def _load(self) -> None:
+        db = self._db
+        assert db is not None
+        row = db.execute("SELECT max(seq) FROM events").fetchone()
+        last = int(row[0] or 0)
+        if last == 0:
+            return
+        self.seq = last
+        tail = db.execute(
+            "SELECT seq, kind, payload FROM events WHERE seq > ? ORDER BY seq",
+            (last - self.ring_size,),
+        ).fetchall()
+        for seq, kind, payload in tail:
+            self._ring[seq % self.ring_size] = Stored(seq, kind, bytes(payload))
+        self.first_seq = tail[0][0] if tail else last + 1
+        alerts: list[tuple[int, P.Alert]] = []
+        for ekey, seq, payload in db.execute("SELECT ekey, seq, payload FROM latest"):
+            group = ekey.split(":", 1)[0]
+            typ = _KIND_OF_KEY.get(group)
+            if typ is None:
+                continue
+            try:
+                rec = msgspec.json.decode(payload, type=typ)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                log.warning("skipping unreadable state record %s", ekey)
+                continue
+            if group == "case":
+                self.state.cases[rec.id] = rec
+            elif group == "pos":
+                self.state.positions[rec.id] = rec
+            elif group == "unit":
+                self.state.units[rec.id] = rec
+            elif group == "cam":
+                self.state.cameras[rec.id] = rec
+            elif group == "grid":
+                self.state.grids[rec.id] = rec
+            elif group == "kpi":
+                self.state.kpis[rec.name] = rec
+            else:
+                alerts.append((seq, rec))
+        for _, a in sorted(alerts, key=lambda x: x[0])[-_ALERTS_KEPT:]:
+            self.state.alerts.append(a)
+        self.now = float(self.meta.get("now", "0") or 0.0)
+        self.restored = True
+
+    def commit(self) -> None:
+        """Write what was published since the last commit (one transaction)."""
+        self._last_commit = time.monotonic()
+        db = self._db
+        if db is None or (
+            not self._pending
+            and not self._pending_latest
+            and not self._pending_deleted
+            and not self._prune_alerts
+            and not self._pending_idem
+        ):
+            self._pending.clear()
+            return
+        enc = P.encode
+        db.execute("BEGIN")
+        try:
+            if self._pending:
+                db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", self._pending)
+            if self._pending_latest:
+                db.executemany(
+                    "INSERT OR REPLACE INTO latest VALUES (?, ?, ?)",
+                    [(k, self.seq, enc(v)) for k, v in self._pending_latest.items()],
+                )
+            if self._pending_deleted:
+                db.executemany(
+                    "DELETE FROM latest WHERE ekey = ?", [(k,) for k in self._pending_deleted]
+                )
+            if self._prune_alerts:
+                self._prune_alerts = False
+                db.execute(
+                    "DELETE FROM latest WHERE ekey LIKE 'alert:%' AND seq < ("
+                    " SELECT coalesce(min(seq), 0) FROM (SELECT seq FROM latest"
+                    " WHERE ekey LIKE 'alert:%' ORDER BY seq DESC LIMIT ?))",
+                    (_ALERTS_KEPT,),
+                )
+            if self._pending_idem:
+                db.executemany(
+                    "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)", self._pending_idem
+                )
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('now', ?)", (repr(self.now),))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._pending.clear()
+        self._pending_latest.clear()
+        self._pending_deleted.clear()
+        self._pending_idem.clear()
+
+    def maybe_commit(self) -> None:
+        """Called by the driver every tick: commit at most every ``commit_interval_s``, and
+        prune finished cases from the live state once a minute."""
+        mono = time.monotonic()
+        if mono - self._last_prune > 60.0:
+            self._last_prune = mono
+            for key in self.state.prune(self.now):
+                self._pending_latest.pop(key, None)
+                self._pending_deleted.add(key)
+            self._prune_alerts = self._db is not None
+        if mono - self._last_commit >= self.commit_interval_s:
+            self.commit()
+
+    # Idempotency keys live next to the log so a retried action stays applied once
+    # across restarts. Without a state dir they are kept in memory.
+
+    def idem_get(self, key: str) -> tuple[str, int, bytes] | None:
+        """(request fingerprint, status code, body) stored under ``key``, if any."""
+        if self._db is None:
+            return self._idem_mem.get(key)
+        row = self._db.execute(
+            "SELECT fingerprint, status, body FROM idempotency WHERE key = ?", (key,)
+        ).fetchone()
+        return (row[0], int(row[1]), bytes(row[2])) if row else None
+
+    def idem_put(self, key: str, fingerprint: str, status: int, body: bytes) -> None:
+        if self._db is None:
+            self._idem_mem[key] = (fingerprint, status, body)
+            return
+        self._pending_idem.append((key, fingerprint, status, body, time.time()))
+        self.commit()  # the event it produced and the key become durable together
+
+    def close(self) -> None:
+        """Stop streams (they see ``closed``), flush the log, close the database."""
+        self.closed = True
+        self._wake()
+        if self._db is not None:
+            self.commit()
+            self._db.close()
+            self._db = None
+
+    # ------------------------------------------------------------------ publishing
+
+    def publish(self, events: Iterable[tuple[str, Any, float]]) -> int:
+        """Number, encode once, fold into the state, keep in the ring, queue for the log."""
+        ring = self._ring
+        n = self.ring_size
+        seq = self.seq
+        apply = self.state.apply
+        pending = self._pending
+        persist = self._db is not None
+        latest = self._pending_latest
+        enc = P.encode_envelope
+        published = False
+        for kind, data, ts in events:
+            seq += 1
+            payload = enc(seq, kind, ts, data)
+            ring[seq % n] = Stored(seq, kind, payload)
+            changed = apply(kind, data)
+            if persist:
+                pending.append((seq, kind, ts, payload))
+                if changed is not None:
+                    latest[changed[0]] = changed[1]
+            published = True
+        if published:
+            self.seq = seq
+            if seq - self.first_seq >= n:
+                self.first_seq = seq - n + 1
+            if persist:
+                # Durable before visible: a client must never hold an event that a server
+                # killed right after sending it would not know after its restart.
+                self.commit()
+            self._wake()
+        return self.seq
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+    async def wait_beyond(self, seq: int, timeout: float) -> None:
+        """Return when an event after ``seq`` exists, the hub closes, or ``timeout`` passes."""
+        if self.seq > seq or self.closed or timeout <= 0:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        await asyncio.wait((fut,), timeout=timeout)
+
+    # ------------------------------------------------------------------ reading
+
+    def can_resume(self, seq: int) -> bool:
+        """True when every event after ``seq`` is still in the ring."""
+        return self.first_seq - 1 <= seq <= self.seq
+
+    def events_after(
+        self, seq: int, max_events: int = 2000, max_bytes: int = 512 * 1024
+    ) -> list[Stored]:
+        """Consecutive stored events after ``seq`` (caller checked ``can_resume``)."""
+        out: list[Stored] = []
+        size = 0
+        ring = self._ring
+        n = self.ring_size
+        end = min(self.seq, seq + max_events)
+        for s in range(seq + 1, end + 1):
+            item = ring[s % n]
+            if item is None or item.seq != s:
+                break
+            out.append(item)
+            size += len(item.payload) + 1
+            if size >= max_bytes:
+                break
+        return out
+
+    def snapshot(self, now: float | None = None, rate: float | None = None) -> P.Snapshot:
+        st = self.state
+        return P.Snapshot(
+            v=P.PROTOCOL_VERSION,
+            epoch=self.epoch,
+            seq=self.seq,
+            now=self.now if now is None else now,
+            rate=self.rate if rate is None else rate,
+            cases=list(st.cases.values()),
+            units=list(st.units.values()),
+            positions=list(st.positions.values()),
+            cameras=list(st.cameras.values()),
+            grids=list(st.grids.values()),
+            kpis=list(st.kpis.values()),
+            alerts=list(st.alerts),
+        )

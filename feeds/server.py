@@ -1,0 +1,695 @@
+"""Reference feed server: the demo county served over feed protocol v1 (docs/feed-protocol.md).
+
+The same HTTP protocol as production, so the app, its tests and its benchmarks exercise
+the real client path even when no real county is attached. Three ways to run it:
+
+- ``python -m feeds.server --port 0`` prints ``TOKEN <t>`` (when no token was configured)
+  and ``LISTENING http://127.0.0.1:<port>`` on stdout for a parent process to read;
+- ``EmbeddedServer(ServerConfig(...)).start()`` runs it on a thread of its own (main.py's
+  demo county; tests);
+- ``create_app(config)`` returns the Starlette app for an ASGI server of your choice.
+
+One asyncio loop owns everything (world, hub, streams): no locks, and a snapshot is
+always exactly the state after its ``seq`` because nothing else runs while it is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import logging
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import uvicorn
+from sse_starlette.sse import AppStatus, EventSourceResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from commandcenter import lifecycle
+from commandcenter.domain import Role
+from feeds import protocol as P
+from feeds.hub import Hub, Stored
+from feeds.simulator.county import County
+from feeds.simulator.world import World
+
+log = logging.getLogger("feeds.server")
+
+ACTION_STATUS_CODES = {
+    "applied": 200,
+    "illegal": 409,
+    "conflict": 409,
+    "not_found": 404,
+    "forbidden": 403,
+    "invalid": 422,
+}
+# Outcomes stored under an Idempotency-Key. An invalid body is not: the caller may fix it
+# and retry with the same key.
+_STORED_STATUSES = frozenset({200, 403, 404, 409})
+MAX_IDEMPOTENCY_KEY = 200
+
+
+@dataclass(slots=True)
+class ServerConfig:
+    """Everything the server can be told; CLI flags map one to one (``--cases-per-day``)."""
+
+    seed: int = 1
+    rate: float = 1.0  # simulated seconds per real second
+    history_hours: float = 8.0  # warm-up before the first event is served
+    cases_per_day: float = 550.0
+    heartbeat_s: float = 2.0
+    resume_window: int = 100_000  # events kept for Last-Event-ID resumes
+    state_dir: Path | None = None  # SQLite log + epoch + idempotency keys; None = memory
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = pick a free port
+    tokens: dict[str, Role] = field(default_factory=dict)
+    start_ts: float | None = None  # simulated start time; None = the wall clock now
+    tick_s: float = 0.15  # how often the simulation advances
+    burst: int = 0  # extra synthetic unit.position events per second (benchmarks)
+    max_seq: int = 0  # stop the world once the log reaches this seq (tests: a still point)
+    outline_path: Path | str | bool | None = None  # see County.build
+    allow_remote: bool = False
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    max_batch_events: int = 2000
+    max_batch_bytes: int = 512 * 1024
+    position_interval_s: float = 8.0
+    log_level: str = "warning"
+
+
+def parse_tokens(text: str) -> dict[str, Role]:
+    """``token=role`` pairs separated by commas or new lines; ``#`` starts a comment."""
+    out: dict[str, Role] = {}
+    for raw_line in text.replace(",", "\n").splitlines():
+        line = raw_line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        token, sep, role = line.partition("=")
+        if not sep or not token.strip():
+            raise ValueError("token entries look like token=role")
+        out[token.strip()] = Role(role.strip())
+    return out
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _sse(event: str, data: bytes, event_id: str | None = None) -> bytes:
+    head = f"id: {event_id}\nevent: {event}\n" if event_id else f"event: {event}\n"
+    return head.encode() + b"data: " + data + b"\n\n"
+
+
+class FeedService:
+    """The county, its world and the hub, driven on one loop; the routes call into it."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        t0 = time.perf_counter()
+        self.hub = Hub(config.state_dir, ring_size=config.resume_window)
+        seed = config.seed
+        cpd = config.cases_per_day
+        if self.hub.restored:
+            # the log's world decides: its geography and ids must keep meaning the same
+            seed = int(self.hub.meta.get("seed", seed))
+            cpd = float(self.hub.meta.get("cases_per_day", cpd))
+        else:
+            self.hub.set_meta("seed", str(seed))
+            self.hub.set_meta("cases_per_day", repr(cpd))
+        self.county = County.build(seed, outline_path=config.outline_path)
+        start = config.start_ts if config.start_ts is not None else time.time()
+        if self.hub.restored:
+            start = self.hub.now or start
+        self.world = World(
+            self.county,
+            seed=seed,
+            start_ts=start,
+            cases_per_day=cpd,
+            position_interval_s=config.position_interval_s,
+        )
+        st = self.hub.state
+        if self.hub.restored:
+            self.world.adopt(
+                now=start,
+                last_seq=self.hub.seq,
+                cases=list(st.cases.values()),
+                units=list(st.units.values()),
+                positions=list(st.positions.values()),
+                cameras=list(st.cameras.values()),
+                grids=list(st.grids.values()),
+                kpis=list(st.kpis.values()),
+                alerts=list(st.alerts),
+            )
+        else:
+            if config.history_hours > 0:
+                self.world.warm_up(config.history_hours)
+            self.hub.now = self.world.now
+            self.hub.publish(self.world.state_events())
+        self.hub.now = self.world.now
+        self.hub.rate = config.rate
+        self.hub.commit()
+        self.geography = msgspec.json.encode(self.county.geography())
+        self.tokens = dict(config.tokens)
+        self._tasks: list[asyncio.Task[None]] = []
+        self.build_s = time.perf_counter() - t0
+        log.info(
+            "feed ready in %.2f s: epoch %s seq %d (%s)",
+            self.build_s,
+            self.hub.epoch,
+            self.hub.seq,
+            "restored" if self.hub.restored else "fresh",
+        )
+
+    # ------------------------------------------------------------------ driving
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._drive(), name="feed-drive"))
+        if self.config.burst > 0:
+            self._tasks.append(asyncio.create_task(self._burst(), name="feed-burst"))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._tasks.clear()
+        self.hub.close()
+
+    def close_streams(self) -> None:
+        """Make open SSE streams end (called before the server shuts down)."""
+        self.hub.closed = True
+        self.hub._wake()
+
+    def _frozen(self) -> bool:
+        return bool(self.config.max_seq) and self.hub.seq >= self.config.max_seq
+
+    async def _drive(self) -> None:
+        """Advance the world in real time x rate and publish what happened."""
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        rate = self.config.rate
+        while True:
+            await asyncio.sleep(self.config.tick_s)
+            now = loop.time()
+            dt, last = now - last, now
+            if self._frozen():
+                continue
+            try:
+                events = self.world.advance(self.world.now + dt * rate)
+                if events:
+                    self.hub.publish(events)
+                self.hub.now = self.world.now
+                self.hub.maybe_commit()
+            except Exception:  # one bad step must not stop the county
+                log.exception("simulation step failed")
+
+    async def _burst(self) -> None:
+        """Benchmark mode: N synthetic unit.position events per second through the hub.
+
+        Their ids are BURST0000..BURST0999; ``ts`` inside the payload is the wall clock
+        (time.time()) when the event was made, so a client can measure latency."""
+        loop = asyncio.get_running_loop()
+        rate = float(self.config.burst)
+        t0 = loop.time()
+        sent = 0
+        lon0, lat0 = self.county.seat
+        ids = [f"BURST{i:04d}" for i in range(1000)]
+        k = 0
+        while True:
+            await asyncio.sleep(0.01)
+            due = int((loop.time() - t0) * rate) - sent
+            if due <= 0:
+                continue
+            due = min(due, int(rate) + 1)  # never try to catch up more than a second
+            wall = time.time()
+            now = self.world.now
+            batch = []
+            for _ in range(due):
+                k += 1
+                i = k % 1000
+                pos = P.UnitPosition(
+                    ids[i],
+                    lon0 + (i % 40) * 0.001 + (k % 7) * 1e-5,
+                    lat0 + (i // 40) * 0.001,
+                    float(k % 360),
+                    5.0,
+                    wall,
+                )
+                batch.append((P.UNIT_POSITION, pos, now))
+            sent += due
+            if not self._frozen():
+                self.hub.publish(batch)
+
+    # ------------------------------------------------------------------ requests
+
+    def role_of(self, request: Request) -> Role | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        token = token.strip()
+        found: Role | None = None
+        for known, role in self.tokens.items():
+            if hmac.compare_digest(known.encode(), token.encode()):
+                found = role
+        return found
+
+    def action(self, case_id: str, body: bytes, role: Role) -> tuple[int, bytes]:
+        try:
+            req = msgspec.json.decode(body, type=P.ActionRequest)
+        except (msgspec.DecodeError, msgspec.ValidationError) as err:
+            return 422, P.encode(P.ActionResult(status="invalid", reason=str(err)[:300]))
+        try:
+            lifecycle.Action(req.action)
+        except ValueError:
+            reason = f"unknown action {req.action!r}"
+            return 422, P.encode(P.ActionResult(status="invalid", reason=reason))
+        outcome, events = self.world.apply_action(
+            case_id, req.action, req.actor, role, req.params, req.expected_version
+        )
+        seq = self.hub.publish(events) if events else self.hub.seq
+        code = ACTION_STATUS_CODES.get(outcome.status, 500)
+        result = P.ActionResult(
+            status=outcome.status, reason=outcome.reason, case=outcome.case, seq=seq
+        )
+        return code, P.encode(result)
+
+
+def _unauthorized() -> Response:
+    return JSONResponse(
+        {"error": "unauthorized", "reason": "missing or unknown bearer token"},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="feed"'},
+    )
+
+
+def create_app(config: ServerConfig | None = None, service: FeedService | None = None) -> Starlette:
+    """The ASGI app. Builds the county and its world now (so start-up cost is paid before
+    the socket accepts), and starts the simulation when the app's lifespan starts."""
+    config = config or ServerConfig()
+    svc = service or FeedService(config)
+    hub = svc.hub
+
+    async def health(_request: Request) -> Response:
+        return JSONResponse({"ok": True, "epoch": hub.epoch, "seq": hub.seq, "v": 1})
+
+    async def geography(request: Request) -> Response:
+        if svc.role_of(request) is None:
+            return _unauthorized()
+        return Response(svc.geography, media_type="application/json")
+
+    async def snapshot(request: Request) -> Response:
+        if svc.role_of(request) is None:
+            return _unauthorized()
+        snap = hub.snapshot(now=svc.world.now, rate=float(config.rate))
+        return Response(P.encode(snap), media_type="application/json")
+
+    async def stream(request: Request) -> Response:
+        if svc.role_of(request) is None:
+            return _unauthorized()
+        last_id = request.headers.get("last-event-id") or request.query_params.get(
+            "last_event_id", ""
+        )
+        resync_reason = ""
+        start_seq = hub.seq
+        if last_id:
+            parsed = P.parse_event_id(last_id)
+            if parsed is None:
+                resync_reason = "bad_event_id"
+            elif parsed[0] != hub.epoch:
+                resync_reason = "epoch_changed"
+            else:
+                start_seq = parsed[1]
+        elif "from" in request.query_params:
+            raw = request.query_params["from"]
+            if not raw.isdigit():
+                return JSONResponse({"error": "bad_request", "reason": "from must be a seq"}, 400)
+            start_seq = int(raw)
+        if not resync_reason:
+            if start_seq > hub.seq:
+                resync_reason = "ahead_of_server"
+            elif not hub.can_resume(start_seq):
+                resync_reason = "outside_resume_window"
+        return EventSourceResponse(
+            _stream_body(svc, start_seq, resync_reason),
+            ping=0,  # our own heartbeats carry seq and clock; sse-starlette's pings would not
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def actions(request: Request) -> Response:
+        role = svc.role_of(request)
+        if role is None:
+            return _unauthorized()
+        key = request.headers.get("idempotency-key", "").strip()
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY:
+            return JSONResponse(
+                {
+                    "status": "invalid",
+                    "reason": f"Idempotency-Key header required (1..{MAX_IDEMPOTENCY_KEY} chars)",
+                },
+                status_code=400,
+            )
+        case_id = request.path_params["case_id"]
+        body = await request.body()
+        fingerprint = hashlib.sha256(
+            case_id.encode() + b"\0" + role.value.encode() + b"\0" + body
+        ).hexdigest()
+        stored = hub.idem_get(key)
+        if stored is not None:
+            if stored[0] != fingerprint:
+                result = P.ActionResult(
+                    status="invalid", reason="Idempotency-Key was used for a different request"
+                )
+                return Response(P.encode(result), 422, media_type="application/json")
+            return Response(
+                stored[2],
+                stored[1],
+                media_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
+        code, out = svc.action(case_id, body, role)
+        if code in _STORED_STATUSES:
+            hub.idem_put(key, fingerprint, code, out)
+        return Response(out, code, media_type="application/json")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await svc.start()
+        try:
+            yield
+        finally:
+            svc.close_streams()
+            await svc.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/v1/health", health),
+            Route("/v1/geography", geography),
+            Route("/v1/snapshot", snapshot),
+            Route("/v1/stream", stream),
+            Route("/v1/cases/{case_id}/actions", actions, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.feed = svc
+    return app
+
+
+async def _stream_body(svc: FeedService, after: int, resync_reason: str) -> AsyncIterator[bytes]:
+    """The SSE body: events after ``after`` (batched when several wait), then live ones,
+    with a heartbeat every ``heartbeat_s``; a resync message and the end when the client
+    cannot be served from the ring."""
+    hub = svc.hub
+    cfg = svc.config
+    if resync_reason:
+        yield _sse(P.SSE_RESYNC, P.encode(P.Resync(reason=resync_reason, epoch=hub.epoch)))
+        return
+    loop = asyncio.get_running_loop()
+    yield b"retry: 1000\n\n"
+    cursor = after
+    next_hb = loop.time()
+    epoch = hub.epoch
+    while not hub.closed and not AppStatus.should_exit:
+        if cursor < hub.seq:
+            if not hub.can_resume(cursor):
+                reason = P.Resync(reason="fell_behind", epoch=epoch)
+                yield _sse(P.SSE_RESYNC, P.encode(reason))
+                return
+            items = hub.events_after(cursor, cfg.max_batch_events, cfg.max_batch_bytes)
+            if items:
+                yield _frame(epoch, items)
+                cursor = items[-1].seq
+            await asyncio.sleep(0)  # let uvicorn and the other streams breathe
+        now = loop.time()
+        if now >= next_hb:
+            hb = P.Heartbeat(now=svc.world.now, seq=hub.seq, epoch=epoch, rate=float(cfg.rate))
+            yield _sse(P.SSE_HEARTBEAT, P.encode(hb))
+            next_hb = now + cfg.heartbeat_s
+        if cursor >= hub.seq:
+            await hub.wait_beyond(cursor, next_hb - loop.time())
+
+
+def _frame(epoch: str, items: list[Stored]) -> bytes:
+    last = items[-1]
+    event_id = P.format_event_id(epoch, last.seq)
+    if len(items) == 1:
+        return _sse(last.kind, last.payload, event_id)
+    data = b"[" + b",".join(i.payload for i in items) + b"]"
+    return _sse(P.SSE_BATCH, data, event_id)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _check_host(config: ServerConfig) -> None:
+    if not is_loopback(config.host) and not config.allow_remote:
+        raise ValueError(
+            f"refusing to listen on non-loopback host {config.host!r} without allow_remote"
+        )
+
+
+def _uvicorn_config(app: Starlette, config: ServerConfig) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        log_level=config.log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        ssl_certfile=config.ssl_certfile,
+        ssl_keyfile=config.ssl_keyfile,
+    )
+
+
+class EmbeddedServer:
+    """The feed server on a background thread with its own loop, for main.py and tests.
+
+    ``start()`` returns once the socket accepts (well under a second for the demo county);
+    ``stop()`` ends the streams, shuts uvicorn down and joins the thread.
+    """
+
+    def __init__(self, config: ServerConfig | None = None, **overrides: Any) -> None:
+        config = config or ServerConfig()
+        if overrides:
+            config = replace(config, **overrides)
+        if not config.tokens:
+            config = replace(config, tokens={secrets.token_urlsafe(24): Role.DUTY_OFFICER})
+        _check_host(config)
+        self.config = config
+        self._thread: threading.Thread | None = None
+        self._server: uvicorn.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._app: Starlette | None = None
+        self._error: BaseException | None = None
+        self._ready = threading.Event()
+        self.port = 0
+
+    @property
+    def token(self) -> str:
+        """A token with the strongest role configured (duty_officer when generated)."""
+        order = [Role.DUTY_OFFICER, Role.DISPATCHER, Role.SYSTEM, Role.LEADER, Role.FIELD]
+        for role in order:
+            for tok, r in self.config.tokens.items():
+                if r is role:
+                    return tok
+        return next(iter(self.config.tokens))
+
+    @property
+    def tokens(self) -> dict[str, Role]:
+        return dict(self.config.tokens)
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.config.ssl_certfile else "http"
+        host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def service(self) -> FeedService:
+        assert self._app is not None
+        return self._app.state.feed
+
+    def start(self, timeout: float = 15.0) -> EmbeddedServer:
+        sock = _bind(self.config.host, self.config.port)
+        self.port = sock.getsockname()[1]
+        self._thread = threading.Thread(
+            target=self._run, args=(sock,), name="feed-server", daemon=True
+        )
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("feed server did not start in time")
+        if self._error is not None:
+            raise RuntimeError("feed server failed to start") from self._error
+        return self
+
+    def _run(self, sock: socket.socket) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        try:
+            self._app = create_app(self.config)
+            server = uvicorn.Server(_uvicorn_config(self._app, self.config))
+            self._server = server
+
+            async def serve() -> None:
+                task = asyncio.create_task(server.serve(sockets=[sock]))
+                while not server.started and not task.done():
+                    await asyncio.sleep(0.005)
+                self._ready.set()
+                await task
+
+            loop.run_until_complete(serve())
+        except BaseException as err:  # reported to start()
+            self._error = err
+            log.exception("feed server crashed")
+        finally:
+            self._ready.set()
+            with contextlib.suppress(Exception):
+                sock.close()
+            with contextlib.suppress(Exception):
+                # e.g. sse-starlette's shutdown watcher: end it rather than leak it
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is None:
+            return
+        loop, server = self._loop, self._server
+        if loop is not None and server is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.service.close_streams)
+            server.should_exit = True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            if server is not None:
+                server.force_exit = True
+            self._thread.join(timeout)
+        self._thread = None
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m feeds.server", description=__doc__.split("\n")[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rate", type=float, default=1.0, help="simulated seconds per real second")
+    ap.add_argument("--history-hours", type=float, default=8.0)
+    ap.add_argument("--cases-per-day", type=float, default=550.0)
+    ap.add_argument("--heartbeat", type=float, default=2.0, help="seconds between heartbeats")
+    ap.add_argument("--resume-window", type=int, default=100_000, help="events kept for resume")
+    ap.add_argument("--state-dir", type=Path, default=None)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    ap.add_argument("--allow-remote", action="store_true")
+    ap.add_argument("--token-file", type=Path, default=None, help="token=role per line")
+    ap.add_argument("--burst", type=int, default=0, help="extra unit.position events/s")
+    ap.add_argument("--max-seq", type=int, default=0, help="stop the world at this seq (tests)")
+    ap.add_argument("--start-ts", type=float, default=None, help="simulated start (epoch s)")
+    ap.add_argument("--synthetic-outline", action="store_true", help="ignore shared data")
+    ap.add_argument("--ssl-certfile", default=None)
+    ap.add_argument("--ssl-keyfile", default=None)
+    ap.add_argument("--log-level", default="warning")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    tokens: dict[str, Role] = {}
+    if args.token_file is not None:
+        tokens.update(parse_tokens(args.token_file.read_text(encoding="utf-8")))
+    if os.environ.get("CC_FEED_TOKENS"):
+        tokens.update(parse_tokens(os.environ["CC_FEED_TOKENS"]))
+    if not tokens:
+        generated = secrets.token_urlsafe(24)
+        tokens[generated] = Role.DUTY_OFFICER
+        print(f"TOKEN {generated}", flush=True)  # stdout only, never the log
+    config = ServerConfig(
+        seed=args.seed,
+        rate=args.rate,
+        history_hours=args.history_hours,
+        cases_per_day=args.cases_per_day,
+        heartbeat_s=args.heartbeat,
+        resume_window=args.resume_window,
+        state_dir=args.state_dir,
+        host=args.host,
+        port=args.port,
+        tokens=tokens,
+        start_ts=args.start_ts,
+        burst=args.burst,
+        max_seq=args.max_seq,
+        outline_path=False if args.synthetic_outline else None,
+        allow_remote=args.allow_remote,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+        log_level=args.log_level,
+    )
+    try:
+        _check_host(config)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if not is_loopback(config.host) and not config.ssl_certfile:
+        log.warning("serving beyond loopback without TLS: bearer tokens travel in clear text")
+    sock = _bind(config.host, config.port)
+    port = sock.getsockname()[1]
+    app = create_app(config)
+    server = uvicorn.Server(_uvicorn_config(app, config))
+    scheme = "https" if config.ssl_certfile else "http"
+    host = config.host if ":" not in config.host else f"[{config.host}]"
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.005)
+        if server.started:
+            print(f"LISTENING {scheme}://{host}:{port}", flush=True)
+        await task
+
+    asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
