@@ -205,11 +205,16 @@ def main(argv: list[str] | None = None) -> int:
 def _report_first_frame(window, store, started: float) -> None:
     """Prints when the window first shows live data: the start-up budget's finish line."""
     from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QAbstractItemView
 
     timer = QTimer(window)
 
+    def shows_cases() -> bool:
+        views = window.findChildren(QAbstractItemView)
+        return any(v.isVisible() and v.model() is not None and v.model().rowCount() > 0 for v in views)
+
     def check() -> None:
-        if len(store) and store.seq >= 0 and store.epoch:
+        if store.epoch and shows_cases():
             window.grab()  # forces the paint of the current state
             print(f"FIRST_LIVE_FRAME {time.monotonic() - started:.3f}", flush=True)
             timer.stop()

@@ -27,27 +27,50 @@ def make_stream(n: int, seed: int = 1) -> list[tuple[str, bytes]]:
         if r < 0.70:
             kind = p.UNIT_POSITION
             data = p.UnitPosition(
-                id=f"U{rng.randrange(150)}", lon=113.6 + rng.random() * 0.3, lat=37.7 + rng.random() * 0.3,
-                heading=rng.random() * 360, speed=rng.random() * 10, ts=NOW + seq,
+                id=f"U{rng.randrange(150)}",
+                lon=113.6 + rng.random() * 0.3,
+                lat=37.7 + rng.random() * 0.3,
+                heading=rng.random() * 360,
+                speed=rng.random() * 10,
+                ts=NOW + seq,
             )
         elif r < 0.92:
             cid = f"C{rng.randrange(20000)}"
             v = versions[cid] = versions.get(cid, 0) + 1
             kind = p.CASE_CREATED if v == 1 else p.CASE_UPDATED
             data = p.CaseData(
-                id=cid, version=v, category="占道经营", source="hotline", urgency="normal",
-                state="reported" if v == 1 else "signed", township="冠山镇", grid="140321100001",
-                lon=113.6, lat=37.8, created_ts=NOW, state_ts=NOW + seq, title="占道经营 冠山镇",
-                description="有商贩在人行道上摆摊，影响行人通行，请尽快处理。", address="冠山镇平定路12号",
-                reporter_name="王丽", reporter_phone="13800001234",
-                timeline=[p.TimelineItem(ts=NOW, action="report", actor="hotline", state="reported")] * min(v, 6),
+                id=cid,
+                version=v,
+                category="占道经营",
+                source="hotline",
+                urgency="normal",
+                state="reported" if v == 1 else "signed",
+                township="冠山镇",
+                grid="140321100001",
+                lon=113.6,
+                lat=37.8,
+                created_ts=NOW,
+                state_ts=NOW + seq,
+                title="占道经营 冠山镇",
+                description="有商贩在人行道上摆摊，影响行人通行，请尽快处理。",
+                address="冠山镇平定路12号",
+                reporter_name="王丽",
+                reporter_phone="13800001234",
+                timeline=[
+                    p.TimelineItem(ts=NOW, action="report", actor="hotline", state="reported")
+                ]
+                * min(v, 6),
             )
         elif r < 0.97:
             kind = p.GRID_STATS
-            data = p.GridStats(id=f"G{rng.randrange(450)}", township="冠山镇", population=700, patrols_today=2)
+            data = p.GridStats(
+                id=f"G{rng.randrange(450)}", township="冠山镇", population=700, patrols_today=2
+            )
         else:
             kind = p.KPI_UPDATE
-            data = p.Kpi(name=rng.choice(["closure_rate", "on_time_rate", "open_urgent"]), value=rng.random())
+            data = p.Kpi(
+                name=rng.choice(["closure_rate", "on_time_rate", "open_urgent"]), value=rng.random()
+            )
         msgs.append((kind, p.encode_envelope(seq, kind, NOW + seq, data)))
     return msgs
 
@@ -91,8 +114,18 @@ def run(quick: bool = False) -> list[Row]:
     return [
         Row("json.loads only (baseline, no validation)", base, "events/s"),
         Row("parse+validate (msgspec)", _rate(parse_only, n, repeat), "events/s", baseline=base),
-        Row("parse+apply, one event per message", _rate(parse_apply_single, n, repeat), "events/s",
-            ">= 20,000", baseline=base),
-        Row("parse+apply, batches of 200", _rate(parse_apply_batched, n, repeat), "events/s",
-            ">= 20,000", baseline=base),
+        Row(
+            "parse+apply, one event per message",
+            _rate(parse_apply_single, n, repeat),
+            "events/s",
+            ">= 20,000",
+            baseline=base,
+        ),
+        Row(
+            "parse+apply, batches of 200",
+            _rate(parse_apply_batched, n, repeat),
+            "events/s",
+            ">= 20,000",
+            baseline=base,
+        ),
     ]
