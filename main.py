@@ -107,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s; starting with default settings", err)
         settings = Settings()
     language = args.lang or settings.language
+    from commandcenter import hall_time
+
+    try:
+        hall_time.set_zone(settings.timezone)
+    except ValueError as err:
+        problems.append(f"settings: {err}; showing {hall_time.zone_name()}")
     feed_url = args.feed or settings.feed_url
     ca_file = args.ca_file or settings.ca_file or None
     token: str | None = None
@@ -170,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         window.resize(int(w), int(h))
         window.show()
     else:
+        # Without a window manager (kiosk X servers) "maximised" means nothing: size first.
+        screen = app.primaryScreen()
+        if screen is not None:
+            window.setGeometry(screen.availableGeometry())
         window.showMaximized()
     for problem in problems:
         QMessageBox.warning(window, "commandcenter", problem)

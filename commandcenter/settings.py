@@ -54,6 +54,7 @@ class Settings:
     token_file: str = ""  # empty: <config_dir>/token when it exists
     ca_file: str = ""  # empty: the system trust store
     language: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"  # the hall's clock; the feed speaks UTC epoch seconds
     theme: str = "dark"
     sla: dict[str, Any] = field(default_factory=dict)  # see commandcenter.sla.SlaPolicy.from_dict
 

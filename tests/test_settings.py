@@ -104,3 +104,13 @@ def test_app_refuses_a_world_readable_token_file(tmp_path: Path) -> None:
     )
     assert r.returncode == 2
     assert "chmod 600" in r.stderr and "s3cret" not in r.stderr + r.stdout
+
+
+def test_hall_time_shows_the_county_zone_whatever_the_machine_runs() -> None:
+    from commandcenter import hall_time
+
+    assert hall_time.zone_name() == "Asia/Shanghai"
+    assert hall_time.local(0).strftime("%Y-%m-%d %H:%M") == "1970-01-01 08:00"
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        hall_time.set_zone("Mars/Olympus")
+    assert hall_time.zone_name() == "Asia/Shanghai"

@@ -17,6 +17,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
+from commandcenter import hall_time
 from commandcenter.domain import SlaLevel
 from commandcenter.sla import HOUR, MINUTE
 from commandcenter.status import FeedStatus, LinkState
@@ -231,7 +232,8 @@ def test_data_age_and_clock(window: MainWindow, status: FeedStatus, store: Store
     window.bridge.tick.emit()
     strip = window.overview.strip
     assert strip.age.text() == "数据 3 秒前"
-    assert strip.clock.text() == time.strftime("%H:%M:%S", time.localtime(store.clock.now()))
+    # In the hall's zone (Asia/Shanghai), not the machine's (CI runs on UTC).
+    assert strip.clock.text() == hall_time.local(store.clock.now()).strftime("%H:%M:%S")
     status.last_data_at = 0.0
     window.bridge.tick.emit()
     assert strip.age.text() == "尚无数据"

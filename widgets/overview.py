@@ -13,7 +13,6 @@ bridge is the whole teardown.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -46,6 +45,7 @@ from commandcenter.domain import (
     Source,
     Urgency,
 )
+from commandcenter.hall_time import local
 from commandcenter.sla import LEVEL_CODES, Milestone, SlaStatus, format_remaining
 from commandcenter.status import LINK_LABELS_ZH, FeedStatus, LinkState
 from commandcenter.store import ChangeSet, Store
@@ -120,7 +120,7 @@ def _set_prop(w: QWidget, name: str, value: Any) -> None:
 
 
 def _hms(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%H:%M:%S")
+    return local(ts).strftime("%H:%M:%S")
 
 
 # ---- status strip ------------------------------------------------------------------------
@@ -233,7 +233,7 @@ class StatusStrip(QFrame):
         self.clock.setText(_hms(now))
         self.clock.setToolTip(
             self.tr("Feed clock {date} (the server's time; the demo county may run faster)").format(
-                date=datetime.fromtimestamp(now).strftime("%Y-%m-%d %H:%M:%S")
+                date=local(now).strftime("%Y-%m-%d %H:%M:%S")
             )
         )
 
@@ -483,8 +483,8 @@ class NewestCasesModel(QAbstractTableModel):
         return ""
 
     def _time_filed(self, ts: float) -> str:
-        filed = datetime.fromtimestamp(ts)
-        if filed.date() == datetime.fromtimestamp(self._now).date():
+        filed = local(ts)
+        if filed.date() == local(self._now).date():
             return filed.strftime("%H:%M")
         return filed.strftime("%m-%d %H:%M")
 
@@ -520,13 +520,13 @@ class NewestCasesModel(QAbstractTableModel):
             ).format(
                 level=self.level_name(sla.level),
                 step=self.milestone_name(sla.milestone),
-                deadline=datetime.fromtimestamp(sla.deadline).strftime("%m-%d %H:%M:%S"),
+                deadline=local(sla.deadline).strftime("%m-%d %H:%M:%S"),
                 used=round(sla.used * 100),
             )
         lines = [x for x in (getattr(case, "title", ""), getattr(case, "address", "")) if x]
         lines.append(
             self.tr("Filed {time} · grid {grid}").format(
-                time=datetime.fromtimestamp(case.created_ts).strftime("%Y-%m-%d %H:%M:%S"),
+                time=local(case.created_ts).strftime("%Y-%m-%d %H:%M:%S"),
                 grid=case.grid,
             )
         )
