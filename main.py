@@ -190,12 +190,16 @@ def main(argv: list[str] | None = None) -> int:
         ClientConfig(base_url=feed_url, token=token or "", ca_file=ca_file), store, status
     )
     closing = asyncio.Event()
-    app.aboutToQuit.connect(closing.set)
+    # Qt must not end the loop under the shutdown coroutine (qasync then raises "Event
+    # loop stopped before Future completed"): the last window closing asks for shutdown,
+    # the coroutine stops the client, and only then does the loop end.
+    app.setQuitOnLastWindowClosed(False)
+    app.lastWindowClosed.connect(closing.set)
 
     if args.report_first_frame:
         _report_first_frame(window, store, started)
     if args.quit_after is not None:
-        QTimer.singleShot(int(args.quit_after * 1000), lambda: _quit(app, window, args.screenshot))
+        QTimer.singleShot(int(args.quit_after * 1000), lambda: _quit(window, args.screenshot))
 
     async def run() -> None:
         client.start()
@@ -233,12 +237,12 @@ def _report_first_frame(window, store, started: float) -> None:
     timer.start(20)
 
 
-def _quit(app, window, screenshot: str | None) -> None:
+def _quit(window, screenshot: str | None) -> None:
     if screenshot:
         Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(screenshot)
         log.info("screenshot saved to %s", screenshot)
-    app.quit()
+    window.close()  # the last window closing starts the shutdown
 
 
 if __name__ == "__main__":
