@@ -112,6 +112,7 @@ class FeedClient:
         self._last_id: tuple[str, int] | None = (sink.epoch, sink.seq) if sink.epoch else None
         self._task: asyncio.Task[None] | None = None
         self._geography_epoch = ""
+        self._bad_since_good = False  # a quarantined event explains the next seq gap
         if config.base_url.startswith("http://") and not _is_loopback(config.base_url):
             log.warning("feed %s is plain HTTP: the token travels unencrypted", config.base_url)
 
@@ -228,6 +229,7 @@ class FeedClient:
         if snap.epoch != self._geography_epoch:
             await self._load_geography(http, snap.epoch)
         self.sink.reset(snap)
+        self._bad_since_good = False
         self._last_id = (snap.epoch, snap.seq)
         self._need_snapshot = False
         self.status.last_data_at = time.time()
@@ -306,11 +308,21 @@ class FeedClient:
             log.warning("quarantined event (%s): %s", bad.reason, bad.detail)
         for kind in parsed.unknown_kinds:
             self.status.unknown_kinds[kind] += 1
+        if parsed.bad:
+            self._bad_since_good = True
         if parsed.events:
             self.status.received += len(parsed.events)
             fresh = [e for e in parsed.events if e.seq > self.sink.seq]
             self.status.duplicates += len(parsed.events) - len(fresh)
             if fresh:
+                if fresh[0].seq > self.sink.seq + 1 and not self._bad_since_good:
+                    # The stream is contiguous by contract; an unexplained hole means we
+                    # would silently miss changes, so start again from a snapshot.
+                    self.status.error(
+                        "gap", f"expected seq {self.sink.seq + 1}, got {fresh[0].seq}"
+                    )
+                    raise _Resync(f"gap before seq {fresh[0].seq}")
+                self._bad_since_good = False
                 self.sink.apply(fresh)
                 self.status.applied += len(fresh)
         if parsed.bad or parsed.unknown_kinds:

@@ -247,3 +247,30 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     assert all(15.0 <= d <= 30.0 for d in delays[8:])
     assert delays[4] > delays[1]
     assert len({round(d, 6) for d in delays[8:]}) > 1  # jitter: not all the same
+
+
+def test_an_unexplained_gap_in_the_stream_forces_a_new_snapshot() -> None:
+    snapshots = {"n": 0}
+
+    async def snapshot(_: Request) -> Response:
+        snapshots["n"] += 1
+        return Response(_snapshot(), media_type="application/json")
+
+    async def gappy(_: Request) -> Response:
+        async def gen():
+            yield _sse(p.CASE_CREATED, p.encode_envelope(1, p.CASE_CREATED, NOW, _case(1)), 1)
+            yield _sse(
+                p.CASE_CREATED, p.encode_envelope(5, p.CASE_CREATED, NOW, _case(5)), 5
+            )  # 2-4 missing
+            await asyncio.sleep(30)
+
+        return StreamingResponse(gen(), media_type="text/event-stream")
+
+    app = Starlette(routes=[Route("/v1/snapshot", snapshot), Route("/v1/stream", gappy)])
+    with ThreadedServer(app) as srv:
+        store, status, ok = _run_client(
+            srv.url, lambda s, st: st.resyncs >= 1 and snapshots["n"] >= 2
+        )
+    assert ok
+    assert status.errors["gap"] >= 1
+    assert store.case("C5") is None  # never applied across the hole
