@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from commandcenter.observable import Subscribers
+
 
 class Selection:
     """Selected case ids, and which panel selected them (so it does not echo itself)."""
@@ -12,7 +14,7 @@ class Selection:
     def __init__(self) -> None:
         self.case_ids: tuple[str, ...] = ()
         self.origin: str = ""
-        self._subscribers: list[Callable[[Selection], None]] = []
+        self._subscribers: Subscribers[Selection] = Subscribers()
 
     def select(self, case_ids: list[str] | tuple[str, ...], origin: str = "") -> None:
         ids = tuple(dict.fromkeys(case_ids))
@@ -20,20 +22,13 @@ class Selection:
             return
         self.case_ids = ids
         self.origin = origin
-        for cb in list(self._subscribers):
-            cb(self)
+        self._subscribers.notify(self)
 
     def clear(self, origin: str = "") -> None:
         self.select((), origin)
 
     def subscribe(self, callback: Callable[[Selection], None]) -> Callable[[], None]:
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.add(callback)
 
     @property
     def subscriber_count(self) -> int:

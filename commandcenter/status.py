@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from commandcenter.observable import Subscribers
+
 
 class LinkState(StrEnum):
     CONNECTING = "connecting"  # first connection, nothing received yet
@@ -54,7 +56,7 @@ class FeedStatus:
     unknown_kinds: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # connection-level failures by cause
     recent_bad: deque[BadEvent] = field(default_factory=lambda: deque(maxlen=200))
-    _subscribers: list[Callable[[FeedStatus], None]] = field(default_factory=list, repr=False)
+    _subscribers: Subscribers[FeedStatus] = field(default_factory=Subscribers, repr=False)
 
     def set_state(self, state: LinkState, error: str = "") -> None:
         if state is not self.state:
@@ -83,14 +85,11 @@ class FeedStatus:
         return sum(self.quarantined.values())
 
     def subscribe(self, callback: Callable[[FeedStatus], None]) -> Callable[[], None]:
-        self._subscribers.append(callback)
+        return self._subscribers.add(callback)
 
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
 
     def notify(self) -> None:
-        for cb in list(self._subscribers):
-            cb(self)
+        self._subscribers.notify(self)

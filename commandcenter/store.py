@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from commandcenter.domain import OPEN_STATES, SlaLevel, Source
+from commandcenter.observable import Subscribers
 from commandcenter.sla import LEVEL_CODES, STATE_ORDER, URGENCY_ORDER, SlaPolicy
 
 _STATE_INDEX = {s.value: i for i, s in enumerate(STATE_ORDER)}
@@ -163,7 +164,7 @@ class Store:
         self.clock = Clock()
         self.geography: dict[str, Any] = {}
         self._names: dict[str, str] = {}
-        self._subscribers: list[Callable[[ChangeSet], None]] = []
+        self._subscribers: Subscribers[ChangeSet] = Subscribers()
         self._init_state(capacity)
 
     def set_geography(self, geography: dict[str, Any]) -> None:
@@ -235,13 +236,7 @@ class Store:
 
     def subscribe(self, callback: Callable[[ChangeSet], None]) -> Callable[[], None]:
         """Call ``callback`` with every non-empty change set; returns the unsubscribe."""
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.add(callback)
 
     @property
     def subscriber_count(self) -> int:
@@ -249,8 +244,7 @@ class Store:
 
     def _publish(self, cs: ChangeSet) -> None:
         if cs:
-            for cb in list(self._subscribers):
-                cb(cs)
+            self._subscribers.notify(cs)
 
     # ---- applying ----------------------------------------------------------------------
 

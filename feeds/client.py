@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import random
 import ssl
@@ -25,7 +24,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -33,6 +31,7 @@ from httpx_sse import SSEError, aconnect_sse
 
 from commandcenter.status import FeedStatus, LinkState
 from feeds import protocol
+from feeds.net import url_is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -84,16 +83,6 @@ def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Rand
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class FeedClient:
     def __init__(
         self,
@@ -113,7 +102,7 @@ class FeedClient:
         self._task: asyncio.Task[None] | None = None
         self._geography_epoch = ""
         self._bad_since_good = False  # a quarantined event explains the next seq gap
-        if config.base_url.startswith("http://") and not _is_loopback(config.base_url):
+        if config.base_url.startswith("http://") and not url_is_loopback(config.base_url):
             log.warning("feed %s is plain HTTP: the token travels unencrypted", config.base_url)
 
     # ---- lifecycle ---------------------------------------------------------------------

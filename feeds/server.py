@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import ipaddress
 import logging
 import os
 import secrets
@@ -45,6 +44,7 @@ from commandcenter import lifecycle
 from commandcenter.domain import Role
 from feeds import protocol as P
 from feeds.hub import Hub, Stored
+from feeds.net import is_loopback
 from feeds.simulator.county import County
 from feeds.simulator.world import World
 
@@ -104,15 +104,6 @@ def parse_tokens(text: str) -> dict[str, Role]:
             raise ValueError("token entries look like token=role")
         out[token.strip()] = Role(role.strip())
     return out
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _sse(event: str, data: bytes, event_id: str | None = None) -> bytes:

@@ -277,7 +277,7 @@ def test_bridge_status_and_tick(app, qtbot, store: Store) -> None:
         pass
     bridge.close()
     bridge.close()  # idempotent
-    assert status._subscribers == []
+    assert status.subscriber_count == 0
     assert not any(t.isActive() for t in bridge.timers())
 
 
@@ -305,13 +305,13 @@ def test_closing_the_window_leaves_nothing_behind(
     win.show()
     qtbot.waitExposed(win)
     assert store.subscriber_count == 1
-    assert len(status._subscribers) == 1
+    assert status.subscriber_count == 1
     assert any(t.isActive() for t in win.findChildren(QTimer))
     bridge_ref = weakref.ref(win.bridge)
     win_ref = weakref.ref(win)
     win.close()
     assert store.subscriber_count == 0
-    assert status._subscribers == []
+    assert status.subscriber_count == 0
     assert [t.objectName() for t in win.findChildren(QTimer) if t.isActive()] == []
     # Nothing keeps the closed window alive: no callback, lambda or connection holds it.
     del win
@@ -334,7 +334,7 @@ def test_destroyed_bridge_unsubscribes_even_without_close(app, store: Store) -> 
     QCoreApplication.sendPostedEvents(None, 52)  # QEvent.DeferredDelete
     gc.collect()
     assert store.subscriber_count == 0
-    assert status._subscribers == []
+    assert status.subscriber_count == 0
 
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1280, 800)])
