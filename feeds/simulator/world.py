@@ -325,6 +325,7 @@ class World:
         target = self.now
         t0 = target - hours * 3600.0
         self.now = t0
+        self._seed_statistics(t0)
         self._emit_positions = False
         self._begin(t0, with_backlog=True)
         self.advance(target)
@@ -333,6 +334,24 @@ class World:
         for u in self.units.values():
             if u.motion is not None:
                 self._schedule_tick(u, self.now + self.rng.uniform(0.5, self.position_interval_s))
+
+    def _seed_statistics(self, t0: float) -> None:
+        """The week before the warm-up, as rolling KPI samples: the 7-day satisfaction and
+        the 24 h on-time rate are otherwise computed from the handful of cases the warm-up
+        finished (a leader would see 40 % satisfaction from three ratings). Drawn from the
+        same distributions as live cases, with its own RNG so the world's draws don't move."""
+        rng = random.Random(f"{self.seed}:history")
+        per_day = self.cases_per_day
+        late_share = 0.1
+        for _ in range(int(per_day * 0.8 * 7)):
+            late = rng.random() < late_share
+            weights = (4, 6, 15, 35, 40) if late else (1, 2, 7, 30, 60)
+            rating = rng.choices((1, 2, 3, 4, 5), weights=weights)[0]
+            self.stats.ratings.append((t0 - rng.uniform(0, 7 * DAY), rating))
+        for _ in range(int(per_day * 0.9)):
+            self.stats.closures.append((t0 - rng.uniform(0, DAY), rng.random() >= late_share))
+        self.stats.ratings = deque(sorted(self.stats.ratings), maxlen=self.stats.ratings.maxlen)
+        self.stats.closures = deque(sorted(self.stats.closures), maxlen=self.stats.closures.maxlen)
 
     def advance(self, to_ts: float) -> list[SimEvent]:
         """Everything that happens up to ``to_ts`` (inclusive), in time order."""
