@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--lang", choices=["zh_CN", "en"], help="interface language (default zh_CN)")
     ap.add_argument(
+        "--layout",
+        metavar="NAME|PATH",
+        help="layout to open: a saved layout or preset by name (duty_console, ...) or a "
+        "layout file; default: the last one shown, else the duty_console preset",
+    )
+    ap.add_argument(
         "--settings",
         metavar="PATH",
         help=f"settings file (default {config_dir() / 'settings.json'})",
@@ -62,10 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev = ap.add_argument_group("testing and screenshots")
     dev.add_argument(
-        "--geometry", metavar="WxH", help="window size instead of maximised, e.g. 1920x1080"
+        "--geometry",
+        metavar="WxH",
+        help="size of the first window instead of filling its screen, e.g. 1920x1080",
     )
     dev.add_argument(
-        "--screenshot", metavar="PNG", help="save a screenshot of the window before quitting"
+        "--screenshot",
+        metavar="PNG",
+        help="before quitting save every window as PNG-1.png, PNG-2.png... and the whole "
+        "virtual desktop as PNG",
     )
     dev.add_argument("--quit-after", type=float, metavar="S", help="quit after S seconds")
     dev.add_argument(
@@ -133,15 +144,18 @@ def main(argv: list[str] | None = None) -> int:
 
     # Heavy imports after argument parsing, so --help is instant.
     import qasync
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtCore import QSize, QTimer
+    from PySide6.QtWidgets import QApplication
 
     from commandcenter.sla import SlaPolicy
     from commandcenter.status import FeedStatus
     from commandcenter.store import Store
     from feeds.client import ClientConfig, FeedClient
+    from layouts.library import LayoutLibrary
+    from layouts.shell import Shell
+    from widgets.base import PanelContext
     from widgets.i18n import set_language
-    from widgets.mainwindow import MainWindow
+    from widgets.live import LiveBridge
     from widgets.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -170,19 +184,33 @@ def main(argv: list[str] | None = None) -> int:
         policy = SlaPolicy()
     store = Store(policy)
     status = FeedStatus()
-    window = MainWindow(store, status, language=language)
+    bridge = LiveBridge(store, status)
+    first_size = None
     if args.geometry:
         w, _, h = args.geometry.partition("x")
-        window.resize(int(w), int(h))
-        window.show()
-    else:
-        # Without a window manager (kiosk X servers) "maximised" means nothing: size first.
-        screen = app.primaryScreen()
-        if screen is not None:
-            window.setGeometry(screen.availableGeometry())
-        window.showMaximized()
+        first_size = QSize(int(w), int(h))
+    library = LayoutLibrary()
+    shell = Shell(PanelContext(store, status, bridge), library, first_size=first_size)
+    # The layout: --layout, else the last good one, else the role's preset; each failure
+    # is reported and the next is tried, so a broken file never keeps the hall dark.
+    loaded = library.startup(args.layout)
+    shell.apply_layout(loaded.doc, loaded.key, loaded.source)
+    library.set_current(loaded.key, loaded.source, loaded.doc)
+    log.info(
+        "layout %r (%s %s) on %d window(s)",
+        loaded.doc["name"],
+        loaded.source,
+        loaded.key,
+        len(shell.windows),
+    )
+    if loaded.problems:
+        problems.append(
+            "布局无法使用 / layout could not be used:\n"
+            + loaded.message
+            + f"\n\n→ {loaded.doc['name']} ({loaded.source} {loaded.key})"
+        )
     for problem in problems:
-        QMessageBox.warning(window, "commandcenter", problem)
+        shell.show_problem(problem)
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -195,11 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     # the coroutine stops the client, and only then does the loop end.
     app.setQuitOnLastWindowClosed(False)
     app.lastWindowClosed.connect(closing.set)
+    shell.quitRequested.connect(closing.set)  # Ctrl+Q or any screen's window closed
 
     if args.report_first_frame:
-        _report_first_frame(window, store, started)
+        _report_first_frame(shell.windows[0], store, started)
     if args.quit_after is not None:
-        QTimer.singleShot(int(args.quit_after * 1000), lambda: _quit(window, args.screenshot))
+        QTimer.singleShot(
+            int(args.quit_after * 1000), lambda: _quit(shell, args.screenshot, closing)
+        )
 
     async def run() -> None:
         client.start()
@@ -211,25 +242,31 @@ def main(argv: list[str] | None = None) -> int:
         with loop:
             loop.run_until_complete(run())
     finally:
+        shell.close_all()
+        bridge.close()
         if server is not None:
             server.stop()
     return 0
 
 
-def _report_first_frame(window, store, started: float) -> None:
-    """Prints when the window first shows live data: the start-up budget's finish line."""
+def _report_first_frame(anchor, store, started: float) -> None:
+    """Prints when any window first shows live data: the start-up budget's finish line."""
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QAbstractItemView
+    from PySide6.QtWidgets import QAbstractItemView, QApplication
 
-    timer = QTimer(window)
+    timer = QTimer(anchor)
 
-    def shows_cases() -> bool:
-        views = window.findChildren(QAbstractItemView)
-        return any(v.isVisible() and v.model() is not None and v.model().rowCount() > 0 for v in views)
+    def showing_cases():
+        for top in QApplication.topLevelWidgets():
+            for v in top.findChildren(QAbstractItemView):
+                if v.isVisible() and v.model() is not None and v.model().rowCount() > 0:
+                    return top
+        return None
 
     def check() -> None:
-        if store.epoch and shows_cases():
-            window.grab()  # forces the paint of the current state
+        top = showing_cases() if store.epoch else None
+        if top is not None:
+            top.grab()  # forces the paint of the current state
             print(f"FIRST_LIVE_FRAME {time.monotonic() - started:.3f}", flush=True)
             timer.stop()
 
@@ -237,12 +274,41 @@ def _report_first_frame(window, store, started: float) -> None:
     timer.start(20)
 
 
-def _quit(window, screenshot: str | None) -> None:
+def save_screenshots(shell, target: str) -> list[Path]:
+    """Every window as ``NAME-N.png`` and the whole virtual desktop (the windows painted
+    where they are; works offscreen too) as ``NAME``."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
+
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saved: list[Path] = []
+    desktop = QRect()
+    for screen in QGuiApplication.screens():
+        desktop = desktop.united(screen.geometry())
+    image = QImage(desktop.size(), QImage.Format.Format_RGB32)
+    image.fill(QColor("#000000"))
+    painter = QPainter(image)
+    for n, win in enumerate(shell.windows, start=1):
+        pix = win.grab()
+        one = path.with_name(f"{path.stem}-{n}{path.suffix or '.png'}")
+        pix.save(str(one))
+        saved.append(one)
+        painter.drawPixmap(win.geometry().topLeft() - desktop.topLeft(), pix)
+        for fc in win.manager.floatingWidgets():
+            if fc.isVisible():
+                painter.drawPixmap(fc.geometry().topLeft() - desktop.topLeft(), fc.grab())
+    painter.end()
+    image.save(str(path))
+    saved.append(path)
+    return saved
+
+
+def _quit(shell, screenshot: str | None, closing) -> None:
     if screenshot:
-        Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-        window.grab().save(screenshot)
-        log.info("screenshot saved to %s", screenshot)
-    window.close()  # the last window closing starts the shutdown
+        for saved in save_screenshots(shell, screenshot):
+            log.info("screenshot saved to %s", saved)
+    closing.set()  # the shutdown coroutine stops the client, then the loop ends
 
 
 if __name__ == "__main__":

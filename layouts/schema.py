@@ -18,6 +18,10 @@ Shape (version 1)::
                      {"split": "vertical", "children": [{"area": ["p3"]}, ...]}]},
          "floating": [{"panel": "p4", "geometry": [x, y, w, h]}]}]}
 
+A floating entry's geometry is relative to the top-left of its screen (so a layout moves
+with its screen when screens are re-matched or folded), and it may carry an optional
+``"dock"`` tree when several panels were docked together in one floating window.
+
 Panels are referred to by registry name (``type``); one the registry does not know
 restores as a placeholder that names what is missing (widgets/registry.py), so a layout
 written by a newer version still opens.
@@ -164,7 +168,14 @@ def validate(doc: dict[str, Any]) -> None:
             pid = fl.get("panel") if isinstance(fl, dict) else None
             if pid not in panels or pid in seen:
                 raise LayoutError(f"{where}.floating[{fi}]: unknown or repeated panel {pid!r}")
-            seen.add(pid)
+            if isinstance(fl, dict) and fl.get("dock") is not None:
+                # A floating window may hold its own docking tree (several panels docked
+                # together); its first panel is the entry's "panel".
+                _check_tree(fl["dock"], panels, seen, f"{where}.floating[{fi}].dock")
+                if pid not in panels_in(fl["dock"]):
+                    raise LayoutError(f"{where}.floating[{fi}]: 'dock' must hold {pid!r}")
+            else:
+                seen.add(pid)
         scale = screen.get("scale", 1.0)
         if not isinstance(scale, int | float) or not 0.5 <= scale <= 6:
             raise LayoutError(f"{where}: scale must be between 0.5 and 6")

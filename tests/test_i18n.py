@@ -1,6 +1,6 @@
 """The Chinese catalogue stays in step with the code, compiles, and loads (or falls back).
 
-Every ``self.tr("...")`` literal in widgets/*.py must have a finished Chinese translation in
+Every ``self.tr("...")`` literal in widgets/**/*.py (panels live in widgets/panels/) must have a finished Chinese translation in
 resources/i18n/commandcenter_zh_CN.ts under the context of its class (PySide6 looks up
 the class and its bases), with the same {placeholders}; and the catalogue holds nothing
 the code no longer asks for.
@@ -35,7 +35,7 @@ def tr_calls() -> tuple[dict[tuple[str, str], str], list[str]]:
     """{(context, source): where} for every self.tr literal, and the problems found."""
     found: dict[tuple[str, str], str] = {}
     problems: list[str] = []
-    for path in sorted(WIDGETS.glob("*.py")):
+    for path in sorted(WIDGETS.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
             for node in ast.walk(cls):
@@ -45,7 +45,7 @@ def tr_calls() -> tuple[dict[tuple[str, str], str], list[str]]:
                     and node.func.attr == "tr"
                 ):
                     continue
-                where = f"{path.name}:{node.lineno}"
+                where = f"{path.relative_to(WIDGETS)}:{node.lineno}"
                 owner = node.func.value
                 if not (isinstance(owner, ast.Name) and owner.id == "self"):
                     problems.append(f"{where}: tr on something else than self (wrong context)")
@@ -69,7 +69,7 @@ def tr_calls() -> tuple[dict[tuple[str, str], str], list[str]]:
                 and node.func.attr == "tr"
                 and id(node) not in in_classes
             ):
-                problems.append(f"{path.name}:{node.lineno}: tr outside a class")
+                problems.append(f"{path.relative_to(WIDGETS)}:{node.lineno}: tr outside a class")
     return found, problems
 
 

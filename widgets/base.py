@@ -10,6 +10,12 @@
 
 A panel receives a ``PanelContext``: the store, the feed status, the frame-paced bridge,
 the shared selection and the operator's role. It never sees where data comes from.
+
+A panel class is also its own declaration for the palette and the layout library:
+``name`` (the registry key that layouts store), ``title_zh``/``title_en``, ``icon`` (a
+Unicode glyph, so it needs no image files and follows the theme's colour), a one-line
+``description_zh``/``description_en`` saying which question of the hall it answers, and
+``SETTINGS``.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, SignalInstance
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -30,7 +38,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +49,7 @@ from commandcenter.domain import Role
 from commandcenter.selection import Selection
 from commandcenter.status import FeedStatus, LinkState
 from commandcenter.store import Store
+from widgets import theme
 from widgets.i18n import is_chinese
 from widgets.live import LiveBridge
 
@@ -47,6 +58,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class PanelContext:
+    """Everything a panel may use; one per window, shared by all its panels."""
+
     store: Store
     status: FeedStatus
     bridge: LiveBridge
@@ -56,7 +69,12 @@ class PanelContext:
 
 @dataclass(frozen=True, slots=True)
 class Setting:
-    """One editable setting: kind is bool, int, float, str or choice."""
+    """One editable setting: kind is bool, int, float, str or choice.
+
+    ``choices`` are the stored values (stable across languages, so a layout saved in
+    Chinese opens in English); ``choice_labels_zh``/``_en``, when given, are what the
+    dialog shows for them, in the same order.
+    """
 
     kind: str
     default: Any
@@ -65,6 +83,16 @@ class Setting:
     choices: tuple[str, ...] = ()
     minimum: float = 0
     maximum: float = 1_000_000
+    choice_labels_zh: tuple[str, ...] = ()
+    choice_labels_en: tuple[str, ...] = ()
+
+    def label(self) -> str:
+        return self.label_zh if is_chinese() else self.label_en
+
+    def choice_labels(self) -> tuple[str, ...]:
+        """What the dialog shows for each choice (the values themselves when unlabelled)."""
+        labels = self.choice_labels_zh if is_chinese() else self.choice_labels_en
+        return labels if len(labels) == len(self.choices) else self.choices
 
     def coerce(self, value: Any) -> Any:
         """A stored value, made valid (layouts may come from older versions or by hand)."""
@@ -82,29 +110,59 @@ class Setting:
             return self.default
 
 
+AGING_AFTER_S = 3.0  # two missed frames of a 1 Hz heartbeat: worth a glance
+STALE_AFTER_S = 10.0  # matches the status strip: the number may be wrong now
+BADGE_LEVELS: tuple[str, ...] = ("live", "aging", "stale", "down")
+
+
 def freshness(status: FeedStatus, now: float | None = None) -> tuple[str, str]:
-    """(badge text, level: live/aging/stale/down) for the current link state."""
+    """(badge text, level: live/aging/stale/down) for the current link state.
+
+    The level is what the theme colours (green, amber, orange-red, red); the text says
+    the age in seconds so that "stale" is a number the officer can judge, not a mood.
+    """
     zh = is_chinese()
     age = status.data_age(now)
     if status.state in (LinkState.RECONNECTING, LinkState.STOPPED):
         return ("已断开" if zh else "disconnected"), "down"
     if status.state is LinkState.CONNECTING or age is None:
         return ("连接中" if zh else "connecting"), "stale"
-    if status.state is LinkState.STALE or age > 10:
+    if status.state is LinkState.STALE or age > STALE_AFTER_S:
         return (f"{age:.0f} 秒前" if zh else f"{age:.0f} s old"), "stale"
-    if age > 3:
+    if age > AGING_AFTER_S:
         return (f"{age:.0f} 秒前" if zh else f"{age:.0f} s old"), "aging"
     return ("实时" if zh else "live"), "live"
 
 
 class Panel(QWidget):
     """Base of every panel. Subclasses set ``name`` (the registry key), fill ``body``,
-    declare ``SETTINGS`` and override ``apply_settings`` / ``retranslate`` as needed."""
+    declare ``SETTINGS`` and override ``apply_settings`` / ``retranslate`` as needed.
+
+    Below ``COMPACT_WIDTH`` logical pixels (times the theme scale, so a wall with bigger
+    type turns compact at a proportionally bigger width) the panel sets the dynamic
+    property ``compact`` and the sheet shrinks its big numbers: a 960-pixel dock on a
+    console must still show every tile whole.
+    """
 
     name: ClassVar[str] = ""
     title_zh: ClassVar[str] = ""
     title_en: ClassVar[str] = ""
+    icon: ClassVar[str] = "▦"
+    description_zh: ClassVar[str] = ""
+    description_en: ClassVar[str] = ""
     SETTINGS: ClassVar[dict[str, Setting]] = {}
+    COMPACT_WIDTH: ClassVar[int] = 1100
+    SHOWS_FRESHNESS: ClassVar[bool] = True  # False for panels that show no feed data
+
+    @classmethod
+    def display_title(cls) -> str:
+        """The title in the interface language (palette, tab, window title)."""
+        return cls.title_zh if is_chinese() else cls.title_en
+
+    @classmethod
+    def description(cls) -> str:
+        """One line: which question of the hall the panel answers (palette tooltip)."""
+        return cls.description_zh if is_chinese() else cls.description_en
 
     def __init__(
         self,
@@ -116,6 +174,8 @@ class Panel(QWidget):
         self.ctx = ctx
         self.setObjectName(f"panel-{self.name}")
         self.setProperty("panel", True)
+        self.setProperty("compact", False)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self._undo: list[Callable[[], None]] = []
         self._timers: list[QTimer] = []
         self._torn_down = False
@@ -125,15 +185,33 @@ class Panel(QWidget):
         outer.setSpacing(0)
         header = QWidget(self)
         header.setObjectName("panelHeader")
+        header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         row = QHBoxLayout(header)
         row.setContentsMargins(8, 4, 8, 4)
+        row.setSpacing(8)
+        self.icon_label = QLabel(self.icon, header)
+        self.icon_label.setObjectName("panelIcon")
         self.title_label = QLabel(header)
         self.title_label.setObjectName("panelTitle")
+        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.settings_button: QToolButton | None = None
         self.badge = QLabel(header)
         self.badge.setObjectName("freshness")
         self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        row.addWidget(self.icon_label)
         row.addWidget(self.title_label, 1)
         row.addWidget(self.badge)
+        self.badge.setVisible(self.SHOWS_FRESHNESS)
+        if self.SETTINGS:
+            # The dialog is one click away on every panel that has settings: an operator
+            # arranging a wall should not need to know where a menu hides them.
+            self.settings_button = QToolButton(header)
+            self.settings_button.setObjectName("panelSettings")
+            self.settings_button.setText("⚙")
+            self.settings_button.setAutoRaise(True)
+            self.settings_button.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.settings_button.clicked.connect(self.edit_settings)
+            row.addWidget(self.settings_button)
         self.header = header
         outer.addWidget(header)
         self.body = QWidget(self)
@@ -196,6 +274,12 @@ class Panel(QWidget):
     def torn_down(self) -> bool:
         return self._torn_down
 
+    @property
+    def selection_origin(self) -> str:
+        """What this panel passes as ``origin`` to the shared selection, so that it can
+        recognise (and not echo) its own selections: unique per panel instance."""
+        return f"{self.name}:{id(self):x}"
+
     def closeEvent(self, event: QEvent) -> None:  # type: ignore[override]
         self.teardown()
         super().closeEvent(event)  # type: ignore[arg-type]
@@ -230,6 +314,9 @@ class Panel(QWidget):
 
     def _retitle(self) -> None:
         self.title_label.setText(self.title())
+        self.title_label.setToolTip(self.description())
+        if self.settings_button is not None:
+            self.settings_button.setToolTip("面板设置" if is_chinese() else "Panel settings")
 
     def retranslate(self) -> None:
         """Subclasses re-set their texts; call super()."""
@@ -239,12 +326,50 @@ class Panel(QWidget):
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
+        elif event.type() == QEvent.Type.StyleChange:
+            self._update_compact(self.width())
         super().changeEvent(event)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._update_compact(event.size().width())
+
+    @property
+    def compact(self) -> bool:
+        return bool(self.property("compact"))
+
+    def _update_compact(self, width: int) -> None:
+        compact = width < self.COMPACT_WIDTH * theme.current_scale()
+        if self.compact == compact:
+            return
+        self.setProperty("compact", compact)
+        for w in (self, *self.findChildren(QWidget)):
+            w.style().unpolish(w)
+            w.style().polish(w)
+        self.on_compact_changed(compact)
+
+    def on_compact_changed(self, compact: bool) -> None:
+        """Subclasses re-measure what depends on font sizes (column widths, row heights)."""
+
     def _refresh_badge(self, *_: object) -> None:
-        text, level = freshness(self.ctx.status)
+        status = self.ctx.status
+        text, level = freshness(status)
         if self.badge.text() != text:
             self.badge.setText(text)
+            age = status.data_age()
+            if is_chinese():
+                tip = (
+                    "数据新鲜度：距服务器上次确认在线"
+                    + ("（尚无数据）" if age is None else f" {age:.0f} 秒")
+                    + "。3 秒内为实时，超过 10 秒为过时，链路断开时显示已断开。"
+                )
+            else:
+                tip = (
+                    "Data freshness: time since the server last proved alive"
+                    + (" (no data yet)" if age is None else f": {age:.0f} s")
+                    + ". Live within 3 s, stale after 10 s, disconnected when the link is down."
+                )
+            self.badge.setToolTip(tip)
         if self.badge.property("level") != level:
             self.badge.setProperty("level", level)
             self.badge.style().unpolish(self.badge)
@@ -258,6 +383,7 @@ class SettingsDialog(QDialog):
         super().__init__(panel)
         zh = is_chinese()
         self.setWindowTitle(f"{panel.title()} · {'设置' if zh else 'Settings'}")
+        self.setObjectName("panelSettingsDialog")
         form = QFormLayout()
         self._editors: dict[str, tuple[Setting, QWidget]] = {}
         for key, spec in panel.SETTINGS.items():
@@ -276,12 +402,13 @@ class SettingsDialog(QDialog):
                 editor.setValue(float(value))
             elif spec.kind == "choice":
                 editor = QComboBox()
-                editor.addItems(list(spec.choices))
-                editor.setCurrentText(str(value))
+                for choice, label in zip(spec.choices, spec.choice_labels(), strict=True):
+                    editor.addItem(label, choice)
+                editor.setCurrentIndex(max(0, editor.findData(value)))
             else:
                 editor = QLineEdit(str(value))
             editor.setObjectName(f"setting-{key}")
-            form.addRow(spec.label_zh if zh else spec.label_en, editor)
+            form.addRow(spec.label(), editor)
             self._editors[key] = (spec, editor)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -300,7 +427,7 @@ class SettingsDialog(QDialog):
             elif isinstance(editor, QSpinBox | QDoubleSpinBox):
                 out[key] = editor.value()
             elif isinstance(editor, QComboBox):
-                out[key] = editor.currentText()
+                out[key] = editor.currentData()
             elif isinstance(editor, QLineEdit):
                 out[key] = editor.text()
             else:
@@ -308,13 +435,24 @@ class SettingsDialog(QDialog):
         return out
 
 
+def _reachable_objects() -> list[QObject]:
+    app = QApplication.instance()
+    if app is None:
+        return []
+    out: list[QObject] = [*app.findChildren(QObject)]
+    for w in QApplication.topLevelWidgets():
+        out.append(w)
+        out.extend(w.findChildren(QObject))
+    return out
+
+
 def count_live_objects() -> int:
     """Every QObject reachable from the application and its top-level widgets (leak tests:
     count, open and close a panel many times, collect, count again)."""
-    from PySide6.QtWidgets import QApplication
+    return len(_reachable_objects())
 
-    app = QApplication.instance()
-    if app is None:
-        return 0
-    tops = QApplication.topLevelWidgets()
-    return len(app.findChildren(QObject)) + sum(1 + len(w.findChildren(QObject)) for w in tops)
+
+def active_timers() -> list[QTimer]:
+    """Running QTimers reachable from the application and its top-level widgets (leak tests:
+    a closed panel must leave none running; compare against a baseline taken before)."""
+    return [o for o in _reachable_objects() if isinstance(o, QTimer) and o.isActive()]

@@ -309,6 +309,35 @@ class SlaTiles(QWidget):
     def tiles(self) -> list[SlaTile]:
         return [self.red, self.yellow, self.blue, self.overdue, self.open]
 
+    def set_captions_visible(self, visible: bool) -> None:
+        """Captions explain the colours at a console; a wall seen from afar may drop them."""
+        for tile in self.tiles():
+            tile.caption.setVisible(visible)
+        self._equalise_captions()
+
+    def _equalise_captions(self) -> None:
+        """Give every caption the height of the tallest (one wraps to three lines in a
+        narrow tile, another fits on one): the big numbers then stand on one line across
+        the row instead of jumping up and down with their captions."""
+        tiles = [t for t in self.tiles() if not t.caption.isHidden()]
+        if not tiles:
+            return
+
+        def caption_width(t: SlaTile) -> int:
+            # From the tile, which this widget's layout has already sized: the caption
+            # itself is laid out later, by the tile's own layout.
+            m = t.layout().contentsMargins()
+            return max(1, t.width() - m.left() - m.right())
+
+        tallest = max(t.caption.heightForWidth(caption_width(t)) for t in tiles)
+        for t in tiles:
+            if t.caption.minimumHeight() != tallest:
+                t.caption.setMinimumHeight(tallest)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._equalise_captions()
+
     def refresh(self, *_: object) -> None:
         """Recount; one vectorised pass over the store (sla_counts + overdue_count would
         make two, ~10 ms each at 100k cases)."""
@@ -357,10 +386,13 @@ class SlaTiles(QWidget):
                 "Cases discovered, reported, signed, dispatched, returned or being handled: every case a time limit runs for."
             ),
         )
+        self._equalise_captions()
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
+        elif event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._equalise_captions()
         super().changeEvent(event)
 
 
@@ -545,6 +577,16 @@ class NewestCasesModel(QAbstractTableModel):
         }
 
     # -- updates
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    def set_limit(self, limit: int) -> None:
+        """Show at most ``limit`` cases (a panel setting); re-reads the store."""
+        if limit != self._limit:
+            self._limit = max(1, int(limit))
+            self.refresh()
+
     def case_at(self, row: int) -> Any:
         return self._cases[row]
 
@@ -614,6 +656,103 @@ _OPEN = frozenset(
 )
 
 
+# ---- the table of newest cases ---------------------------------------------------------
+
+
+class CasesTable(QTableView):
+    """The newest-cases table as the overview and the newest-cases panel both show it.
+
+    Fixed columns are measured from their widest possible text (``width_samples``) in the
+    table's current font, so that a wall scale or a compact console never clips an id, a
+    township or a countdown; the free-text columns (category, assignee) share the rest.
+    """
+
+    def __init__(self, model: NewestCasesModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("newestCases")
+        self.setModel(model)
+        self._cases_model = model
+        self.setAlternatingRowColors(True)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        for col in (NewestCasesModel.CATEGORY, NewestCasesModel.ASSIGNEE):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+
+    def apply_metrics(self) -> None:
+        """Row height and fixed column widths from the table's font (theme scale, compact)."""
+        self.ensurePolished()
+        fm = self.fontMetrics()
+        self.verticalHeader().setDefaultSectionSize(round(fm.height() * 1.7))
+        header = self.horizontalHeader()
+        header.ensurePolished()
+        hfm = header.fontMetrics()
+        pad = round(fm.height() * 1.2)
+        model = self._cases_model
+
+        def width(col: int, samples: tuple[str, ...]) -> int:
+            text = max(fm.horizontalAdvance(s) for s in samples)
+            head = hfm.horizontalAdvance(model.headerData(col, Qt.Orientation.Horizontal))
+            return max(text, head + round(hfm.height() * 0.8)) + pad
+
+        self._widths = {col: width(col, samples) for col, samples in model.width_samples().items()}
+        for col, w in self._widths.items():
+            header.resizeSection(col, w)
+        self.fit_columns()
+
+    # Dropped first when a dock is too narrow for every column: where a case came from and
+    # who has it matter less than what, where, and how long is left.
+    OPTIONAL_COLUMNS: tuple[int, ...] = (NewestCasesModel.SOURCE, NewestCasesModel.ASSIGNEE)
+
+    def fit_columns(self) -> None:
+        """Hide optional columns while the fixed ones leave the category too little room."""
+        widths = getattr(self, "_widths", None)
+        if not widths:
+            return
+        avail = self.viewport().width() or self.width()
+        room_for_text = self.fontMetrics().height() * 5  # about five CJK characters
+        hidden: set[int] = set()
+        for col in (None, *self.OPTIONAL_COLUMNS):
+            if col is not None:
+                hidden.add(col)
+            fixed = sum(w for c, w in widths.items() if c not in hidden)
+            stretch = sum(
+                1 for c in (NewestCasesModel.CATEGORY, NewestCasesModel.ASSIGNEE) if c not in hidden
+            )
+            if avail - fixed >= room_for_text * stretch:
+                break
+        for col in self.OPTIONAL_COLUMNS:
+            if self.isColumnHidden(col) != (col in hidden):
+                self.setColumnHidden(col, col in hidden)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def case_id_at(self, row: int) -> str:
+        return str(self._cases_model.index(row, 0).data(NewestCasesModel.CaseIdRole) or "")
+
+    def select_case(self, case_id: str) -> bool:
+        """Select the row of ``case_id`` if shown; False when it is not in the list."""
+        try:
+            row = self._cases_model.case_ids().index(case_id)
+        except ValueError:
+            self.clearSelection()
+            return False
+        self.selectRow(row)
+        self.scrollTo(self._cases_model.index(row, 0))
+        return True
+
+
 # ---- the panel ---------------------------------------------------------------------------
 
 
@@ -632,25 +771,7 @@ class OverviewPanel(QWidget):
         self.strip = StatusStrip(store, bridge.status)
         self.tiles = SlaTiles(store)
         self.model = NewestCasesModel(store, parent=self)
-        self.table = QTableView()
-        self.table.setObjectName("newestCases")
-        self.table.setModel(self.model)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        for col in (NewestCasesModel.CATEGORY, NewestCasesModel.ASSIGNEE):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
-
+        self.table = CasesTable(self.model)
         self.section_title = QLabel(objectName="sectionTitle")
         self.section_note = QLabel(objectName="sectionNote")
         title_row = QHBoxLayout()
@@ -740,22 +861,7 @@ class OverviewPanel(QWidget):
             self._apply_metrics()
 
     def _apply_metrics(self) -> None:
-        """Row height and fixed column widths from the table's font (theme scale, compact)."""
-        self.table.ensurePolished()
-        fm = self.table.fontMetrics()
-        self.table.verticalHeader().setDefaultSectionSize(round(fm.height() * 1.7))
-        header = self.table.horizontalHeader()
-        header.ensurePolished()
-        hfm = header.fontMetrics()
-        pad = round(fm.height() * 1.2)
-
-        def width(col: int, samples: tuple[str, ...]) -> int:
-            text = max(fm.horizontalAdvance(s) for s in samples)
-            head = hfm.horizontalAdvance(self.model.headerData(col, Qt.Orientation.Horizontal))
-            return max(text, head + round(hfm.height() * 0.8)) + pad
-
-        for col, samples in self.model.width_samples().items():
-            header.resizeSection(col, width(col, samples))
+        self.table.apply_metrics()
 
     def teardown(self) -> None:
         self.disconnect_bridge()

@@ -3,19 +3,25 @@
 says what is missing instead of failing the whole layout.
 
 A panel module registers itself with ``@register``; ``load_builtin_panels`` imports the
-built-in modules so that their decorators run.
+built-in modules so that their decorators run (``widgets.panels`` imports one module per
+panel). ``infos()`` describes every registered panel for the palette without building one.
+
+A panel that fails while it is being built also becomes a placeholder (saying so) rather
+than taking the rest of the layout down with it: one broken panel on a wall must not
+blank the other eleven.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from widgets.base import Panel, PanelContext
+from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import is_chinese
 
 log = logging.getLogger(__name__)
@@ -25,7 +31,27 @@ _REGISTRY: dict[str, type[Panel]] = {}
 BUILTIN_MODULES = ("widgets.panels",)
 
 
+@dataclass(frozen=True, slots=True)
+class PanelInfo:
+    """What the palette and the layout library show of a panel type, without building it."""
+
+    name: str
+    title_zh: str
+    title_en: str
+    icon: str
+    description_zh: str
+    description_en: str
+    settings: dict[str, Setting]
+
+    def title(self) -> str:
+        return self.title_zh if is_chinese() else self.title_en
+
+    def description(self) -> str:
+        return self.description_zh if is_chinese() else self.description_en
+
+
 def register(cls: type[Panel]) -> type[Panel]:
+    """Class decorator: make a panel type known by its ``name``."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
@@ -37,6 +63,26 @@ def register(cls: type[Panel]) -> type[Panel]:
 def load_builtin_panels() -> None:
     for module in BUILTIN_MODULES:
         importlib.import_module(module)
+
+
+def info(name: str) -> PanelInfo | None:
+    cls = panel_class(name)
+    if cls is None:
+        return None
+    return PanelInfo(
+        name=cls.name,
+        title_zh=cls.title_zh,
+        title_en=cls.title_en,
+        icon=cls.icon,
+        description_zh=cls.description_zh,
+        description_en=cls.description_en,
+        settings=dict(cls.SETTINGS),
+    )
+
+
+def infos() -> list[PanelInfo]:
+    """Every registered panel, by name."""
+    return [i for i in (info(n) for n in names()) if i is not None]
 
 
 def names() -> list[str]:
@@ -55,7 +101,11 @@ def create(name: str, ctx: PanelContext, settings: dict[str, Any] | None = None)
     if cls is None:
         log.warning("layout names panel %r, which this version does not have", name)
         return PlaceholderPanel(ctx, missing=name, settings=settings)
-    return cls(ctx, settings)
+    try:
+        return cls(ctx, settings)
+    except Exception as err:
+        log.exception("panel %r failed to build", name)
+        return PlaceholderPanel(ctx, missing=name, settings=settings, error=repr(err)[:200])
 
 
 class PlaceholderPanel(Panel):
@@ -65,11 +115,20 @@ class PlaceholderPanel(Panel):
     name = "placeholder"
     title_zh = "缺失的面板"
     title_en = "Missing panel"
+    icon = "⚠"
+    SHOWS_FRESHNESS = False  # it shows no data: a green "live" on it would be a lie
+    description_zh = "布局中有本版本没有的面板：保留其位置和设置"
+    description_en = "A panel this version does not have: its place and settings are kept"
 
     def __init__(
-        self, ctx: PanelContext, missing: str, settings: dict[str, Any] | None = None
+        self,
+        ctx: PanelContext,
+        missing: str = "",
+        settings: dict[str, Any] | None = None,
+        error: str = "",
     ) -> None:
         self.missing = missing
+        self.error = error
         self.kept_settings = dict(settings or {})
         super().__init__(ctx)
         layout = QVBoxLayout(self.body)
@@ -84,12 +143,22 @@ class PlaceholderPanel(Panel):
         super().retranslate()
         if not hasattr(self, "message"):
             return
-        if is_chinese():
-            self.message.setText(f"此版本没有面板“{self.missing}”。\n布局中的位置和设置已保留。")
-        else:
-            self.message.setText(
-                f"This version has no panel “{self.missing}”.\nIts place and settings in the layout are kept."
+        zh = is_chinese()
+        if self.error:
+            text = (
+                f"面板“{self.missing}”无法创建：{self.error}\n布局中的位置和设置已保留。"
+                if zh
+                else f"Panel “{self.missing}” could not be built: {self.error}\n"
+                "Its place and settings in the layout are kept."
             )
+        elif zh:
+            text = f"此版本没有面板“{self.missing}”。\n布局中的位置和设置已保留。"
+        else:
+            text = (
+                f"This version has no panel “{self.missing}”.\n"
+                "Its place and settings in the layout are kept."
+            )
+        self.message.setText(text)
 
 
 def panel_widget_name(widget: QWidget) -> str:

@@ -61,6 +61,7 @@ _DARK = {
     "blue": "#40a9ff",
     "green": "#52c41a",
     "amber": "#faad14",
+    "stale": "#fa541c",  # a freshness badge between aging (amber) and down (red)
     "grey": "#8c8c8c",
     "on_badge": "#0b0f17",  # dark text on a coloured badge reads better than white
     "red_bg": "#2a1116",
@@ -116,6 +117,45 @@ def level_color(level: SlaLevel | str | None) -> QColor:
 
 def current_scale() -> float:
     return _active_scale
+
+
+def current_theme() -> str:
+    return _active.name
+
+
+# The design size: every @pt/@px in the sheet was chosen for a 1920x1080 console read from
+# about 0.7 m. See ``scale_for_screen``.
+REFERENCE_SIZE: tuple[int, int] = (1920, 1080)
+MIN_SCALE, MAX_SCALE = 1.0, 4.0
+SCALE_STEP = 0.05
+
+
+def scale_for_screen(width: int, height: int) -> float:
+    """The type scale a screen of ``width`` x ``height`` logical pixels gets by its size.
+
+    The rule: ``min(width / 1920, height / 1080)``, rounded down to a step of 0.05 and
+    clamped to 1.0..4.0. Why each part:
+
+    - Logical pixels, not device pixels: a 4K monitor that the platform already runs at a
+      device pixel ratio of 2 reports 1920x1080 and gets 1.0, because Qt doubles it anyway;
+      one at ratio 1 reports 3840x2160 and gets 2.0, so a panel covers the same share of
+      the screen and a briefing screen seen from the back of the hall keeps its type.
+    - ``min`` of both ratios: a wall of several outputs side by side (6656x1792, about
+      3.5 x 1.66 consoles) shows more panels across, not taller type; its height decides
+      (1.65). A portrait screen is decided by its width the same way.
+    - Never below 1.0: a small console keeps the console's type (the compact layouts of
+      the panels make room); never above 4.0 (``apply_theme``'s limit).
+    - Rounded down to 0.05: a layout saved on one wall stays identical on a wall a few
+      pixels different, and rounding down never makes a label outgrow its panel.
+
+    A layout's screen ``scale`` may still set its own value (a leader-briefing screen
+    viewed from 5 m wants more than its size gives: 1.6 on a 1080p screen).
+    """
+    if width <= 0 or height <= 0:
+        return MIN_SCALE
+    ratio = min(width / REFERENCE_SIZE[0], height / REFERENCE_SIZE[1])
+    stepped = int(ratio / SCALE_STEP + 1e-9) * SCALE_STEP
+    return round(min(MAX_SCALE, max(MIN_SCALE, stepped)), 2)
 
 
 def render_qss(template: str, palette: dict[str, str], scale: float = 1.0) -> str:

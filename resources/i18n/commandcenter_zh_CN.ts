@@ -264,4 +264,484 @@
         <translation>共 {total} 件，显示最新 {shown} 件</translation>
     </message>
 </context>
+<context>
+    <name>AlertsModel</name>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Level</source>
+        <translation>级别</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>内容</translation>
+    </message>
+    <message>
+        <source>Red</source>
+        <translation>红色</translation>
+    </message>
+    <message>
+        <source>Yellow</source>
+        <translation>黄色</translation>
+    </message>
+    <message>
+        <source>Blue</source>
+        <translation>蓝色</translation>
+    </message>
+    <message>
+        <source>Time limit</source>
+        <translation>超时</translation>
+    </message>
+    <message>
+        <source>Cluster</source>
+        <translation>聚集</translation>
+    </message>
+    <message>
+        <source>Sensor</source>
+        <translation>物联感知</translation>
+    </message>
+    <message>
+        <source>Case {case} (select to show it everywhere)</source>
+        <translation>案件 {case}（点选后各面板同步显示）</translation>
+    </message>
+    <message>
+        <source>Grid {grid}</source>
+        <translation>网格 {grid}</translation>
+    </message>
+    <message>
+        <source>Raised {time} · {kind}</source>
+        <translation>告警于 {time} · {kind}</translation>
+    </message>
+</context>
+<context>
+    <name>FeedStatusPanel</name>
+    <message>
+        <source>since {time}</source>
+        <translation>自 {time} 起</translation>
+    </message>
+    <message>
+        <source>no data yet</source>
+        <translation>尚无数据</translation>
+    </message>
+    <message>
+        <source>data {age} s old</source>
+        <translation>数据 {age} 秒前</translation>
+    </message>
+    <message>
+        <source>data {age} min old</source>
+        <translation>数据 {age} 分钟前</translation>
+    </message>
+    <message>
+        <source>data {age} h old</source>
+        <translation>数据 {age} 小时前</translation>
+    </message>
+    <message>
+        <source>received</source>
+        <translation>接收</translation>
+    </message>
+    <message>
+        <source>applied</source>
+        <translation>已应用</translation>
+    </message>
+    <message>
+        <source>duplicates</source>
+        <translation>重复</translation>
+    </message>
+    <message>
+        <source>quarantined</source>
+        <translation>隔离</translation>
+    </message>
+    <message>
+        <source>reconnects</source>
+        <translation>重连</translation>
+    </message>
+    <message>
+        <source>resyncs</source>
+        <translation>重新同步</translation>
+    </message>
+    <message>
+        <source>Events received from the feed since the program started</source>
+        <translation>程序启动以来从数据源接收的事件数</translation>
+    </message>
+    <message>
+        <source>Events applied to the live model</source>
+        <translation>已应用到实时模型的事件数</translation>
+    </message>
+    <message>
+        <source>Events received twice (after a reconnect) and skipped: never counted twice</source>
+        <translation>重复收到（重连后）而跳过的事件：绝不重复计数</translation>
+    </message>
+    <message>
+        <source>Malformed events set aside; the reasons are listed below</source>
+        <translation>格式错误而被隔离的事件；原因见下表</translation>
+    </message>
+    <message>
+        <source>Times the link was lost and opened again</source>
+        <translation>链路断开后重新连接的次数</translation>
+    </message>
+    <message>
+        <source>Times the server could not resume and a new snapshot was taken</source>
+        <translation>服务器无法续传而重新获取快照的次数</translation>
+    </message>
+    <message>
+        <source>Time since the server last proved alive (event or heartbeat)</source>
+        <translation>距服务器上次确认在线（事件或心跳）的时间</translation>
+    </message>
+    <message>
+        <source>Refused and failed, by reason</source>
+        <translation>被拒收和失败，按原因</translation>
+    </message>
+    <message>
+        <source>Recent bad events</source>
+        <translation>最近的坏数据</translation>
+    </message>
+    <message>
+        <source>unknown kind</source>
+        <translation>未知类型</translation>
+    </message>
+    <message>
+        <source>connection</source>
+        <translation>连接</translation>
+    </message>
+    <message>
+        <source>Count</source>
+        <translation>次数</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Detail</source>
+        <translation>详情</translation>
+    </message>
+    <message>
+        <source>No problems recorded.</source>
+        <translation>无异常记录。</translation>
+    </message>
+    <message>
+        <source>Last error: {error}</source>
+        <translation>最近错误：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>KpisPanel</name>
+    <message>
+        <source>No KPIs reported by the feed yet.</source>
+        <translation>数据源尚未报送考核指标。</translation>
+    </message>
+    <message>
+        <source>No target is set for this indicator.</source>
+        <translation>此指标未设目标。</translation>
+    </message>
+    <message>
+        <source>no data</source>
+        <translation>无数据</translation>
+    </message>
+    <message>
+        <source>Value: {value} {unit}</source>
+        <translation>数值：{value} {unit}</translation>
+    </message>
+    <message>
+        <source>no target</source>
+        <translation>未设目标</translation>
+    </message>
+    <message>
+        <source>target ≥ {target}</source>
+        <translation>目标 ≥ {target}</translation>
+    </message>
+    <message>
+        <source>Target: at least {target}; {verdict}</source>
+        <translation>目标：不低于 {target}；{verdict}</translation>
+    </message>
+    <message>
+        <source>The feed has not reported {name} yet.</source>
+        <translation>数据源尚未报送 {name}。</translation>
+    </message>
+    <message>
+        <source>met</source>
+        <translation>已达标</translation>
+    </message>
+    <message>
+        <source>missed</source>
+        <translation>未达标</translation>
+    </message>
+</context>
+<context>
+    <name>NewestCasesPanel</name>
+    <message>
+        <source>newest {shown} of {total} cases</source>
+        <translation>共 {total} 件，显示最新 {shown} 件</translation>
+    </message>
+</context>
+<context>
+    <name>CommandPalette</name>
+    <message>
+        <source>Command palette</source>
+        <translation>命令面板</translation>
+    </message>
+    <message>
+        <source>Type a command, e.g. save, 布局, full screen</source>
+        <translation>输入命令，例如：保存、布局、全屏</translation>
+    </message>
+    <message>
+        <source>Enter runs · Esc closes · ↑↓ choose</source>
+        <translation>回车执行 · Esc 关闭 · ↑↓ 选择</translation>
+    </message>
+</context>
+<context>
+    <name>ShellCommands</name>
+    <message>
+        <source>&amp;Layout</source>
+        <translation>布局(&amp;L)</translation>
+    </message>
+    <message>
+        <source>&amp;Open layout</source>
+        <translation>打开布局(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Open &amp;preset</source>
+        <translation>打开预设(&amp;P)</translation>
+    </message>
+    <message>
+        <source>&amp;Panels</source>
+        <translation>面板(&amp;P)</translation>
+    </message>
+    <message>
+        <source>&amp;Add panel</source>
+        <translation>添加面板(&amp;A)</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>Save layout as</source>
+        <translation>布局另存为</translation>
+    </message>
+    <message>
+        <source>Rename layout</source>
+        <translation>重命名布局</translation>
+    </message>
+    <message>
+        <source>Layout name:</source>
+        <translation>布局名称：</translation>
+    </message>
+    <message>
+        <source>Export layout</source>
+        <translation>导出布局</translation>
+    </message>
+    <message>
+        <source>Import layout</source>
+        <translation>导入布局</translation>
+    </message>
+    <message>
+        <source>Layout files (*.json)</source>
+        <translation>布局文件 (*.json)</translation>
+    </message>
+    <message>
+        <source>Delete the layout “{name}” from this computer?</source>
+        <translation>从本机删除布局“{name}”？</translation>
+    </message>
+    <message>
+        <source>Layout “{name}” saved</source>
+        <translation>布局“{name}”已保存</translation>
+    </message>
+    <message>
+        <source>Layout “{name}” imported</source>
+        <translation>布局“{name}”已导入</translation>
+    </message>
+    <message>
+        <source>Layout exported to {path}</source>
+        <translation>布局已导出到 {path}</translation>
+    </message>
+    <message>
+        <source>The layout could not be used</source>
+        <translation>布局无法使用</translation>
+    </message>
+    <message>
+        <source>No panel has the focus: click into a panel first.</source>
+        <translation>没有选中的面板：请先点击一个面板。</translation>
+    </message>
+    <message>
+        <source>This panel has no settings.</source>
+        <translation>此面板没有可设置的项目。</translation>
+    </message>
+    <message>
+        <source>“{name}” is shown from {start} to {end}</source>
+        <translation>“{name}”将在 {start} 至 {end} 显示</translation>
+    </message>
+    <message>
+        <source>“{name}” is no longer bound to a shift</source>
+        <translation>“{name}”已不再绑定班次</translation>
+    </message>
+    <message>
+        <source>(none yet)</source>
+        <translation>（暂无）</translation>
+    </message>
+    <message>
+        <source>&amp;Save layout</source>
+        <translation>保存布局(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Save the arrangement of every screen</source>
+        <translation>保存每块屏幕的面板布置</translation>
+    </message>
+    <message>
+        <source>Save layout &amp;as…</source>
+        <translation>布局另存为(&amp;A)…</translation>
+    </message>
+    <message>
+        <source>Save the arrangement under a new name</source>
+        <translation>以新名称保存当前布置</translation>
+    </message>
+    <message>
+        <source>&amp;Rename layout…</source>
+        <translation>重命名布局(&amp;R)…</translation>
+    </message>
+    <message>
+        <source>Give the current layout a new name</source>
+        <translation>给当前布局改名</translation>
+    </message>
+    <message>
+        <source>&amp;Delete layout</source>
+        <translation>删除布局(&amp;D)</translation>
+    </message>
+    <message>
+        <source>Delete the current layout from this computer (presets stay)</source>
+        <translation>从本机删除当前布局（预设布局保留）</translation>
+    </message>
+    <message>
+        <source>&amp;Export layout…</source>
+        <translation>导出布局(&amp;E)…</translation>
+    </message>
+    <message>
+        <source>Write the layout to a file for another hall or a backup</source>
+        <translation>把布局写入文件，用于其他大厅或备份</translation>
+    </message>
+    <message>
+        <source>&amp;Import layout…</source>
+        <translation>导入布局(&amp;I)…</translation>
+    </message>
+    <message>
+        <source>Read a layout file; it is checked and upgraded before use</source>
+        <translation>读取布局文件；使用前会校验并升级</translation>
+    </message>
+    <message>
+        <source>&amp;Bind to schedule…</source>
+        <translation>绑定班次(&amp;B)…</translation>
+    </message>
+    <message>
+        <source>Show this layout during a shift (day or night)</source>
+        <translation>在某个班次（白班或夜班）显示此布局</translation>
+    </message>
+    <message>
+        <source>Panel &amp;settings…</source>
+        <translation>面板设置(&amp;S)…</translation>
+    </message>
+    <message>
+        <source>Edit the settings of the focused panel</source>
+        <translation>编辑当前选中面板的设置</translation>
+    </message>
+    <message>
+        <source>&amp;Full screen this screen</source>
+        <translation>本屏全屏(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Fill this screen with its window</source>
+        <translation>让窗口铺满本块屏幕</translation>
+    </message>
+    <message>
+        <source>&amp;Kiosk</source>
+        <translation>展示模式(&amp;K)</translation>
+    </message>
+    <message>
+        <source>Frameless full screen without menus; the same keys leave it</source>
+        <translation>无边框全屏、隐藏菜单；再按同一快捷键退出</translation>
+    </message>
+    <message>
+        <source>Switch &amp;language</source>
+        <translation>切换语言(&amp;L)</translation>
+    </message>
+    <message>
+        <source>Switch between Chinese and English</source>
+        <translation>在中文和英文之间切换</translation>
+    </message>
+    <message>
+        <source>&amp;Command palette…</source>
+        <translation>命令面板(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Find and run any command by typing its name</source>
+        <translation>输入名称查找并执行任何命令</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>Close every window and stop</source>
+        <translation>关闭所有窗口并退出</translation>
+    </message>
+</context>
+<context>
+    <name>ScheduleDialog</name>
+    <message>
+        <source>Custom hours</source>
+        <translation>自定义时段</translation>
+    </message>
+    <message>
+        <source>Not bound to a shift</source>
+        <translation>不绑定班次</translation>
+    </message>
+    <message>
+        <source>From</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>To</source>
+        <translation>结束</translation>
+    </message>
+    <message>
+        <source>Times are the hall's local time; a night shift runs past midnight.</source>
+        <translation>时间为大厅当地时间；夜班跨越午夜。</translation>
+    </message>
+    <message>
+        <source>Bind “{name}” to a schedule</source>
+        <translation>将“{name}”绑定到班次</translation>
+    </message>
+    <message>
+        <source>Day shift ({start}–{end})</source>
+        <translation>白班（{start}–{end}）</translation>
+    </message>
+    <message>
+        <source>Night shift ({start}–{end})</source>
+        <translation>夜班（{start}–{end}）</translation>
+    </message>
+</context>
+<context>
+    <name>HallStatusBar</name>
+    <message>
+        <source>The layout shown and the screen (monitor output) this window is on</source>
+        <translation>当前显示的布局，以及本窗口所在的屏幕（显示器输出）</translation>
+    </message>
+    <message>
+        <source>Layout {layout} · screen {screen}</source>
+        <translation>布局 {layout} · 屏幕 {screen}</translation>
+    </message>
+</context>
 </TS>

@@ -1,0 +1,316 @@
+"""Layout files on disk: the operators' own layouts, the shipped presets, and which one
+was last shown.
+
+    <config_dir>/layouts/<key>.json     the operators' layouts (save, rename, delete)
+    <config_dir>/layouts/current.json   {"key", "source", "snapshot"}: the last good one
+    layouts/presets/<key>.json          shipped presets, read-only
+
+A layout is addressed by its *key* (the file stem: ``duty_console``); its ``name`` inside
+the file is what people read (``值班台``). A user layout with a preset's key shadows the
+preset (Ctrl+S on a preset saves the operator's copy; "Open preset" still reaches the
+shipped one).
+
+Failure policy, because a hall must come up whatever is on disk:
+- a user file that cannot be used is moved aside as ``.bak`` (``schema.load_layout_file``
+  makes the copy; the broken original is then removed so it does not nag at every start)
+  and the caller gets a message for a dialog and the log;
+- the fallback is the last good layout (``current.json`` keeps a validated snapshot, so
+  it survives even when the file it came from is the broken one), else the role's
+  default preset, else a built-in one-panel layout that needs no file at all;
+- import validates and migrates first and writes nothing when the file is unusable.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from commandcenter.settings import config_dir
+from layouts import schema
+from layouts.schema import LayoutError
+
+log = logging.getLogger(__name__)
+
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+DEFAULT_PRESET = "duty_console"
+CURRENT_FILE = "current.json"
+USER, PRESET, FILE, BUILTIN = "user", "preset", "file", "builtin"
+
+
+def builtin_layout() -> dict[str, Any]:
+    """The layout of last resort: one screen with the overview. Needs no file."""
+    return {
+        "schema": schema.SCHEMA,
+        "version": schema.VERSION,
+        "name": "默认布局",
+        "role": "duty_officer",
+        "schedule": None,
+        "panels": {"overview": {"type": "overview", "settings": {}}},
+        "screens": [
+            {
+                "match": {"index": 0},
+                "kiosk": False,
+                "scale": 1.0,
+                "dock": {"area": ["overview"], "current": "overview"},
+                "floating": [],
+            }
+        ],
+    }
+
+
+def key_for(name: str) -> str:
+    """A file stem for a layout name: the name itself (Chinese is fine on every file
+    system the hall uses) without path separators, control characters or leading dots."""
+    key = re.sub(r'[\x00-\x1f/\\:*?"<>|]+', "_", name.strip()).strip(" .")
+    if not key or key == CURRENT_FILE.removesuffix(".json"):
+        raise LayoutError(f"{name!r} cannot be used as a layout name")
+    return key[:100]
+
+
+@dataclass(slots=True)
+class Entry:
+    """One layout the operator can open."""
+
+    key: str
+    name: str  # the display name inside the file (the key when unreadable)
+    source: str  # USER or PRESET
+    path: Path
+    schedule: dict[str, str] | None = None
+    problem: str = ""  # why it cannot be opened, if so
+
+
+@dataclass(slots=True)
+class Loaded:
+    """A layout to show, where it came from, and what went wrong on the way."""
+
+    doc: dict[str, Any]
+    key: str
+    source: str
+    problems: list[str] = field(default_factory=list)
+    backups: list[Path] = field(default_factory=list)
+    migrated: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        """Everything the operator must be told, one paragraph per problem."""
+        return "\n\n".join(self.problems)
+
+
+class LayoutLibrary:
+    """List, load, save-as, rename, delete, export and import layouts."""
+
+    def __init__(self, user_dir: Path | None = None, presets_dir: Path | None = None) -> None:
+        self.user_dir = user_dir if user_dir is not None else config_dir() / "layouts"
+        self.presets_dir = presets_dir if presets_dir is not None else PRESETS_DIR
+
+    # ---- listing ---------------------------------------------------------------------
+
+    def user_path(self, key: str) -> Path:
+        return self.user_dir / f"{key}.json"
+
+    def preset_path(self, key: str) -> Path:
+        return self.presets_dir / f"{key}.json"
+
+    def entries(self, source: str | None = None) -> list[Entry]:
+        """User layouts then presets, each sorted by key; unreadable files are listed
+        with their problem (the menu greys them out) rather than hidden."""
+        out: list[Entry] = []
+        for src, folder in ((USER, self.user_dir), (PRESET, self.presets_dir)):
+            if source not in (None, src) or not folder.is_dir():
+                continue
+            for path in sorted(folder.glob("*.json")):
+                if path.name == CURRENT_FILE:
+                    continue
+                try:
+                    doc, _ = schema.parse(path.read_text(encoding="utf-8"))
+                except (LayoutError, OSError, UnicodeDecodeError) as err:
+                    out.append(Entry(path.stem, path.stem, src, path, problem=str(err)))
+                    continue
+                out.append(Entry(path.stem, doc["name"], src, path, doc.get("schedule")))
+        return out
+
+    def presets(self) -> list[Entry]:
+        return self.entries(PRESET)
+
+    def user_layouts(self) -> list[Entry]:
+        return self.entries(USER)
+
+    # ---- loading ---------------------------------------------------------------------
+
+    def load(self, ref: str, source: str | None = None) -> Loaded:
+        """Load a layout by key (user first, then preset) or by path. Raises LayoutError
+        with the reason (and a ``.bak`` kept) when it cannot be used."""
+        path, src, key = self._resolve(ref, source)
+        if src == PRESET:
+            # Never write .bak files into the shipped (maybe read-only) presets folder.
+            try:
+                doc, steps = schema.parse(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as err:
+                raise LayoutError(f"preset {path.name}: {err}") from err
+            except LayoutError as err:
+                raise LayoutError(f"preset {path.name}: {err}") from err
+            return Loaded(doc, key, src, migrated=steps)
+        result = schema.load_layout_file(path)
+        if result.doc is None:
+            err = LayoutError(result.problem)
+            err.backup = result.backup  # type: ignore[attr-defined]
+            if result.backup is not None:
+                log.error(
+                    "layout %s unusable (%s); kept as %s", path, result.problem, result.backup
+                )
+                if src == USER:  # moved aside: the .bak is the operator's copy now
+                    path.unlink(missing_ok=True)
+            raise err
+        if result.migrated:
+            log.info("layout %s migrated: %s", path.name, ", ".join(result.migrated))
+        return Loaded(result.doc, key, src, migrated=result.migrated)
+
+    def _resolve(self, ref: str, source: str | None) -> tuple[Path, str, str]:
+        as_path = Path(ref)
+        if source is None and (ref.endswith(".json") or "/" in ref or as_path.is_file()):
+            if not as_path.exists():
+                raise LayoutError(f"{ref} does not exist")
+            if as_path.resolve().parent == self.user_dir.resolve():
+                return as_path, USER, as_path.stem
+            return as_path, FILE, as_path.stem
+        if source in (None, USER) and self.user_path(ref).exists():
+            return self.user_path(ref), USER, ref
+        if source in (None, PRESET) and self.preset_path(ref).exists():
+            return self.preset_path(ref), PRESET, ref
+        raise LayoutError(f"there is no layout {ref!r}")
+
+    def startup(self, requested: str | None = None, default: str = DEFAULT_PRESET) -> Loaded:
+        """The layout to open at start: ``requested`` (CLI), else the current one, else
+        ``default``; whatever fails is reported in ``problems`` and the next is tried.
+        Never raises: the built-in layout is the end of the chain."""
+        problems: list[str] = []
+        backups: list[Path] = []
+
+        def attempt(ref: str, source: str | None = None) -> Loaded | None:
+            try:
+                got = self.load(ref, source)
+            except LayoutError as err:
+                problems.append(str(err))
+                if getattr(err, "backup", None):
+                    backups.append(err.backup)  # type: ignore[attr-defined]
+                    problems[-1] += f" (kept as {err.backup})"  # type: ignore[attr-defined]
+                return None
+            return got
+
+        got: Loaded | None = None
+        if requested:
+            got = attempt(requested)
+        current = self.read_current()
+        if got is None and current is not None:
+            key, source, snapshot = current
+            if not requested or problems:
+                got = attempt(key, source if source in (USER, PRESET) else None)
+                if got is None and snapshot is not None:
+                    got = Loaded(snapshot, key, source)
+                    problems.append(f"using the last good copy of “{snapshot['name']}”")
+        if got is None:
+            got = attempt(default, PRESET)
+        if got is None:
+            got = Loaded(builtin_layout(), "builtin", BUILTIN)
+        got.problems = problems + got.problems
+        got.backups = backups
+        for p in problems:
+            log.error("layout: %s", p)
+        return got
+
+    # ---- current ---------------------------------------------------------------------
+
+    def read_current(self) -> tuple[str, str, dict[str, Any] | None] | None:
+        """(key, source, validated snapshot or None) of the last good layout."""
+        path = self.user_dir / CURRENT_FILE
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
+            return None
+        snapshot = None
+        if isinstance(raw.get("snapshot"), dict):
+            try:
+                snapshot, _ = schema.migrate(raw["snapshot"])
+                schema.validate(snapshot)
+            except LayoutError:
+                snapshot = None
+        return raw["key"], str(raw.get("source", USER)), snapshot
+
+    def set_current(self, key: str, source: str, doc: dict[str, Any]) -> None:
+        """Remember the layout shown as the last good one (with a copy of it)."""
+        path = self.user_dir / CURRENT_FILE
+        self.user_dir.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(
+            {"key": key, "source": source, "snapshot": doc}, ensure_ascii=False, indent=2
+        )
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+    # ---- writing ---------------------------------------------------------------------
+
+    def save(self, doc: dict[str, Any], key: str | None = None) -> str:
+        """Write ``doc`` as a user layout (under ``key``, else a key from its name);
+        returns the key. Validates first: an invalid layout never reaches the disk."""
+        key = key or key_for(doc["name"])
+        schema.save_layout_file(self.user_path(key), doc)
+        return key
+
+    def save_as(self, doc: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+        """A copy of ``doc`` named ``name``, saved; returns (key, the new document)."""
+        new = copy.deepcopy(doc)
+        new["name"] = name.strip()
+        key = key_for(name)
+        self.save(new, key)
+        return key, new
+
+    def rename(self, key: str, name: str) -> str:
+        """Rename a user layout (its file follows its name); returns the new key."""
+        old = self.user_path(key)
+        doc = self.load(key, USER).doc
+        doc["name"] = name.strip()
+        new_key = key_for(name)
+        if new_key != key and self.user_path(new_key).exists():
+            raise LayoutError(f"a layout named {name!r} exists already")
+        self.save(doc, new_key)
+        if new_key != key:
+            old.unlink(missing_ok=True)
+        current = self.read_current()
+        if current is not None and current[0] == key:
+            self.set_current(new_key, USER, doc)
+        return new_key
+
+    def delete(self, key: str) -> None:
+        """Delete a user layout (presets are shipped and cannot be deleted)."""
+        path = self.user_path(key)
+        if not path.exists():
+            raise LayoutError(f"there is no user layout {key!r} (presets cannot be deleted)")
+        path.unlink()
+
+    def export(self, doc: dict[str, Any], path: Path) -> None:
+        """Write ``doc`` to any file (another hall, a backup)."""
+        schema.save_layout_file(Path(path), doc)
+
+    def import_file(self, path: Path) -> tuple[str, dict[str, Any]]:
+        """Validate and migrate a layout file, then save it as a user layout; returns
+        (key, doc). Raises LayoutError with the reason and writes nothing otherwise."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise LayoutError(f"{path.name}: {err}") from err
+        try:
+            doc, steps = schema.parse(text)
+        except LayoutError as err:
+            raise LayoutError(f"{path.name}: {err}") from err
+        if steps:
+            log.info("imported layout %s migrated: %s", path.name, ", ".join(steps))
+        key = self.save(doc)
+        return key, doc

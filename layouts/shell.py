@@ -1,0 +1,723 @@
+"""The shell: one docking window per screen a layout uses, built from the layout and
+captured back into it.
+
+Why one top-level window per screen (not one window stretched over the desktop): each
+monitor of a hall is its own surface with its own full-screen or kiosk state, and
+operating systems and window managers maximise, full-screen and restore per monitor.
+Each ``ScreenWindow`` has its own ``CDockManager``; panels can still float to any screen.
+
+Screens are matched by ``schema.match_screens`` (name, then geometry, then index). When a
+layout wants more screens than are attached it folds: the extra windows share a screen
+side by side, each in its own column, so nothing is ever off-screen or hidden under a
+full-screen sibling. Folding never rewrites the layout's ``match``: when the monitor is
+back, the next start puts the window where it belongs.
+
+The actions of every window (menus, shortcuts, the command palette) are declared in
+``widgets/palette.py`` with their translations and wired here, because widgets never
+import layouts.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import PySide6QtAds as ads
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QScreen
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QInputDialog,
+    QMainWindow,
+    QMessageBox,
+    QToolButton,
+)
+
+from layouts import engine, schema
+from layouts.library import BUILTIN, DEFAULT_PRESET, PRESET, USER, LayoutLibrary, builtin_layout
+from layouts.schema import LayoutError, ScreenInfo
+from widgets import i18n, registry, theme
+from widgets.base import Panel, PanelContext
+from widgets.palette import CommandPalette, ScheduleDialog, ShellCommands
+from widgets.registry import PlaceholderPanel, panel_widget_name
+from widgets.statusbar import HallStatusBar
+
+log = logging.getLogger(__name__)
+
+DOCKING_QSS = theme.THEME_DIR / "docking.qss"
+_QSS_MARK = "/* ---- docking (layouts/shell.py) ---- */"
+_configured = False
+
+
+def configure_docking() -> None:
+    """QtAds global flags; must run before the first CDockManager exists."""
+    global _configured
+    if _configured:
+        return
+    M = ads.CDockManager
+    flags = M.configFlags()
+    for flag, on in (
+        (M.eConfigFlag.OpaqueSplitterResize, True),
+        (M.eConfigFlag.FocusHighlighting, True),
+        (M.eConfigFlag.DockAreaHasUndockButton, True),
+        (M.eConfigFlag.AllTabsHaveCloseButton, False),
+        (M.eConfigFlag.ActiveTabHasCloseButton, True),
+        (M.eConfigFlag.EqualSplitOnInsertion, True),
+        # QtAds' own light sheet would override ours per manager: ours is app-wide.
+        (M.eConfigFlag.DisableStylesheet, True),
+        # No window manager in a kiosk X server: QtAds draws the floating title bar.
+        (M.eConfigFlag.FloatingContainerForceQWidgetTitleBar, True),
+    ):
+        flags = flags | flag if on else flags & ~flag
+    M.setConfigFlags(flags)
+    _configured = True
+
+
+def apply_docking_theme(app: QApplication) -> None:
+    """Append docking.qss (rendered with the active theme's colours and scale) to the
+    application's sheet, after the main theme; calling again replaces our part only."""
+    try:
+        template = DOCKING_QSS.read_text(encoding="utf-8")
+    except OSError as err:
+        log.warning("docking sheet %s not readable: %s", DOCKING_QSS, err)
+        return
+    rendered = theme.render_qss(template, theme.colors(), theme.current_scale())
+    base = app.styleSheet().split(_QSS_MARK)[0]
+    app.setStyleSheet(f"{base}\n{_QSS_MARK}\n{rendered}")
+
+
+def screen_info(screens: list[QScreen]) -> list[ScreenInfo]:
+    """QScreens as the plain data ``schema.match_screens`` works on."""
+    out = []
+    for i, s in enumerate(screens):
+        g = s.geometry()
+        out.append(ScreenInfo(i, s.name(), (g.x(), g.y(), g.width(), g.height())))
+    return out
+
+
+def _tile(rect: QRect, k: int, n: int) -> QRect:
+    """Column ``k`` of ``n`` equal columns of ``rect`` (folded windows share a screen)."""
+    if n <= 1:
+        return QRect(rect)
+    w = rect.width() // n
+    return QRect(
+        rect.x() + k * w, rect.y(), w if k < n - 1 else rect.width() - k * w, rect.height()
+    )
+
+
+class ScreenWindow(QMainWindow):
+    """The window of one layout screen: a dock manager, menus, status bar."""
+
+    def __init__(self, shell: Shell, index: int, entry: dict[str, Any], screen: QScreen) -> None:
+        super().__init__()
+        self.setObjectName(f"screenWindow-{index}")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        self.shell = shell
+        self.index = index
+        self.entry = entry
+        self.target_screen = screen
+        self.tile = (0, 1)
+        self.folded = False
+        self.kiosk = bool(entry.get("kiosk", False))
+        self.manager = ads.CDockManager(self)
+        self.manager.setObjectName(f"dockManager-{index}")
+        self.commands = ShellCommands(self)
+        self.setMenuBar(self.commands.menu_bar)
+        self.status = HallStatusBar(shell.ctx.bridge, self)
+        self.setStatusBar(self.status)
+        self.lang_button = QToolButton(objectName="langToggle")
+        self.lang_button.clicked.connect(shell.toggle_language)
+        self.commands.menu_bar.setCornerWidget(self.lang_button)
+        self._closing = False
+        self.retranslate()
+
+    # -- placement
+    def target_rect(self) -> QRect:
+        """Where the window goes: its column of its screen (all of it in kiosk)."""
+        screen = self.target_screen
+        area = screen.geometry() if self.kiosk else screen.availableGeometry()
+        return _tile(area, *self.tile)
+
+    def place(self, size: QSize | None = None) -> None:
+        """Put the window on its screen, in kiosk, full-screen or normal state, and show it."""
+        self.setScreen(self.target_screen)
+        flags = self.windowFlags()
+        frameless = bool(flags & Qt.WindowType.FramelessWindowHint)
+        if self.kiosk != frameless:
+            self.setWindowFlag(Qt.WindowType.FramelessWindowHint, self.kiosk)
+        self.menuBar().setVisible(not self.kiosk)
+        rect = self.target_rect()
+        if size is not None and not self.kiosk:
+            rect = QRect(rect.topLeft(), size)
+        self.setGeometry(rect)
+        if self.kiosk and self.tile[1] == 1:
+            self.showFullScreen()
+        else:
+            self.show()
+        for fc in self.manager.floatingWidgets():
+            fc.show()
+        self.commands.kiosk.setChecked(self.kiosk)
+
+    def set_kiosk(self, on: bool) -> None:
+        """Frameless full screen without menus (the shortcuts still work)."""
+        self.kiosk = bool(on)
+        if not on and self.isFullScreen():
+            self.showNormal()
+        self.place()
+
+    def set_full_screen(self, on: bool) -> None:
+        if on:
+            self.setGeometry(self.target_screen.geometry())
+            self.showFullScreen()
+        else:
+            self.showNormal()
+            self.setGeometry(self.target_rect())
+        self.commands.full_screen.setChecked(self.isFullScreen())
+
+    # -- language
+    def retranslate(self) -> None:
+        self.commands.retranslate()
+        title = QCoreApplication.translate("MainWindow", "Command Center")
+        name = self.shell.layout_name()
+        screen = self.target_screen.name() if self.target_screen else ""
+        self.setWindowTitle(f"{title} · {name} · {screen}" if name else title)
+        self.status.set_location(name, screen)
+        current = i18n.current_language()
+        other = i18n.ENGLISH if current == i18n.CHINESE else i18n.CHINESE
+        self.lang_button.setText(i18n.LANGUAGE_NAMES[other])
+        self.lang_button.setToolTip(self.commands.toggle_language.toolTip())
+        for dock in self.manager.dockWidgetsMap().values():
+            panel = dock.widget()
+            if isinstance(panel, Panel):
+                dock.setWindowTitle(panel.title())
+                dock.setTabToolTip(panel.title())
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        elif event.type() == QEvent.Type.WindowStateChange:
+            self.commands.full_screen.setChecked(self.isFullScreen() and not self.kiosk)
+        super().changeEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # Closing any screen's window (window manager, Alt+F4) ends the shell: a hall
+        # with one screen silently gone is worse than a clean stop.
+        super().closeEvent(event)
+        if event.isAccepted() and not self._closing:
+            self.shell.request_quit()
+
+
+class Shell(QObject):
+    """Opens a layout over the attached screens and captures it back.
+
+    ``apply_layout(doc)`` replaces whatever is shown; ``capture_layout()`` returns the
+    document as the operator has arranged it; ``close_all()`` tears down every panel and
+    leaves no window. Problems (corrupt files, failed imports) go to ``show_problem``:
+    the log, a non-modal message box, and ``problems`` (tests).
+    """
+
+    quitRequested = Signal()
+    layoutChanged = Signal(str)  # the key of the layout now shown
+
+    def __init__(
+        self,
+        ctx: PanelContext,
+        library: LayoutLibrary | None = None,
+        screens: list[QScreen] | None = None,
+        *,
+        first_size: QSize | None = None,
+        interactive: bool = True,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        configure_docking()
+        self.ctx = ctx
+        self.library = library or LayoutLibrary()
+        self._screens = screens
+        self.first_size = first_size
+        self.interactive = interactive  # False: no modal dialogs (tests, --quit-after)
+        self.windows: list[ScreenWindow] = []
+        self.problems: list[str] = []
+        self._doc: dict[str, Any] = builtin_layout()
+        self.key = ""
+        self.source = ""
+        self._panels: dict[str, tuple[Panel, ads.CDockWidget]] = {}
+        self._settings_in: dict[str, dict[str, Any]] = {}
+        self._quitting = False
+        self._boxes: list[QMessageBox] = []
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_docking_theme(app)
+
+    # ---- screens -----------------------------------------------------------------------
+
+    def screens(self) -> list[QScreen]:
+        return list(self._screens) if self._screens else list(QGuiApplication.screens())
+
+    def layout_name(self) -> str:
+        return str(self._doc.get("name", ""))
+
+    def document(self) -> dict[str, Any]:
+        """The layout as last applied (not captured): name, role, schedule..."""
+        return copy.deepcopy(self._doc)
+
+    # ---- apply -------------------------------------------------------------------------
+
+    def apply_layout(self, doc: dict[str, Any], key: str = "", source: str = "") -> None:
+        """Show ``doc`` (validated, current version) over the attached screens, replacing
+        the windows shown before."""
+        doc = copy.deepcopy(doc)
+        schema.validate(doc)
+        self._teardown_windows()
+        self._doc, self.key, self.source = doc, key, source
+        screens = self.screens()
+        targets = schema.match_screens(doc["screens"], screen_info(screens))
+        sharing: dict[int, int] = {}
+        for t in targets:
+            sharing[t] = sharing.get(t, 0) + 1
+        seen: dict[int, int] = {}
+        for i, (entry, t) in enumerate(zip(doc["screens"], targets, strict=True)):
+            win = ScreenWindow(self, i, entry, screens[t])
+            win.tile = (seen.get(t, 0), sharing[t])
+            win.folded = sharing[t] > 1
+            seen[t] = seen.get(t, 0) + 1
+            self._wire(win)
+            self.windows.append(win)
+            origin = screens[t].geometry().topLeft()
+            engine.build_dock(
+                win.manager,
+                entry.get("dock"),
+                lambda pid, w=win: self._make_dock(w, pid),
+                floating=entry.get("floating") or [],
+                origin=(origin.x(), origin.y()),
+            )
+        if len(targets) > len(set(targets)):
+            log.info(
+                "layout %r wants %d screens, %d attached: folded",
+                doc["name"],
+                len(targets),
+                len(screens),
+            )
+        for i, win in enumerate(self.windows):
+            win.retranslate()
+            win.place(self.first_size if i == 0 else None)
+        self.settle()
+        self.layoutChanged.emit(key)
+
+    def settle(self) -> None:
+        """Let the windows take their size, then set splitter proportions again (QtAds
+        re-divides splitters while areas are inserted) and keep floating panels on-screen."""
+        QCoreApplication.processEvents()
+        for win in self.windows:
+            engine.apply_sizes(win.manager, win.entry.get("dock"))
+            self._clamp_floating(win)
+        QCoreApplication.processEvents()
+
+    def _clamp_floating(self, win: ScreenWindow) -> None:
+        avail = win.target_screen.availableGeometry()
+        for fc in win.manager.floatingWidgets():
+            g = fc.geometry()
+            w, h = min(g.width(), avail.width()), min(g.height(), avail.height())
+            x = min(max(g.x(), avail.x()), avail.x() + avail.width() - w)
+            y = min(max(g.y(), avail.y()), avail.y() + avail.height() - h)
+            if (x, y, w, h) != (g.x(), g.y(), g.width(), g.height()):
+                fc.setGeometry(QRect(x, y, w, h))
+
+    def _make_dock(
+        self, win: ScreenWindow, pid: str, spec: dict[str, Any] | None = None
+    ) -> ads.CDockWidget:
+        spec = spec or self._doc["panels"].get(pid) or {"type": pid, "settings": {}}
+        settings = dict(spec.get("settings") or {})
+        panel = registry.create(spec["type"], self.ctx, settings)
+        dock = ads.CDockWidget(win.manager, panel.title())
+        dock.setObjectName(pid)
+        dock.setWidget(panel, ads.CDockWidget.eInsertMode.ForceNoScrollArea)
+        dock.setFeature(ads.CDockWidget.DockWidgetFeature.DockWidgetDeleteOnClose, True)
+        dock.setTabToolTip(panel.title())
+        dock.closed.connect(lambda pid=pid: self._on_closed(pid))
+        self._panels[pid] = (panel, dock)
+        self._settings_in[pid] = settings
+        return dock
+
+    def _on_closed(self, pid: str) -> None:
+        """The operator closed a panel: it leaves the layout and releases what it holds."""
+        entry = self._panels.pop(pid, None)
+        self._settings_in.pop(pid, None)
+        if entry is not None:
+            entry[0].teardown()
+
+    # ---- capture -----------------------------------------------------------------------
+
+    def panels(self) -> dict[str, Panel]:
+        """Open panels by id."""
+        return {pid: p for pid, (p, _d) in self._panels.items()}
+
+    def panel_settings(self, pid: str) -> dict[str, Any]:
+        """What is saved for a panel: its settings, plus keys this version does not know
+        (a layout from a newer version keeps them)."""
+        panel = self._panels[pid][0]
+        if isinstance(panel, PlaceholderPanel):
+            return dict(panel.kept_settings)
+        return {**self._settings_in.get(pid, {}), **panel.settings}
+
+    def capture_layout(self) -> dict[str, Any]:
+        """The layout as arranged now: docking trees, floating panels (geometry relative
+        to the screen they are on), kiosk states and panel settings."""
+        doc = copy.deepcopy(self._doc)
+        screens_out: list[dict[str, Any]] = []
+        for win in self.windows:
+            entry = copy.deepcopy(win.entry)
+            entry["dock"] = engine.capture_dock(win.manager) or {"area": []}
+            entry["kiosk"] = win.kiosk
+            entry["floating"] = []
+            if not win.folded:
+                g = win.target_screen.geometry()
+                entry["match"] = {
+                    "name": win.target_screen.name(),
+                    "geometry": [g.x(), g.y(), g.width(), g.height()],
+                    "index": self.screens().index(win.target_screen),
+                }
+            screens_out.append(entry)
+        for win in self.windows:
+            for geo, tree in engine.capture_floating(win.manager):
+                owner = self._owner_of(geo, win)
+                o = self.windows[owner].target_screen.geometry().topLeft()
+                screens_out[owner]["floating"].append(
+                    engine.floating_entry(tree, geo, (o.x(), o.y()))
+                )
+        placed = set()
+        for entry in screens_out:
+            placed.update(engine.panel_ids(entry["dock"]))
+            for fl in entry["floating"]:
+                placed.update(engine.panel_ids(fl.get("dock") or {"area": [fl["panel"]]}))
+        doc["panels"] = {
+            pid: {
+                "type": panel_widget_name(self._panels[pid][0]),
+                "settings": self.panel_settings(pid),
+            }
+            for pid in self._panels
+            if pid in placed
+        }
+        doc["screens"] = screens_out
+        schema.validate(doc)
+        return doc
+
+    def _owner_of(self, geo: QRect, fallback: ScreenWindow) -> int:
+        """The window whose area holds the centre of a floating panel (it may have been
+        dragged to another screen), else the window that created it."""
+        c = geo.center()
+        for i, win in enumerate(self.windows):
+            if win.geometry().contains(c):
+                return i
+        for i, win in enumerate(self.windows):
+            if win.target_screen.geometry().contains(c):
+                return i
+        return self.windows.index(fallback)
+
+    # ---- editing -----------------------------------------------------------------------
+
+    def new_panel_id(self, type_name: str) -> str:
+        used = set(self._panels) | set(self._doc.get("panels", {}))
+        n = 1
+        while f"{type_name}-{n}" in used:
+            n += 1
+        return f"{type_name}-{n}"
+
+    def add_panel(
+        self,
+        type_name: str,
+        window: ScreenWindow | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> str:
+        """Add a panel of ``type_name`` as a new tab of the focused area of ``window``
+        (a new area on the right when the window is empty); returns its id."""
+        win = window or self.windows[0]
+        pid = self.new_panel_id(type_name)
+        dock = self._make_dock(win, pid, {"type": type_name, "settings": dict(settings or {})})
+        area = None
+        focused = win.manager.focusedDockWidget()
+        if focused is not None and focused.dockAreaWidget() is not None:
+            area = focused.dockAreaWidget()
+        elif win.manager.openedDockAreas():
+            area = win.manager.openedDockAreas()[-1]
+        if area is not None:
+            win.manager.addDockWidget(ads.CenterDockWidgetArea, dock, area)
+        else:
+            win.manager.addDockWidget(ads.RightDockWidgetArea, dock)
+        dock.toggleView(True)
+        dock.raise_()
+        return pid
+
+    def focused_panel(self, window: ScreenWindow | None = None) -> Panel | None:
+        """The panel the operator is in: QtAds' focused dock, else the one holding the
+        keyboard focus, else the current tab of the window's first area."""
+        wins = [window] if window else self.windows
+        for win in wins:
+            dock = win.manager.focusedDockWidget()
+            if dock is not None and isinstance(dock.widget(), Panel):
+                return dock.widget()
+        w = QApplication.focusWidget()
+        while w is not None:
+            if isinstance(w, Panel):
+                return w
+            w = w.parentWidget()
+        for win in wins:
+            areas = win.manager.openedDockAreas()
+            if areas and isinstance(areas[0].currentDockWidget().widget(), Panel):
+                return areas[0].currentDockWidget().widget()
+        return None
+
+    # ---- layouts on disk ---------------------------------------------------------------
+
+    def save(self) -> str:
+        """Save the arrangement under the current key (a preset is saved as the
+        operator's own copy with the same key); returns the key."""
+        doc = self.capture_layout()
+        key = self.library.save(doc, self.key if self.key and self.source != BUILTIN else None)
+        self._remember(doc, key, USER)
+        return key
+
+    def save_as(self, name: str) -> str:
+        key, doc = self.library.save_as(self.capture_layout(), name)
+        self._remember(doc, key, USER)
+        return key
+
+    def rename(self, name: str) -> str:
+        """Rename the current layout (saved first when it is not a user layout yet)."""
+        if self.source != USER:
+            return self.save_as(name)
+        self.save()
+        key = self.library.rename(self.key, name)
+        doc = self.library.load(key, USER).doc
+        self._remember(doc, key, USER)
+        return key
+
+    def delete_current(self) -> None:
+        if self.source != USER:
+            raise LayoutError("only your own layouts can be deleted; presets are shipped")
+        self.library.delete(self.key)
+        self.open_startup_default()
+
+    def export(self, path: Path) -> None:
+        self.library.export(self.capture_layout(), path)
+
+    def import_file(self, path: Path) -> str:
+        """Import (validated, migrated, saved as a user layout) and show it."""
+        key, doc = self.library.import_file(path)
+        self.apply_layout(doc, key, USER)
+        self.library.set_current(key, USER, doc)
+        return key
+
+    def bind_schedule(self, schedule: dict[str, str] | None) -> str:
+        """Bind the current layout to a shift ({"from","to"} HH:MM, or None) and save."""
+        self._doc["schedule"] = schedule
+        return self.save()
+
+    def open_layout(self, key: str, source: str | None = None) -> bool:
+        """Open a layout by key; on failure say why and keep what is shown."""
+        try:
+            loaded = self.library.load(key, source)
+        except LayoutError as err:
+            self.show_problem(str(err))
+            return False
+        self.apply_layout(loaded.doc, loaded.key, loaded.source)
+        self.library.set_current(loaded.key, loaded.source, loaded.doc)
+        return True
+
+    def open_startup_default(self) -> None:
+        loaded = self.library.startup(None, DEFAULT_PRESET)
+        self.apply_layout(loaded.doc, loaded.key, loaded.source)
+
+    def _remember(self, doc: dict[str, Any], key: str, source: str) -> None:
+        self._doc = copy.deepcopy(doc)
+        for win, entry in zip(self.windows, self._doc["screens"], strict=False):
+            win.entry = entry
+        self.key, self.source = key, source
+        self.library.set_current(key, source, doc)
+        for win in self.windows:
+            win.retranslate()
+        self.layoutChanged.emit(key)
+
+    # ---- messages, language, quit ------------------------------------------------------
+
+    def show_problem(self, text: str, title: str = "") -> None:
+        """Log it, keep it, and show it without blocking (a kiosk must keep running)."""
+        log.error("%s", text.replace("\n", " "))
+        self.problems.append(text)
+        if not self.windows:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, title or "commandcenter", text, parent=self.windows[0]
+        )
+        box.setObjectName("layoutProblem")
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        box.finished.connect(lambda *_: self._boxes.remove(box) if box in self._boxes else None)
+        self._boxes.append(box)
+        box.show()
+
+    def toggle_language(self) -> str:
+        app = QCoreApplication.instance()
+        target = i18n.ENGLISH if i18n.is_chinese() else i18n.CHINESE
+        return i18n.set_language(app, target) if app is not None else target
+
+    def request_quit(self) -> None:
+        if not self._quitting:
+            self._quitting = True
+            self.quitRequested.emit()
+
+    # ---- teardown ----------------------------------------------------------------------
+
+    def _teardown_windows(self) -> None:
+        for panel, _dock in list(self._panels.values()):
+            panel.teardown()
+        self._panels.clear()
+        self._settings_in.clear()
+        for box in list(self._boxes):
+            box.close()
+        self._boxes.clear()
+        for win in self.windows:
+            win._closing = True
+            win.status.teardown()
+            for fc in win.manager.floatingWidgets():
+                fc.hide()
+            win.hide()
+            win.deleteLater()
+        self.windows = []
+
+    def close_all(self) -> None:
+        """Tear down every panel and close every window (floating ones included)."""
+        self._teardown_windows()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+    # ---- wiring the window's commands ------------------------------------------------
+
+    def _wire(self, win: ScreenWindow) -> None:
+        c = win.commands
+        texts = c.texts
+        connect: list[tuple[Any, Callable[..., Any]]] = [
+            (c.save, lambda: self._guard(win, lambda: self._say_saved(win, self.save()))),
+            (c.save_as, lambda: self._ask_name(win, texts()["save_as_title"], self.save_as)),
+            (c.rename, lambda: self._ask_name(win, texts()["rename_title"], self.rename)),
+            (c.delete, lambda: self._ask_delete(win)),
+            (c.export, lambda: self._ask_export(win)),
+            (c.import_, lambda: self._ask_import(win)),
+            (c.bind_schedule, lambda: self._ask_schedule(win)),
+            (c.panel_settings, lambda: self._edit_settings(win)),
+            (c.full_screen, win.set_full_screen),
+            (c.kiosk, win.set_kiosk),
+            (c.toggle_language, self.toggle_language),
+            (c.palette, lambda: self.open_palette(win)),
+            (c.quit, self.request_quit),
+        ]
+        for act, slot in connect:
+            act.triggered.connect(slot)
+        c.open_menu.aboutToShow.connect(lambda: self._fill_open_menu(win, USER))
+        c.preset_menu.aboutToShow.connect(lambda: self._fill_open_menu(win, PRESET))
+        c.add_panel_menu.aboutToShow.connect(lambda: self._fill_add_menu(win))
+
+    def _guard(self, win: ScreenWindow, fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+        except (LayoutError, OSError) as err:
+            self.show_problem(str(err), win.commands.texts()["failed"])
+
+    def _say_saved(self, win: ScreenWindow, key: str) -> None:
+        win.statusBar().showMessage(
+            win.commands.texts()["saved"].format(name=self.layout_name()), 5000
+        )
+        log.info("layout saved as %s", self.library.user_path(key))
+
+    def _fill_open_menu(self, win: ScreenWindow, source: str) -> None:
+        menu = win.commands.open_menu if source == USER else win.commands.preset_menu
+        menu.clear()
+        entries = self.library.entries(source)
+        for e in entries:
+            label = e.name if e.name == e.key else f"{e.name}  ({e.key})"
+            if e.schedule:
+                label += f"  ⏱ {e.schedule['from']}–{e.schedule['to']}"
+            act = menu.addAction(label)
+            act.setObjectName(f"open-{source}-{e.key}")
+            act.setEnabled(not e.problem)
+            act.setToolTip(e.problem or str(e.path))
+            act.setCheckable(True)
+            act.setChecked(e.key == self.key and source == self.source)
+            act.triggered.connect(lambda _=False, k=e.key, s=source: self.open_layout(k, s))
+        if not entries:
+            menu.addAction(win.commands.texts()["empty"]).setEnabled(False)
+
+    def _fill_add_menu(self, win: ScreenWindow) -> None:
+        menu = win.commands.add_panel_menu
+        menu.clear()
+        for name in registry.names():
+            cls = registry.panel_class(name)
+            if cls is None or cls is PlaceholderPanel:
+                continue
+            title = cls.title_zh if i18n.is_chinese() else cls.title_en
+            act = menu.addAction(f"{title or name}")
+            act.setObjectName(f"add-{name}")
+            act.setToolTip(getattr(cls, "description", lambda: "")() or name)
+            act.triggered.connect(lambda _=False, n=name: self.add_panel(n, win))
+
+    def open_palette(self, win: ScreenWindow) -> CommandPalette:
+        palette = CommandPalette(win.commands.entries(), win)
+        palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        palette.open()
+        return palette
+
+    def _ask_name(self, win: ScreenWindow, title: str, action: Callable[[str], str]) -> None:
+        t = win.commands.texts()
+        name, ok = QInputDialog.getText(win, title, t["name_prompt"], text=self.layout_name())
+        if ok and name.strip():
+            self._guard(win, lambda: self._say_saved(win, action(name.strip())))
+
+    def _ask_delete(self, win: ScreenWindow) -> None:
+        q = win.commands.texts()["delete_question"].format(name=self.layout_name())
+        if QMessageBox.question(win, "commandcenter", q) == QMessageBox.StandardButton.Yes:
+            self._guard(win, self.delete_current)
+
+    def _ask_export(self, win: ScreenWindow) -> None:
+        t = win.commands.texts()
+        path, _ = QFileDialog.getSaveFileName(
+            win, t["export_title"], f"{self.key or 'layout'}.json", t["file_filter"]
+        )
+        if path:
+            self._guard(win, lambda: self.export(Path(path)))
+            win.statusBar().showMessage(t["exported"].format(path=path), 5000)
+
+    def _ask_import(self, win: ScreenWindow) -> None:
+        t = win.commands.texts()
+        path, _ = QFileDialog.getOpenFileName(win, t["import_title"], "", t["file_filter"])
+        if path:
+            self._guard(win, lambda: self.import_file(Path(path)))
+            if self.windows:
+                self.windows[0].statusBar().showMessage(
+                    t["imported"].format(name=self.layout_name()), 5000
+                )
+
+    def _ask_schedule(self, win: ScreenWindow) -> None:
+        dlg = ScheduleDialog(self.layout_name(), self._doc.get("schedule"), win)
+        if dlg.exec():
+            sched = dlg.schedule()
+            self._guard(win, lambda: self.bind_schedule(sched))
+            t = win.commands.texts()
+            msg = (
+                t["scheduled"].format(name=self.layout_name(), start=sched["from"], end=sched["to"])
+                if sched
+                else t["unscheduled"].format(name=self.layout_name())
+            )
+            win.statusBar().showMessage(msg, 8000)
+
+    def _edit_settings(self, win: ScreenWindow) -> None:
+        t = win.commands.texts()
+        panel = self.focused_panel(win)
+        if panel is None:
+            win.statusBar().showMessage(t["no_panel"], 5000)
+        elif not panel.SETTINGS:
+            win.statusBar().showMessage(t["no_settings"], 5000)
+        else:
+            panel.edit_settings()

@@ -1,0 +1,85 @@
+"""Which layout shows when: windows in the hall's time zone, wrapping midnight, overlaps
+to the narrowest, gaps to the default, all predictable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from commandcenter import hall_time
+from layouts import schedule as S
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def doc(name: str, frm: str | None = None, to: str | None = None) -> dict:
+    return {"name": name, "schedule": {"from": frm, "to": to} if frm else None}
+
+
+def at(hhmm: str) -> datetime:
+    h, m = map(int, hhmm.split(":"))
+    return datetime(2026, 3, 4, h, m, tzinfo=SH)
+
+
+DAY, NIGHT, DEFAULT = doc("白班", "08:00", "20:00"), doc("夜班", "20:00", "08:00"), doc("默认")
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("07:59", "夜班"),
+        ("08:00", "白班"),  # start included
+        ("19:59", "白班"),
+        ("20:00", "夜班"),  # end excluded: the night takes over exactly at 20:00
+        ("23:30", "夜班"),
+        ("00:00", "夜班"),
+        ("03:15", "夜班"),
+    ],
+)
+def test_day_and_night_hand_over_at_the_edges(when: str, expected: str) -> None:
+    assert S.pick([DAY, NIGHT, DEFAULT], at(when))["name"] == expected
+
+
+def test_overlap_goes_to_the_narrowest_then_to_the_list_order() -> None:
+    briefing = doc("午间研判", "12:00", "13:00")
+    assert S.pick([DAY, briefing], at("12:30"))["name"] == "午间研判"
+    assert S.pick([DAY, briefing], at("13:00"))["name"] == "白班"
+    twin = doc("白班2", "08:00", "20:00")
+    assert S.pick([DAY, twin], at("10:00"))["name"] == "白班"
+    assert S.pick([twin, DAY], at("10:00"))["name"] == "白班2"
+    all_day = doc("全天", "06:00", "06:00")
+    assert S.pick([all_day], at("05:59"))["name"] == "全天"
+    assert S.pick([all_day, DAY], at("09:00"))["name"] == "白班", "narrower than all day"
+
+
+def test_gaps_go_to_the_default_else_the_layout_that_ended_last() -> None:
+    morning, evening = doc("早", "08:00", "12:00"), doc("晚", "18:00", "22:00")
+    assert S.pick([morning, evening, DEFAULT], at("14:00"))["name"] == "默认"
+    assert S.pick([morning, evening], at("14:00"))["name"] == "早"
+    assert S.pick([morning, evening], at("23:00"))["name"] == "晚"
+    assert S.pick([morning, evening], at("07:00"))["name"] == "晚", "ended at 22:00 yesterday"
+    assert S.pick([], at("07:00")) is None
+    assert S.pick([DEFAULT], at("07:00"))["name"] == "默认"
+
+
+def test_time_is_the_halls_not_the_machines() -> None:
+    # 00:30 UTC is 08:30 in Shanghai: the day shift, whatever zone the machine runs in.
+    utc = datetime(2026, 3, 4, 0, 30, tzinfo=UTC)
+    assert S.pick([DAY, NIGHT], utc)["name"] == "白班"
+    assert S.pick([DAY, NIGHT], utc.timestamp())["name"] == "白班"
+    try:
+        hall_time.set_zone("UTC")
+        assert S.pick([DAY, NIGHT], utc.timestamp())["name"] == "夜班"
+    finally:
+        hall_time.set_zone(hall_time.DEFAULT_ZONE)
+
+
+def test_next_change_and_bad_times() -> None:
+    assert S.next_change([DAY, NIGHT], at("07:00")) == 60
+    assert S.next_change([DAY, NIGHT], at("20:00")) == 12 * 60
+    assert S.next_change([DEFAULT], at("20:00")) is None
+    for bad in ("8:00", "24:00", "12:60", "noon", ""):
+        with pytest.raises(ValueError):
+            S.parse_hhmm(bad)

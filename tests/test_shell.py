@@ -1,0 +1,276 @@
+"""The shell: windows per screen, folding, kiosk, commands and palette, teardown, and
+the app starting through broken layout files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QApplication
+
+from commandcenter.status import FeedStatus
+from commandcenter.store import Store
+from layouts import engine, schema
+from layouts.library import USER, LayoutLibrary
+from layouts.shell import Shell
+from tests.test_layout_engine import deep_doc, test_panels  # noqa: F401 (autouse fixture)
+from widgets import i18n
+from widgets.base import PanelContext
+from widgets.live import LiveBridge
+from widgets.palette import CommandPalette, fuzzy_score
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def ctx(qapp: QApplication):
+    store = Store()
+    status = FeedStatus()
+    bridge = LiveBridge(store, status)
+    yield PanelContext(store, status, bridge)
+    bridge.close()
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> LayoutLibrary:
+    return LayoutLibrary(tmp_path / "user", tmp_path / "presets")
+
+
+@pytest.fixture
+def shell(ctx: PanelContext, lib: LayoutLibrary):
+    sh = Shell(ctx, lib, interactive=False)
+    yield sh
+    sh.close_all()
+
+
+def two_screens() -> dict:
+    d = deep_doc()
+    second = {
+        "match": {"name": "NOT-ATTACHED", "index": 1},
+        "kiosk": True,
+        "scale": 1.0,
+        "dock": {
+            "split": "vertical",
+            "sizes": [1, 1],
+            "children": [{"area": ["p7"]}, {"area": ["p8"]}],
+        },
+        "floating": [],
+    }
+    d["screens"][0]["dock"]["children"][1] = {"area": ["p6"]}
+    inner = d["screens"][0]["dock"]["children"][0]["children"][1]
+    inner["children"].pop()
+    inner["sizes"].pop()
+    d["screens"][0]["floating"] = []
+    d["screens"].append(second)
+    schema.validate(d)
+    return d
+
+
+def _visible_tops() -> list:
+    return [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+
+
+def test_more_screens_than_attached_fold_side_by_side(shell: Shell) -> None:
+    shell.apply_layout(two_screens())
+    assert len(shell.windows) == 2
+    screen = QApplication.primaryScreen().availableGeometry()
+    # The columns the windows are given (the offscreen screen is only 800 px wide, less
+    # than the windows' minimum width; tests/test_multiscreen.py checks real geometry).
+    a, b = (w.target_rect() for w in shell.windows)
+    for w, g in zip(shell.windows, (a, b), strict=True):
+        assert screen.contains(g), (g, screen)
+        assert (w.geometry().topLeft() - g.topLeft()).manhattanLength() <= 4  # frame
+    assert a.right() < b.left() and a.width() + b.width() == screen.width()
+    # Folding keeps the wanted match, so the window returns when the screen does.
+    got = shell.capture_layout()
+    assert got["screens"][1]["match"] == {"name": "NOT-ATTACHED", "index": 1}
+    assert got["screens"][1]["kiosk"] is True
+
+
+def test_close_all_tears_down_every_panel_and_leaves_no_window(shell: Shell) -> None:
+    shell.apply_layout(two_screens())
+    panels = list(shell.panels().values())
+    assert len(panels) == 8 and _visible_tops()
+    shell.close_all()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert all(p.torn_down for p in panels)
+    assert shell.windows == [] and _visible_tops() == []
+
+
+def test_apply_twice_replaces_windows(shell: Shell) -> None:
+    shell.apply_layout(two_screens())
+    first = list(shell.panels().values())
+    shell.apply_layout(deep_doc())
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert all(p.torn_down for p in first)
+    assert len(shell.windows) == 1 and len(_visible_tops()) <= 3  # window + floating + none
+
+
+def test_kiosk_is_frameless_without_menus_and_toggles(shell: Shell) -> None:
+    d = deep_doc()
+    d["screens"][0]["kiosk"] = True
+    shell.apply_layout(d)
+    win = shell.windows[0]
+    assert win.windowFlags() & Qt.WindowType.FramelessWindowHint
+    assert not win.menuBar().isVisible()
+    assert win.geometry() == win.target_screen.geometry()
+    win.commands.kiosk.trigger()
+    assert not win.kiosk and win.menuBar().isVisible()
+    assert shell.capture_layout()["screens"][0]["kiosk"] is False
+
+
+def test_every_action_has_a_shortcut_or_is_in_the_palette_and_a_tooltip(shell: Shell) -> None:
+    shell.apply_layout(deep_doc())
+    c = shell.windows[0].commands
+    in_palette = {id(a) for _, a in c.entries()}
+    for key, act in c.actions.items():
+        assert act.toolTip(), key
+        assert not act.shortcut().isEmpty() or id(act) in in_palette, key
+    wanted = {
+        "save": "Ctrl+S",
+        "palette": "Ctrl+K",
+        "toggle_language": "Ctrl+L",
+        "full_screen": "F11",
+        "quit": "Ctrl+Q",
+    }
+    for key, seq in wanted.items():
+        assert c.actions[key].shortcut().toString() == seq
+    labels = [label for label, _ in c.entries()]
+    assert any("t_alpha" in x for x in labels)  # Add panel ▸ entries reach the palette
+
+
+def test_palette_filters_fuzzily_and_enter_runs(shell: Shell, qtbot) -> None:
+    assert fuzzy_score("sv", "Save layout") is not None
+    assert fuzzy_score("xyz", "Save layout") is None
+    assert fuzzy_score("存为", "布局另存为") is not None
+    i18n.set_language(QApplication.instance(), "en")
+    try:
+        shell.apply_layout(deep_doc())
+        win = shell.windows[0]
+        ran = []
+        win.commands.rename.triggered.disconnect()
+        win.commands.rename.triggered.connect(lambda: ran.append("rename"))
+        pal = CommandPalette(win.commands.entries(), win)
+        qtbot.addWidget(pal)
+        pal.query.setText("renam")
+        assert pal.visible_labels()[0].startswith("Layout › Rename layout")
+        qtbot.keyClick(pal.query, Qt.Key.Key_Return)
+        assert ran == ["rename"]
+    finally:
+        i18n.set_language(QApplication.instance(), "zh_CN")
+
+
+def test_menus_follow_the_language(shell: Shell) -> None:
+    app = QApplication.instance()
+    shell.apply_layout(deep_doc())
+    c = shell.windows[0].commands
+    i18n.set_language(app, "zh_CN")
+    assert c.layout_menu.title() == "布局(&L)" and c.save.text() == "保存布局(&S)"
+    shell.toggle_language()
+    try:
+        assert c.layout_menu.title() == "&Layout"
+    finally:
+        i18n.set_language(app, "zh_CN")
+
+
+def test_save_save_as_rename_and_schedule(shell: Shell, lib: LayoutLibrary) -> None:
+    shell.apply_layout(deep_doc(), "builtin", "builtin")
+    key = shell.save()
+    assert lib.user_path(key).exists() and shell.source == USER
+    key2 = shell.save_as("夜班大厅")
+    assert key2 == "夜班大厅" and shell.layout_name() == "夜班大厅"
+    key3 = shell.rename("夜班大厅二")
+    assert not lib.user_path(key2).exists() and lib.user_path(key3).exists()
+    shell.bind_schedule({"from": "20:00", "to": "08:00"})
+    saved = lib.load(key3).doc
+    assert saved["schedule"] == {"from": "20:00", "to": "08:00"}
+    assert engine.same_tree(saved["screens"][0]["dock"], deep_doc()["screens"][0]["dock"])
+    assert lib.read_current()[0] == key3
+
+
+def test_import_refusal_keeps_the_shown_layout(shell: Shell, tmp_path: Path) -> None:
+    shell.apply_layout(deep_doc())
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"version": 99}', encoding="utf-8")
+    with pytest.raises(schema.LayoutError):
+        shell.import_file(bad)
+    assert shell.layout_name() == "深层布局" and len(shell.windows) == 1
+    assert not shell.open_layout("nope")
+    assert shell.problems and "nope" in shell.problems[-1]
+
+
+def test_real_duty_console_preset_opens(shell: Shell) -> None:
+    lib = LayoutLibrary(Path("/nonexistent"))
+    if not lib.preset_path("duty_console").exists():
+        pytest.skip("duty_console preset not shipped yet")
+    d = lib.load("duty_console").doc
+    shell.apply_layout(d)
+    assert len(shell.windows) == len(d["screens"])
+    assert set(shell.capture_layout()["panels"]) == set(d["panels"])
+
+
+# ---- the app through broken layout files -------------------------------------------------
+
+
+def _run_app(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        CC_CONFIG_DIR=str(tmp_path / "cfg"),
+        CC_STATE_DIR=str(tmp_path / "state"),
+    )
+    env.pop("CC_FEED_TOKEN", None)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "--quit-after",
+            "1.5",
+            "--history-hours",
+            "0.5",
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ('{"schema": "commandcenter.layout", "version": 1, "na', "not valid JSON"),
+        ("", "empty"),
+        ('{"schema": "commandcenter.layout", "version": 99}', "newer than this program"),
+    ],
+    ids=["corrupt", "empty", "version99"],
+)
+def test_app_starts_through_a_broken_layout_and_says_why(
+    tmp_path: Path, content: str, words: str
+) -> None:
+    user = tmp_path / "cfg" / "layouts"
+    user.mkdir(parents=True)
+    good = deep_doc()
+    good["name"] = "上次的好布局"
+    (user / "current.json").write_text(
+        json.dumps({"key": "good", "source": "user", "snapshot": good}, ensure_ascii=False),
+        encoding="utf-8",
+    )
+    schema.save_layout_file(user / "good.json", good)
+    (user / "broken.json").write_text(content, encoding="utf-8")
+    r = _run_app(tmp_path, "--layout", "broken")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert words in r.stderr and "broken.json" in r.stderr
+    assert "上次的好布局" in r.stderr  # says what it shows instead
+    assert list(user.glob("broken.json.*.bak")), "the broken file must be kept as .bak"
+    log = (tmp_path / "state" / "logs" / "commandcenter.log").read_text(encoding="utf-8")
+    assert words in log

@@ -1,0 +1,274 @@
+"""The "alerts" panel: what is the platform warning about?
+
+The ``alert.raised`` events the store keeps (``Store.alerts``), newest first, coloured by
+level (red / yellow / blue), filtered by a minimum level. Every alarm leads to an action:
+selecting an alert that names a case selects that case for every other panel.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout
+
+from commandcenter.hall_time import local
+from commandcenter.store import ChangeSet, Store
+from widgets import theme
+from widgets.base import Panel, PanelContext, Setting
+from widgets.registry import register
+
+LEVELS: tuple[str, ...] = ("blue", "yellow", "red")  # ascending severity
+_RANK = {lvl: i for i, lvl in enumerate(LEVELS)}
+
+
+class AlertsModel(QAbstractTableModel):
+    """Alerts of the store at or above a level, newest first, at most ``limit`` rows."""
+
+    TIME, LEVEL, KIND, MESSAGE = range(4)
+    COLUMN_COUNT = 4
+    CaseIdRole = Qt.ItemDataRole.UserRole + 1
+    LevelRole = Qt.ItemDataRole.UserRole + 2
+
+    def __init__(
+        self, store: Store, min_level: str = "blue", limit: int = 200, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._min_rank = _RANK.get(min_level, 0)
+        self._limit = limit
+        self._alerts: list[Any] = []
+        self._headers: list[str] = []
+        self._bold = QFont()
+        self._bold.setBold(True)
+        self.retranslate()
+        self.refresh()
+
+    # -- Qt model API
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._alerts)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self.COLUMN_COUNT
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self._headers[section]
+        return None
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        a = self._alerts[index.row()]
+        col = index.column()
+        level = str(getattr(a, "level", ""))
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == self.TIME:
+                return local(a.ts).strftime("%H:%M:%S") if a.ts else "—"
+            if col == self.LEVEL:
+                return self.level_name(level)
+            if col == self.KIND:
+                return self.kind_name(str(a.kind))
+            return a.message
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if col == self.LEVEL and level in _RANK:
+                return theme.level_color(level)
+            if level == "red":
+                return theme.color("red_row")
+            if level == "yellow":
+                return theme.color("yellow_row")
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and col == self.LEVEL and level in _RANK:
+            return theme.color("on_badge")
+        if role == Qt.ItemDataRole.FontRole and (col == self.LEVEL or level == "red"):
+            return self._bold
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.TIME, self.LEVEL):
+            return int(Qt.AlignmentFlag.AlignCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(a)
+        if role == self.CaseIdRole:
+            return getattr(a, "case_id", "") or ""
+        if role == self.LevelRole:
+            return level
+        return None
+
+    # -- words
+    def level_name(self, level: str) -> str:
+        return {
+            "red": self.tr("Red"),
+            "yellow": self.tr("Yellow"),
+            "blue": self.tr("Blue"),
+        }.get(level, level)
+
+    def kind_name(self, kind: str) -> str:
+        return {
+            "sla.breach": self.tr("Time limit"),
+            "cluster": self.tr("Cluster"),
+            "sensor": self.tr("Sensor"),
+        }.get(kind, kind)
+
+    def _tooltip(self, a: Any) -> str:
+        lines = [str(a.message)]
+        if getattr(a, "case_id", ""):
+            lines.append(
+                self.tr("Case {case} (select to show it everywhere)").format(case=a.case_id)
+            )
+        if getattr(a, "grid", ""):
+            lines.append(self.tr("Grid {grid}").format(grid=self._store.display_name(a.grid)))
+        if a.ts:
+            lines.append(
+                self.tr("Raised {time} · {kind}").format(
+                    time=local(a.ts).strftime("%Y-%m-%d %H:%M:%S"), kind=a.kind
+                )
+            )
+        return "\n".join(lines)
+
+    # -- updates
+    def set_filter(self, min_level: str, limit: int) -> None:
+        self._min_rank = _RANK.get(min_level, 0)
+        self._limit = max(1, int(limit))
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the store's alerts (at most 1,000 are kept: cheap to scan)."""
+        out: list[Any] = []
+        for a in reversed(self._store.alerts):
+            if _RANK.get(str(getattr(a, "level", "")), 0) >= self._min_rank:
+                out.append(a)
+                if len(out) >= self._limit:
+                    break
+        self.beginResetModel()
+        self._alerts = out
+        self.endResetModel()
+
+    def alert_at(self, row: int) -> Any:
+        return self._alerts[row]
+
+    def retranslate(self) -> None:
+        self._headers = [self.tr("Time"), self.tr("Level"), self.tr("Kind"), self.tr("Message")]
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
+        if self._alerts:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._alerts) - 1, self.COLUMN_COUNT - 1)
+            )
+
+
+@register
+class AlertsPanel(Panel):
+    name = "alerts"
+    title_zh = "平台告警"
+    title_en = "Alerts"
+    icon = "⚑"
+    description_zh = "平台在警告什么？最新告警按级别着色，点选即选中相关案件"
+    description_en = (
+        "What is the platform warning about? Newest alerts by level; select one to select its case"
+    )
+    COMPACT_WIDTH = 760
+    SETTINGS: ClassVar[dict[str, Setting]] = {
+        "min_level": Setting(
+            "choice",
+            "blue",
+            "最低级别",
+            "Minimum level",
+            choices=LEVELS,
+            choice_labels_zh=("蓝色及以上", "黄色及以上", "仅红色"),
+            choice_labels_en=("Blue and above", "Yellow and above", "Red only"),
+        ),
+        "limit": Setting("int", 200, "显示条数", "Rows shown", minimum=10, maximum=1000),
+    }
+
+    def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(ctx, settings)
+        self.model = AlertsModel(
+            ctx.store, str(self.settings["min_level"]), int(self.settings["limit"]), parent=self
+        )
+        t = self.table = QTableView(self.body)
+        t.setObjectName("alertsTable")
+        t.setModel(self.model)
+        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        t.setShowGrid(False)
+        t.setWordWrap(False)
+        t.setTextElideMode(Qt.TextElideMode.ElideRight)
+        t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        t.verticalHeader().setVisible(False)
+        t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header = t.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(AlertsModel.MESSAGE, QHeaderView.ResizeMode.Stretch)
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(10, 6, 10, 10)
+        layout.addWidget(t)
+        t.clicked.connect(self._on_clicked)
+        self.listen(ctx.bridge.changed, self._on_changed)
+        self._apply_metrics()
+
+    def _on_changed(self, cs: ChangeSet) -> None:
+        if cs.reset or cs.alerts:
+            self.model.refresh()
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        case_id = self.model.index(index.row(), 0).data(AlertsModel.CaseIdRole)
+        if case_id:
+            self.ctx.selection.select([case_id], self.selection_origin)
+
+    def apply_settings(self) -> None:
+        self.model.set_filter(str(self.settings["min_level"]), int(self.settings["limit"]))
+
+    def retranslate(self) -> None:
+        super().retranslate()
+        if hasattr(self, "model"):
+            self.model.retranslate()
+            self._apply_metrics()
+
+    def _apply_metrics(self) -> None:
+        """Fixed columns sized to their widest text in the current font (wall scale)."""
+        t = self.table
+        t.ensurePolished()
+        fm = t.fontMetrics()
+        t.verticalHeader().setDefaultSectionSize(round(fm.height() * 1.6))
+        header = t.horizontalHeader()
+        header.ensurePolished()
+        hfm = header.fontMetrics()
+        pad = round(fm.height() * 1.2)
+        samples = {
+            AlertsModel.TIME: ("00:00:00",),
+            AlertsModel.LEVEL: tuple(self.model.level_name(lvl) for lvl in LEVELS),
+            AlertsModel.KIND: tuple(
+                self.model.kind_name(k) for k in ("sla.breach", "cluster", "sensor")
+            ),
+        }
+        for col, texts in samples.items():
+            head = hfm.horizontalAdvance(self.model.headerData(col, Qt.Orientation.Horizontal))
+            text = max(fm.horizontalAdvance(s) for s in texts)
+            header.resizeSection(col, max(text, head + round(hfm.height() * 0.8)) + pad)
+
+    def on_compact_changed(self, compact: bool) -> None:
+        # A narrow dock gives the message the room: the kind is in its text and tooltip.
+        self.table.setColumnHidden(AlertsModel.KIND, compact)
+        self._apply_metrics()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange) and hasattr(
+            self, "table"
+        ):
+            self._apply_metrics()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._apply_metrics()

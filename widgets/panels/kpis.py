@@ -1,0 +1,223 @@
+"""The "kpis" panel: are we meeting targets?
+
+One tile per KPI of the store (``kpi.update`` events): its label, value and unit, and its
+target. A tile is green when the value meets the target and red when it does not.
+
+The rule for "meets": the feed protocol's KPI carries a target but no direction, and every
+target the platform sets is a floor on a rate (closure rate >= 95%, satisfaction >= 90%...);
+so a KPI with a target > 0 meets it when ``value >= target``. A target of 0 means "no
+target" (counts such as cases today): the tile stays neutral rather than pretending to
+judge. Which KPIs, in which order, and how many columns are settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from commandcenter.store import ChangeSet
+from widgets.base import Panel, PanelContext, Setting
+from widgets.i18n import is_chinese
+from widgets.registry import register
+
+# English names of the KPIs the platform reports (their Chinese label comes with the data).
+KPI_LABELS_EN: dict[str, str] = {
+    "closure_rate": "Closure rate",
+    "on_time_rate": "Closed on time",
+    "open_urgent": "Urgent open",
+    "overdue_now": "Overdue now",
+    "open_cases": "Open cases",
+    "satisfaction": "Satisfaction",
+    "online_completion": "Completed online",
+    "cases_today": "Filed today",
+    "closed_today": "Closed today",
+    "units_on_duty": "Staff on duty",
+    "camera_online_rate": "Cameras online",
+}
+UNITS_EN: dict[str, str] = {"件": "cases", "人": "people", "个": "", "次": "times"}
+
+
+def meets_target(value: float, target: float) -> bool | None:
+    """True/False against a floor target; None when the KPI has no target (0)."""
+    if not target:
+        return None
+    return value >= target
+
+
+def format_value(value: float, unit: str) -> str:
+    """Rates with one decimal, counts as integers with thousands separators."""
+    if unit == "%":
+        return f"{value:.1f}%"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+def kpi_label(kpi: Any) -> str:
+    name = str(getattr(kpi, "name", ""))
+    if is_chinese():
+        return str(getattr(kpi, "label", "") or name)
+    return KPI_LABELS_EN.get(name) or name.replace("_", " ").capitalize()
+
+
+def unit_label(unit: str) -> str:
+    if is_chinese() or unit == "%":
+        return unit
+    return UNITS_EN.get(unit, unit)
+
+
+class KpiTile(QFrame):
+    """Label, big value with its unit, and the target line."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("kpiTile")
+        self.setProperty("meets", "none")
+        self.kpi_name = name
+        self.label = QLabel(self, objectName="kpiLabel")
+        self.value = QLabel("—", self, objectName="kpiValue")
+        self.unit = QLabel(self, objectName="kpiUnit")
+        self.target = QLabel(self, objectName="kpiTarget")
+        for lab in (self.label, self.value, self.unit, self.target):
+            lab.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        row = QWidget(self)
+        row_layout = QGridLayout(row)
+        row_layout.setContentsMargins(0, 0, 0, 0)
+        row_layout.setHorizontalSpacing(6)
+        row_layout.addWidget(self.value, 0, 0, Qt.AlignmentFlag.AlignBottom)
+        row_layout.addWidget(self.unit, 0, 1, Qt.AlignmentFlag.AlignBottom)
+        row_layout.setColumnStretch(2, 1)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(14, 8, 14, 10)
+        col.setSpacing(0)
+        col.addWidget(self.label)
+        col.addWidget(row, 1)
+        col.addWidget(self.target)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+
+@register
+class KpisPanel(Panel):
+    name = "kpis"
+    title_zh = "考核指标"
+    title_en = "KPIs"
+    icon = "◎"
+    description_zh = "我们达标了吗？各项指标的数值与目标，达标为绿、未达标为红"
+    description_en = "Are we meeting targets? Each KPI against its target: green met, red missed"
+    SETTINGS: ClassVar[dict[str, Setting]] = {
+        "names": Setting(
+            "str", "", "指标（逗号分隔，留空为全部）", "KPIs (comma-separated, empty = all)"
+        ),
+        "columns": Setting("int", 4, "列数", "Columns", minimum=1, maximum=8),
+    }
+
+    def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(ctx, settings)
+        self.grid = QGridLayout(self.body)
+        self.grid.setContentsMargins(10, 8, 10, 10)
+        self.grid.setSpacing(10)
+        self.tiles: dict[str, KpiTile] = {}
+        self.empty = QLabel(self.body, objectName="placeholderMessage")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.listen(ctx.bridge.changed, self._on_changed)
+        self.rebuild()
+
+    # -- which KPIs
+    def wanted(self) -> list[str]:
+        """Names to show: the setting's list in its order, or every KPI of the store."""
+        names = [n.strip() for n in str(self.settings["names"]).split(",") if n.strip()]
+        return names or list(self.ctx.store.kpis)
+
+    def rebuild(self) -> None:
+        """Lay the tiles out again (names or columns changed, or new KPIs arrived)."""
+        for tile in self.tiles.values():
+            self.grid.removeWidget(tile)
+            tile.deleteLater()
+        self.tiles.clear()
+        self.grid.removeWidget(self.empty)
+        names = self.wanted()
+        columns = int(self.settings["columns"])
+        for i, name in enumerate(names):
+            tile = KpiTile(name, self.body)
+            self.tiles[name] = tile
+            self.grid.addWidget(tile, i // columns, i % columns)
+        for c in range(columns):
+            self.grid.setColumnStretch(c, 1)
+        for c in range(columns, 9):
+            self.grid.setColumnStretch(c, 0)
+        if not names:
+            self.grid.addWidget(self.empty, 0, 0, 1, columns)
+        self.empty.setVisible(not names)
+        self.refresh()
+
+    # -- live
+    def _on_changed(self, cs: ChangeSet) -> None:
+        if not (cs.reset or cs.kpis):
+            return
+        if set(self.wanted()) != set(self.tiles):
+            self.rebuild()
+        else:
+            self.refresh()
+
+    def refresh(self) -> None:
+        kpis = self.ctx.store.kpis
+        zh = is_chinese()
+        for name, tile in self.tiles.items():
+            kpi = kpis.get(name)
+            if kpi is None:
+                tile.label.setText(KPI_LABELS_EN.get(name, name) if not zh else name)
+                tile.value.setText("—")
+                tile.unit.setText("")
+                tile.target.setText(self.tr("no data"))
+                meets: bool | None = None
+                tile.setToolTip(self.tr("The feed has not reported {name} yet.").format(name=name))
+            else:
+                value, target, unit = float(kpi.value), float(kpi.target), str(kpi.unit)
+                tile.label.setText(kpi_label(kpi))
+                tile.value.setText(format_value(value, unit))
+                tile.unit.setText("" if unit == "%" else unit_label(unit))
+                meets = meets_target(value, target)
+                tile.target.setText(
+                    self.tr("target ≥ {target}").format(target=format_value(target, unit))
+                    if target
+                    else self.tr("no target")
+                )
+                tile.setToolTip(self._tooltip(kpi, meets))
+            state = {True: "ok", False: "miss", None: "none"}[meets]
+            if tile.property("meets") != state:
+                tile.setProperty("meets", state)
+                for w in (tile, tile.value):
+                    w.style().unpolish(w)
+                    w.style().polish(w)
+        self.empty.setText(self.tr("No KPIs reported by the feed yet."))
+
+    def _tooltip(self, kpi: Any, meets: bool | None) -> str:
+        lines = [
+            f"{kpi.label or kpi.name} ({kpi.name})",
+            self.tr("Value: {value} {unit}").format(
+                value=format_value(float(kpi.value), kpi.unit), unit=unit_label(kpi.unit)
+            ),
+        ]
+        if meets is None:
+            lines.append(self.tr("No target is set for this indicator."))
+        else:
+            lines.append(
+                self.tr("Target: at least {target}; {verdict}").format(
+                    target=format_value(float(kpi.target), kpi.unit),
+                    verdict=self.tr("met") if meets else self.tr("missed"),
+                )
+            )
+        return "\n".join(lines)
+
+    # -- settings and language
+    def apply_settings(self) -> None:
+        self.rebuild()
+
+    def retranslate(self) -> None:
+        super().retranslate()
+        if hasattr(self, "tiles"):
+            self.refresh()

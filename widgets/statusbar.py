@@ -1,0 +1,85 @@
+"""The status bar of every screen window: can I trust this screen, and what is it showing?
+
+It reuses the overview's ``StatusStrip`` (link badge, data age, counters, the clock in the
+hall's zone via ``commandcenter.hall_time.local``) rather than a second copy of the same
+logic, and adds what only the window knows: the layout shown and the screen it is on.
+
+Why every window has its own: in a hall each screen is read on its own from a distance;
+an officer looking at the right-hand wall must not have to turn to the left one to learn
+that the feed is down. The bar is driven by the shared ``LiveBridge`` (one 1 Hz tick and
+status signal for all windows) and disconnects itself in ``teardown``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from widgets.live import LiveBridge
+from widgets.overview import StatusStrip
+
+__all__ = ["HallStatusBar", "StatusStrip"]
+
+
+class HallStatusBar(QStatusBar):
+    """Status strip (link, data age, counters, clock) plus layout and screen names."""
+
+    def __init__(self, bridge: LiveBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("hallStatusBar")
+        self.setSizeGripEnabled(False)
+        self.strip = StatusStrip(bridge.store, bridge.status, self)
+        self.where = QLabel(self)
+        self.where.setObjectName("layoutWhere")
+        self.addWidget(self.strip, 1)
+        self.addPermanentWidget(self.where)
+        self._layout_name = ""
+        self._screen_name = ""
+        self._undo: list[Callable[[], None]] = []
+        self._listen(bridge.tick, self._on_tick)
+        self._listen(bridge.statusChanged, self.strip.update_status)
+        self.retranslate()
+
+    def _listen(self, signal, slot) -> None:  # type: ignore[no-untyped-def]
+        signal.connect(slot)
+
+        def undo() -> None:
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+
+        self._undo.append(undo)
+
+    def _on_tick(self) -> None:
+        # Counters move without a status notification: re-read them with the clock.
+        self.strip.update_status()
+        self.strip.update_time()
+
+    def set_location(self, layout_name: str, screen_name: str) -> None:
+        """Say which layout this window shows and on which screen (operators arranging
+        a hall need to know which physical output a window landed on)."""
+        self._layout_name, self._screen_name = layout_name, screen_name
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.where.setText(
+            self.tr("Layout {layout} · screen {screen}").format(
+                layout=self._layout_name or "—", screen=self._screen_name or "—"
+            )
+        )
+        self.where.setToolTip(
+            self.tr("The layout shown and the screen (monitor output) this window is on")
+        )
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def teardown(self) -> None:
+        """Disconnect from the bridge (it outlives the window). Idempotent."""
+        while self._undo:
+            self._undo.pop()()
