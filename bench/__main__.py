@@ -14,7 +14,8 @@ import time
 
 from bench.table import Row, print_table
 
-SUITES = ("ingest", "latency", "startup")  # modules of bench/, each with run(quick) -> rows
+# modules of bench/, each with run(quick) -> rows
+SUITES = ("ingest", "latency", "startup", "map")
 
 
 def main(argv: list[str] | None = None) -> int:
