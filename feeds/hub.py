@@ -328,8 +328,13 @@ class Hub:
 
     # ------------------------------------------------------------------ publishing
 
-    def publish(self, events: Iterable[tuple[str, Any, float]]) -> int:
-        """Number, encode once, fold into the state, keep in the ring, queue for the log."""
+    def publish(self, events: Iterable[tuple[str, Any, float]], commit: bool = True) -> int:
+        """Number, encode once, fold into the state, keep in the ring, queue for the log.
+
+        ``commit=False`` leaves the commit to the caller, who must make it before yielding
+        to the loop (streams may send the events then): the actions endpoint commits the
+        events together with the idempotency key they answer (``idem_put``), so a crash
+        can never keep the one without the other."""
         ring = self._ring
         n = self.ring_size
         seq = self.seq
@@ -353,7 +358,7 @@ class Hub:
             self.seq = seq
             if seq - self.first_seq >= n:
                 self.first_seq = seq - n + 1
-            if persist:
+            if persist and commit:
                 # Durable before visible: a client must never hold an event that a server
                 # killed right after sending it would not know after its restart.
                 self.commit()

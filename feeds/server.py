@@ -279,7 +279,9 @@ class FeedService:
         outcome, events = self.world.apply_action(
             case_id, req.action, req.actor, role, req.params, req.expected_version
         )
-        seq = self.hub.publish(events) if events else self.hub.seq
+        # Not committed here: the route commits these events in one transaction with the
+        # Idempotency-Key that produced them (Hub.idem_put), before it yields to the loop.
+        seq = self.hub.publish(events, commit=False) if events else self.hub.seq
         code = ACTION_STATUS_CODES.get(outcome.status, 500)
         result = P.ActionResult(
             status=outcome.status, reason=outcome.reason, case=outcome.case, seq=seq
@@ -381,7 +383,9 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
             )
         code, out = svc.action(case_id, body, role)
         if code in _STORED_STATUSES:
-            hub.idem_put(key, fingerprint, code, out)
+            hub.idem_put(key, fingerprint, code, out)  # commits the action's events too
+        else:
+            hub.commit()
         return Response(out, code, media_type="application/json")
 
     @contextlib.asynccontextmanager

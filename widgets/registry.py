@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 _REGISTRY: dict[str, type[Panel]] = {}
 
-BUILTIN_MODULES = ("widgets.panels", "widgets.map")
+BUILTIN_MODULES = ("widgets.panels", "widgets.map", "widgets.video")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,35 @@
+"""A Store filled with the demo county (feeds.simulator) for report, wall and briefing
+tests: eight simulated hours, so there are open, overdue and closed cases with reporters."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from commandcenter.store import Store
+from feeds.simulator.county import County
+from feeds.simulator.world import World
+
+START = 1_795_399_200.0  # 2026-11-23 10:00 in Pingding (UTC+8)
+
+
+def demo_store(hours: float = 8.0, seed: int = 3) -> Store:
+    county = County.build(1)
+    world = World(county, seed=seed, start_ts=START - hours * 3600)
+    world.warm_up(hours=hours)
+    snapshot = SimpleNamespace(
+        epoch="demo",
+        seq=1,
+        now=world.now,
+        rate=1.0,
+        cases=world.live_cases(),
+        units=world.unit_statuses(),
+        positions=world.unit_positions(),
+        cameras=world.camera_list(),
+        grids=world.grid_stats(),
+        kpis=world.kpi_list(),
+        alerts=world.alert_list(),
+    )
+    store = Store()
+    store.reset(snapshot)
+    store.set_geography(county.geography())
+    return store
