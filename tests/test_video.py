@@ -6,7 +6,6 @@ imports with its field of view."""
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -188,9 +187,8 @@ def test_cot_camera_marker_imports_with_its_field_of_view(
     """The TAK camera marker (read by feeds.adapters.cot, the one CoT parser) lands in the
     store with position, direction, field of view and stream; the video panel plays it,
     and since nothing listens at its address the failure overlay shows."""
-    if importlib.util.find_spec("feeds.adapters.cot") is None:
-        pytest.skip("feeds.adapters.cot (the CoT adapter) is not in the tree yet")
-    from feeds.adapters.cot import CotTracker, parse_cot, read_file
+    cot = pytest.importorskip("feeds.adapters.cot", reason="the CoT adapter is not in the tree")
+    CotTracker, parse_cot, read_file = cot.CotTracker, cot.parse_cot, cot.read_file
 
     path = shared_external / "cot" / "camera_lake_city_video_marker.cot.xml"
     [raw] = read_file(path)
