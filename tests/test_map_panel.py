@@ -1,5 +1,7 @@
 """The map panel on the demo county: layers filled from the store, selection both ways,
-box selection, search, tooltips, tiles with good and broken MBTiles, no leaks."""
+box selection, search, tooltips, tiles with good and broken MBTiles, no leaks; real mouse
+clicks and lasso drags on the viewport, the measure tool against haversine, XYZ tiles from
+a local server through the disk cache, translated unit tooltips, the boundary cache."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from commandcenter.selection import Selection
@@ -21,6 +26,7 @@ from tests.mapdata import filled_store
 from widgets import i18n, registry
 from widgets.base import PanelContext, active_timers
 from widgets.live import LiveBridge
+from widgets.map import tools
 from widgets.theme import apply_theme
 
 MapPanel: Any = None
@@ -164,3 +170,206 @@ def test_open_close_leaves_nothing(ctx, qtbot) -> None:
     gc.collect()
     assert ctx.selection.subscriber_count == subs
     assert len(active_timers()) <= before_timers
+
+
+# ---- real input, tools, XYZ tiles, translated tooltips ---------------------------------
+
+
+def _px(p: Any, row: int) -> QPoint:
+    x, y = _device(p, float(p.cases._x[row]), float(p.cases._y[row]))
+    return QPoint(round(x), round(y))
+
+
+def _isolated_row(p: Any) -> int:
+    """A visible marker that is the one picked at its own pixel (nothing on top of it)."""
+    pts = p.cases.points
+    rows = pts.visible_rows(p._device_transform(), 1280, 700)[0]
+    for row in rows[::-1].tolist():
+        q = _px(p, row)
+        inside = 20 < q.x() < p.canvas.width() - 20 and 20 < q.y() < p.canvas.height() - 20
+        if inside and p.case_at(q.x(), q.y()) == row:
+            return int(row)
+    raise AssertionError("no pickable marker in view")
+
+
+def _move(widget: Any, pos: QPoint, buttons: Any) -> None:
+    ev = QMouseEvent(
+        QEvent.Type.MouseMove,
+        QPointF(pos),
+        QPointF(widget.mapToGlobal(pos)),
+        Qt.MouseButton.NoButton,
+        buttons,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, ev)
+
+
+def test_real_mouse_click_on_a_marker_selects_it(ctx, qtbot, demo) -> None:
+    store, _ = demo
+    p = make(ctx, qtbot, cluster=False)
+    row0 = int(np.flatnonzero(p.cases.points.style_visible[p.cases.points.style])[0])
+    p.canvas.fly_to_point(float(p.cases._x[row0]), float(p.cases._y[row0]), 1500, animate=False)
+    p.canvas.grab()
+    row = _isolated_row(p)
+    ctx.selection.clear(origin="test")
+    QTest.mouseClick(p.canvas.viewport(), Qt.MouseButton.LeftButton, pos=_px(p, row))
+    assert ctx.selection.case_ids == (store._ids[row],)
+    assert ctx.selection.origin == p.selection_origin
+    # a click on empty ground clears it
+    QTest.mouseClick(p.canvas.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(3, 3))
+    assert ctx.selection.case_ids == ()
+
+
+def test_lasso_select_with_the_mouse(ctx, qtbot, demo) -> None:
+    store, _ = demo
+    p = make(ctx, qtbot, cluster=False)
+    p.canvas.home()
+    p.canvas.grab()
+    p.set_tool("lasso")
+    vp = p.canvas.viewport()
+    w, h = vp.width(), vp.height()
+    pts = [
+        QPoint(w // 4, h // 4),
+        QPoint(3 * w // 4, h // 3),
+        QPoint(2 * w // 3, 3 * h // 4),
+        QPoint(w // 3, 2 * h // 3),
+    ]
+    ctx.selection.clear(origin="test")
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, pos=pts[0])
+    for q in pts[1:]:
+        QTest.qWait(30)  # pyqtgraph coalesces moves that arrive within one frame
+        _move(vp, q, Qt.MouseButton.LeftButton)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=pts[-1])
+    poly = []
+    for q in pts:
+        m = p.canvas.to_map(q.x(), q.y())
+        poly.append([m.x(), m.y()])
+    expected = {store._ids[r] for r in p.cases.rows_in(tools.mask_in_polygon(np.array(poly)))}
+    assert len(expected) > 20
+    assert set(ctx.selection.case_ids) == expected
+    assert not p._band.isVisible()
+
+
+def test_measure_tool_matches_haversine(ctx, qtbot) -> None:
+    from commandcenter import geo
+
+    p = make(ctx, qtbot)
+    p.set_tool("measure")
+    vp = p.canvas.viewport()
+    a, b = QPoint(200, 200), QPoint(900, 500)
+    QTest.mouseClick(vp, Qt.MouseButton.LeftButton, pos=a)
+    QTest.qWait(QApplication.doubleClickInterval() + 50)
+    QTest.mouseClick(vp, Qt.MouseButton.LeftButton, pos=b)
+    assert len(p.measure.points) == 2
+    ma, mb = p.canvas.to_map(a.x(), a.y()), p.canvas.to_map(b.x(), b.y())
+    lon, lat = p.projection.lonlat(np.array([ma.x(), mb.x()]), np.array([ma.y(), mb.y()]))
+    want = float(geo.haversine_m(lon[0], lat[0], lon[1], lat[1]))
+    assert want > 5000
+    assert p.measure.length_m() == pytest.approx(want, rel=1e-9)
+    assert p.measure.label.text() == f"{want / 1000:.2f} km"
+
+
+def _tile_app(mbtiles: Path, hits: list[str]):
+    import sqlite3
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    def tile(request: Request) -> Response:
+        z, x, y = (int(request.path_params[k]) for k in ("z", "x", "y"))
+        hits.append(f"{z}/{x}/{y}")
+        with sqlite3.connect(f"file:{mbtiles}?mode=ro", uri=True) as conn:
+            row = conn.execute(
+                "SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?",
+                (z, x, (1 << z) - 1 - y),  # MBTiles rows are TMS (south up)
+            ).fetchone()
+        if row is None:
+            return Response(status_code=404)
+        return Response(bytes(row[0]), media_type="image/png")
+
+    return Starlette(routes=[Route("/{z:int}/{x:int}/{y:int}.png", tile)])
+
+
+def test_xyz_tiles_from_a_local_server_land_in_the_disk_cache(
+    ctx, qtbot, shared_external: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from tests.support import ThreadedServer
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    hits: list[str] = []
+    world = (-2e7, -2e7, 2e7, 2e7)
+    with ThreadedServer(_tile_app(shared_external / "tiles" / "plain_1.mbtiles", hits)) as srv:
+        url = srv.url + "/{z}/{x}/{y}.png"
+        p = make(ctx, qtbot, base="xyz", xyz_url=url, tile_crs="wgs84")
+        assert p.tile_layer is not None
+        p.canvas.fly_to_box(world, animate=False)
+        p.canvas.grab()
+        qtbot.waitUntil(
+            lambda: any(img is not None for img in p.tile_layer.images.values()), timeout=10000
+        )
+        qtbot.waitUntil(lambda: p.fetcher is not None and p.fetcher.pending() == 0, timeout=10000)
+        loaded = {k for k, img in p.tile_layer.images.items() if img is not None}
+        cached = sorted((tmp_path / "commandcenter" / "tiles").rglob("*"))
+        files = [f for f in cached if f.is_file()]
+        assert len(files) >= len(loaded) > 0 and hits
+        assert p.banner.isHidden()
+        served = len(hits)
+        p.teardown()
+        # a second map on the same source reads the disk cache: no new requests
+        q = make(ctx, qtbot, base="xyz", xyz_url=url, tile_crs="wgs84")
+        q.canvas.fly_to_box(world, animate=False)
+        q.canvas.grab()
+        qtbot.waitUntil(
+            lambda: {k for k, img in q.tile_layer.images.items() if img is not None} >= loaded,
+            timeout=10000,
+        )
+        assert len(hits) == served
+        q.teardown()
+
+
+def test_unit_tooltip_is_translated(ctx, qtbot, qapp) -> None:
+    from widgets.map.layers.live import UNIT_STATUS_LABELS
+
+    p = make(ctx, qtbot)
+    tr = next(t for t in p.units.tracks.values() if t.xs and t.status)
+    x, y = tr.xs[-1], tr.ys[-1]
+    p.canvas.fly_to_point(x, y, 600, animate=False)  # zoomed in: one glyph per unit
+    assert not p.units.clustered(p.canvas.metres_per_pixel())
+    zh, en = UNIT_STATUS_LABELS[tr.status]
+    try:
+        text = p.tooltip_at(*_device(p, x, y))
+        assert zh in text and tr.status not in text
+        i18n.set_language(qapp, i18n.ENGLISH)
+        text = p.tooltip_at(*_device(p, x, y))
+        assert en in text and f"\n{tr.status}" not in text
+        # zoomed out, a unit badge lists its members with translated states
+        p.canvas.home()
+        mpp = p.canvas.metres_per_pixel()
+        assert p.units.clustered(mpp)
+        cx, cy, count, _members = p.units.clusters(mpp)
+        i = int(np.argmax(count))
+        text = p.tooltip_at(*_device(p, float(cx[i]), float(cy[i])))
+        assert f"{int(count[i])} units" in text
+    finally:
+        i18n.set_language(qapp, i18n.CHINESE)
+
+
+def test_pan_blits_the_cached_boundaries(ctx, qtbot) -> None:
+    """The boundary layer is drawn once per zoom; a pan within the margin is a blit, and a
+    settled pan re-centres the image lazily."""
+    p = make(ctx, qtbot, cluster=False)
+    p.canvas.grab()
+    cache = p.boundaries.cache
+    renders = cache.renders
+    for _ in range(3):
+        p.canvas.pan_by(0.02, 0.0)
+        p.canvas.grab()
+    assert cache.renders == renders and cache.offset != (0, 0)
+    assert cache.recentre(now=cache.moved_at + 1.0)
+    p.canvas.grab()
+    assert cache.renders == renders + 1 and cache.offset == (0, 0)
+    p.canvas.zoom_by(0.5)
+    p.canvas.grab()
+    assert cache.renders == renders + 2

@@ -48,6 +48,7 @@ from widgets.map.layers.boundaries import (
     METRIC_LABELS_ZH,
     METRICS,
     BoundaryLayer,
+    LabelLayer,
     Legend,
     classify,
     grid_metric,
@@ -56,7 +57,14 @@ from widgets.map.layers.boundaries import (
     township_metric,
 )
 from widgets.map.layers.cases import CasesLayer
-from widgets.map.layers.live import CamerasLayer, ComponentsLayer, HeatLayer, UnitsLayer
+from widgets.map.layers.live import (
+    CamerasLayer,
+    ComponentsLayer,
+    HeatLayer,
+    UnitsLayer,
+    unit_kind_label,
+    unit_status_label,
+)
 from widgets.map.layers.tiles import TileLayer
 from widgets.map.search import SearchHit, search
 from widgets.map.tilefetch import TileFetcher, default_cache_dir
@@ -229,18 +237,23 @@ class MapPanel(Panel):
 
         # layers
         self.boundaries = BoundaryLayer()
+        self.labels = LabelLayer(self.boundaries)
         self.heat = HeatLayer()
         self.components = ComponentsLayer()
         self.cameras = CamerasLayer(self.store, self.projection)
         self.cases = CasesLayer(self.store, self.projection)
         self.units = UnitsLayer(self.store, self.projection)
+        # z order: what matters most on top. Case markers (the warnings) above everything
+        # but the selection rings; names above the cluster and unit badges, so a township
+        # name is never hidden; cameras and components are background.
         self.canvas.add_layer(self.boundaries, 10)
         self.canvas.add_layer(self.heat, 15)
         self.canvas.add_layer(self.components, 20)
         self.canvas.add_layer(self.cameras, 30)
+        self.canvas.add_layer(self.cases.clusters, 36)
+        self.canvas.add_layer(self.units, 37)
+        self.canvas.add_layer(self.labels, 39)
         self.canvas.add_layer(self.cases.points, 40)
-        self.canvas.add_layer(self.cases.clusters, 41)
-        self.canvas.add_layer(self.units, 50)
         self.canvas.add_layer(self.cases.selection, 60)
         self.tile_layer: TileLayer | None = None
         self.fetcher: TileFetcher | None = None
@@ -332,6 +345,7 @@ class MapPanel(Panel):
         self._heat_dirty = True
         self._update_lod()
         self.boundaries.update()
+        self.labels.update()
         self.canvas.overlay.update()
 
     def _toggle(self, key: str, on: bool) -> None:
@@ -502,8 +516,13 @@ class MapPanel(Panel):
 
     def _frame(self) -> None:
         """Four times a second: warning levels (they move with time), choropleth and heat
-        (rate-limited: both are whole-county aggregates), legend counts."""
+        (rate-limited: both are whole-county aggregates), legend counts, and re-centring
+        the cached layers once a pan has settled."""
         self._load_boundaries_if_changed()
+        now = time.monotonic()
+        for item in (self.boundaries, self.cameras, self.components):
+            if item.cache.recentre(now):
+                item.update()
         self.cases.refresh_levels()
         now = time.monotonic()
         if self._choro_dirty and now - self._choro_at >= CHOROPLETH_EVERY_S:
@@ -576,7 +595,9 @@ class MapPanel(Panel):
     def _refresh_selection(self, fly: bool) -> None:
         rows = [self.store.row_of(cid) for cid in self.ctx.selection.case_ids]
         idx = np.array([r for r in rows if r is not None], dtype=np.int64)
+        idx = idx[idx < self.cases._x.size]
         self.cases.selection.set_rows(idx)
+        self.cameras.set_focus(self.cases._x[idx], self.cases._y[idx])
         if fly and idx.size:
             x = self.cases._x[idx]
             y = self.cases._y[idx]
@@ -703,15 +724,11 @@ class MapPanel(Panel):
         t = self._device_transform()
         # units and cameras first: few, and on top of the cases
         if self.units.isVisible():
-            ids, ux, uy = self.units.positions()
-            if ids:
-                dx = t.m11() * ux + t.dx() - px
-                dy = t.m22() * uy + t.dy() - py
-                i = int(np.argmin(dx * dx + dy * dy))
-                if dx[i] ** 2 + dy[i] ** 2 < 12**2:
-                    tr = self.units.tracks[ids[i]]
-                    return f"{tr.name or ids[i]} · {ids[i]}\n{tr.status}"
-        if self.cameras.isVisible() and self.cameras.ids:
+            text = self._unit_tooltip(px, py, t, zh)
+            if text:
+                return text
+        mpp = self.canvas.metres_per_pixel()
+        if self.cameras.isVisible() and self.cameras.ids and mpp < CamerasLayer.SHOW_BELOW_MPP:
             dx = t.m11() * self.cameras.x + t.dx() - px
             dy = t.m22() * self.cameras.y + t.dy() - py
             i = int(np.argmin(dx * dx + dy * dy))
@@ -745,6 +762,44 @@ class MapPanel(Panel):
             state = c.state
         town = self.store.display_name(c.township)
         return f"{c.id} · {c.category} · {state}\n{getattr(c, 'address', '') or town}"
+
+    def _unit_tooltip(self, px: float, py: float, t: Any, zh: bool) -> str:
+        """A unit (name, kind, status in words) or, zoomed out, a unit badge's members."""
+        mpp = self.canvas.metres_per_pixel()
+        if self.units.clustered(mpp):
+            cx, cy, _count, members = self.units.clusters(mpp)
+            if not cx.size:
+                return ""
+            dx = t.m11() * cx + t.dx() - px
+            dy = t.m22() * cy + t.dy() - py
+            i = int(np.argmin(dx * dx + dy * dy))
+            if dx[i] ** 2 + dy[i] ** 2 >= 14**2:
+                return ""
+            ids = members[i]
+        else:
+            ids, ux, uy = self.units.positions()
+            if not ids:
+                return ""
+            dx = t.m11() * ux + t.dx() - px
+            dy = t.m22() * uy + t.dy() - py
+            i = int(np.argmin(dx * dx + dy * dy))
+            if dx[i] ** 2 + dy[i] ** 2 >= 12**2:
+                return ""
+            ids = [ids[i]]
+        if len(ids) == 1:
+            tr = self.units.tracks[ids[0]]
+            kind = unit_kind_label(tr.kind, zh)
+            status = unit_status_label(tr.status, zh)
+            return f"{tr.name or ids[0]} · {ids[0]}\n{kind} · {status}"
+        lines = [f"{len(ids)} 个人员/车辆" if zh else f"{len(ids)} units"]
+        for uid in ids[:8]:
+            tr = self.units.tracks[uid]
+            kind = unit_kind_label(tr.kind, zh)
+            status = unit_status_label(tr.status, zh)
+            lines.append(f"{tr.name or uid} · {kind} · {status}")
+        if len(ids) > 8:
+            lines.append(f"… 共 {len(ids)} 个" if zh else f"… {len(ids)} in all")
+        return "\n".join(lines)
 
     def _search(self) -> None:
         text = self.search_box.text().strip()

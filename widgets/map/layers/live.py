@@ -15,12 +15,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+)
 
 from commandcenter import geo
 from commandcenter.store import Store
 from widgets import theme
 from widgets.map.canvas import Projection
+from widgets.map.layers.cache import RasterCache
 from widgets.map.layers.points import PointLayer, Sprite
 
 TRACK_LEN = 40  # positions kept per unit (at 8 s a fix, about five minutes of trail)
@@ -36,6 +46,35 @@ UNIT_STATUS_COLOURS = {
     "off_duty": "#595959",
 }
 
+# What a duty officer reads in a tooltip: the status in words, never the feed's code.
+UNIT_STATUS_LABELS = {
+    "available": ("空闲", "Available"),
+    "busy": ("处置中", "Busy"),
+    "en_route": ("赶赴现场", "En route"),
+    "dispatched": ("已派遣", "Dispatched"),
+    "on_site": ("到达现场", "On site"),
+    "patrol": ("巡查中", "On patrol"),
+    "off_duty": ("下班/休息", "Off duty"),
+    "offline": ("设备离线", "Offline"),
+}
+UNIT_KIND_LABELS = {
+    "grid_worker": ("网格员", "Grid worker"),
+    "enforcement": ("执法队员", "Enforcement officer"),
+    "inspector": ("城管监督员", "Inspector"),
+    "vehicle": ("车辆", "Vehicle"),
+}
+
+
+def unit_status_label(code: str, zh: bool) -> str:
+    """The status in the operator's language; an unknown code is shown as it came."""
+    pair = UNIT_STATUS_LABELS.get(code)
+    return (pair[0] if zh else pair[1]) if pair else (code or ("未知" if zh else "unknown"))
+
+
+def unit_kind_label(code: str, zh: bool) -> str:
+    pair = UNIT_KIND_LABELS.get(code)
+    return (pair[0] if zh else pair[1]) if pair else code
+
 
 @dataclass(slots=True)
 class UnitTrack:
@@ -50,6 +89,12 @@ class UnitTrack:
 
 
 class UnitsLayer(pg.GraphicsObject):
+    """Field units: heading arrows with fading tracks when zoomed in, count badges when
+    zoomed out (above ``CLUSTER_ABOVE_MPP``)."""
+
+    CLUSTER_ABOVE_MPP = 9.0
+    CELL_PX = 40.0
+
     def __init__(self, store: Store, projection: Projection) -> None:
         super().__init__()
         self.store = store
@@ -99,8 +144,32 @@ class UnitsLayer(pg.GraphicsObject):
             np.array([self.tracks[k].ys[-1] for k in ids]),
         )
 
+    def clusters(self, mpp: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[str]]]:
+        """(cx, cy, count, member ids) of units binned in power-of-two cells of about
+        ``CELL_PX`` pixels: stable while panning, like the case clusters."""
+        ids, x, y = self.positions()
+        if not ids:
+            e = np.zeros(0)
+            return e, e, e.astype(np.int64), []
+        cell = 2.0 ** math.ceil(math.log2(max(self.CELL_PX * mpp, 1.0)))
+        keys = np.floor(x / cell).astype(np.int64) * 4_194_304 + np.floor(y / cell).astype(np.int64)
+        _, inv, cnt = np.unique(keys, return_inverse=True, return_counts=True)
+        cx = np.bincount(inv, weights=x) / cnt
+        cy = np.bincount(inv, weights=y) / cnt
+        members: list[list[str]] = [[] for _ in range(cnt.size)]
+        for uid, k in zip(ids, inv.tolist(), strict=True):
+            members[k].append(uid)
+        return cx, cy, cnt, members
+
+    def clustered(self, mpp: float) -> bool:
+        return mpp > self.CLUSTER_ABOVE_MPP
+
     def paint(self, p: QPainter, *_args) -> None:  # type: ignore[override]
         t = p.transform()
+        mpp = 1.0 / max(abs(t.m11()), 1e-12)
+        if self.clustered(mpp):
+            self._paint_clusters(p, t, mpp)
+            return
         p.save()
         p.resetTransform()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -129,29 +198,99 @@ class UnitsLayer(pg.GraphicsObject):
                     p.drawPolyline(QPolygonF(pts[lo:hi]))
             if not vp.contains(head):
                 continue
-            # heading glyph: an arrowhead pointing the way the unit moves (north-up map)
-            a = math.radians(tr.heading)
-            s = 11.0 if tr.kind != "vehicle" else 13.0
+            self._glyph(p, head, tr, 11.0 if tr.kind != "vehicle" else 13.0, col)
+        p.restore()
 
-            def pt(dx: float, dy: float, a: float = a, head: QPointF = head) -> QPointF:
-                # rotate (dx, dy) (dy up) by heading clockwise; device y is down
-                rx = dx * math.cos(a) + dy * math.sin(a)
-                ry = -dx * math.sin(a) + dy * math.cos(a)
-                return QPointF(head.x() + rx, head.y() - ry)
+    @staticmethod
+    def _glyph(p: QPainter, head: QPointF, tr: UnitTrack, s: float, col: QColor) -> None:
+        """An arrowhead pointing the way the unit moves (north-up map)."""
+        a = math.radians(tr.heading)
 
-            glyph = QPolygonF(
-                [pt(0, s), pt(0.7 * s, -0.7 * s), pt(0, -0.3 * s), pt(-0.7 * s, -0.7 * s)]
+        def pt(dx: float, dy: float) -> QPointF:
+            # rotate (dx, dy) (dy up) by heading clockwise; device y is down
+            rx = dx * math.cos(a) + dy * math.sin(a)
+            ry = -dx * math.sin(a) + dy * math.cos(a)
+            return QPointF(head.x() + rx, head.y() - ry)
+
+        glyph = QPolygonF(
+            [pt(0, s), pt(0.7 * s, -0.7 * s), pt(0, -0.3 * s), pt(-0.7 * s, -0.7 * s)]
+        )
+        p.setPen(QPen(QColor("#05070c"), 2.0))
+        p.setBrush(col)
+        p.drawPolygon(glyph)
+
+    def _paint_clusters(self, p: QPainter, t, mpp: float) -> None:
+        """Zoomed out: a lone unit is a small arrow, a group a count badge; no tracks.
+
+        Why: at county zoom ~150 arrows and their tracks piled into one black blob over
+        the county seat and hid the case clusters there."""
+        cx, cy, count, members = self.clusters(mpp)
+        if cx.size == 0:
+            return
+        px = t.m11() * cx + t.m21() * cy + t.dx()
+        py = t.m12() * cx + t.m22() * cy + t.dy()
+        vp = QRectF(p.viewport()).adjusted(-30, -30, 30, 30)
+        p.save()
+        p.resetTransform()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        font = QFont(p.font())
+        font.setBold(True)
+        font.setPointSizeF(9.5)
+        p.setFont(font)
+        fm = QFontMetricsF(font)
+        teal = QColor("#36cfc9")
+        for i in range(cx.size):
+            at = QPointF(float(px[i]), float(py[i]))
+            if not vp.contains(at):
+                continue
+            n = int(count[i])
+            if n == 1:
+                tr = self.tracks[members[i][0]]
+                col = QColor(UNIT_STATUS_COLOURS.get(tr.status, "#36cfc9"))
+                self._glyph(p, at, tr, 7.5, col)
+                continue
+            text = str(n)
+            w = fm.horizontalAdvance(text) + 20
+            h = fm.height() + 4
+            box = QRectF(at.x() - w / 2, at.y() - h / 2, w, h)
+            p.setPen(QPen(teal, 1.5))
+            p.setBrush(QColor(7, 20, 28, 230))
+            p.drawRoundedRect(box, 4, 4)
+            # a small arrow says "units", so the badge is not read as a case count
+            ax, ay = box.left() + 8, at.y()
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(teal)
+            p.drawPolygon(
+                QPolygonF(
+                    [
+                        QPointF(ax, ay - 5),
+                        QPointF(ax + 4, ay + 4),
+                        QPointF(ax, ay + 2),
+                        QPointF(ax - 4, ay + 4),
+                    ]
+                )
             )
-            p.setPen(QPen(QColor("#05070c"), 2.0))
-            p.setBrush(col)
-            p.drawPolygon(glyph)
+            p.setPen(QColor("#e6fffb"))
+            p.drawText(
+                QRectF(box.left() + 14, box.top(), w - 16, h), Qt.AlignmentFlag.AlignCenter, text
+            )
         p.restore()
 
 
 class CamerasLayer(pg.GraphicsObject):
-    """Cameras as dots; zoomed in, a wedge of their field of view (a circle for domes)."""
+    """Cameras: nothing at county zoom, a small dim icon zoomed in, and a faint outline
+    of the field of view only at street zoom (below ``WEDGE_BELOW_MPP``) or for cameras
+    that can see a selected case.
 
-    WEDGE_BELOW_MPP = 12.0
+    Why so quiet: full-alpha wedges and 360-degree dome circles swamped the case markers
+    at street zoom; a duty officer looks for the cases first and for "which camera sees
+    this case" second, which the selected-case wedges answer. Domes are an icon (a ring
+    with a dot), never a circle of their range. Cached (RasterCache): cameras change
+    state rarely and the layer is the same while the view pans."""
+
+    SHOW_BELOW_MPP = 20.0
+    WEDGE_BELOW_MPP = 1.5
+    FOCUS_BELOW_MPP = 12.0
 
     def __init__(self, store: Store, projection: Projection) -> None:
         super().__init__()
@@ -161,6 +300,10 @@ class CamerasLayer(pg.GraphicsObject):
         self.x = np.zeros(0)
         self.y = np.zeros(0)
         self.scale = np.zeros(0)  # Mercator metres per ground metre at each camera
+        self.focus_x = np.zeros(0)  # selected cases (Mercator): their cameras show wedges
+        self.focus_y = np.zeros(0)
+        self.version = 0
+        self.cache = RasterCache(self.render)
 
     def boundingRect(self) -> QRectF:  # type: ignore[override]
         w = geo.MERCATOR_HALF
@@ -173,11 +316,38 @@ class CamerasLayer(pg.GraphicsObject):
         lat = np.array([cams[i].lat for i in self.ids], dtype=float)
         self.x, self.y = self.projection.xy(lon, lat)
         self.scale = geo.mercator_scale(lat)
+        self.version += 1
         self.update()
+
+    def set_focus(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Mercator positions of the selected cases (the first 200 count)."""
+        self.focus_x = np.asarray(x, dtype=float)[:200]
+        self.focus_y = np.asarray(y, dtype=float)[:200]
+        self.version += 1
+        self.update()
+
+    def sees_focus(self) -> np.ndarray:
+        """Per camera: is a selected case within its range (ground metres)?"""
+        n = len(self.ids)
+        out = np.zeros(n, dtype=bool)
+        if n == 0 or self.focus_x.size == 0:
+            return out
+        cams = self.store.cameras
+        rng = np.array([getattr(cams.get(i), "range_m", 0.0) or 0.0 for i in self.ids])
+        dx = self.x[:, None] - self.focus_x[None, :]
+        dy = self.y[:, None] - self.focus_y[None, :]
+        d = np.sqrt(dx * dx + dy * dy).min(axis=1) / np.maximum(self.scale, 1e-9)
+        return d <= np.maximum(rng, 1.0) * 1.1
 
     def paint(self, p: QPainter, *_args) -> None:  # type: ignore[override]
         if not self.ids:
             return
+        mpp = 1.0 / max(abs(p.transform().m11()), 1e-12)
+        if mpp >= self.SHOW_BELOW_MPP:
+            return
+        self.cache.paint(p, (self.version, bool(self.focus_x.size)))
+
+    def render(self, p: QPainter) -> None:
         t = p.transform()
         mpp = 1.0 / max(abs(t.m11()), 1e-12)
         px = t.m11() * self.x + t.m21() * self.y + t.dx()
@@ -186,6 +356,7 @@ class CamerasLayer(pg.GraphicsObject):
         keep = np.flatnonzero(
             (px > -300) & (px < vp.width() + 300) & (py > -300) & (py < vp.height() + 300)
         )
+        focus = self.sees_focus() if mpp < self.FOCUS_BELOW_MPP else np.zeros(len(self.ids), bool)
         cams = self.store.cameras
         p.save()
         p.resetTransform()
@@ -193,6 +364,7 @@ class CamerasLayer(pg.GraphicsObject):
         on = QColor("#36cfc9")
         off = QColor(theme.colors()["grey"])
         wedges = mpp < self.WEDGE_BELOW_MPP
+        dark = QColor("#05070c")
         for i in keep.tolist():
             cam = cams.get(self.ids[i])
             if cam is None:
@@ -200,26 +372,37 @@ class CamerasLayer(pg.GraphicsObject):
             online = bool(getattr(cam, "online", True))
             col = on if online else off
             c = QPointF(px[i], py[i])
-            if wedges and cam.range_m > 0:
+            dome = cam.fov <= 0 or cam.fov >= 360
+            if (wedges or focus[i]) and cam.range_m > 0 and not dome:
                 r = cam.range_m * self.scale[i] / mpp
-                fill = QColor(col)
-                fill.setAlpha(55 if online else 30)
                 edge = QColor(col)
-                edge.setAlpha(170)
-                p.setPen(QPen(edge, 1.2))
+                edge.setAlpha(200 if focus[i] else 90)
+                fill = QColor(col)
+                fill.setAlpha(40 if focus[i] else 14)
+                p.setPen(QPen(edge, 1.5 if focus[i] else 1.0))
                 p.setBrush(fill)
-                if cam.fov <= 0 or cam.fov >= 360:
-                    p.drawEllipse(c, r, r)
-                else:
-                    path = QPainterPath(c)
-                    start = 90.0 - cam.direction - cam.fov / 2.0
-                    path.arcTo(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r), start, cam.fov)
-                    path.closeSubpath()
-                    p.drawPath(path)
-            p.setPen(QPen(QColor("#05070c"), 1.5))
-            p.setBrush(col)
-            s = 4.5 if wedges else 3.0
-            p.drawRect(QRectF(c.x() - s, c.y() - s, 2 * s, 2 * s))
+                path = QPainterPath(c)
+                start = 90.0 - cam.direction - cam.fov / 2.0
+                path.arcTo(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r), start, cam.fov)
+                path.closeSubpath()
+                p.drawPath(path)
+            icon = QColor(col)
+            icon.setAlpha(255 if focus[i] else 170)
+            if dome:
+                # a ring with a dot: "looks all around", at icon size
+                p.setPen(QPen(dark, 3.0))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawEllipse(c, 4.5, 4.5)
+                p.setPen(QPen(icon, 1.6))
+                p.drawEllipse(c, 4.5, 4.5)
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(icon)
+                p.drawEllipse(c, 1.6, 1.6)
+            else:
+                s = 3.0 if mpp < self.FOCUS_BELOW_MPP / 2 else 2.2
+                p.setPen(QPen(dark, 1.0))
+                p.setBrush(icon)
+                p.drawRect(QRectF(c.x() - s, c.y() - s, 2 * s, 2 * s))
         p.restore()
 
 
@@ -238,20 +421,29 @@ COMPONENT_COLOURS = (
 
 
 class ComponentsLayer(PointLayer):
-    """The urban components (~74k), static; shown only when zoomed in (below
-    ``SHOW_BELOW_MPP``), where they are individually meaningful."""
+    """The urban components (~74k), static; shown only at street zoom (below
+    ``SHOW_BELOW_MPP``), where they are individually meaningful, and at half opacity:
+    their ten colours include red and yellow, which must not compete with the warnings."""
 
-    SHOW_BELOW_MPP = 4.0
+    SHOW_BELOW_MPP = 1.5
 
     def __init__(self) -> None:
         super().__init__([Sprite(c, 4.0, "#05070c", 0.8, "square") for c in COMPONENT_COLOURS])
+        self.version = 0
+        self.cache = RasterCache(lambda q: PointLayer.paint(self, q))
+        self.setOpacity(0.5)
+
+    def set_points(self, x: np.ndarray, y: np.ndarray, style: np.ndarray) -> None:
+        self.version += 1
+        super().set_points(x, y, style)
 
     def paint(self, p: QPainter, *args) -> None:  # type: ignore[override]
+        """Static, so cached like the boundaries."""
         mpp = 1.0 / max(abs(p.transform().m11()), 1e-12)
         if mpp > self.SHOW_BELOW_MPP:
             self.drawn = 0
             return
-        super().paint(p, *args)
+        self.cache.paint(p, self.version)
 
 
 class HeatLayer(pg.ImageItem):

@@ -11,6 +11,13 @@ the rows to device pixels with the item's transform (two multiply-adds per point
 those off screen and hands the rest to ``QPainter.drawPixmapFragments`` with a sprite
 atlas: one C++ call for the whole layer. Updating a marker is writing into the arrays.
 Draw order follows the style code (higher on top), so red is never hidden under blue.
+
+Markers that would be painted over completely are not drawn: positions are snapped to
+whole device pixels (sprites are blitted on whole pixels anyway) and, of all markers on
+the same pixel, only the last in draw order is kept: sprites grow with the style code, so
+it covers the others. At the bench's 100k view that drops ~40% of the blits (58k -> 34k)
+for ~1 ms of numpy, a scratch buffer of one int32 per screen pixel. Measured and
+rejected: ``drawPoints`` with a wide round pen per colour (~240 ms for 58k points).
 """
 
 from __future__ import annotations
@@ -80,8 +87,10 @@ class PointLayer(pg.GraphicsObject):
         self._frags = internals.PrimitiveArray(QPainter.PixmapFragment, 10)
         self._order: np.ndarray | None = None
         self._bounds = QRectF()
+        self._occ = np.zeros(0, dtype=np.int32)  # pixel -> last marker (occlusion scratch)
         self.set_sprites(sprites)
         self.drawn = 0  # markers drawn in the last paint (tests, bench)
+        self.on_screen = 0  # markers on screen before occlusion culling
 
     def set_sprites(self, sprites: Sequence[Sprite]) -> None:
         self.sprites = list(sprites)
@@ -164,6 +173,8 @@ class PointLayer(pg.GraphicsObject):
         w = float(dev.width()) if dev is not None else 4000.0
         h = float(dev.height()) if dev is not None else 4000.0
         rows, px, py = self.visible_rows(t, w, h)
+        self.on_screen = len(rows)
+        rows, px, py = self._unoccluded(rows, px, py, w, h)
         k = len(rows)
         self.drawn = k
         if k == 0:
@@ -182,6 +193,26 @@ class PointLayer(pg.GraphicsObject):
         p.resetTransform()
         p.drawPixmapFragments(*self._frags.drawargs(), self.atlas)
         p.restore()
+
+    def _unoccluded(self, rows: np.ndarray, px: np.ndarray, py: np.ndarray, w: float, h: float):
+        """Snap to whole pixels and keep the last marker (in draw order) on each pixel."""
+        k = len(rows)
+        if k < 2:
+            return rows, px, py
+        pad = 16  # visible_rows keeps markers up to 12 px outside the view
+        stride = int(w) + 2 * pad
+        size = stride * (int(h) + 2 * pad)
+        if self._occ.size < size:
+            self._occ = np.full(size, -1, dtype=np.int32)
+        ix = np.clip(np.rint(px).astype(np.int64), -pad, int(w) + pad - 1)
+        iy = np.clip(np.rint(py).astype(np.int64), -pad, int(h) + pad - 1)
+        lin = (iy + pad) * stride + (ix + pad)
+        order = np.arange(k, dtype=np.int32)
+        occ = self._occ
+        occ[lin] = order  # repeated indices: numpy keeps the last write
+        keep = occ[lin] == order
+        occ[lin] = -1
+        return rows[keep], ix[keep].astype(np.float64), iy[keep].astype(np.float64)
 
     def nearest(self, px: float, py: float, transform, radius_px: float = 10.0) -> int | None:
         """Row of the visible point closest to device pixel (px, py) within ``radius_px``."""
