@@ -153,7 +153,9 @@ _FLOAT_COLS = (
     "lon",
     "lat",
 )
-_CODE_COLS = ("category", "township", "grid", "assignee")
+# address and assignee_kind serve the ranking (repeat complaints at one address, and which
+# assignees are departments); appended last so that the older columns keep their order.
+_CODE_COLS = ("category", "township", "grid", "assignee", "assignee_kind", "address")
 
 
 class Store:
@@ -380,6 +382,11 @@ class Store:
         codes["township"][row] = interners["township"].code(c.township)
         codes["grid"][row] = interners["grid"].code(c.grid)
         codes["assignee"][row] = interners["assignee"].code(c.assignee)
+        # getattr: older case-like inputs (and hand-made ones in tests) may lack these two.
+        codes["assignee_kind"][row] = interners["assignee_kind"].code(
+            getattr(c, "assignee_kind", "")
+        )
+        codes["address"][row] = interners["address"].code(getattr(c, "address", ""))
 
     # ---- queries -----------------------------------------------------------------------
 
