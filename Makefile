@@ -18,8 +18,8 @@ STAMP     := $(VENV)/.stamp
 ARGS      ?=
 PYTEST_ARGS ?=
 SYSDEPS_INSTALL   ?= 1
-# Hook for the MQTT feed tests: set to 1 when they land (installs/needs mosquitto).
-SYSDEPS_MOSQUITTO ?= 0
+# The MQTT feed tests (tests/test_mqtt.py) start a real Mosquitto broker on 127.0.0.1.
+SYSDEPS_MOSQUITTO ?= 1
 export VENV SYSDEPS_INSTALL SYSDEPS_MOSQUITTO
 ifdef PYTHON
 export PYTHON

@@ -1,0 +1,225 @@
+"""The journal: every applied event recorded; seeking rebuilds exactly the state of then;
+bounded by age and size; nothing dropped under a burst far above the frame rate."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from commandcenter.journal import Journal, Recorder
+from commandcenter.store import Store
+from feeds import protocol as p
+from feeds.replay import journal_codec
+
+T0 = 1_800_000_000.0
+
+
+def make_events(
+    n: int, start_seq: int = 1, t0: float = T0, step: float = 1.0, seed: int = 7
+) -> list[p.Event]:
+    """A mixed stream: positions, cases created and updated, KPIs, cameras, alerts."""
+    rng = random.Random(seed)
+    versions: dict[str, int] = {}
+    out: list[p.Event] = []
+    for i in range(n):
+        seq = start_seq + i
+        ts = t0 + i * step
+        r = rng.random()
+        if r < 0.6:
+            kind, data = (
+                p.UNIT_POSITION,
+                p.UnitPosition(
+                    id=f"U{rng.randrange(30)}", lon=113 + rng.random(), lat=37 + rng.random(), ts=ts
+                ),
+            )
+        elif r < 0.85:
+            cid = f"C{rng.randrange(200)}"
+            v = versions[cid] = versions.get(cid, 0) + 1
+            kind = p.CASE_CREATED if v == 1 else p.CASE_UPDATED
+            data = p.CaseData(id=cid, version=v, category="井盖缺失", source="hotline", urgency="normal",
+                              state="reported" if v == 1 else "signed", township="T1", grid="G1",
+                              lon=113.6, lat=37.8, created_ts=ts, state_ts=ts)  # fmt: skip
+        elif r < 0.93:
+            kind, data = p.KPI_UPDATE, p.Kpi(name=f"k{rng.randrange(5)}", value=rng.random())
+        elif r < 0.97:
+            kind, data = (
+                p.CAMERA_UPSERT,
+                p.CameraData(
+                    id=f"CAM{rng.randrange(10)}",
+                    name="cam",
+                    lon=113.6,
+                    lat=37.8,
+                    online=rng.random() < 0.5,
+                ),
+            )
+        else:
+            kind, data = (
+                p.ALERT_RAISED,
+                p.Alert(id=f"A{seq}", level="red", kind="sla.breach", message="m", ts=ts),
+            )
+        out.append(p.Event(seq=seq, kind=kind, ts=ts, data=data))
+    return out
+
+
+def snapshot0(epoch: str = "e1", seq: int = 0, now: float = T0) -> p.Snapshot:
+    return p.Snapshot(v=1, epoch=epoch, seq=seq, now=now, rate=1.0)
+
+
+def fingerprint(store: Store) -> dict:
+    fp = store.state_fingerprint()
+    fp["alerts"] = [a.id for a in store.alerts]
+    fp["epoch"] = store.epoch
+    return fp
+
+
+def test_seek_rebuilds_exactly_the_state_of_then(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec(), checkpoint_every=97)
+    live = Store()
+    rec = Recorder(live, journal)
+    rec.reset(snapshot0())
+    events = make_events(1000)
+    seen: dict[float, dict] = {}
+    for k in range(0, 1000, 25):  # batches like a stream delivers them
+        rec.apply(events[k : k + 25])
+        seen[events[min(k + 24, 999)].ts] = fingerprint(live)
+    assert journal.count() == 1000
+    view = Store()
+    for ts, fp in seen.items():
+        result = journal.seek_into(view, ts)
+        assert fingerprint(view) == fp, ts
+        assert result.replayed < 97 + 25
+    # a time between two events shows the earlier one's state
+    journal.seek_into(view, events[499].ts + 0.5)
+    assert view.seq == 500
+    # before the journal begins: clamped to its oldest state
+    result = journal.seek_into(view, T0 - 3600)
+    assert result.clamped and view.seq == 0
+    journal.close()
+
+
+def test_a_new_epoch_is_a_checkpoint_and_seeks_stay_within_their_history(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec(), checkpoint_every=10_000)
+    live = Store()
+    rec = Recorder(live, journal)
+    rec.reset(snapshot0("old"))
+    rec.apply(make_events(300))
+    old_fp = fingerprint(live)
+    # the server was reset: a snapshot of another history, seqs start again
+    rec.reset(snapshot0("new", seq=5, now=T0 + 400))
+    rec.apply(make_events(100, start_seq=6, t0=T0 + 401, seed=9))
+    view = Store()
+    journal.seek_into(view, T0 + 299)
+    assert fingerprint(view) == old_fp
+    journal.seek_into(view, T0 + 600)
+    assert view.epoch == "new" and view.seq == 105
+    journal.close()
+
+
+def test_out_of_order_timestamps_keep_the_time_axis_monotone(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    live = Store()
+    rec = Recorder(live, journal)
+    rec.reset(snapshot0())
+    evs = make_events(10)
+    evs[5] = p.Event(
+        seq=6,
+        kind=p.ALERT_RAISED,
+        ts=T0 - 5000,
+        data=p.Alert(id="late", level="red", kind="k", message="m"),
+    )
+    rec.apply(evs)
+    view = Store()
+    journal.seek_into(view, T0 + 5.5)
+    assert view.seq == 6  # the late alert sits at its place in the stream, not an hour back
+    journal.close()
+
+
+def test_bounded_by_age_and_size_cutting_at_checkpoints(tmp_path: Path) -> None:
+    journal = Journal(
+        tmp_path / "j.sqlite3",
+        journal_codec(),
+        checkpoint_every=200,
+        max_age_s=1000,
+        prune_every=10**9,
+    )
+    live = Store()
+    rec = Recorder(live, journal)
+    rec.reset(snapshot0())
+    events = make_events(3000)  # 3000 s of history
+    for k in range(0, 3000, 50):
+        rec.apply(events[k : k + 50])
+    journal.flush()
+    deleted = journal.prune()
+    assert deleted > 0
+    lo, hi = journal.bounds()
+    assert hi - lo <= 1000 + 200  # cut at a checkpoint at most one segment early
+    view = Store()
+    result = journal.seek_into(view, lo)  # the oldest kept moment is still replayable
+    assert not result.clamped
+    journal.seek_into(view, hi)
+    assert fingerprint(view) == fingerprint(live)
+    # by size: rotate segments out until it fits
+    journal.max_bytes = journal.size_bytes() // 2
+    journal.max_age_s = 10**9
+    journal.prune()
+    assert journal.size_bytes() <= journal.max_bytes
+    journal.seek_into(view, journal.bounds()[1])
+    assert fingerprint(view) == fingerprint(live)
+    journal.close()
+
+
+def test_reopened_journal_continues(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    j1 = Journal(path, journal_codec())
+    live = Store()
+    Recorder(live, j1).reset(snapshot0())
+    Recorder(live, j1).apply(make_events(50))
+    j1.close()
+    j2 = Journal(path, journal_codec())
+    rec = Recorder(live, j2)
+    rec.apply(make_events(50, start_seq=51, t0=T0 + 50))
+    view = Store()
+    j2.seek_into(view, T0 + 1000)
+    assert view.seq == 100 and j2.count() == 100
+    j2.close()
+
+
+@pytest.mark.slow
+def test_burst_far_above_the_frame_rate_drops_nothing(tmp_path: Path, qapp) -> None:  # type: ignore[no-untyped-def]
+    """50,000 events in 1,000 batches as fast as they come (~100x a 10 Hz frame rate):
+    the bridge emits about one frame per 100 ms, yet the store, the merged change sets
+    and the journal hold every event."""
+    from commandcenter.status import FeedStatus
+    from widgets.live import LiveBridge
+
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    live = Store()
+    rec = Recorder(live, journal)
+    rec.reset(snapshot0())
+    bridge = LiveBridge(live, FeedStatus(), frame_hz=10)
+    frames: list[tuple[float, int, set[str]]] = []
+    bridge.changed.connect(lambda cs: frames.append((time.monotonic(), cs.applied, set(cs.units))))
+    events = make_events(50_000)
+    t0 = time.monotonic()
+    for k in range(0, 50_000, 50):
+        rec.apply(events[k : k + 50])
+        qapp.processEvents()
+    elapsed = time.monotonic() - t0
+    deadline = time.monotonic() + 2
+    while sum(f[1] for f in frames) < 50_000 and time.monotonic() < deadline:
+        qapp.processEvents()
+        time.sleep(0.01)
+    bridge.close()
+    assert live.seq == 50_000
+    assert sum(f[1] for f in frames) == 50_000  # every applied event reached a frame
+    assert len(frames) <= elapsed * 10 + 3  # ... in frame-paced emissions, not 1,000
+    units_seen = set().union(*(f[2] for f in frames))
+    assert units_seen == set(live.units)
+    assert journal.count() == 50_000
+    view = Store()
+    journal.seek_into(view, events[-1].ts)
+    assert fingerprint(view) == fingerprint(live)
+    journal.close()
