@@ -20,14 +20,25 @@ import layouts.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import PySide6QtAds as ads
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QScreen
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QObject,
+    QRect,
+    QSize,
+    QStandardPaths,
+    Qt,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication, QScreen
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -37,13 +48,19 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
+from commandcenter.briefing import Command
+from commandcenter.privacy import Mask
 from layouts import engine, schema
+from layouts.briefing_mode import BriefingMode
 from layouts.library import BUILTIN, DEFAULT_PRESET, PRESET, USER, LayoutLibrary, builtin_layout
 from layouts.schema import LayoutError, ScreenInfo
 from widgets import i18n, registry, theme
 from widgets.base import Panel, PanelContext
+from widgets.briefing import BlankCover, BriefingCommands
+from widgets.masking import masks_for
 from widgets.palette import CommandPalette, ScheduleDialog, ShellCommands
 from widgets.registry import PlaceholderPanel, panel_widget_name
+from widgets.report import export_briefing
 from widgets.statusbar import HallStatusBar
 
 log = logging.getLogger(__name__)
@@ -127,6 +144,7 @@ class ScreenWindow(QMainWindow):
         self.manager.setObjectName(f"dockManager-{index}")
         self.commands = ShellCommands(self)
         self.setMenuBar(self.commands.menu_bar)
+        self.briefing = BriefingCommands(self, self.commands.view_menu, self.commands.layout_menu)
         self.status = HallStatusBar(shell.ctx.bridge, self)
         self.setStatusBar(self.status)
         self.lang_button = QToolButton(objectName="langToggle")
@@ -181,6 +199,7 @@ class ScreenWindow(QMainWindow):
     # -- language
     def retranslate(self) -> None:
         self.commands.retranslate()
+        self.briefing.retranslate()
         title = QCoreApplication.translate("MainWindow", "Command Center")
         name = self.shell.layout_name()
         screen = self.target_screen.name() if self.target_screen else ""
@@ -249,6 +268,15 @@ class Shell(QObject):
         self._settings_in: dict[str, dict[str, Any]] = {}
         self._quitting = False
         self._boxes: list[QMessageBox] = []
+        # Masking: the context panels get (``panel_context``). A briefing forces its own
+        # policy here (always enabled) for as long as it runs.
+        self.forced_mask: Mask | None = None
+        self._panel_ctx = ctx
+        self.briefing = BriefingMode(self)
+        self.briefing.changed.connect(self._briefing_changed)
+        docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        self.export_folder = Path(docs or Path.home()) / "commandcenter-briefings"
+        self.last_export: tuple[list[Path], Path] | None = None
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_docking_theme(app)
@@ -274,6 +302,7 @@ class Shell(QObject):
         schema.validate(doc)
         self._teardown_windows()
         self._doc, self.key, self.source = doc, key, source
+        self._panel_ctx = self.panel_context(doc)
         screens = self.screens()
         targets = schema.match_screens(doc["screens"], screen_info(screens))
         sharing: dict[int, int] = {}
@@ -332,7 +361,7 @@ class Shell(QObject):
     ) -> ads.CDockWidget:
         spec = spec or self._doc["panels"].get(pid) or {"type": pid, "settings": {}}
         settings = dict(spec.get("settings") or {})
-        panel = registry.create(spec["type"], self.ctx, settings)
+        panel = registry.create(spec["type"], self._panel_ctx, settings)
         dock = ads.CDockWidget(win.manager, panel.title())
         dock.setObjectName(pid)
         dock.setWidget(panel, ads.CDockWidget.eInsertMode.ForceNoScrollArea)
@@ -342,6 +371,26 @@ class Shell(QObject):
         self._panels[pid] = (panel, dock)
         self._settings_in[pid] = settings
         return dock
+
+    def panel_context(self, doc: dict[str, Any] | None = None) -> PanelContext:
+        """The context the panels of ``doc`` get: the shell's, with the screen's masking
+        policy. Masked when a briefing forces it, or when the layout's role or the
+        operator's is one that does not work cases (leader, viewer: walls and video
+        conferences); duty consoles keep full detail. A masked policy learns every
+        reporter name in the store, so free text repeating a caller's name is starred."""
+        if doc is None:
+            return self._panel_ctx
+        if self.forced_mask is not None and self.forced_mask.enabled:
+            mask = self.forced_mask
+        else:
+            own = self.ctx.mask
+            mask = masks_for((doc.get("role", "duty_officer"), self.ctx.role))
+            if own is not None and own.enabled:
+                mask = own
+            elif mask.enabled:
+                store = self.ctx.store
+                mask.learn_from_cases(store.record_at(r) for r in range(len(store)))
+        return dataclasses.replace(self.ctx, mask=mask)
 
     def _on_closed(self, pid: str) -> None:
         """The operator closed a panel: it leaves the layout and releases what it holds."""
@@ -508,6 +557,7 @@ class Shell(QObject):
     def import_file(self, path: Path) -> str:
         """Import (validated, migrated, saved as a user layout) and show it."""
         key, doc = self.library.import_file(path)
+        self.briefing.stop(restore=False)
         self.apply_layout(doc, key, USER)
         self.library.set_current(key, USER, doc)
         return key
@@ -524,6 +574,7 @@ class Shell(QObject):
         except LayoutError as err:
             self.show_problem(str(err))
             return False
+        self.briefing.stop(restore=False)  # the operator chose another layout
         self.apply_layout(loaded.doc, loaded.key, loaded.source)
         self.library.set_current(loaded.key, loaded.source, loaded.doc)
         return True
@@ -591,6 +642,7 @@ class Shell(QObject):
 
     def close_all(self) -> None:
         """Tear down every panel and close every window (floating ones included)."""
+        self.briefing.stop(restore=False)
         self._teardown_windows()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
@@ -614,11 +666,95 @@ class Shell(QObject):
             (c.palette, lambda: self.open_palette(win)),
             (c.quit, self.request_quit),
         ]
+        b = win.briefing
+        connect += [
+            (b.start, lambda: self.briefing.command(Command.START)),
+            (b.stop, lambda: self.briefing.command(Command.STOP)),
+            (b.next, lambda: self.briefing.command(Command.NEXT)),
+            (b.prev, lambda: self.briefing.command(Command.PREV)),
+            (b.pause, lambda: self.briefing.command(Command.PAUSE)),
+            (b.blank, lambda: self.briefing.command(Command.BLANK)),
+            (b.export, lambda: self._export_briefing_ui(win)),
+        ]
         for act, slot in connect:
             act.triggered.connect(slot)
+        self._sync_briefing_actions(win)
         c.open_menu.aboutToShow.connect(lambda: self._fill_open_menu(win, USER))
         c.preset_menu.aboutToShow.connect(lambda: self._fill_open_menu(win, PRESET))
         c.add_panel_menu.aboutToShow.connect(lambda: self._fill_add_menu(win))
+
+    # ---- briefing ---------------------------------------------------------------------
+
+    def _briefing_changed(self) -> None:
+        for win in self.windows:
+            self._sync_briefing_actions(win)
+
+    def _sync_briefing_actions(self, win: ScreenWindow) -> None:
+        player = self.briefing.player
+        running = self.briefing.active and player is not None
+        win.briefing.set_running(
+            running,
+            paused=bool(running and player is not None and player.state.value == "paused"),
+            blanked=self.briefing.blanked,
+        )
+
+    def export_briefing(self, folder: str | Path | None = None) -> tuple[list[Path], Path]:
+        """The one key: a PNG of every screen and the masked PDF report in a time-stamped
+        folder under ``folder`` (default ``export_folder``); returns (PNGs, PDF).
+
+        The pictures may go anywhere, so they are always of masked screens: when the
+        screens shown are not masked (a duty console), the same arrangement is rebuilt
+        masked for the pictures and then restored. A blanked briefing is un-blanked for
+        the pictures (a black PNG informs nobody)."""
+        folder = Path(folder) if folder is not None else self.export_folder
+        rebuild = bool(self.windows) and not (
+            self._panel_ctx.mask is not None and self._panel_ctx.mask.enabled
+        )
+        doc, key, source = (
+            (self.capture_layout(), self.key, self.source) if rebuild else ({}, "", "")
+        )
+        try:
+            if rebuild:
+                self.forced_mask = Mask(enabled=True)
+                self.apply_layout(doc, key, source)
+            hidden = [w for w in self._blank_covers() if w.isVisible()]
+            for w in hidden:
+                w.hide()
+            QCoreApplication.processEvents()
+            try:
+                return export_briefing(self.ctx.store, list(self.windows), folder)
+            finally:
+                for w in hidden:
+                    w.show()
+        finally:
+            if rebuild:
+                self.forced_mask = None
+                self.apply_layout(doc, key, source)
+
+    def _blank_covers(self) -> list[BlankCover]:
+        return [c for win in self.windows for c in win.findChildren(BlankCover)]
+
+    def _export_briefing_ui(self, win: ScreenWindow) -> None:
+        """Export with a busy cursor and messages; the folder is shown at the end."""
+        t = win.briefing.texts()
+        for w in self.windows:
+            w.statusBar().showMessage(t["exporting"])
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        QCoreApplication.processEvents()
+        try:
+            shots, pdf = self.export_briefing()
+        except (OSError, LayoutError, ValueError, RuntimeError) as err:
+            QApplication.restoreOverrideCursor()
+            self.show_problem(t["export_failed"].format(error=err))
+            return
+        QApplication.restoreOverrideCursor()
+        msg = t["exported"].format(count=len(shots), folder=str(pdf.parent))
+        self.last_export = (shots, pdf)
+        for w in self.windows:
+            w.statusBar().showMessage(msg, 15000)
+        log.info("%s", msg)
+        if self.interactive and not self.briefing.active:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(pdf.parent)))
 
     def _guard(self, win: ScreenWindow, fn: Callable[[], Any]) -> None:
         try:

@@ -11,11 +11,21 @@ import pytest
 from commandcenter.domain import Role
 from layouts import roles
 from layouts.schema import ScreenInfo, match_screens, panels_in, parse
+from widgets import registry
 from widgets.theme import scale_for_screen
 
 PRESETS = Path(__file__).resolve().parent.parent / "layouts" / "presets"
 NAMES = ["duty_console", "dispatch_desk", "leader_briefing", "video_wall"]
-BUILTIN = {"overview", "sla_tiles", "newest_cases", "feed_status", "alerts", "kpis"}
+BUILTIN = {
+    "overview",
+    "sla_tiles",
+    "newest_cases",
+    "feed_status",
+    "alerts",
+    "kpis",
+    "map",
+    "video_wall",
+}
 
 
 def load(name: str) -> dict:
@@ -31,7 +41,7 @@ def test_preset_is_valid_chinese_and_allowed_for_its_role(name: str) -> None:
     Role(doc["role"])
     assert roles.check_layout(doc) == []
     types = {p["type"] for p in doc["panels"].values()}
-    assert types <= BUILTIN, "a preset shows no placeholder"
+    assert types <= BUILTIN | set(registry.names()), "a preset shows no placeholder"
     placed = [pid for s in doc["screens"] for pid in panels_in(s["dock"])]
     assert sorted(placed) == sorted(doc["panels"]), "every panel is placed, once"
 
@@ -41,8 +51,10 @@ def test_each_preset_matches_the_issue() -> None:
     assert duty["role"] == "duty_officer" and len(duty["screens"]) == 2
     first = {duty["panels"][p]["type"] for p in panels_in(duty["screens"][0]["dock"])}
     second = {duty["panels"][p]["type"] for p in panels_in(duty["screens"][1]["dock"])}
-    assert {"sla_tiles", "newest_cases", "alerts"} <= first
-    assert {"kpis", "feed_status"} <= second
+    assert {"case_queue", "case_detail", "alarms"} <= first, "the officer's work screen"
+    assert {"map", "sla_tiles", "kpis", "feed_status"} <= second
+    desk_types = {p["type"] for p in desk["panels"].values()}
+    assert {"case_queue", "case_detail", "map"} <= desk_types
     assert desk["role"] == "dispatcher" and len(desk["screens"]) == 1
     assert brief["role"] == "leader" and len(brief["screens"]) == 1
     assert brief["screens"][0]["scale"] >= 1.5, "big type for a briefing"

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from commandcenter.domain import Role
+from commandcenter.privacy import Mask
 from commandcenter.selection import Selection
 from commandcenter.status import FeedStatus, LinkState
 from commandcenter.store import Store
@@ -65,6 +66,9 @@ class PanelContext:
     bridge: LiveBridge
     selection: Selection = field(default_factory=Selection)
     role: Role = Role.DUTY_OFFICER
+    # The screen's masking policy (privacy.Mask). None: by ``role`` (widgets.masking.mask_of);
+    # the shell sets it per layout and forces it on for briefing screens.
+    mask: Mask | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from commandcenter.domain import (
     Urgency,
 )
 from commandcenter.hall_time import local
+from commandcenter.privacy import Mask
 from commandcenter.sla import LEVEL_CODES, Milestone, SlaStatus, format_remaining
 from commandcenter.status import LINK_LABELS_ZH, FeedStatus, LinkState
 from commandcenter.store import ChangeSet, Store
@@ -413,10 +414,16 @@ class NewestCasesModel(QAbstractTableModel):
     LevelRole = Qt.ItemDataRole.UserRole + 2
 
     def __init__(
-        self, store: Store, limit: int = NEWEST_LIMIT, parent: QObject | None = None
+        self,
+        store: Store,
+        limit: int = NEWEST_LIMIT,
+        parent: QObject | None = None,
+        mask: Mask | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
+        # Titles and addresses come from reporters: a briefing or wall screen masks them.
+        self.mask = mask if mask is not None else Mask.off()
         self._limit = limit
         self._cases: list[Any] = []
         self._ids: list[str] = []
@@ -555,7 +562,8 @@ class NewestCasesModel(QAbstractTableModel):
                 deadline=local(sla.deadline).strftime("%m-%d %H:%M:%S"),
                 used=round(sla.used * 100),
             )
-        lines = [x for x in (getattr(case, "title", ""), getattr(case, "address", "")) if x]
+        shown = self.mask.case(case)  # a masked copy (the record itself when masking is off)
+        lines = [x for x in (getattr(shown, "title", ""), getattr(shown, "address", "")) if x]
         lines.append(
             self.tr("Filed {time} · grid {grid}").format(
                 time=local(case.created_ts).strftime("%Y-%m-%d %H:%M:%S"),
@@ -759,7 +767,9 @@ class CasesTable(QTableView):
 class OverviewPanel(QWidget):
     """Status strip, SLA tiles and the newest cases, fed by a LiveBridge."""
 
-    def __init__(self, bridge: LiveBridge, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, bridge: LiveBridge, parent: QWidget | None = None, mask: Mask | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("overviewPanel")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -770,7 +780,7 @@ class OverviewPanel(QWidget):
 
         self.strip = StatusStrip(store, bridge.status)
         self.tiles = SlaTiles(store)
-        self.model = NewestCasesModel(store, parent=self)
+        self.model = NewestCasesModel(store, parent=self, mask=mask)
         self.table = CasesTable(self.model)
         self.section_title = QLabel(objectName="sectionTitle")
         self.section_note = QLabel(objectName="sectionNote")

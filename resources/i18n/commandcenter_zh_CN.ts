@@ -480,6 +480,14 @@
         <source>missed</source>
         <translation>未达标</translation>
     </message>
+    <message>
+        <source>(as computed by the reference feed, the demo county)</source>
+        <translation>（按参考数据源即演示县的算法）</translation>
+    </message>
+    <message>
+        <source>Trend line: {n} samples since {since}, lowest {low}, highest {high}</source>
+        <translation>走势线：自 {since} 起 {n} 个采样，最低 {low}，最高 {high}</translation>
+    </message>
 </context>
 <context>
     <name>NewestCasesPanel</name>
@@ -742,6 +750,664 @@
     <message>
         <source>Layout {layout} · screen {screen}</source>
         <translation>布局 {layout} · 屏幕 {screen}</translation>
+    </message>
+</context>
+<context>
+    <name>BriefingBar</name>
+    <message>
+        <source>Masked</source>
+        <translation>已脱敏</translation>
+    </message>
+    <message>
+        <source>Names, phone numbers and exact addresses of reporters are hidden on this screen</source>
+        <translation>本屏已隐去报告人姓名、电话和详细地址</translation>
+    </message>
+    <message>
+        <source>Paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <source>The time does not run: P resumes</source>
+        <translation>计时已停止：按 P 继续</translation>
+    </message>
+    <message>
+        <source>Screen of the briefing</source>
+        <translation>汇报当前屏 / 总屏数</translation>
+    </message>
+    <message>
+        <source>Time left on this screen</source>
+        <translation>本屏剩余时间</translation>
+    </message>
+</context>
+<context>
+    <name>BriefingCommands</name>
+    <message>
+        <source>&amp;Start briefing</source>
+        <translation>开始汇报(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Show the briefing of this layout screen by screen, masked, in large type</source>
+        <translation>按汇报清单逐屏放映本布局：大字号、已脱敏</translation>
+    </message>
+    <message>
+        <source>S&amp;top briefing</source>
+        <translation>结束汇报(&amp;T)</translation>
+    </message>
+    <message>
+        <source>End the briefing and return to the layout shown before</source>
+        <translation>结束汇报，回到汇报前的布局</translation>
+    </message>
+    <message>
+        <source>&amp;Next screen</source>
+        <translation>下一屏(&amp;N)</translation>
+    </message>
+    <message>
+        <source>Go to the next screen of the briefing</source>
+        <translation>切换到汇报的下一屏</translation>
+    </message>
+    <message>
+        <source>&amp;Previous screen</source>
+        <translation>上一屏(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Go back to the previous screen of the briefing</source>
+        <translation>回到汇报的上一屏</translation>
+    </message>
+    <message>
+        <source>&amp;Pause / resume</source>
+        <translation>暂停/继续(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Stop the clock on this screen, or let it run again</source>
+        <translation>暂停本屏计时，或恢复计时</translation>
+    </message>
+    <message>
+        <source>&amp;Blank screen</source>
+        <translation>黑屏(&amp;B)</translation>
+    </message>
+    <message>
+        <source>Black out every screen; the briefing keeps its place</source>
+        <translation>所有屏幕黑屏；汇报保持当前位置</translation>
+    </message>
+    <message>
+        <source>Export &amp;briefing…</source>
+        <translation>导出汇报材料(&amp;B)…</translation>
+    </message>
+    <message>
+        <source>Save every screen as PNG and the masked briefing report as PDF</source>
+        <translation>将每块屏幕保存为 PNG，并生成已脱敏的汇报 PDF</translation>
+    </message>
+    <message>
+        <source>B&amp;riefing</source>
+        <translation>领导汇报(&amp;R)</translation>
+    </message>
+    <message>
+        <source>This layout has no briefing: open a layout with one (the leader briefing preset).</source>
+        <translation>本布局没有汇报清单：请打开带汇报清单的布局（如“领导研判大屏”预设）。</translation>
+    </message>
+    <message>
+        <source>The briefing of this layout cannot be used: {error}</source>
+        <translation>本布局的汇报清单无法使用：{error}</translation>
+    </message>
+    <message>
+        <source>Screen {position} of the briefing cannot be shown: {error}</source>
+        <translation>汇报第 {position} 屏无法显示：{error}</translation>
+    </message>
+    <message>
+        <source>Briefing started: {count} screens, {minutes} min</source>
+        <translation>汇报开始：共 {count} 屏，约 {minutes} 分钟</translation>
+    </message>
+    <message>
+        <source>Briefing ended</source>
+        <translation>汇报结束</translation>
+    </message>
+    <message>
+        <source>Exporting the briefing…</source>
+        <translation>正在导出汇报材料…</translation>
+    </message>
+    <message>
+        <source>Briefing exported: {count} screens and the report in {folder}</source>
+        <translation>汇报材料已导出：{count} 张屏幕截图和报告，位于 {folder}</translation>
+    </message>
+    <message>
+        <source>The briefing could not be exported: {error}</source>
+        <translation>汇报材料导出失败：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>AlarmsModel</name>
+    <message>
+        <source>Acknowledged by {who}: {comment}</source>
+        <translation>已由 {who} 确认：{comment}</translation>
+    </message>
+    <message>
+        <source>Alarm</source>
+        <translation>告警</translation>
+    </message>
+    <message>
+        <source>Case</source>
+        <translation>案件</translation>
+    </message>
+    <message>
+        <source>Raised</source>
+        <translation>发生时间</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Time left</source>
+        <translation>剩余时限</translation>
+    </message>
+    <message>
+        <source>Where</source>
+        <translation>位置</translation>
+    </message>
+    <message>
+        <source>new</source>
+        <translation>未处理</translation>
+    </message>
+    <message>
+        <source>overdue {time}</source>
+        <translation>超期 {time}</translation>
+    </message>
+    <message>
+        <source>snoozed until {time}</source>
+        <translation>暂缓至 {time}</translation>
+    </message>
+    <message>
+        <source>✓ {who}</source>
+        <translation>✓ {who} 已确认</translation>
+    </message>
+</context>
+<context>
+    <name>AlarmsPanel</name>
+    <message>
+        <source>Acknowledge</source>
+        <translation>确认</translation>
+    </message>
+    <message>
+        <source>Comment (what was done)…</source>
+        <translation>说明（已采取的措施）…</translation>
+    </message>
+    <message>
+        <source>Snooze {n} min</source>
+        <translation>暂缓 {n} 分钟</translation>
+    </message>
+</context>
+<context>
+    <name>AuditLogPanel</name>
+    <message>
+        <source>All results</source>
+        <translation>全部结果</translation>
+    </message>
+    <message>
+        <source>Everyone</source>
+        <translation>所有人</translation>
+    </message>
+    <message>
+        <source>Everything</source>
+        <translation>全部时间</translation>
+    </message>
+    <message>
+        <source>Export CSV…</source>
+        <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <source>Export audit log</source>
+        <translation>导出操作日志</translation>
+    </message>
+    <message>
+        <source>Last 24 hours</source>
+        <translation>近 24 小时</translation>
+    </message>
+    <message>
+        <source>Last 7 days</source>
+        <translation>近 7 天</translation>
+    </message>
+    <message>
+        <source>Last 8 hours</source>
+        <translation>近 8 小时</translation>
+    </message>
+    <message>
+        <source>Last hour</source>
+        <translation>近 1 小时</translation>
+    </message>
+    <message>
+        <source>No audit log on this console</source>
+        <translation>本席位没有操作日志</translation>
+    </message>
+    <message>
+        <source>Only me</source>
+        <translation>仅本人</translation>
+    </message>
+    <message>
+        <source>Search case, officer, reason…</source>
+        <translation>搜索案件、操作人、原因…</translation>
+    </message>
+    <message>
+        <source>{n} rows</source>
+        <translation>{n} 条</translation>
+    </message>
+    <message>
+        <source>{n} rows exported to {path}</source>
+        <translation>已导出 {n} 条到 {path}</translation>
+    </message>
+</context>
+<context>
+    <name>AuditModel</name>
+    <message>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <source>Case</source>
+        <translation>案件</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>详情</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Who</source>
+        <translation>操作人</translation>
+    </message>
+</context>
+<context>
+    <name>CaseDetailPanel</name>
+    <message>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <source>Attachments: {list}</source>
+        <translation>附件：{list}</translation>
+    </message>
+    <message>
+        <source>Cameras nearby: {list}</source>
+        <translation>附近监控：{list}</translation>
+    </message>
+    <message>
+        <source>No attachments</source>
+        <translation>无附件</translation>
+    </message>
+    <message>
+        <source>No camera within 3 km</source>
+        <translation>3 公里内无监控</translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation>说明</translation>
+    </message>
+    <message>
+        <source>Reporter: {name}　{phone}</source>
+        <translation>报告人：{name}　{phone}</translation>
+    </message>
+    <message>
+        <source>Reveal</source>
+        <translation>显示（留痕）</translation>
+    </message>
+    <message>
+        <source>Select a case in the queue, the map or the alarms</source>
+        <translation>请在案件队列、地图或告警中选择一件案件</translation>
+    </message>
+    <message>
+        <source>Show the reporter's name and phone; the audit log records that you did</source>
+        <translation>显示报告人姓名和电话；操作日志会记录您的查看</translation>
+    </message>
+    <message>
+        <source>Shown (logged)</source>
+        <translation>已显示（已留痕）</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Urgent</source>
+        <translation>紧急</translation>
+    </message>
+    <message>
+        <source>Who</source>
+        <translation>操作人</translation>
+    </message>
+    <message>
+        <source>assigned to {name}</source>
+        <translation>承办：{name}</translation>
+    </message>
+    <message>
+        <source>overdue {time}</source>
+        <translation>超期 {time}</translation>
+    </message>
+    <message>
+        <source>supervised ×{n}</source>
+        <translation>督办 ×{n}</translation>
+    </message>
+    <message>
+        <source>{time} left</source>
+        <translation>剩余 {time}</translation>
+    </message>
+</context>
+<context>
+    <name>CaseQueueModel</name>
+    <message>
+        <source>Age</source>
+        <translation>已用时</translation>
+    </message>
+    <message>
+        <source>Assignee</source>
+        <translation>承办单位</translation>
+    </message>
+    <message>
+        <source>Blue</source>
+        <translation>蓝</translation>
+    </message>
+    <message>
+        <source>Case ID</source>
+        <translation>案件编号</translation>
+    </message>
+    <message>
+        <source>Category</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Filed {time} · grid {grid}</source>
+        <translation>立案 {time} · 网格 {grid}</translation>
+    </message>
+    <message>
+        <source>My action</source>
+        <translation>本席操作</translation>
+    </message>
+    <message>
+        <source>Red</source>
+        <translation>红</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Time left</source>
+        <translation>剩余时限</translation>
+    </message>
+    <message>
+        <source>Township / grid</source>
+        <translation>乡镇 / 网格</translation>
+    </message>
+    <message>
+        <source>Urgent</source>
+        <translation>紧急</translation>
+    </message>
+    <message>
+        <source>Warning</source>
+        <translation>预警</translation>
+    </message>
+    <message>
+        <source>Yellow</source>
+        <translation>黄</translation>
+    </message>
+    <message>
+        <source>not delivered yet: {error}; retried automatically</source>
+        <translation>尚未送达：{error}；将自动重试</translation>
+    </message>
+    <message>
+        <source>overdue {time}</source>
+        <translation>超期 {time}</translation>
+    </message>
+</context>
+<context>
+    <name>CaseQueuePanel</name>
+    <message>
+        <source>Blue</source>
+        <translation>蓝</translation>
+    </message>
+    <message>
+        <source>Category</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Mute the alarm tones</source>
+        <translation>关闭告警提示音</translation>
+    </message>
+    <message>
+        <source>Muted</source>
+        <translation>已静音</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>名称：</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>在办</translation>
+    </message>
+    <message>
+        <source>Overdue</source>
+        <translation>已超期</translation>
+    </message>
+    <message>
+        <source>Red</source>
+        <translation>红</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>Save filter</source>
+        <translation>保存筛选</translation>
+    </message>
+    <message>
+        <source>Save the current filter under a name</source>
+        <translation>将当前筛选条件保存为常用筛选</translation>
+    </message>
+    <message>
+        <source>Saved filters…</source>
+        <translation>常用筛选…</translation>
+    </message>
+    <message>
+        <source>Search id, title, address, assignee…</source>
+        <translation>搜索编号、标题、地址、承办单位…</translation>
+    </message>
+    <message>
+        <source>Seen</source>
+        <translation>知道了</translation>
+    </message>
+    <message>
+        <source>Sound on</source>
+        <translation>提示音开</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Township</source>
+        <translation>乡镇</translation>
+    </message>
+    <message>
+        <source>Warning</source>
+        <translation>预警</translation>
+    </message>
+    <message>
+        <source>Yellow</source>
+        <translation>黄</translation>
+    </message>
+    <message>
+        <source>j/k move · Enter open · s sign · d dispatch · r return · e supervise · x extend · v verify and close · c call back · a acknowledge</source>
+        <translation>j/k 上下 · Enter 打开 · s 签收 · d 派遣 · r 退回 · e 督办 · x 延期 · v 核查结案 · c 回访评价 · a 确认告警</translation>
+    </message>
+    <message>
+        <source>{case}: {n} alarm(s) acknowledged</source>
+        <translation>{case}：已确认 {n} 条告警</translation>
+    </message>
+    <message>
+        <source>{shown} of {total}</source>
+        <translation>{shown} / 共 {total} 件</translation>
+    </message>
+</context>
+<context>
+    <name>DispatchDialog</name>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Choose a body or a unit</source>
+        <translation>请选择承办单位或现场力量</translation>
+    </message>
+    <message>
+        <source>Dispatch</source>
+        <translation>派遣</translation>
+    </message>
+    <message>
+        <source>Dispatch to: {name} ({level})</source>
+        <translation>派遣给：{name}（{level}）</translation>
+    </message>
+    <message>
+        <source>Dispatch {case}</source>
+        <translation>派遣 {case}</translation>
+    </message>
+    <message>
+        <source>Distance</source>
+        <translation>距离</translation>
+    </message>
+    <message>
+        <source>ETA</source>
+        <translation>预计到达</translation>
+    </message>
+    <message>
+        <source>Field units (available first, then by distance)</source>
+        <translation>现场力量（空闲优先，按距离）</translation>
+    </message>
+    <message>
+        <source>Level</source>
+        <translation>层级</translation>
+    </message>
+    <message>
+        <source>Nearest unit</source>
+        <translation>最近力量</translation>
+    </message>
+    <message>
+        <source>Or type another department, township or village</source>
+        <translation>或输入其他部门、乡镇或村（社区）</translation>
+    </message>
+    <message>
+        <source>Responsible bodies (by category and area)</source>
+        <translation>建议承办（按类别与属地）</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Suggested body</source>
+        <translation>建议承办单位</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>依据</translation>
+    </message>
+    <message>
+        <source>{minutes} min</source>
+        <translation>{minutes} 分钟</translation>
+    </message>
+</context>
+<context>
+    <name>GridStatsPanel</name>
+    <message>
+        <source>{grids} grids: {met} patrolled twice today (一日双巡), {patrols} patrols, {events} events reported</source>
+        <translation>共 {grids} 个网格：今日 {met} 个完成一日双巡，巡查 {patrols} 次，上报事件 {events} 件</translation>
+    </message>
+</context>
+<context>
+    <name>RankingPanel</name>
+    <message>
+        <source>Export CSV</source>
+        <translation>导出 CSV</translation>
+    </message>
+    <message>
+        <source>Export Excel</source>
+        <translation>导出 Excel</translation>
+    </message>
+    <message>
+        <source>No cases received in this window.</source>
+        <translation>本周期内没有受理案件。</translation>
+    </message>
+    <message>
+        <source>{start} to {end}: {ranked} of {n} ranked (at least {min} cases); score 0-100 from closure, on-time, satisfaction, overdue, repeats, handling time</source>
+        <translation>{start} 至 {end}：{n} 个对象中 {ranked} 个参与排名（至少 {min} 件）；综合得分 0–100，由结案率、按时率、满意度、超期、重复投诉、处置时长计算</translation>
+    </message>
+    <message>
+        <source>; {n} cases not attributed at this level</source>
+        <translation>；{n} 件案件无法归属到此层级</translation>
+    </message>
+</context>
+<context>
+    <name>HotTopicsPanel</name>
+    <message>
+        <source>Newest “{keyword}” case: {text}</source>
+        <translation>最新“{keyword}”案件：{text}</translation>
+    </message>
+    <message>
+        <source>{window}: {n} keywords, {bursts} rising sharply against the week before (▲); heat weighs newer cases more. Click a row to see its cases on the map.</source>
+        <translation>{window}：{n} 个热词，其中 {bursts} 个较前一周明显突增（▲）；热度按时间衰减，越新权重越高。点击一行在地图上查看案件。</translation>
+    </message>
+    <message>
+        <source>Repeat complaints (same place and category, 7 days): {n}</source>
+        <translation>重复投诉（同一地点同一类别，7 天内）：{n} 处</translation>
+    </message>
+</context>
+<context>
+    <name>TrendsPanel</name>
+    <message>
+        <source>per hour</source>
+        <translation>每小时</translation>
+    </message>
+    <message>
+        <source>per day</source>
+        <translation>每天</translation>
+    </message>
+    <message>
+        <source>Solid: this period; dashed: the same period last week. The last point is still running and is compared with last week up to the same minute.</source>
+        <translation>实线为本期，虚线为上周同期。最后一个时段尚未结束，与上周同期比较到同一分钟。</translation>
+    </message>
+    <message>
+        <source>Filed {unit}: {now} (same period last week {last}, {change})</source>
+        <translation>受理量（{unit}）：{now} 件（上周同期 {last}，{change}）</translation>
+    </message>
+    <message>
+        <source>Closed {unit}: {now} (same period last week {last}, {change})</source>
+        <translation>结案量（{unit}）：{now} 件（上周同期 {last}，{change}）</translation>
+    </message>
+    <message>
+        <source>Overdue now: {now} (a week ago {last})</source>
+        <translation>当前超期：{now} 件（一周前 {last}）</translation>
     </message>
 </context>
 </TS>

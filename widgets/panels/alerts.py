@@ -21,9 +21,11 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout
 
 from commandcenter.hall_time import local
+from commandcenter.privacy import Mask
 from commandcenter.store import ChangeSet, Store
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
+from widgets.masking import mask_of, reporter_of
 from widgets.registry import register
 
 LEVELS: tuple[str, ...] = ("blue", "yellow", "red")  # ascending severity
@@ -39,10 +41,18 @@ class AlertsModel(QAbstractTableModel):
     LevelRole = Qt.ItemDataRole.UserRole + 2
 
     def __init__(
-        self, store: Store, min_level: str = "blue", limit: int = 200, parent: QObject | None = None
+        self,
+        store: Store,
+        min_level: str = "blue",
+        limit: int = 200,
+        parent: QObject | None = None,
+        mask: Mask | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
+        # Messages quote case text (an address, a caller's name or number): masked on a
+        # briefing or wall screen, in full on a duty console.
+        self.mask = mask if mask is not None else Mask.off()
         self._min_rank = _RANK.get(min_level, 0)
         self._limit = limit
         self._alerts: list[Any] = []
@@ -81,7 +91,7 @@ class AlertsModel(QAbstractTableModel):
                 return self.level_name(level)
             if col == self.KIND:
                 return self.kind_name(str(a.kind))
-            return a.message
+            return self.message(a)
         if role == Qt.ItemDataRole.BackgroundRole:
             if col == self.LEVEL and level in _RANK:
                 return theme.level_color(level)
@@ -119,8 +129,15 @@ class AlertsModel(QAbstractTableModel):
             "sensor": self.tr("Sensor"),
         }.get(kind, kind)
 
+    def message(self, a: Any) -> str:
+        """The alert's text as this screen may show it."""
+        text = str(a.message or "")
+        if not self.mask.enabled:
+            return text
+        return self.mask.text(text, reporter_of(self._store, getattr(a, "case_id", "") or ""))
+
     def _tooltip(self, a: Any) -> str:
-        lines = [str(a.message)]
+        lines = [self.message(a)]
         if getattr(a, "case_id", ""):
             lines.append(
                 self.tr("Case {case} (select to show it everywhere)").format(case=a.case_id)
@@ -192,7 +209,11 @@ class AlertsPanel(Panel):
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
         self.model = AlertsModel(
-            ctx.store, str(self.settings["min_level"]), int(self.settings["limit"]), parent=self
+            ctx.store,
+            str(self.settings["min_level"]),
+            int(self.settings["limit"]),
+            parent=self,
+            mask=mask_of(ctx),
         )
         t = self.table = QTableView(self.body)
         t.setObjectName("alertsTable")

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from commandcenter.hall_time import local
 from commandcenter.status import FeedStatus, LinkState
 from widgets.base import Panel, PanelContext, Setting
+from widgets.masking import mask_of
 from widgets.overview import link_label
 from widgets.registry import register
 
@@ -86,6 +87,7 @@ class FeedStatusPanel(Panel):
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
+        self.mask = mask_of(ctx)  # bad-event details and errors may quote case text
         body = self.body
         self.state = QLabel(body, objectName="linkBadge")
         self.state.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -169,7 +171,9 @@ class FeedStatusPanel(Panel):
                 value.setProperty("alert", alert)
                 _repolish(value)
         self.last_error.setText(
-            self.tr("Last error: {error}").format(error=st.last_error) if st.last_error else ""
+            self.tr("Last error: {error}").format(error=self.mask.text(st.last_error))
+            if st.last_error
+            else ""
         )
         self.last_error.setVisible(bool(st.last_error))
         self._fill_problems(st)
@@ -221,7 +225,8 @@ class FeedStatusPanel(Panel):
         for r, b in enumerate(recent):
             t.setItem(r, 0, _item(local(b.at).strftime("%H:%M:%S")))
             t.setItem(r, 1, _item(b.reason))
-            t.setItem(r, 2, _item(b.detail, b.detail))
+            detail = self.mask.text(str(b.detail or ""))  # a raw excerpt of an event
+            t.setItem(r, 2, _item(detail, detail))
         self.bad_title.setVisible(limit > 0)
         self.bad.setVisible(limit > 0)
 

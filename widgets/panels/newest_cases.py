@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 from commandcenter.selection import Selection
 from commandcenter.store import ChangeSet
 from widgets.base import Panel, PanelContext, Setting
+from widgets.masking import mask_of
 from widgets.overview import NEWEST_LIMIT, CasesTable, NewestCasesModel
 from widgets.registry import register
 
@@ -33,7 +34,9 @@ class NewestCasesPanel(Panel):
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
-        self.model = NewestCasesModel(ctx.store, limit=int(self.settings["limit"]), parent=self)
+        self.model = NewestCasesModel(
+            ctx.store, limit=int(self.settings["limit"]), parent=self, mask=mask_of(ctx)
+        )
         self.table = CasesTable(self.model, parent=self.body)
         self.note = QLabel(self.body)
         self.note.setObjectName("sectionNote")

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtWidgets import QVBoxLayout
 
 from widgets.base import Panel, PanelContext
+from widgets.masking import mask_of
 from widgets.overview import OverviewPanel as OverviewView
 from widgets.registry import register
 
@@ -25,7 +26,7 @@ class OverviewPanel(Panel):
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
-        self.view = OverviewView(ctx.bridge, parent=self.body)
+        self.view = OverviewView(ctx.bridge, parent=self.body, mask=mask_of(ctx))
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
