@@ -60,6 +60,7 @@ class ClientConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     max_event_bytes: int = protocol.MAX_EVENT_BYTES
+    slice_s: float = 0.008  # give the loop back after handling messages for this long
 
     def __repr__(self) -> str:  # the token must never reach a log line
         return f"ClientConfig(base_url={self.base_url!r}, token=<hidden>, ca_file={self.ca_file!r})"
@@ -249,6 +250,12 @@ class FeedClient:
         epoch = self._last_id[0]
         headers = {"Last-Event-ID": protocol.format_event_id(*self._last_id)}
         got_data = False
+        # Time-sliced: when the socket already holds more data, httpx-sse hands message
+        # after message over without ever suspending, so a fast stream could keep the Qt
+        # loop (which runs us) from painting for as long as the burst lasts. After
+        # ``slice_s`` of handling we yield once; nothing is skipped, the rest waits.
+        slice_s = self.config.slice_s
+        started = time.perf_counter()
         async with aconnect_sse(http, "GET", "/v1/stream", headers=headers) as source:
             self._check_response(source.response, "stream")
             async with contextlib.aclosing(source.aiter_sse()) as messages:
@@ -260,6 +267,9 @@ class FeedClient:
                     if self.status.state is not LinkState.LIVE:
                         self.status.set_state(LinkState.LIVE)
                     self._on_message(msg.event, msg.data, msg.id, epoch)
+                    if time.perf_counter() - started >= slice_s:
+                        await asyncio.sleep(0)
+                        started = time.perf_counter()
         return got_data
 
     def _on_message(self, event: str, data: str, sse_id: str, epoch: str) -> None:

@@ -19,9 +19,10 @@ Why these choices:
   different topics, so an event may overtake an earlier one. Events are held (at most
   ``reorder_wait_s``) until their predecessors arrive; a hole that never fills is counted
   (``errors["gap"]``) and skipped, never waited on forever.
-- **Batches when behind**: everything already queued (up to ``max_batch``) is applied in
-  one ``sink.apply``, so a backlog after a reconnect costs one change set per batch, not
-  one per message.
+- **Batches when behind**: everything already queued is applied ``max_batch`` events per
+  ``sink.apply``, so a backlog after a reconnect costs one change set per batch, not one
+  per message; between applies that ran longer than ``slice_s`` the loop gets the thread
+  back, so the Qt loop (which runs us) keeps painting while a backlog drains.
 - Credentials: username/password from the config, ``CC_MQTT_PASSWORD`` or an owner-only
   file; never logged (``MqttConfig.__repr__`` hides it). TLS is always verified (the
   system's trust store, or the CA file named).
@@ -101,7 +102,8 @@ class MqttConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     stale_after: float = 6.0  # no message or heartbeat for this long: show "stale"
-    max_batch: int = 2000
+    max_batch: int = 2000  # events per store apply (and messages per drain) when behind
+    slice_s: float = 0.008  # give the loop back after applying for this long (Qt paints)
     reorder_wait_s: float = 0.5
     max_event_bytes: int = protocol.MAX_EVENT_BYTES
 
@@ -123,9 +125,18 @@ class MqttConfig:
 
 
 def make_client(
-    config: MqttConfig, *, client_id: str | None = None, persistent: bool = True
+    config: MqttConfig,
+    *,
+    client_id: str | None = None,
+    persistent: bool = True,
+    max_inflight: int | None = None,
 ) -> aiomqtt.Client:
-    """An aiomqtt client for MQTT 5 with our session settings (shared by the bridge)."""
+    """An aiomqtt client for MQTT 5 with our session settings (shared by the bridge).
+
+    ``max_inflight``: QoS 1 publishes paho keeps unacknowledged on the wire at once
+    (paho's default is 20). A publisher raises it to its window so that the window really
+    is in flight together instead of trickling out 20 at a time behind PUBACKs.
+    """
     props = Properties(PacketTypes.CONNECT)
     if persistent:
         props.SessionExpiryInterval = int(config.session_expiry_s)
@@ -143,6 +154,7 @@ def make_client(
         keepalive=config.keepalive_s,
         timeout=config.connect_timeout,
         tls_context=config.tls_context(),
+        max_inflight_messages=max_inflight,
     )
 
 
@@ -262,6 +274,12 @@ class MqttTransport:
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         messages = client.messages
+        # aiomqtt's incoming queue, drained directly when it already holds messages:
+        # ``anext(messages)`` costs a task and an ``asyncio.wait`` per message, which at
+        # thousands of messages a second is most of the GUI thread's time. Fallback when
+        # a future aiomqtt renames it: the public iterator.
+        queue = getattr(client, "_queue", None)
+        drain = queue.get_nowait if isinstance(queue, asyncio.Queue) else None
         loop = asyncio.get_running_loop()
         while not self._stop.is_set():
             timeout = None
@@ -273,19 +291,30 @@ class MqttTransport:
                 self._deliver([], force=True)
                 continue
             batch = [first]
-            # Behind? Take everything already queued, up to max_batch, as one apply.
+            # Behind? Take what is already queued (up to max_batch messages) in one go.
             while len(messages) and len(batch) < self.config.max_batch:
-                batch.append(await anext(messages))
-            self._handle(batch)
+                batch.append(drain() if drain is not None else await anext(messages))
+            await self._handle(batch)
 
     # ---- messages ----------------------------------------------------------------------
 
-    def _handle(self, batch: list[aiomqtt.Message]) -> None:
+    async def _handle(self, batch: list[aiomqtt.Message]) -> None:
+        """Decode and apply ``batch`` in slices that give the loop back.
+
+        Why slices: one ``events/batch`` message may carry hundreds of events, so a drained
+        backlog can hold a million; applying it in one go would freeze the GUI thread
+        (the Qt loop runs our callbacks) for seconds. Events are applied ``max_batch`` at a
+        time, and after each apply that ran past ``slice_s`` since the loop last had the
+        thread, we ``await asyncio.sleep(0)``: Qt paints and serves its timers in between.
+        Nothing is dropped or reordered by yielding; what is not applied yet just waits.
+        """
         self.status.last_data_at = time.time()
         if self.status.state is not LinkState.LIVE:
             self.status.set_state(LinkState.LIVE)
         events: list[protocol.Event] = []
         noisy = False
+        chunk = self.config.max_batch
+        started = time.perf_counter()
         for msg in batch:
             topic = msg.topic.value
             payload = msg.payload
@@ -309,9 +338,17 @@ class MqttTransport:
                 self.status.unknown_kinds[unknown] += 1
                 noisy = True
             events.extend(parsed.events)
+            if len(events) >= chunk:
+                self._deliver(events)
+                events = []
+                if time.perf_counter() - started >= self.config.slice_s:
+                    await asyncio.sleep(0)
+                    started = time.perf_counter()
         self._deliver(events)
         if noisy:
             self.status.notify()
+        if time.perf_counter() - started >= self.config.slice_s:
+            await asyncio.sleep(0)
 
     def _heartbeat(self, raw: bytes) -> None:
         try:
