@@ -35,6 +35,11 @@ READ_ONLY_PANELS: frozenset[str] = frozenset(
         "map",
         "video",
         "video_wall",
+        # the insight panels (widgets/insights): views; a click only selects cases
+        "ranking",
+        "grid_stats",
+        "trends",
+        "hot_topics",
     }
 )
 

@@ -28,7 +28,12 @@ log = logging.getLogger(__name__)
 
 _REGISTRY: dict[str, type[Panel]] = {}
 
-BUILTIN_MODULES = ("widgets.panels", "widgets.map", "widgets.video")
+BUILTIN_MODULES = (
+    "widgets.panels",
+    "widgets.map",
+    "widgets.video",
+    "widgets.insights",
+)
 
 
 @dataclass(frozen=True, slots=True)

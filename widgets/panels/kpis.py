@@ -2,6 +2,9 @@
 
 One tile per KPI of the store (``kpi.update`` events): its label, value and unit, and its
 target. A tile is green when the value meets the target and red when it does not.
+Under the value a sparkline draws the KPI's recent values (``commandcenter.kpis.KpiHistory``,
+fed by the store's change sets while the panel is open), and the tooltip says how the
+number is computed (``commandcenter.kpis.DEFINITIONS``) with the samples behind the line.
 
 The rule for "meets": the feed protocol's KPI carries a target but no direction, and every
 target the platform sets is a floor on a rate (closure rate >= 95%, satisfaction >= 90%...);
@@ -14,10 +17,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from PySide6.QtCore import Qt
+import numpy as np
+from PySide6.QtCore import QPointF, QSize, Qt
+from PySide6.QtGui import QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from commandcenter import hall_time
+from commandcenter.kpis import KpiHistory, definition
 from commandcenter.store import ChangeSet
+from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import is_chinese
 from widgets.registry import register
@@ -68,6 +76,64 @@ def unit_label(unit: str) -> str:
     return UNITS_EN.get(unit, unit)
 
 
+class Sparkline(QWidget):
+    """The recent values of one KPI as a line, the target as a dotted line.
+
+    Painted by hand rather than with a plot widget: a wall of twelve tiles must stay
+    cheap to repaint once a second. The vertical range spans the values and the target,
+    so a line hugging its target reads as such, not as a wild swing.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("kpiSparkline")
+        self.values = np.zeros(0)
+        self.target = 0.0
+        self.level = "none"
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(int(28 * theme.current_scale()))
+
+    def sizeHint(self) -> QSize:
+        return QSize(120, int(28 * theme.current_scale()))
+
+    def set_values(self, values: np.ndarray, target: float, level: str) -> None:
+        self.values, self.target, self.level = values, float(target), level
+        self.setFixedHeight(int(28 * theme.current_scale()))
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if len(self.values) < 2:
+            return
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        w, h, m = self.width(), self.height(), 3.0
+        lo, hi = float(self.values.min()), float(self.values.max())
+        if self.target:
+            lo, hi = min(lo, self.target), max(hi, self.target)
+        span = (hi - lo) or max(1.0, abs(hi) * 0.01)
+        lo -= span * 0.1
+        span *= 1.2
+        n = len(self.values)
+
+        def y(v: float) -> float:
+            return h - m - (v - lo) / span * (h - 2 * m)
+
+        if self.target:
+            tp = QPen(theme.color("text_dim"))
+            tp.setStyle(Qt.PenStyle.DotLine)
+            p.setPen(tp)
+            p.drawLine(QPointF(0, y(self.target)), QPointF(w, y(self.target)))
+        colour = {"ok": "green", "miss": "red"}.get(self.level, "accent")
+        pen = QPen(theme.color(colour))
+        pen.setWidthF(2.0 * theme.current_scale())
+        p.setPen(pen)
+        pts = [
+            QPointF(m + i * (w - 2 * m) / (n - 1), y(float(v))) for i, v in enumerate(self.values)
+        ]
+        p.drawPolyline(QPolygonF(pts))
+        p.end()
+
+
 class KpiTile(QFrame):
     """Label, big value with its unit, and the target line."""
 
@@ -95,6 +161,8 @@ class KpiTile(QFrame):
         col.setSpacing(0)
         col.addWidget(self.label)
         col.addWidget(row, 1)
+        self.spark = Sparkline(self)
+        col.addWidget(self.spark)
         col.addWidget(self.target)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
@@ -112,6 +180,7 @@ class KpisPanel(Panel):
             "str", "", "指标（逗号分隔，留空为全部）", "KPIs (comma-separated, empty = all)"
         ),
         "columns": Setting("int", 4, "列数", "Columns", minimum=1, maximum=8),
+        "sparkline": Setting("bool", True, "显示近期走势", "Show the recent trend"),
     }
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
@@ -123,6 +192,8 @@ class KpisPanel(Panel):
         self.empty = QLabel(self.body, objectName="placeholderMessage")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
+        self.history = KpiHistory(capacity=120)
+        self.hold(self.history.follow(ctx.store))
         self.listen(ctx.bridge.changed, self._on_changed)
         self.rebuild()
 
@@ -188,6 +259,9 @@ class KpisPanel(Panel):
                 )
                 tile.setToolTip(self._tooltip(kpi, meets))
             state = {True: "ok", False: "miss", None: "none"}[meets]
+            _, values = self.history.samples(name)
+            tile.spark.setVisible(bool(self.settings["sparkline"]))
+            tile.spark.set_values(values, float(kpi.target) if kpi is not None else 0.0, state)
             if tile.property("meets") != state:
                 tile.setProperty("meets", state)
                 for w in (tile, tile.value):
@@ -209,6 +283,22 @@ class KpisPanel(Panel):
                 self.tr("Target: at least {target}; {verdict}").format(
                     target=format_value(float(kpi.target), kpi.unit),
                     verdict=self.tr("met") if meets else self.tr("missed"),
+                )
+            )
+        text = definition(str(kpi.name), is_chinese())
+        if text:
+            lines.append(text)
+            lines.append(self.tr("(as computed by the reference feed, the demo county)"))
+        ts, values = self.history.samples(str(kpi.name))
+        if len(values):
+            lines.append(
+                self.tr(
+                    "Trend line: {n} samples since {since}, lowest {low}, highest {high}"
+                ).format(
+                    n=len(values),
+                    since=hall_time.local(float(ts[0])).strftime("%H:%M"),
+                    low=format_value(float(values.min()), kpi.unit),
+                    high=format_value(float(values.max()), kpi.unit),
                 )
             )
         return "\n".join(lines)
