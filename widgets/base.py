@@ -45,6 +45,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from commandcenter.actions import Outbox
+from commandcenter.alarms import AlarmEngine
+from commandcenter.audit import AuditLog
 from commandcenter.domain import Role
 from commandcenter.privacy import Mask
 from commandcenter.selection import Selection
@@ -66,9 +69,17 @@ class PanelContext:
     bridge: LiveBridge
     selection: Selection = field(default_factory=Selection)
     role: Role = Role.DUTY_OFFICER
+    # The case desk's services (None in read-only or test contexts: panels then only show).
+    outbox: Outbox | None = None  # durable actions (commandcenter.actions)
+    audit: AuditLog | None = None  # who did what (commandcenter.audit)
+    alarms: AlarmEngine | None = None  # the hall's SLA/cluster alarms (commandcenter.alarms)
+    actor: str = ""  # the officer's name as written into timelines and the audit log
     # The screen's masking policy (privacy.Mask). None: by ``role`` (widgets.masking.mask_of);
     # the shell sets it per layout and forces it on for briefing screens.
     mask: Mask | None = None
+    # True while the panel shows the past (time travel): its freshness badge says "回放"
+    # instead of "live", because the store it reads is not the live one.
+    replay: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +368,10 @@ class Panel(QWidget):
 
     def _refresh_badge(self, *_: object) -> None:
         status = self.ctx.status
-        text, level = freshness(status)
+        if self.ctx.replay:
+            text, level = ("回放" if is_chinese() else "replay"), "down"
+        else:
+            text, level = freshness(status)
         if self.badge.text() != text:
             self.badge.setText(text)
             age = status.data_age()

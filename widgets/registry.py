@@ -32,6 +32,7 @@ BUILTIN_MODULES = (
     "widgets.panels",
     "widgets.map",
     "widgets.video",
+    "widgets.cases",
     "widgets.insights",
 )
 

@@ -1,0 +1,174 @@
+"""The hall's alarm engine: breached and about-to-breach per case, clusters per grid and
+category, new urgent cases; acknowledge (audited, with the comment), snooze, sound levels,
+clearing, and the subscription's unsubscribe."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from commandcenter.alarms import SOUND_FOR_LEVEL, AlarmEngine, AlarmKind, AlarmLevel
+from commandcenter.audit import AuditLog
+from commandcenter.sla import HOUR, MINUTE
+from commandcenter.store import Store
+from feeds import protocol as P
+
+
+def case(i: int, now: float, age: float, **kw: Any) -> P.CaseData:
+    f: dict[str, Any] = {
+        "id": f"C{i:03d}",
+        "version": 1,
+        "category": "路灯不亮",
+        "source": "hotline",
+        "urgency": "normal",
+        "state": "signed",
+        "township": "T1",
+        "grid": f"G{i:02d}",
+        "lon": 113.6,
+        "lat": 37.8,
+        "created_ts": now - age,
+        "state_ts": now - age,
+    }
+    f.update(kw)
+    return P.CaseData(**f)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def now() -> float:
+    return time.time()
+
+
+@pytest.fixture
+def audit(tmp_path: Path):
+    log = AuditLog(tmp_path / "audit.sqlite3")
+    yield log
+    log.close()
+
+
+def fill(store: Store, now: float, cases: list[P.CaseData]) -> None:
+    store.set_clock(now)
+    store.apply([P.Event(store.seq + i + 1, P.CASE_CREATED, now, c) for i, c in enumerate(cases)])
+
+
+def test_breached_about_to_breach_and_quiet_cases(now: float) -> None:
+    store = Store()
+    # normal: 24 h to sign and assign; red from 90% used (the default policy)
+    fill(
+        store,
+        now,
+        [
+            case(1, now, 30 * HOUR),  # overdue
+            case(2, now, 23 * HOUR),  # red, not overdue
+            case(3, now, 1 * HOUR),  # blue: nothing
+            case(4, now, 30 * HOUR, state="closed"),  # closed: nothing
+        ],
+    )
+    eng = AlarmEngine(store)
+    change = eng.evaluate()
+    kinds = {(a.kind, a.case_id) for a in change.raised}
+    assert kinds == {(AlarmKind.BREACHED, "C001"), (AlarmKind.ABOUT_TO_BREACH, "C002")}
+    assert eng.get("breached:C001").level is AlarmLevel.CRITICAL
+    assert eng.get("about_to_breach:C002").remaining > 0
+    assert eng.sound_level() is AlarmLevel.CRITICAL
+    assert eng.alarms()[0].kind is AlarmKind.BREACHED, "loudest first"
+    assert not eng.evaluate(), "nothing new: nothing published"
+
+
+def test_cluster_of_one_category_in_one_grid(now: float) -> None:
+    store = Store()
+    same = [case(i, now, 10 * MINUTE + i, grid="G07", category="井盖缺失") for i in range(3)]
+    other = [case(10, now, 10 * MINUTE, grid="G07", category="路灯不亮")]
+    old = [case(11, now, 5 * HOUR, grid="G07", category="井盖缺失")]  # outside the window
+    fill(store, now, same + other + old)
+    eng = AlarmEngine(store, cluster_min=3, cluster_window_s=2 * HOUR)
+    eng.evaluate()
+    clusters = [a for a in eng.alarms() if a.kind is AlarmKind.CLUSTER]
+    assert len(clusters) == 1
+    c = clusters[0]
+    assert (c.grid, c.category, c.count) == ("G07", "井盖缺失", 3)
+    assert set(c.case_ids) == {"C000", "C001", "C002"}
+    assert c.sound == SOUND_FOR_LEVEL[AlarmLevel.NOTICE]
+
+
+def test_new_urgent_flashes_until_acknowledged_or_signed(now: float, audit: AuditLog) -> None:
+    store = Store()
+    urgent = case(1, now, 60, urgency="urgent", state="reported")
+    fill(store, now, [urgent])
+    wall = Clock()
+    eng = AlarmEngine(store, audit, clock=wall)
+    seen: list[Any] = []
+    unsubscribe = eng.subscribe(seen.append)
+    eng.evaluate()
+    assert eng.loud_case_ids() == {"C001"}
+    assert eng.acknowledge_case("C001", "已电话联系网格员", "张三", "duty_officer") == 1
+    assert eng.loud_case_ids() == set()
+    rows = audit.query(action="alarm.acknowledge")
+    assert [(r.actor, r.case_id, r.params["comment"], r.result) for r in rows] == [
+        ("张三", "C001", "已电话联系网格员", "acknowledged")
+    ]
+    a = eng.get("new_urgent:C001")
+    assert a.acknowledged and a.ack_by == "张三" and a.ack_at == wall.t
+    eng.evaluate()
+    assert eng.get("new_urgent:C001").acknowledged, "acknowledging survives re-evaluation"
+    # signed: the condition ends, the alarm clears
+    store.apply(
+        [
+            P.Event(
+                store.seq + 1,
+                P.CASE_UPDATED,
+                now,
+                msgspec.structs.replace(urgent, version=2, state="signed"),
+            )
+        ]
+    )
+    change = eng.evaluate()
+    assert "new_urgent:C001" in {a.id for a in change.cleared}
+    n = len(seen)
+    unsubscribe()
+    eng.acknowledge_case("C001")
+    assert len(seen) == n and eng.subscriber_count == 0
+
+
+def test_snooze_silences_until_then_and_is_audited(now: float, audit: AuditLog) -> None:
+    store = Store()
+    fill(store, now, [case(1, now, 30 * HOUR)])
+    wall = Clock()
+    eng = AlarmEngine(store, audit, clock=wall)
+    eng.evaluate()
+    eng.snooze("breached:C001", wall.t + 600, "李四")
+    assert eng.sound_level() is None
+    assert eng.alarms(include_silenced=False) == []
+    wall.t += 601
+    assert eng.sound_level() is AlarmLevel.CRITICAL, "back when the snooze ends"
+    assert audit.query(action="alarm.snooze")[0].actor == "李四"
+    with pytest.raises(KeyError):
+        eng.acknowledge("breached:NOPE")
+
+
+def test_100k_cases_evaluate_quickly(now: float) -> None:
+    store = Store()
+    cases = [case(i, now, (i % 100) * 20 * MINUTE, grid=f"G{i % 452}") for i in range(100_000)]
+    for i, c in enumerate(cases):
+        c.id = f"X{i:06d}"
+    fill(store, now, cases)
+    eng = AlarmEngine(store)
+    t = time.perf_counter()
+    eng.evaluate()
+    first = time.perf_counter() - t
+    t = time.perf_counter()
+    eng.evaluate()
+    again = time.perf_counter() - t
+    assert len(eng) > 1000
+    assert first < 1.0 and again < 0.5, (first, again)

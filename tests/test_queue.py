@@ -1,0 +1,223 @@
+"""The case queue's core: vectorised filter and sort over the store's columns, the
+free-text search, saved filters as plain dicts, and the 50 ms budget at 100k cases."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from commandcenter.queue import (
+    BUILTIN_FILTERS,
+    QueueFilter,
+    QueueIndex,
+    SavedFilters,
+    SortKey,
+    columns,
+)
+from commandcenter.sla import HOUR, MINUTE
+from commandcenter.store import Store
+from feeds import protocol as P
+
+CATS = ["占道经营", "井盖缺失", "路灯不亮", "垃圾满溢"]
+STATES = ["reported", "signed", "assigned", "handling", "closed"]
+SOURCES = ["hotline", "grid_worker", "inspector", "video", "sensor"]
+
+
+def make_store(n: int, now: float, seed: int = 3) -> Store:
+    rng = np.random.default_rng(seed)
+    store = Store()
+    store.set_clock(now)
+    ages = rng.exponential(6 * HOUR, n)
+    events = []
+    for i in range(n):
+        events.append(
+            P.Event(
+                i + 1,
+                P.CASE_CREATED,
+                now,
+                P.CaseData(
+                    id=f"PD{i:07d}",
+                    version=1,
+                    category=CATS[i % 4],
+                    source=SOURCES[i % 5],
+                    urgency="urgent" if i % 6 == 0 else "normal",
+                    state=STATES[int(rng.integers(5))],
+                    township=f"T{i % 7}",
+                    grid=f"G{i % 50:02d}",
+                    lon=113.6,
+                    lat=37.8,
+                    created_ts=now - float(ages[i]),
+                    state_ts=now,
+                    title=f"{CATS[i % 4]}{i}号",
+                    assignee=["", "县城市管理局", "冠山镇"][i % 3],
+                ),
+            )
+        )
+    store.apply(events)
+    return store
+
+
+@pytest.fixture(scope="module")
+def now() -> float:
+    return time.time()
+
+
+@pytest.fixture(scope="module")
+def store(now: float) -> Store:
+    return make_store(3000, now)
+
+
+def records(store: Store, rows: np.ndarray) -> list:
+    return [store.record_at(int(r)) for r in rows]
+
+
+def test_filters_match_a_plain_python_scan(store: Store, now: float) -> None:
+    q = QueueIndex(store)
+    flt = QueueFilter(
+        states=("reported", "signed"), categories=("井盖缺失",), townships=("T1", "T2")
+    )
+    got = {c.id for c in records(store, q.query(flt, now=now))}
+    want = {
+        c.id
+        for c in (store.record_at(i) for i in range(len(store)))
+        if c.state in flt.states and c.category in flt.categories and c.township in flt.townships
+    }
+    assert got == want and got
+
+
+def test_levels_overdue_urgent_and_open(store: Store, now: float) -> None:
+    q = QueueIndex(store)
+    _, remaining, level = store.sla_arrays(now)
+    rows = q.query(QueueFilter(levels=("red",)), now=now)
+    assert rows.size and (level[rows] == 2).all()
+    rows = q.query(QueueFilter(overdue_only=True), now=now)
+    assert rows.size and (remaining[rows] < 0).all()
+    rows = q.query(QueueFilter(urgent_only=True, open_only=True), now=now)
+    assert {c.urgency for c in records(store, rows)} == {"urgent"}
+    assert "closed" not in {c.state for c in records(store, rows)}
+    rows = q.query(QueueFilter(levels=("none",)), now=now)
+    assert {c.state for c in records(store, rows)} == {"closed"}
+
+
+def test_text_search_finds_ids_titles_assignees_case_insensitively(store: Store) -> None:
+    q = QueueIndex(store)
+    rows = q.query(QueueFilter(text="pd000120"))
+    assert {c.id for c in records(store, rows)} == {f"PD000120{i}" for i in range(10)}
+    rows = q.query(QueueFilter(text="垃圾满溢11"))
+    assert {c.title for c in records(store, rows)} >= {"垃圾满溢11号"}
+    assert all("垃圾满溢11" in c.title for c in records(store, rows))
+    rows = q.query(QueueFilter(text="冠山镇"))
+    assert rows.size and all(c.assignee == "冠山镇" for c in records(store, rows))
+    assert q.query(QueueFilter(text="no such thing")).size == 0
+
+
+def test_search_follows_updates(now: float) -> None:
+    store = make_store(50, now)
+    q = QueueIndex(store)
+    assert q.query(QueueFilter(text="新承办")).size == 0
+    c = store.case("PD0000003")
+    store.apply([P.Event(store.seq + 1, P.CASE_UPDATED, now, _bump(c, assignee="新承办单位"))])
+    q.mark_dirty()
+    assert [x.id for x in records(store, q.query(QueueFilter(text="新承办")))] == ["PD0000003"]
+
+
+def _bump(c: P.CaseData, **kw: object) -> P.CaseData:
+    import msgspec
+
+    return msgspec.structs.replace(c, version=c.version + 1, **kw)
+
+
+@pytest.mark.parametrize(
+    ("key", "attr"),
+    [("id", "id"), ("category", "category"), ("age", "created_ts")],
+)
+def test_sorts_agree_with_python(store: Store, now: float, key: str, attr: str) -> None:
+    q = QueueIndex(store)
+    rows = q.query(QueueFilter(), [SortKey(key)], now=now)
+    vals = [getattr(c, attr) for c in records(store, rows)]
+    if key == "age":
+        assert vals == sorted(vals, reverse=True), "youngest first"
+    else:
+        assert vals == sorted(vals)
+    down = q.query(QueueFilter(), [SortKey(key, descending=True)], now=now)
+    assert next(getattr(c, attr) for c in records(store, down)) == (
+        min(vals) if key == "age" else max(vals)
+    )
+
+
+def test_remaining_sort_puts_least_time_first_and_closed_last(store: Store, now: float) -> None:
+    q = QueueIndex(store)
+    milestone, remaining, _ = store.sla_arrays(now)
+    rows = q.query(QueueFilter(), [SortKey("remaining")], now=now)
+    running = rows[milestone[rows] > 0]
+    assert (np.diff(remaining[running]) >= 0).all()
+    assert (milestone[rows[running.size :]] == 0).all(), "no running limit: at the end"
+
+
+def test_two_keys_and_ties_newest_first(store: Store, now: float) -> None:
+    q = QueueIndex(store)
+    rows = q.query(QueueFilter(), [SortKey("state"), SortKey("category")], now=now)
+    recs = records(store, rows)
+    keys = [(store._state[r], c.category) for r, c in zip(rows, recs, strict=True)]
+    assert keys == sorted(keys)
+    # within equal keys: the latest arrival first (arrival order is filing order live)
+    tied = [
+        int(r) for r, c in zip(rows, recs, strict=True) if keys[0] == (store._state[r], c.category)
+    ]
+    assert tied == sorted(tied, reverse=True)
+
+
+def test_filter_round_trips_as_plain_dicts_and_tolerates_junk() -> None:
+    f = QueueFilter(text="井盖", states=("reported",), levels=("red", "yellow"), urgent_only=True)
+    assert QueueFilter.from_dict(f.to_dict()) == f
+    assert QueueFilter.from_dict({"states": "signed", "bogus": 1, "open_only": 1}) == QueueFilter(
+        states=("signed",), open_only=True
+    )
+
+
+def test_saved_filters_persist_builtins_are_read_only(tmp_path: Path) -> None:
+    path = tmp_path / "filters.json"
+    saved = SavedFilters(path)
+    assert saved.names()[: len(BUILTIN_FILTERS)] == list(BUILTIN_FILTERS)
+    saved.save("我的井盖", QueueFilter(categories=("井盖缺失",)))
+    again = SavedFilters(path)
+    assert again.get("我的井盖") == QueueFilter(categories=("井盖缺失",))
+    with pytest.raises(ValueError):
+        again.save("待签收", QueueFilter())
+    assert again.delete("我的井盖") and again.get("我的井盖") is None
+    path.write_text("{not json", encoding="utf-8")
+    broken = SavedFilters(path)
+    assert broken.problem and broken.names() == list(BUILTIN_FILTERS)
+
+
+def test_100k_rows_sort_and_filter_within_50_ms() -> None:
+    """The issue's budget (bench/queue.py reports the numbers); here with 2x slack for a
+    shared machine, measured with the SLA evaluation the view needs anyway."""
+    now = time.time()
+    store = make_store(100_000, now)
+    q = QueueIndex(store)
+    q.query(QueueFilter(text="x"))  # builds the search text once
+    cases = [
+        (QueueFilter(), [SortKey("remaining")]),
+        (QueueFilter(open_only=True, levels=("red", "yellow")), [SortKey("level"), SortKey("age")]),
+        (QueueFilter(categories=("井盖缺失",), townships=("T3",)), [SortKey("area")]),
+        (QueueFilter(text="井盖"), [SortKey("id", True)]),
+    ]
+    for flt, sort in cases:
+        best = min(_timed(lambda f=flt, s=sort: q.query(f, s, now=now)) for _ in range(3))
+        assert best <= 0.100, f"{flt} {sort}: {best * 1000:.1f} ms"
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def test_columns_are_views_of_the_store(store: Store) -> None:
+    cols = columns(store)
+    assert cols.n == len(store) and cols.level.shape == (cols.n,)
+    assert MINUTE  # the module's constants stay importable

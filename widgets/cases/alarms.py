@@ -1,0 +1,280 @@
+"""The "alarms" panel: the hall's own SLA and cluster alarms, each leading to an action.
+
+Not the "alerts" panel (the platform's alert.raised list): these come from the console's
+``commandcenter.alarms.AlarmEngine`` (breached, about to breach, clusters of one category
+in one grid, urgent cases waiting to be signed). Each row says what and how long is left;
+selecting it selects its case (the detail and the map follow). Acknowledge asks for a
+comment and is written to the audit log; snooze silences it for a while. The loudest
+unsilenced alarm sounds its level's tone (muted by the queue's bell, shared).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+)
+
+from commandcenter.alarms import SOUND_FOR_LEVEL, Alarm, AlarmChange, AlarmEngine, AlarmLevel
+from commandcenter.hall_time import local
+from commandcenter.sla import format_remaining
+from widgets import theme
+from widgets.base import Panel, PanelContext, Setting
+from widgets.cases import common
+from widgets.registry import register
+
+LEVEL_COLOURS = {
+    AlarmLevel.CRITICAL: "red",
+    AlarmLevel.WARNING: "yellow",
+    AlarmLevel.NOTICE: "blue",
+}
+SNOOZE_MINUTES: tuple[int, ...] = (10, 30)
+
+
+class AlarmsModel(QAbstractTableModel):
+    KIND, CASE, WHERE, LEFT, RAISED, STATUS = range(6)
+
+    def __init__(
+        self, ctx: PanelContext, engine: AlarmEngine, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.engine = engine
+        self.alarms: list[Alarm] = []
+        self._headers: list[str] = []
+        self.retranslate()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.alarms)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else 6
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self._headers[section]
+        return None
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        a = self.alarms[index.row()]
+        col = index.column()
+        now = time.time()
+        silenced = a.silenced(now)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(a, col, now)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if col == self.KIND and not silenced:
+                return theme.color(LEVEL_COLOURS[a.level])
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if col == self.KIND and not silenced:
+                return theme.color("on_badge")
+            if silenced:
+                return theme.color("text_dim")
+            if col == self.LEFT and self.engine.time_left(a) < 0:
+                return theme.color("red")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if a.acknowledged:
+                return self.tr("Acknowledged by {who}: {comment}").format(
+                    who=a.ack_by or "—", comment=a.ack_comment or "—"
+                )
+            if a.case_ids:
+                return ", ".join(a.case_ids)
+        if role == Qt.ItemDataRole.UserRole:
+            return a.id
+        return None
+
+    def _display(self, a: Alarm, col: int, now: float) -> str:
+        store = self.ctx.store
+        if col == self.KIND:
+            label = common.alarm_kind_label(a.kind)
+            return f"{label} ×{a.count}" if a.count > 1 else label
+        if col == self.CASE:
+            if a.case_ids:
+                return f"{a.category} ({len(a.case_ids)})"
+            case = store.case(a.case_id)
+            return f"{a.case_id} {case.category}" if case is not None else a.case_id
+        if col == self.WHERE:
+            case = store.case(a.case_id)
+            grid = a.grid or (case.grid if case is not None else "")
+            town = store.display_name(case.township) if case is not None else ""
+            return " / ".join(x for x in (town, store.display_name(grid)) if x)
+        if col == self.LEFT:
+            if a.case_ids:
+                return "—"
+            left = self.engine.time_left(a)
+            if left < 0:
+                return self.tr("overdue {time}").format(time=format_remaining(-left))
+            return format_remaining(left)
+        if col == self.RAISED:
+            return local(a.raised_at).strftime("%H:%M:%S")
+        if col == self.STATUS:
+            if a.acknowledged:
+                return self.tr("✓ {who}").format(who=a.ack_by or "—")
+            if a.snoozed_until > now:
+                return self.tr("snoozed until {time}").format(
+                    time=local(a.snoozed_until).strftime("%H:%M")
+                )
+            return self.tr("new")
+        return ""
+
+    def set_alarms(self, alarms: list[Alarm]) -> None:
+        if [a.id for a in alarms] == [a.id for a in self.alarms]:
+            self.alarms = alarms
+            if alarms:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(alarms) - 1, 5))
+            return
+        self.beginResetModel()
+        self.alarms = alarms
+        self.endResetModel()
+
+    def retranslate(self) -> None:
+        self._headers = [
+            self.tr("Alarm"),
+            self.tr("Case"),
+            self.tr("Where"),
+            self.tr("Time left"),
+            self.tr("Raised"),
+            self.tr("Status"),
+        ]
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 5)
+
+
+@register
+class AlarmsPanel(Panel):
+    name = "alarms"
+    title_zh = "预警告警"
+    title_en = "Alarms"
+    icon = "⏰"
+    description_zh = "哪些案件快超期、已超期，哪里同类聚集？确认（附说明）或暂缓"
+    description_en = (
+        "What is about to breach, breached, clustering? Acknowledge with a comment or snooze"
+    )
+    SETTINGS: ClassVar[dict[str, Setting]] = {
+        "show_silenced": Setting("bool", True, "显示已确认/暂缓", "Show acknowledged/snoozed"),
+        "sound": Setting("bool", True, "按级别响铃", "Sound per level"),
+    }
+
+    def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(ctx, settings)
+        self._own_engine = ctx.alarms is None
+        self.engine: AlarmEngine = (
+            ctx.alarms if ctx.alarms is not None else AlarmEngine(ctx.store, ctx.audit)
+        )  # not `or`: an engine with no alarms is falsy (len 0)
+        self.model = AlarmsModel(ctx, self.engine, self)
+        self.view = QTableView(self.body)
+        self.view.setObjectName("alarmsTable")
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.verticalHeader().setVisible(False)
+        self.view.setWordWrap(False)
+        self.view.setShowGrid(False)
+        h = self.view.horizontalHeader()
+        h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        h.setStretchLastSection(True)
+        self.comment = QLineEdit(self.body)
+        self.comment.setObjectName("alarmComment")
+        self.ack_button = QPushButton(self.body)
+        self.ack_button.setObjectName("alarmAck")
+        self.ack_button.clicked.connect(lambda: self.acknowledge_selected())
+        self.comment.returnPressed.connect(lambda: self.acknowledge_selected())
+        self.snooze_buttons: list[QPushButton] = []
+        row = QHBoxLayout()
+        row.addWidget(self.comment, 1)
+        row.addWidget(self.ack_button)
+        for minutes in SNOOZE_MINUTES:
+            b = QPushButton(self.body)
+            b.setObjectName(f"alarmSnooze{minutes}")
+            b.clicked.connect(lambda _=False, m=minutes: self.snooze_selected(m))
+            self.snooze_buttons.append(b)
+            row.addWidget(b)
+        self.summary = QLabel(self.body)
+        self.summary.setObjectName("sectionNote")
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(row)
+        self.listen(self.view.clicked, self._on_clicked)
+        self.listen(ctx.bridge.tick, self._on_tick)
+        self.hold(self.engine.subscribe(self._on_alarms))
+        self.retranslate()
+        self.refresh()
+
+    def _on_tick(self) -> None:
+        if self._own_engine:
+            self.engine.evaluate()
+        self.refresh()
+        level = self.engine.sound_level()
+        if level is not None and self.settings["sound"]:
+            common.sounds().play(SOUND_FOR_LEVEL[level])
+
+    def _on_alarms(self, _change: AlarmChange) -> None:
+        if not self.torn_down:
+            self.refresh()
+
+    def refresh(self) -> None:
+        alarms = self.engine.alarms(include_silenced=bool(self.settings["show_silenced"]))
+        self.model.set_alarms(alarms)
+        counts = self.engine.counts()
+        self.summary.setText(
+            "　".join(f"{common.alarm_kind_label(k)} {n}" for k, n in counts.items())
+        )
+
+    def selected_alarm(self) -> Alarm | None:
+        row = self.view.currentIndex().row()
+        return self.model.alarms[row] if 0 <= row < len(self.model.alarms) else None
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        a = self.model.alarms[index.row()] if 0 <= index.row() < len(self.model.alarms) else None
+        if a is not None and a.case_id:
+            self.ctx.selection.select([a.case_id], self.selection_origin)
+
+    def acknowledge_selected(self, comment: str | None = None) -> Alarm | None:
+        a = self.selected_alarm()
+        if a is None or self.engine.get(a.id) is None:
+            return None
+        text = self.comment.text() if comment is None else comment
+        acked = self.engine.acknowledge(a.id, text, self.ctx.actor, self.ctx.role.value)
+        self.comment.clear()
+        return acked
+
+    def snooze_selected(self, minutes: int) -> Alarm | None:
+        a = self.selected_alarm()
+        if a is None or self.engine.get(a.id) is None:
+            return None
+        return self.engine.snooze(
+            a.id, time.time() + minutes * 60, self.ctx.actor, self.ctx.role.value
+        )
+
+    def apply_settings(self) -> None:
+        self.refresh()
+
+    def retranslate(self) -> None:
+        super().retranslate()
+        if not hasattr(self, "model") or self.torn_down:
+            return
+        self.model.retranslate()
+        self.comment.setPlaceholderText(self.tr("Comment (what was done)…"))
+        self.ack_button.setText(self.tr("Acknowledge"))
+        for b, m in zip(self.snooze_buttons, SNOOZE_MINUTES, strict=True):
+            b.setText(self.tr("Snooze {n} min").format(n=m))
+        self.refresh()

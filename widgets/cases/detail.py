@@ -1,0 +1,490 @@
+"""The "case_detail" panel: everything about the one case the officer is handling.
+
+It follows the shared selection (the queue, the map, the alarms select; this shows). Top
+to bottom it answers: what and where (title, category, area, countdown), what this
+console has in flight for it (pending, conflict, refused), what can be done now (action
+buttons enabled by ``lifecycle.legal_actions`` for the role, each disabled one saying
+why in its tooltip), who did what when (the timeline), where it is (a mini map with the
+nearest units and cameras), who reported it (masked by default; revealing is written to
+the audit log), attachments and the nearby cameras.
+
+The mini map projects with ``commandcenter.geo`` (Web Mercator), the same code as the
+county map; it paints a few dozen points itself instead of embedding a second map.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from commandcenter.actions import NEEDS_ATTENTION, OutboxItem
+from commandcenter.dispatch import nearest_units
+from commandcenter.geo import lonlat_to_mercator
+from commandcenter.hall_time import local
+from commandcenter.privacy import Mask
+from commandcenter.selection import Selection
+from commandcenter.sla import format_remaining
+from commandcenter.store import ChangeSet
+from widgets import theme
+from widgets.base import Panel, PanelContext
+from widgets.cases import common
+from widgets.cases.common import Action
+from widgets.overview import source_label, state_label
+from widgets.registry import register
+from widgets.video.nearby import nearest_cameras
+
+MAP_RADIUS_M = 2500.0  # half the mini map's width: the neighbourhood of the incident
+UNIT_COLOURS = {"available": "green", "en_route": "amber", "busy": "yellow"}
+
+
+class MiniMap(QWidget):
+    """The case, the nearest units and cameras around it, north up, with a scale bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("caseMiniMap")
+        self.setMinimumSize(220, 180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.centre: tuple[float, float] | None = None
+        self.units: list[tuple[float, float, str, str]] = []  # lon, lat, status, name
+        self.cameras: list[tuple[float, float, str]] = []
+
+    def set_points(
+        self,
+        centre: tuple[float, float] | None,
+        units: list[tuple[float, float, str, str]],
+        cameras: list[tuple[float, float, str]],
+    ) -> None:
+        self.centre, self.units, self.cameras = centre, units, cameras
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        c = theme.colors()
+        p.fillRect(self.rect(), QColor(c["surface_alt"]))
+        p.setPen(QPen(QColor(c["border"]), 1))
+        w, h = self.width(), self.height()
+        for i in range(1, 4):
+            p.drawLine(int(w * i / 4), 0, int(w * i / 4), h)
+            p.drawLine(0, int(h * i / 4), w, int(h * i / 4))
+        if self.centre is None:
+            p.end()
+            return
+        cx, cy = (float(v) for v in lonlat_to_mercator(*self.centre))
+        # Wide enough for the nearest unit and camera (the question is "who can go"),
+        # never a whole county: between 1 and 10 km either side.
+        far = [
+            _ground_m(self.centre, (lon, lat))
+            for lon, lat, *_ in (*self.units[:3], *self.cameras[:2])
+        ]
+        radius = min(10_000.0, max(MAP_RADIUS_M / 2.5, 1.15 * max(far, default=MAP_RADIUS_M)))
+        # Mercator metres grow with latitude; the scale bar below is in ground metres.
+        scale_x = min(w, h) / 2 / (radius / max(0.2, _cos_lat(self.centre[1])))
+
+        def xy(lon: float, lat: float) -> QPointF:
+            x, y = (float(v) for v in lonlat_to_mercator(lon, lat))
+            return QPointF(w / 2 + (x - cx) * scale_x, h / 2 - (y - cy) * scale_x)
+
+        font = QFont(self.font())
+        font.setPointSizeF(max(8.0, font.pointSizeF() * 0.85))
+        p.setFont(font)
+        for lon, lat, _name in self.cameras:
+            pt = xy(lon, lat)
+            tri = QPolygonF([pt + QPointF(0, -6), pt + QPointF(5, 4), pt + QPointF(-5, 4)])
+            p.setPen(QPen(QColor(c["accent"]), 1))
+            p.setBrush(QBrush(QColor(c["blue_bg"])))
+            p.drawPolygon(tri)
+        for lon, lat, status, name in self.units:
+            pt = xy(lon, lat)
+            col = QColor(c[UNIT_COLOURS.get(status, "grey")])
+            p.setPen(QPen(col.darker(150), 1))
+            p.setBrush(QBrush(col))
+            p.drawEllipse(pt, 5, 5)
+            p.setPen(QColor(c["text_dim"]))
+            p.drawText(pt + QPointF(7, 4), name)
+        centre = QPointF(w / 2, h / 2)
+        p.setPen(QPen(QColor(c["text_strong"]), 2))
+        p.setBrush(QBrush(QColor(c["red"])))
+        p.drawEllipse(centre, 8, 8)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(QPen(QColor(c["red"]), 1.5))
+        p.drawEllipse(centre, 16, 16)
+        bar = 1000.0 * scale_x * max(0.2, _cos_lat(self.centre[1]))
+        p.setPen(QPen(QColor(c["text"]), 2))
+        p.drawLine(QPointF(10, h - 12), QPointF(10 + bar, h - 12))
+        p.drawText(QRectF(10, h - 30, 80, 16), "1 km")
+        p.end()
+
+
+def _ground_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    from commandcenter.geo import haversine_m
+
+    return float(haversine_m(a[0], a[1], b[0], b[1]))
+
+
+def _cos_lat(lat: float) -> float:
+    return math.cos(math.radians(lat))
+
+
+@register
+class CaseDetailPanel(Panel):
+    name = "case_detail"
+    title_zh = "案件详情"
+    title_en = "Case detail"
+    icon = "🗎"
+    description_zh = "这件事怎么办？时间线、位置、附近力量和监控、可执行的操作"
+    description_en = "How do I handle this one? Timeline, place, nearby units and cameras, actions"
+
+    def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(ctx, settings)
+        self.case_id = ""
+        self.revealed: set[str] = set()
+        self.head = QLabel(self.body)
+        self.head.setObjectName("caseHead")
+        self.head.setWordWrap(True)
+        self.head.setTextFormat(Qt.TextFormat.RichText)
+        self.pending = QLabel(self.body)
+        self.pending.setObjectName("casePending")
+        self.pending.setWordWrap(True)
+        self.message = QLabel(self.body)
+        self.message.setObjectName("caseMessage")
+        self.message.setWordWrap(True)
+        self.buttons: dict[Action, QPushButton] = {}
+        button_row = QGridLayout()
+        button_row.setSpacing(4)
+        c = theme.colors()
+        self.setStyleSheet(
+            f"QPushButton:disabled {{ color: {c['text_dim']}; background: {c['surface']};"
+            f" border: 1px dashed {c['border']}; }}"
+        )
+        for i, action in enumerate(common.DESK_ACTIONS):
+            b = QPushButton(self.body)
+            b.setObjectName(f"caseAction-{action.value}")
+            b.setMinimumHeight(30)
+            b.clicked.connect(lambda _=False, a=action: self.act(a))
+            self.buttons[action] = b
+            button_row.addWidget(b, i // 5, i % 5)
+        self.timeline = QTreeWidget(self.body)
+        self.timeline.setObjectName("caseTimeline")
+        self.timeline.setRootIsDecorated(False)
+        self.timeline.setAlternatingRowColors(True)
+        self.minimap = MiniMap(self.body)
+        self.reporter = QLabel(self.body)
+        self.reporter.setObjectName("caseReporter")
+        self.reporter.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reveal_button = QPushButton(self.body)
+        self.reveal_button.setObjectName("caseReveal")
+        self.reveal_button.clicked.connect(self.reveal)
+        self.media = QLabel(self.body)
+        self.media.setObjectName("caseMedia")
+        self.media.setOpenExternalLinks(True)
+        self.media.setWordWrap(True)
+        self.cameras = QLabel(self.body)
+        self.cameras.setObjectName("caseCameras")
+        self.cameras.setWordWrap(True)
+        self.empty = QLabel(self.body)
+        self.empty.setObjectName("placeholderMessage")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        reporter_row = QHBoxLayout()
+        reporter_row.addWidget(self.reporter, 1)
+        reporter_row.addWidget(self.reveal_button)
+        side = QVBoxLayout()
+        side.addWidget(self.minimap, 3)
+        side.addLayout(reporter_row)
+        side.addWidget(self.media)
+        side.addWidget(self.cameras)
+        side.addStretch(1)
+        middle = QHBoxLayout()
+        middle.addWidget(self.timeline, 3)
+        middle.addLayout(side, 2)
+        content = QWidget(self.body)
+        inner = QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addWidget(self.head)
+        inner.addWidget(self.pending)
+        inner.addLayout(button_row)
+        inner.addWidget(self.message)
+        inner.addLayout(middle, 1)
+        self.content = content
+        scroll = QScrollArea(self.body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(content)
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(10, 6, 10, 8)
+        layout.addWidget(self.empty)
+        layout.addWidget(scroll, 1)
+        self.scroll = scroll
+        self.hold(ctx.selection.subscribe(self._on_selection))
+        self.listen(ctx.bridge.changed, self._on_changed)
+        self.listen(ctx.bridge.tick, self._refresh_head)
+        if ctx.outbox is not None:
+            self.hold(ctx.outbox.subscribe(self._on_outbox))
+        self.retranslate()
+        if ctx.selection.case_ids:
+            self.show_case(ctx.selection.case_ids[0])
+        else:
+            self.show_case("")
+
+    # ---- following -----------------------------------------------------------------------
+
+    def _on_selection(self, selection: Selection) -> None:
+        self.show_case(selection.case_ids[0] if selection.case_ids else "")
+
+    def _on_changed(self, cs: ChangeSet) -> None:
+        if self.case_id and (cs.reset or self.case_id in cs.cases_updated):
+            self.show_case(self.case_id)
+
+    def _on_outbox(self, item: OutboxItem) -> None:
+        if not self.torn_down and item.case_id == self.case_id:
+            self._refresh_pending()
+            self._refresh_buttons()
+
+    def show_case(self, case_id: str) -> None:
+        case = self.ctx.store.case(case_id) if case_id else None
+        if case_id != self.case_id:
+            self.message.clear()
+        self.case_id = case.id if case is not None else ""
+        self.empty.setVisible(case is None)
+        self.scroll.setVisible(case is not None)
+        if case is None:
+            return
+        self._refresh_head()
+        self._refresh_pending()
+        self._refresh_buttons()
+        self._refresh_timeline(case)
+        self._refresh_reporter(case)
+        self._refresh_place(case)
+
+    # ---- sections ------------------------------------------------------------------------
+
+    def _mask(self) -> Mask:
+        return Mask.off() if self.case_id in self.revealed else Mask(enabled=True)
+
+    def _refresh_head(self) -> None:
+        case = self.ctx.store.case(self.case_id) if self.case_id else None
+        if case is None:
+            return
+        store = self.ctx.store
+        sla = store.policy.evaluate(case, store.clock.now())
+        c = theme.colors()
+        if sla.level is None:
+            badge = f"<span style='color:{c['text_dim']}'>—</span>"
+        else:
+            colour = c[str(sla.level)]
+            left = (
+                self.tr("overdue {time}").format(time=format_remaining(-sla.remaining))
+                if sla.remaining < 0
+                else self.tr("{time} left").format(time=format_remaining(sla.remaining))
+            )
+            badge = (
+                f"<span style='background:{colour}; color:{c['on_badge']};'>"
+                f"&nbsp;{html.escape(left)}&nbsp;</span>"
+            )
+        masked = self._mask().case(case)
+        urgent = (
+            f"<span style='color:{c['red']}'>{self.tr('Urgent')}</span>　"
+            if case.urgency == "urgent"
+            else ""
+        )
+        title = html.escape(getattr(masked, "title", "") or case.category)
+        where = " / ".join(
+            x for x in (store.display_name(case.township), store.display_name(case.grid)) if x
+        )
+        assignee = store.display_name(case.assignee)
+        meta = [
+            html.escape(case.category),
+            html.escape(source_label(case.source)),
+            html.escape(where),
+            f"<b>{html.escape(state_label(case.state))}</b>",
+        ]
+        if assignee:
+            meta.append(self.tr("assigned to {name}").format(name=html.escape(assignee)))
+        if case.supervised:
+            meta.append(self.tr("supervised ×{n}").format(n=case.supervised))
+        self.head.setText(
+            f"<div style='font-size:16pt'><b>{urgent}{html.escape(case.id)}　{title}</b>　{badge}</div>"
+            f"<div style='color:{c['text_dim']}'>{' · '.join(meta)}</div>"
+            f"<div>{html.escape(getattr(masked, 'address', '') or '')}　"
+            f"{html.escape(getattr(masked, 'description', '') or '')}</div>"
+        )
+
+    def _refresh_pending(self) -> None:
+        outbox = self.ctx.outbox
+        items = outbox.items(self.case_id, limit=5) if outbox is not None else []
+        shown = [
+            i
+            for i in items
+            if not i.is_resolved or (i.state in NEEDS_ATTENTION and not i.acknowledged)
+        ]
+        c = theme.colors()
+        lines = []
+        for it in reversed(shown):
+            colour = c["red"] if it.state in NEEDS_ATTENTION else c["amber"]
+            detail = it.reason or it.last_error
+            lines.append(
+                f"<span style='color:{colour}'><b>{html.escape(common.marker_text(it))}</b></span>"
+                + (f"　{html.escape(detail)}" if detail else "")
+            )
+        self.pending.setText("<br>".join(lines))
+        self.pending.setVisible(bool(lines))
+
+    def _refresh_buttons(self) -> None:
+        case = self.ctx.store.case(self.case_id) if self.case_id else None
+        for action, b in self.buttons.items():
+            b.setText(common.action_label(action.value) + common.key_hint(action))
+            reason = common.refusal_reason(self.ctx, case, action) if case is not None else ""
+            b.setEnabled(reason is None)
+            b.setToolTip(reason or "")
+
+    def _refresh_timeline(self, case: Any) -> None:
+        mask = self._mask()
+        self.timeline.clear()
+        for e in reversed(list(getattr(case, "timeline", []) or [])):
+            m = mask.timeline_entry(e, (case.reporter_name,) if case.reporter_name else ())
+            it = QTreeWidgetItem(
+                [
+                    local(e.ts).strftime("%m-%d %H:%M:%S"),
+                    common.action_label(e.action),
+                    m.actor,
+                    state_label(e.state),
+                    m.note,
+                ]
+            )
+            self.timeline.addTopLevelItem(it)
+        for col in range(4):
+            self.timeline.resizeColumnToContents(col)
+
+    def _refresh_reporter(self, case: Any) -> None:
+        revealed = case.id in self.revealed
+        mask = Mask.off() if revealed else Mask(enabled=True)
+        name = mask.name(case.reporter_name or "") or "—"
+        phone = mask.phone(case.reporter_phone or "") or "—"
+        self.reporter.setText(self.tr("Reporter: {name}　{phone}").format(name=name, phone=phone))
+        self.reveal_button.setVisible(bool(case.reporter_name or case.reporter_phone))
+        self.reveal_button.setEnabled(not revealed)
+        self.reveal_button.setText(self.tr("Shown (logged)") if revealed else self.tr("Reveal"))
+
+    def _refresh_place(self, case: Any) -> None:
+        store = self.ctx.store
+        units = nearest_units(store, case.lon, case.lat, k=5)
+        pts = []
+        for u in units:
+            rec = store.units.get(u.unit_id)
+            if rec is not None:
+                pts.append((rec.lon, rec.lat, u.status, u.name))
+        cams = nearest_cameras(store.cameras, case.lon, case.lat, 4, max_m=3000)
+        cam_pts = [
+            (store.cameras[cid].lon, store.cameras[cid].lat, store.cameras[cid].name)
+            for cid, _d in cams
+        ]
+        self.minimap.set_points((case.lon, case.lat), pts, cam_pts)
+        if cams:
+            self.cameras.setText(
+                self.tr("Cameras nearby: {list}").format(
+                    list="；".join(f"{store.cameras[cid].name} {d:.0f} m" for cid, d in cams)
+                )
+            )
+        else:
+            self.cameras.setText(self.tr("No camera within 3 km"))
+        extra = store.case_extra(case.id)
+        links = []
+        for key in ("media", "attachments", "photos", "videos"):
+            for v in extra.get(key, []) or []:
+                url = v.get("url") if isinstance(v, dict) else str(v)
+                if url:
+                    label = v.get("name", url) if isinstance(v, dict) else url.rsplit("/", 1)[-1]
+                    links.append(f"<a href='{html.escape(url)}'>{html.escape(str(label))}</a>")
+        self.media.setText(
+            self.tr("Attachments: {list}").format(list="　".join(links))
+            if links
+            else self.tr("No attachments")
+        )
+
+    # ---- actions -------------------------------------------------------------------------
+
+    def act(self, action: Action) -> common.Outcome | None:
+        case = self.ctx.store.case(self.case_id) if self.case_id else None
+        if case is None:
+            return None
+        if action is Action.ASSIGN:
+            from widgets.cases.dispatch_dialog import DispatchDialog
+
+            dlg = DispatchDialog(self.ctx, case.id, self)
+            self.listen(dlg.sent, self._show_outcome)
+            dlg.open()
+            self.dispatch_dialog = dlg
+            return None
+        reason = common.refusal_reason(self.ctx, case, action)
+        params = {} if reason is not None else common.gather_params(self, case, action)
+        if params is None:
+            return None
+        outcome = common.perform(self.ctx, case.id, action, params)
+        self._show_outcome(outcome)
+        return outcome
+
+    def _show_outcome(self, outcome: common.Outcome) -> None:
+        c = theme.colors()
+        colour = c["amber"] if outcome.ok else c["red"]
+        self.message.setText(
+            f"<span style='color:{colour}'><b>{html.escape(outcome.message)}</b></span>"
+        )
+
+    def reveal(self) -> None:
+        """Show the reporter unmasked for this case, and write who looked into the audit."""
+        case = self.ctx.store.case(self.case_id) if self.case_id else None
+        if case is None or case.id in self.revealed:
+            return
+        if self.ctx.audit is not None:
+            self.ctx.audit.record(
+                actor=self.ctx.actor or "duty",
+                role=self.ctx.role.value,
+                case_id=case.id,
+                action="reveal_reporter",
+                params={"fields": ["reporter_name", "reporter_phone"]},
+                result="shown",
+            )
+        self.revealed.add(case.id)
+        self.show_case(case.id)
+
+    # ---- language ------------------------------------------------------------------------
+
+    def retranslate(self) -> None:
+        super().retranslate()
+        if not hasattr(self, "timeline") or self.torn_down:
+            return
+        self.timeline.setHeaderLabels(
+            [self.tr("Time"), self.tr("Action"), self.tr("Who"), self.tr("State"), self.tr("Note")]
+        )
+        self.empty.setText(self.tr("Select a case in the queue, the map or the alarms"))
+        self.reveal_button.setToolTip(
+            self.tr("Show the reporter's name and phone; the audit log records that you did")
+        )
+        if self.case_id:
+            self.show_case(self.case_id)
+        else:
+            self._refresh_buttons()
+
+    def on_teardown(self) -> None:
+        dlg = getattr(self, "dispatch_dialog", None)
+        if dlg is not None and shiboken6.isValid(dlg):
+            dlg.close()
