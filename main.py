@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from commandcenter.settings import (
     Settings,
@@ -83,7 +84,119 @@ def build_parser() -> argparse.ArgumentParser:
         "--report-first-frame", action="store_true", help="print FIRST_LIVE_FRAME <s> on stdout"
     )
     dev.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    dev.add_argument(
+        "--replay-at",
+        type=float,
+        metavar="MINUTES_AGO",
+        help="after the first live frame, show the county as it was MINUTES_AGO minutes "
+        "before (replay mode; the oldest journaled moment until the journal reaches back "
+        "that far)",
+    )
+    _add_mqtt_options(ap)
+    ap.add_argument(
+        "--briefing",
+        action="store_true",
+        help="start the briefing (F5) once the layout is shown",
+    )
+    ap.add_argument(
+        "--actor",
+        metavar="NAME",
+        default=None,
+        help="the officer's name written into case timelines and the audit log "
+        "(default: the OS user)",
+    )
     return ap
+
+
+def _add_mqtt_options(ap: argparse.ArgumentParser) -> None:
+    """The broker transport (docs/operations.md §2): events over MQTT, the snapshot (and
+    actions) still over HTTP from --feed when one is given."""
+    mq = ap.add_argument_group("MQTT transport (instead of the feed's SSE stream)")
+    mq.add_argument(
+        "--mqtt", metavar="HOST:PORT", type=_host_port, help="take events from this MQTT broker"
+    )
+    mq.add_argument("--mqtt-county", default="demo", help="topic segment cc/v1/{county}/...")
+    mq.add_argument("--mqtt-user", metavar="NAME", help="broker user name")
+    mq.add_argument(
+        "--mqtt-password-file",
+        metavar="PATH",
+        help="broker password in a file only its owner can read; or set CC_MQTT_PASSWORD",
+    )
+    mq.add_argument(
+        "--mqtt-ca-file", metavar="PATH", help="use verified TLS to the broker with this CA"
+    )
+    mq.add_argument(
+        "--client-id",
+        metavar="ID",
+        help="the broker session's id; stable and unique per console (default cc-console-<host>)",
+    )
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    """HOST:PORT (``[::1]:1883`` for IPv6) -> (host, port); argparse reports a bad one."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"wants HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _mqtt_transport(
+    args: argparse.Namespace,
+    feed_url: str | None,
+    token: str | None,
+    ca_file: str | None,
+    sink: Any,
+    status: Any,
+) -> Any:
+    """``MqttTransport`` for --mqtt; raises OSError (an unreadable or group-readable
+    password file) with a message for the user."""
+    from feeds.transports.mqtt import MqttConfig, MqttTransport, http_snapshot, read_password
+
+    host, port = args.mqtt
+    config = MqttConfig(
+        host=host,
+        port=port,
+        county=args.mqtt_county,
+        client_id=args.client_id or "",
+        username=args.mqtt_user,
+        password=read_password(args.mqtt_password_file),
+        tls=bool(args.mqtt_ca_file),
+        ca_file=args.mqtt_ca_file,
+    )
+    snapshot = http_snapshot(feed_url, token or "", ca_file) if feed_url else None
+    log.info("MQTT transport: %r, snapshot from %s", config, feed_url or "none")
+    return MqttTransport(config, sink, status, snapshot=snapshot)
+
+
+def _replay_when_live(shell: Any, store: Any, minutes: float) -> None:
+    """--replay-at: enter replay at now - ``minutes`` once the first snapshot is journaled.
+    A fresh journal does not reach that far yet: the oldest moment is shown, and the seek
+    is made again once the feed's clock has passed far enough (``--rate`` speeds it up)."""
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer(shell)
+    timer.setObjectName("replayAtTimer")
+    entered = [False]
+
+    def check() -> None:
+        tt = shell.timetravel
+        if tt is None or not store.epoch or tt.journal.bounds() is None:
+            return
+        if entered[0] and not tt.is_live and tt.last_seek is not None and tt.last_seek.clamped:
+            if tt.now() - minutes * 60 < tt.journal.bounds()[0]:
+                return  # the journal still does not reach back that far
+        elif entered[0]:
+            timer.stop()  # reached, or the officer went back to live: leave it alone
+            return
+        if shell.replay_minutes_back(minutes):
+            entered[0] = True
+            seek = tt.last_seek
+            log.info("replay at %d min ago%s", minutes, " (clamped)" if seek.clamped else "")
+            if not seek.clamped:
+                timer.stop()
+
+    timer.timeout.connect(check)
+    timer.start(250)
 
 
 def setup_logging(level: str, redactor: TokenRedactor) -> Path:
@@ -147,9 +260,14 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSize, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from commandcenter.actions import Outbox
+    from commandcenter.alarms import AlarmEngine
+    from commandcenter.audit import AuditLog
+    from commandcenter.settings import state_dir
     from commandcenter.sla import SlaPolicy
-    from commandcenter.status import FeedStatus
+    from commandcenter.status import FeedStatus, LinkState
     from commandcenter.store import Store
+    from feeds.actions import ActionSender
     from feeds.client import ClientConfig, FeedClient
     from layouts.library import LayoutLibrary
     from layouts.shell import Shell
@@ -165,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     set_language(app, language)
 
     server = None
-    if not feed_url:
+    if not feed_url and not args.mqtt:  # --mqtt alone: events from the broker, no snapshot
         from feeds.server import EmbeddedServer, ServerConfig
 
         cfg = ServerConfig(seed=args.seed, rate=args.rate, history_hours=args.history_hours)
@@ -185,12 +303,31 @@ def main(argv: list[str] | None = None) -> int:
     store = Store(policy)
     status = FeedStatus()
     bridge = LiveBridge(store, status)
+    # Journal and time travel: the feed writes through the Recorder (store + journal), so
+    # every applied event is journaled; the shell's slider rebuilds the past from it.
+    from commandcenter.journal import Journal, Recorder
+    from commandcenter.timetravel import TimeTravel
+    from feeds.replay import journal_codec
+
+    journal = Journal(state_dir() / "journal.sqlite3", journal_codec())
+    recorder = Recorder(store, journal)
+    timetravel = TimeTravel(store, journal)
     first_size = None
     if args.geometry:
         w, _, h = args.geometry.partition("x")
         first_size = QSize(int(w), int(h))
+    # The case desk: actions are durable in the outbox before they leave (nothing lost),
+    # every decision lands in the audit log, and the alarm engine ticks with the bridge.
+    audit = AuditLog(state_dir() / "audit.sqlite3")
+    outbox = Outbox(state_dir() / "outbox.sqlite3", audit=audit)
+    alarms = AlarmEngine(store, audit)
+    bridge.tick.connect(alarms.evaluate)
+    actor = args.actor or _os_user()
     library = LayoutLibrary()
-    shell = Shell(PanelContext(store, status, bridge), library, first_size=first_size)
+    ctx = PanelContext(
+        store, status, bridge, outbox=outbox, audit=audit, alarms=alarms, actor=actor
+    )
+    shell = Shell(ctx, library, first_size=first_size, timetravel=timetravel)
     # The layout: --layout, else the last good one, else the role's preset; each failure
     # is reported and the next is tried, so a broken file never keeps the hall dark.
     loaded = library.startup(args.layout)
@@ -211,12 +348,36 @@ def main(argv: list[str] | None = None) -> int:
         )
     for problem in problems:
         shell.show_problem(problem)
+    if args.briefing:
+        shell.briefing.start()
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    client = FeedClient(
-        ClientConfig(base_url=feed_url, token=token or "", ca_file=ca_file), store, status
-    )
+    client: Any
+    if args.mqtt:
+        try:
+            client = _mqtt_transport(args, feed_url, token, ca_file, recorder, status)
+        except (ValueError, OSError) as err:
+            print(f"commandcenter: {err}", file=sys.stderr)
+            shell.close_all()
+            journal.close()
+            return 2
+    else:
+        client = FeedClient(
+            ClientConfig(base_url=feed_url, token=token or "", ca_file=ca_file), recorder, status
+        )
+    sender = ActionSender(outbox, audit, feed_url or "", token or "", ca_file)
+    # The feed coming back means the server is back: actions waiting out a back-off they
+    # earned during the outage go now, so "pending" turns "confirmed" within a second.
+    was_live = [False]
+
+    def _feed_back(st: FeedStatus) -> None:
+        live = st.state is LinkState.LIVE
+        if live and not was_live[0] and outbox.retry_all_now():
+            sender.wake()
+        was_live[0] = live
+
+    unsubscribe_feed_back = status.subscribe(_feed_back)
     closing = asyncio.Event()
     # Qt must not end the loop under the shutdown coroutine (qasync then raises "Event
     # loop stopped before Future completed"): the last window closing asks for shutdown,
@@ -227,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.report_first_frame:
         _report_first_frame(shell.windows[0], store, started)
+    if args.replay_at is not None:
+        _replay_when_live(shell, store, args.replay_at)
     if args.quit_after is not None:
         QTimer.singleShot(
             int(args.quit_after * 1000), lambda: _quit(shell, args.screenshot, closing)
@@ -234,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
 
     async def run() -> None:
         client.start()
+        sender.start()
         await closing.wait()
+        await sender.stop()
         await client.stop()
 
     log.info("logs: %s", logfile)
@@ -243,10 +408,25 @@ def main(argv: list[str] | None = None) -> int:
             loop.run_until_complete(run())
     finally:
         shell.close_all()
+        unsubscribe_feed_back()
+        bridge.tick.disconnect(alarms.evaluate)
         bridge.close()
+        outbox.close()
+        audit.close()
+        journal.close()  # the last buffered rows (at most half a second of history)
         if server is not None:
             server.stop()
     return 0
+
+
+def _os_user() -> str:
+    """Who is at the console when no --actor is given: the OS account's name."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "duty"
 
 
 def _report_first_frame(anchor, store, started: float) -> None:

@@ -202,6 +202,14 @@ class BriefingMode(QObject):
         if self.player is not None:
             self.player.command(cmd, self.clock())
 
+    def reshow(self) -> None:
+        """Build the current item again (the shell's panel context changed: replay began or
+        ended), keeping position, state and blank."""
+        if self.player is None or not self.active:
+            return
+        self._shown = None
+        self._on_player(self.player)
+
     def tick(self) -> None:
         """The timer: advance when time is up, and refresh the time left on the bars."""
         if self.player is None:

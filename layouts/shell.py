@@ -15,6 +15,15 @@ back, the next start puts the window where it belongs.
 The actions of every window (menus, shortcuts, the command palette) are declared in
 ``widgets/palette.py`` with their translations and wired here, because widgets never
 import layouts.
+
+Time travel: the shell owns the ``TimeTravel`` controller's effect on screen. Every
+window's status bar carries a ``TimeSlider``; entering replay rebuilds the panels with a
+``PanelContext`` whose store is the controller's rebuilt past (``tt.view``), read through
+a second ``LiveBridge`` over that store, with no outbox, audit or alarm engine (the past
+cannot be acted on, and replayed alarms must not reach the audit log). Rebuilding rather
+than re-pointing panels means a panel cannot keep a stray reference to the live store.
+Every window is marked (``widgets.replay``); back to live rebuilds with the live context
+and closes the second bridge.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from PySide6.QtWidgets import (
 
 from commandcenter.briefing import Command
 from commandcenter.privacy import Mask
+from commandcenter.timetravel import Mode, TimeTravel, TimeTravelState
 from layouts import engine, schema
 from layouts.briefing_mode import BriefingMode
 from layouts.library import BUILTIN, DEFAULT_PRESET, PRESET, USER, LayoutLibrary, builtin_layout
@@ -57,11 +67,14 @@ from layouts.schema import LayoutError, ScreenInfo
 from widgets import i18n, registry, theme
 from widgets.base import Panel, PanelContext
 from widgets.briefing import BlankCover, BriefingCommands
+from widgets.live import LiveBridge
 from widgets.masking import masks_for
 from widgets.palette import CommandPalette, ScheduleDialog, ShellCommands
 from widgets.registry import PlaceholderPanel, panel_widget_name
+from widgets.replay import ReplayCommands, ReplayDecoration
 from widgets.report import export_briefing
 from widgets.statusbar import HallStatusBar
+from widgets.timeslider import TimeSlider
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +160,10 @@ class ScreenWindow(QMainWindow):
         self.briefing = BriefingCommands(self, self.commands.view_menu, self.commands.layout_menu)
         self.status = HallStatusBar(shell.ctx.bridge, self)
         self.setStatusBar(self.status)
+        self.replay = ReplayCommands(self, self.commands.view_menu)
+        self.replay_marks = ReplayDecoration(self)
+        if shell.timetravel is not None:
+            self.status.set_time_slider(TimeSlider(shell.timetravel, self.status))
         self.lang_button = QToolButton(objectName="langToggle")
         self.lang_button.clicked.connect(shell.toggle_language)
         self.commands.menu_bar.setCornerWidget(self.lang_button)
@@ -200,10 +217,15 @@ class ScreenWindow(QMainWindow):
     def retranslate(self) -> None:
         self.commands.retranslate()
         self.briefing.retranslate()
+        self.replay.retranslate()
         title = QCoreApplication.translate("MainWindow", "Command Center")
         name = self.shell.layout_name()
         screen = self.target_screen.name() if self.target_screen else ""
-        self.setWindowTitle(f"{title} · {name} · {screen}" if name else title)
+        self.replay_marks.set_title(
+            f"{title} · {name} · {screen}" if name else title, self.shell.replay_ts()
+        )
+        if self.replay_marks.banner is not None:
+            self.replay_marks.banner.retranslate()
         self.status.set_location(name, screen)
         current = i18n.current_language()
         other = i18n.ENGLISH if current == i18n.CHINESE else i18n.CHINESE
@@ -250,11 +272,17 @@ class Shell(QObject):
         *,
         first_size: QSize | None = None,
         interactive: bool = True,
+        timetravel: TimeTravel | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         configure_docking()
         self.ctx = ctx
+        # Live or replay (None: no journal, e.g. tests of the layouts alone).
+        self.timetravel = timetravel
+        self._replay_bridge: LiveBridge | None = None
+        self._replaying = False
+        self._tt_undo: Callable[[], None] | None = None
         self.library = library or LayoutLibrary()
         self._screens = screens
         self.first_size = first_size
@@ -280,6 +308,8 @@ class Shell(QObject):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_docking_theme(app)
+        if timetravel is not None:
+            self._tt_undo = timetravel.subscribe(self._on_time_travel)
 
     # ---- screens -----------------------------------------------------------------------
 
@@ -334,6 +364,7 @@ class Shell(QObject):
         for i, win in enumerate(self.windows):
             win.retranslate()
             win.place(self.first_size if i == 0 else None)
+        self._mark_windows()
         self.settle()
         self.layoutChanged.emit(key)
 
@@ -380,6 +411,7 @@ class Shell(QObject):
         reporter name in the store, so free text repeating a caller's name is starred."""
         if doc is None:
             return self._panel_ctx
+        base = self._base_context()
         if self.forced_mask is not None and self.forced_mask.enabled:
             mask = self.forced_mask
         else:
@@ -388,9 +420,25 @@ class Shell(QObject):
             if own is not None and own.enabled:
                 mask = own
             elif mask.enabled:
-                store = self.ctx.store
+                store = base.store
                 mask.learn_from_cases(store.record_at(r) for r in range(len(store)))
-        return dataclasses.replace(self.ctx, mask=mask)
+        return dataclasses.replace(base, mask=mask)
+
+    def _base_context(self) -> PanelContext:
+        """The shell's context, or while replaying the read-only one over the past: the
+        rebuilt store, its own bridge, and no outbox/audit/alarms (``ctx.outbox is None``
+        is what the case panels read as "no actions here")."""
+        if not self._replaying or self.timetravel is None or self._replay_bridge is None:
+            return self.ctx
+        return dataclasses.replace(
+            self.ctx,
+            store=self.timetravel.view,
+            bridge=self._replay_bridge,
+            outbox=None,
+            audit=None,
+            alarms=None,
+            replay=True,
+        )
 
     def _on_closed(self, pid: str) -> None:
         """The operator closed a panel: it leaves the layout and releases what it holds."""
@@ -644,6 +692,10 @@ class Shell(QObject):
         """Tear down every panel and close every window (floating ones included)."""
         self.briefing.stop(restore=False)
         self._teardown_windows()
+        if self._tt_undo is not None:
+            self._tt_undo()
+            self._tt_undo = None
+        self._close_replay_bridge()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
     # ---- wiring the window's commands ------------------------------------------------
@@ -676,6 +728,13 @@ class Shell(QObject):
             (b.blank, lambda: self.briefing.command(Command.BLANK)),
             (b.export, lambda: self._export_briefing_ui(win)),
         ]
+        r = win.replay
+        connect += [
+            (r.replay_1h, lambda: self.replay_minutes_back(60)),
+            (r.replay_24h, lambda: self.replay_minutes_back(24 * 60)),
+            (r.back_to_live, self.back_to_live),
+            (r.escape_live, self.back_to_live),
+        ]
         for act, slot in connect:
             act.triggered.connect(slot)
         self._sync_briefing_actions(win)
@@ -688,6 +747,96 @@ class Shell(QObject):
     def _briefing_changed(self) -> None:
         for win in self.windows:
             self._sync_briefing_actions(win)
+            self._sync_replay_actions(win)
+
+    # ---- time travel ------------------------------------------------------------------
+
+    @property
+    def replaying(self) -> bool:
+        return self._replaying
+
+    def replay_ts(self) -> float | None:
+        """The feed time every window shows while replaying; None when live."""
+        tt = self.timetravel
+        return tt.replay_ts if tt is not None and self._replaying else None
+
+    def replay_minutes_back(self, minutes: float) -> bool:
+        """Show the county as it was ``minutes`` ago (clamped to the journal); False
+        without a journal or before the first checkpoint."""
+        if self.timetravel is None:
+            return False
+        try:
+            self.timetravel.seek_back(minutes * 60.0)
+        except LookupError as err:  # nothing journaled yet
+            log.warning("replay: %s", err)
+            return False
+        return True
+
+    def back_to_live(self) -> None:
+        if self.timetravel is not None:
+            self.timetravel.back_to_live()
+
+    def _on_time_travel(self, state: TimeTravelState) -> None:
+        """Mode changes rebuild the panels over the other store; a seek within replay only
+        moves the marks (the replay store publishes a reset and the panels repaint)."""
+        replaying = state.mode is Mode.REPLAY and self.timetravel is not None
+        if replaying != self._replaying:
+            old_bridge = self._replay_bridge
+            if replaying:
+                assert self.timetravel is not None
+                self._replay_bridge = LiveBridge(self.timetravel.view, self.ctx.status)
+                self._replay_bridge.setObjectName("replayBridge")
+            self._replaying = replaying
+            self._rebuild()
+            if not replaying and old_bridge is not None:
+                self._replay_bridge = None
+                old_bridge.close()  # after the panels that listened to it are gone
+                old_bridge.deleteLater()
+            log.info(
+                "time travel: %s%s",
+                state.mode.value,
+                f" at {state.replay_ts:.0f}" if state.replay_ts is not None else "",
+            )
+        else:
+            self._mark_windows()
+
+    def _rebuild(self) -> None:
+        """The same arrangement again, its panels built over the other context."""
+        if not self.windows:
+            self._panel_ctx = self.panel_context(self._doc)
+            return
+        if self.briefing.active:
+            self.briefing.reshow()
+            return
+        try:
+            doc = self.capture_layout()
+        except (LayoutError, ValueError, KeyError):
+            doc = self.document()
+        self.apply_layout(doc, self.key, self.source)
+
+    def _mark_windows(self) -> None:
+        ts = self.replay_ts()
+        for win in self.windows:
+            if ts is not None:
+                fresh = not win.replay_marks.shown
+                banner = win.replay_marks.show_replay(ts)
+                if fresh:
+                    banner.back.clicked.connect(self.back_to_live)
+            else:
+                win.replay_marks.clear()
+            win.retranslate()
+            self._sync_replay_actions(win)
+
+    def _sync_replay_actions(self, win: ScreenWindow) -> None:
+        win.replay.set_state(replaying=self._replaying, briefing=self.briefing.active)
+        for act in (win.replay.replay_1h, win.replay.replay_24h):
+            act.setEnabled(self.timetravel is not None)
+
+    def _close_replay_bridge(self) -> None:
+        bridge, self._replay_bridge = self._replay_bridge, None
+        if bridge is not None:
+            bridge.close()
+            bridge.deleteLater()
 
     def _sync_briefing_actions(self, win: ScreenWindow) -> None:
         player = self.briefing.player

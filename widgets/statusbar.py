@@ -8,6 +8,11 @@ Why every window has its own: in a hall each screen is read on its own from a di
 an officer looking at the right-hand wall must not have to turn to the left one to learn
 that the feed is down. The bar is driven by the shared ``LiveBridge`` (one 1 Hz tick and
 status signal for all windows) and disconnects itself in ``teardown``.
+
+The time slider (``widgets.timeslider.TimeSlider``) goes in a slot of its own
+(``set_time_slider``) so every screen can leave live mode and show that it has; the bar
+tears it down with itself, because the slider subscribes to the shell's time-travel
+controller, which outlives every window.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from widgets.live import LiveBridge
 from widgets.overview import StatusStrip
+from widgets.timeslider import TimeSlider
 
 __all__ = ["HallStatusBar", "StatusStrip"]
 
@@ -37,6 +43,7 @@ class HallStatusBar(QStatusBar):
         self.addPermanentWidget(self.where)
         self._layout_name = ""
         self._screen_name = ""
+        self.time_slider: TimeSlider | None = None
         self._undo: list[Callable[[], None]] = []
         self._listen(bridge.tick, self._on_tick)
         self._listen(bridge.statusChanged, self.strip.update_status)
@@ -57,6 +64,17 @@ class HallStatusBar(QStatusBar):
         # Counters move without a status notification: re-read them with the clock.
         self.strip.update_status()
         self.strip.update_time()
+
+    def set_time_slider(self, slider: TimeSlider) -> None:
+        """Put the time slider between the status strip and the layout name; the bar owns
+        it from now on (``teardown`` unsubscribes it)."""
+        if self.time_slider is not None:
+            self.time_slider.teardown()
+            self.removeWidget(self.time_slider)
+            self.time_slider.deleteLater()
+        self.time_slider = slider
+        self.insertPermanentWidget(1, slider, 1)  # after the strip (index 0), before `where`
+        self._undo.append(slider.teardown)
 
     def set_location(self, layout_name: str, screen_name: str) -> None:
         """Say which layout this window shows and on which screen (operators arranging
