@@ -396,6 +396,9 @@ class Shell(QObject):
         dock = ads.CDockWidget(win.manager, panel.title())
         dock.setObjectName(pid)
         dock.setWidget(panel, ads.CDockWidget.eInsertMode.ForceNoScrollArea)
+        # A splitter must not squash a panel below what its content needs: squashed big
+        # numbers draw over their titles and read as nonsense from across the hall.
+        dock.setMinimumSizeHintMode(ads.CDockWidget.eMinimumSizeHintMode.MinimumSizeHintFromContent)
         dock.setFeature(ads.CDockWidget.DockWidgetFeature.DockWidgetDeleteOnClose, True)
         dock.setTabToolTip(panel.title())
         dock.closed.connect(lambda pid=pid: self._on_closed(pid))

@@ -19,8 +19,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 from PySide6.QtCore import QPointF, QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent, QPen, QPolygonF
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QPainter, QPaintEvent, QPen, QPolygonF, QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from commandcenter import hall_time
 from commandcenter.kpis import KpiHistory, definition
@@ -185,11 +193,22 @@ class KpisPanel(Panel):
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
-        self.grid = QGridLayout(self.body)
+        # Tiles keep their natural height and the grid scrolls when the dock is short: a
+        # squashed tile shows a coloured bar with no number, which answers nothing.
+        scroll = QScrollArea(self.body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.grid_host = QWidget(objectName="kpiGrid")
+        scroll.setWidget(self.grid_host)
+        outer = QVBoxLayout(self.body)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.grid = QGridLayout(self.grid_host)
         self.grid.setContentsMargins(10, 8, 10, 10)
         self.grid.setSpacing(10)
         self.tiles: dict[str, KpiTile] = {}
-        self.empty = QLabel(self.body, objectName="placeholderMessage")
+        self.empty = QLabel(self.grid_host, objectName="placeholderMessage")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
         self.history = KpiHistory(capacity=120)
@@ -211,9 +230,11 @@ class KpisPanel(Panel):
         self.tiles.clear()
         self.grid.removeWidget(self.empty)
         names = self.wanted()
-        columns = int(self.settings["columns"])
+        columns = self._columns = self.fitting_columns()
         for i, name in enumerate(names):
-            tile = KpiTile(name, self.body)
+            tile = KpiTile(name, self.grid_host)
+            tile.ensurePolished()
+            tile.setMinimumHeight(tile.sizeHint().height())
             self.tiles[name] = tile
             self.grid.addWidget(tile, i // columns, i % columns)
         for c in range(columns):
@@ -224,6 +245,24 @@ class KpisPanel(Panel):
             self.grid.addWidget(self.empty, 0, 0, 1, columns)
         self.empty.setVisible(not names)
         self.refresh()
+
+    # Below this width (logical px, times the theme scale) a value such as "95.5%" in the
+    # tile's big type no longer fits and would be cut to "95.": use fewer columns instead.
+    TILE_MIN_WIDTH = 190
+
+    def fitting_columns(self) -> int:
+        """The setting's column count, or fewer when the panel is too narrow for it."""
+        wanted = max(1, int(self.settings["columns"]))
+        width = self.body.width() or self.width()
+        if width <= 0:
+            return wanted
+        fit = int(width // (self.TILE_MIN_WIDTH * theme.current_scale()))
+        return max(1, min(wanted, fit))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.fitting_columns() != getattr(self, "_columns", None):
+            self.rebuild()
 
     # -- live
     def _on_changed(self, cs: ChangeSet) -> None:
