@@ -33,6 +33,7 @@ import numpy as np
 
 from commandcenter.domain import OPEN_STATES, CaseState, Urgency
 from commandcenter.observable import Subscribers
+from commandcenter.queue import shared_sla_arrays
 from commandcenter.sla import STATE_ORDER, URGENCY_ORDER
 
 
@@ -168,7 +169,8 @@ class AlarmEngine:
         if n == 0:
             self._remaining = np.zeros(0)
             return {k: np.zeros(0, dtype=np.int64) for k in _CASE_KINDS}
-        milestone, remaining, level = store.sla_arrays(now)
+        # Shared with the queue: one evaluation of the 100k rows per store state and instant.
+        _, (milestone, remaining, level) = shared_sla_arrays(store, now)
         self._remaining = remaining
         state = store._state[:n]
         open_ = np.isin(state, _OPEN_CODES) & (milestone > 0)

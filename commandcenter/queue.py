@@ -126,11 +126,61 @@ class Columns:
     values: dict[str, list[str]] = field(default_factory=dict)  # code -> string per column
 
 
+class _SlaShare:
+    """One ``store.sla_arrays`` per (store contents, instant), shared by its readers.
+
+    Why: the queue and the alarm engine both need the SLA arrays of all 100k rows (~6 ms
+    each on the 2-core machine). When they read at the same instant with the store
+    unchanged (same ``seq``, same row count, same case list object), the second reader gets
+    the first one's arrays instead of recomputing them. Without an explicit ``now`` a
+    reader accepts arrays up to ``max_age`` seconds of feed time old (less than the
+    one-second resolution a countdown shows). Callers must not write into the arrays.
+    """
+
+    max_age = 0.15
+
+    def __init__(self) -> None:
+        self._key: tuple[int, int, int] | None = None
+        self._store_ref: Any = None
+        self._now = 0.0
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.hits = 0
+        self.misses = 0
+
+    def arrays(
+        self, store: Any, now: float | None = None
+    ) -> tuple[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(the instant used, (milestone, remaining, level))."""
+        key = (id(store._ids), int(getattr(store, "seq", 0)), len(store))
+        same = self._arrays is not None and self._key == key and self._store_ref is store
+        if now is None:
+            now = store.clock.now()
+            if same and 0.0 <= now - self._now <= self.max_age:
+                self.hits += 1
+                return self._now, self._arrays  # type: ignore[return-value]
+        elif same and now == self._now:
+            self.hits += 1
+            return now, self._arrays  # type: ignore[return-value]
+        self.misses += 1
+        arrays = store.sla_arrays(now)
+        self._key, self._store_ref, self._now, self._arrays = key, store, now, arrays
+        return now, arrays
+
+
+SLA_SHARE = _SlaShare()
+
+
+def shared_sla_arrays(
+    store: Any, now: float | None = None
+) -> tuple[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``store.sla_arrays`` through the process-wide share (see ``_SlaShare``)."""
+    return SLA_SHARE.arrays(store, now)
+
+
 def columns(store: Any, now: float | None = None) -> Columns:
     """Views (no copies) of the store's columns, and its SLA arrays at ``now``."""
     n = len(store)
-    now = store.clock.now() if now is None else now
-    milestone, remaining, level = store.sla_arrays(now)
+    now, (milestone, remaining, level) = shared_sla_arrays(store, now)
     codes = store._codes
     return Columns(
         n=n,
@@ -143,6 +193,48 @@ def columns(store: Any, now: float | None = None) -> Columns:
         grid=codes["grid"][:n],
         assignee=codes["assignee"][:n],
         created=store._f["created_ts"][:n],
+        milestone=milestone,
+        remaining=remaining,
+        level=level,
+        values={
+            k: store._interners[k].values for k in ("category", "township", "grid", "assignee")
+        },
+    )
+
+
+def columns_of_rows(store: Any, rows: np.ndarray, now: float) -> Columns:
+    """Copies of the store's columns for ``rows`` only, SLA evaluated for them at ``now``.
+
+    Why: deciding whether a few changed cases can move in the current sort must not cost
+    an evaluation of all 100k rows; ``QueueIndex.mask``/``sort_key_array`` work on this
+    as on the full columns (pass ``rows`` to ``sort_key_array`` for the id key)."""
+    codes = store._codes
+    f = store._f
+    state = store._state[rows]
+    urgency = store._urgency[rows]
+    category = codes["category"][rows]
+    created = f["created_ts"][rows]
+    milestone, remaining, level = store.policy.evaluate_arrays(
+        now,
+        state,
+        urgency,
+        category,
+        store._interners["category"].values,
+        created,
+        f["on_site_ts"][rows],
+        f["extension_s"][rows],
+    )
+    return Columns(
+        n=int(rows.size),
+        now=now,
+        state=state,
+        urgency=urgency,
+        source=store._source[rows],
+        category=category,
+        township=codes["township"][rows],
+        grid=codes["grid"][rows],
+        assignee=codes["assignee"][rows],
+        created=created,
         milestone=milestone,
         remaining=remaining,
         level=level,
@@ -278,11 +370,13 @@ class QueueIndex:
             m &= self.text_mask(flt.text)[: cols.n]
         return m
 
-    def sort_key_array(self, key: str, cols: Columns) -> np.ndarray:
-        """One numeric array per sort key; smaller sorts first (ascending)."""
+    def sort_key_array(self, key: str, cols: Columns, rows: np.ndarray | None = None) -> np.ndarray:
+        """One numeric array per sort key; smaller sorts first (ascending). ``rows``: the
+        store rows ``cols`` holds when it is a subset (``columns_of_rows``)."""
         store = self.store
         if key == "id":
-            return self.id_rank()[: cols.n]
+            rank = self.id_rank()
+            return rank[rows] if rows is not None else rank[: cols.n]
         if key == "category":
             return _string_rank(cols.values["category"])[cols.category]
         if key == "area":
@@ -322,21 +416,84 @@ class QueueIndex:
     ) -> np.ndarray:
         """Row indices (into the store) of the cases passing ``flt``, in ``sort`` order
         (first key primary; ties by newest first, so the order is total and stable)."""
+        return self.query_full(flt, sort, now, cols).rows
+
+    def query_full(
+        self,
+        flt: QueueFilter | None = None,
+        sort: Iterable[SortKey] = DEFAULT_SORT,
+        now: float | None = None,
+        cols: Columns | None = None,
+    ) -> QueryResult:
+        """``query`` plus what it decided on (the mask and each key for every row), so that
+        a later change to a few rows can be checked against it (``QueryResult.unmoved``)."""
         cols = cols if cols is not None else columns(self.store, now)
         flt = flt or QueueFilter()
+        mask = self.mask(flt, cols)
         # Newest first among equals: rows are in arrival order, so reversed rows plus a
         # stable sort make the order total without a tie-breaker key to sort on.
-        rows = np.flatnonzero(self.mask(flt, cols))[::-1]
+        rows = np.flatnonzero(mask)[::-1]
         keys = list(sort)
+        full = [self.sort_key_array(sk.key, cols) for sk in keys]
+        result = QueryResult(self, flt, tuple(keys), cols, mask, full, _vocab(cols))
         if rows.size == 0 or not keys:
-            return np.ascontiguousarray(rows)
+            result.rows = np.ascontiguousarray(rows)
+            return result
         arrays = []
-        for sk in reversed(keys):
-            a = self.sort_key_array(sk.key, cols)[rows]
+        for sk, a_full in zip(reversed(keys), reversed(full), strict=True):
+            a = a_full[rows]
             arrays.append(-a if sk.descending else a)
         # One key: a stable argsort (cheaper than lexsort); several: lexsort, also stable.
         order = np.argsort(arrays[0], kind="stable") if len(arrays) == 1 else np.lexsort(arrays)
-        return rows[order]
+        result.rows = rows[order]
+        return result
+
+
+def _vocab(cols: Columns) -> tuple[int, ...]:
+    return tuple(len(v) for v in cols.values.values())
+
+
+@dataclass(slots=True)
+class QueryResult:
+    """One query's rows, and per store row its filter verdict and sort keys at ``cols.now``."""
+
+    index: QueueIndex
+    flt: QueueFilter
+    sort: tuple[SortKey, ...]
+    cols: Columns
+    mask: np.ndarray
+    keys: list[np.ndarray]
+    vocab: tuple[int, ...]
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def unmoved(self, changed: np.ndarray) -> Columns | None:
+        """Whether the store rows ``changed`` (updated since this query) would pass the
+        filter and sort exactly as before; if so, their fresh columns (at the query's
+        instant) to patch in place, else None (a re-query is needed).
+
+        Why it is exact: the sort keys are evaluated at the query's ``now`` for the changed
+        rows too, so only a change of the case itself (state, urgency, category, area,
+        assignee...) can differ; time alone moves no row ("time left" orders by deadline).
+        A new string in a column (a new assignee) re-ranks that column: re-query. A text
+        filter searches titles and assignees the cheap check does not see: re-query."""
+        store = self.index.store
+        n = self.cols.n
+        if len(store) != n or self.flt.text.strip():
+            return None
+        if changed.size == 0:
+            return columns_of_rows(store, changed, self.cols.now)
+        if int(changed.max()) >= n:
+            return None
+        sub = columns_of_rows(store, changed, self.cols.now)
+        if _vocab(sub) != self.vocab:
+            return None
+        if not np.array_equal(self.index.mask(self.flt, sub), self.mask[changed]):
+            return None
+        for sk, old in zip(self.sort, self.keys, strict=True):
+            new = self.index.sort_key_array(sk.key, sub, rows=changed)
+            if not np.array_equal(new, old[changed]):
+                return None
+        return sub
 
 
 # ---- saved filters -----------------------------------------------------------------------

@@ -221,3 +221,72 @@ def test_columns_are_views_of_the_store(store: Store) -> None:
     cols = columns(store)
     assert cols.n == len(store) and cols.level.shape == (cols.n,)
     assert MINUTE  # the module's constants stay importable
+
+
+# ---- the in-place path: a change the cheap check calls "unmoved" must not move a row -----
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from commandcenter.queue import SORT_KEYS  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sort_key=st.sampled_from(SORT_KEYS),
+    descending=st.booleans(),
+    open_only=st.booleans(),
+    levels=st.sampled_from([(), ("red",), ("red", "yellow")]),
+    edits=st.lists(
+        st.tuples(st.integers(0, 299), st.sampled_from(STATES), st.sampled_from(["", "县城市管理局", "冠山镇"])),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_unmoved_agrees_with_a_full_requery(sort_key, descending, open_only, levels, edits) -> None:
+    """Whenever ``unmoved`` allows patching rows in place, a full query at the same instant
+    must give exactly the same rows in the same order: otherwise the table would lie."""
+    now = 1_700_000_000.0
+    store = make_store(300, now)
+    index = QueueIndex(store)
+    flt = QueueFilter(open_only=open_only, levels=levels)
+    sort = (SortKey(sort_key, descending),)
+    before = index.query_full(flt, sort, now)
+    events = []
+    changed = []
+    for seq, (i, state, assignee) in enumerate(edits, start=store.seq + 1):
+        old = store.case(f"PD{i:07d}")
+        new = P.CaseData(**{f: getattr(old, f) for f in old.__struct_fields__})
+        new.version = old.version + 1
+        new.state = state
+        new.assignee = assignee
+        events.append(P.Event(seq, P.CASE_UPDATED, now, new))
+        changed.append(i)
+    store.apply(events)
+    patched = before.unmoved(np.array(sorted(set(changed))))
+    if patched is not None:
+        after = QueueIndex(store).query(flt, sort, now)
+        assert list(after) == list(before.rows)
+
+
+def test_a_change_outside_every_key_is_patched_in_place_and_stays_exact() -> None:
+    now = 1_700_000_000.0
+    store = make_store(300, now)
+    index = QueueIndex(store)
+    sort = (SortKey("id"),)
+    before = index.query_full(QueueFilter(open_only=True), sort, now)
+    old = store.case("PD0000007")
+    new = P.CaseData(**{f: getattr(old, f) for f in old.__struct_fields__})
+    new.version = old.version + 1
+    new.title = "改过的标题"  # shown, but neither filtered nor sorted on
+    store.apply([P.Event(store.seq + 1, P.CASE_UPDATED, now, new)])
+    patched = before.unmoved(np.array([7]))
+    assert patched is not None  # the cheap path is taken ...
+    assert list(QueueIndex(store).query(QueueFilter(open_only=True), sort, now)) == list(before.rows)
+    # ... and a change of state that leaves the filter is not patched in place
+    newer = P.CaseData(**{f: getattr(new, f) for f in new.__struct_fields__})
+    newer.version = new.version + 1
+    newer.state = "closed"
+    store.apply([P.Event(store.seq + 1, P.CASE_UPDATED, now, newer)])
+    if store.case("PD0000007") is not None and old.state != "closed":
+        assert before.unmoved(np.array([7])) is None
