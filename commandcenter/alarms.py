@@ -17,8 +17,16 @@ recorded in the audit log, so "who saw the breach, and what did they say" has an
 stay listed (greyed) while their condition holds, so nothing disappears unexplained.
 
 Why evaluate on a tick instead of on each change: levels move with time, not only with
-events; one vectorised pass a second over 100k cases costs ~15 ms. The owner (main.py, or a
+events; one vectorised pass a second over 100k cases costs ~6 ms. The owner (main.py, or a
 panel that has no shared engine) calls ``evaluate`` once a second.
+
+Why a budget per evaluation (``raise_budget_s``): the first evaluation over 100k cases finds
+~11k alarms, and building their objects took ~70 ms in one frame (the queue's target is no
+frame over 100 ms at 1,000 changes/s). Each evaluation raises new alarms until the budget is
+spent, loudest kinds first (new urgent, breached, about to breach, clusters); the rest stay
+"not yet raised" and the next evaluation finds them new again, so nothing is lost, only
+spread over frames. ``behind`` says more are waiting; a panel that cares (the queue) calls
+``catch_up`` once a frame until it is False, otherwise the 1 Hz tick finishes the job.
 """
 
 from __future__ import annotations
@@ -76,6 +84,37 @@ _REPORTED = STATE_ORDER.index(CaseState.REPORTED)
 _URGENT = URGENCY_ORDER.index(Urgency.URGENT)
 _RED = 2
 _CASE_KINDS = (AlarmKind.BREACHED, AlarmKind.ABOUT_TO_BREACH, AlarmKind.NEW_URGENT)
+# Raised in this order when the budget cannot hold them all: what sounds first.
+_RAISE_ORDER = (AlarmKind.NEW_URGENT, AlarmKind.BREACHED, AlarmKind.ABOUT_TO_BREACH)
+RAISE_BUDGET_S = 0.015  # new alarm objects built per evaluation (~3k); see the module
+_MIN_RAISED = 256  # raised per evaluation whatever the clock says: progress is guaranteed
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+class _Budget:
+    """Time left for building new alarms in one evaluation (checked every 64 items)."""
+
+    __slots__ = ("deadline", "made", "spent")
+
+    def __init__(self, seconds: float | None) -> None:
+        self.deadline = None if seconds is None else time.perf_counter() + seconds
+        self.made = 0
+        self.spent = False
+
+    def take(self) -> bool:
+        """True: build one more; False: the budget is spent (stays spent)."""
+        if self.spent:
+            return False
+        if (
+            self.deadline is not None
+            and self.made >= _MIN_RAISED
+            and self.made % 64 == 0
+            and time.perf_counter() > self.deadline
+        ):
+            self.spent = True
+            return False
+        self.made += 1
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +170,12 @@ class AlarmEngine:
         cluster_window_s: float = 2 * 3600.0,
         new_window_s: float = 1800.0,
         clock: Callable[[], float] = time.time,
+        raise_budget_s: float | None = RAISE_BUDGET_S,
     ) -> None:
         """``audit``: an ``audit.AuditLog`` (or None) that records acknowledgements and
         snoozes. ``clock``: the wall clock for acknowledgements and snoozes (people's time);
-        the case conditions use the feed's clock (``store.clock``), like the countdowns."""
+        the case conditions use the feed's clock (``store.clock``), like the countdowns.
+        ``raise_budget_s``: time per evaluation for building new alarms (None: no limit)."""
         self.store = store
         self.audit = audit
         self.cluster_min = cluster_min
@@ -147,6 +188,8 @@ class AlarmEngine:
         self._remaining = np.zeros(0)
         self._subs: Subscribers[AlarmChange] = Subscribers()
         self.evaluations = 0
+        self.raise_budget_s = raise_budget_s
+        self.behind = False  # the last evaluation ran out of budget: more alarms to raise
 
     # ---- subscriptions -------------------------------------------------------------------
 
@@ -185,11 +228,12 @@ class AlarmEngine:
             ),
         }
 
-    def _clusters(self, now: float, wall: float) -> dict[str, Alarm]:
+    def _clusters(self, now: float, wall: float, budget: _Budget) -> dict[str, Alarm]:
         """Open cases filed in the window, grouped by (grid, category): groups >= N.
 
         One sort groups them (no pass per group); a group's tuple of case ids is built
-        only when the group is new or changed size, so standing clusters cost nothing."""
+        only when the group is new or changed size, so standing clusters cost nothing. A new
+        group over the budget is left out (raised by a later evaluation)."""
         store = self.store
         n = len(store)
         found: dict[str, Alarm] = {}
@@ -220,6 +264,8 @@ class AlarmEngine:
             if prev is not None and prev.count == count:
                 found[aid] = prev
                 continue
+            if prev is None and not budget.take():
+                continue
             members = np.sort(rows[order[starts[gi] : starts[gi] + count]])
             case_ids = tuple(ids[r] for r in members.tolist())
             found[aid] = Alarm(
@@ -239,7 +285,8 @@ class AlarmEngine:
         """Re-derive the active alarms at ``now`` (feed time); publish what changed.
 
         Per-case alarms are diffed as sets of store rows (numpy), so a second evaluation
-        with thousands of standing alarms builds no objects for them."""
+        with thousands of standing alarms builds no objects for them. New alarms are built
+        within ``raise_budget_s`` (see the module); ``behind`` tells if some had to wait."""
         now = self.store.clock.now() if now is None else now
         wall = self.clock()
         change = AlarmChange()
@@ -250,9 +297,19 @@ class AlarmEngine:
             self._rows = {}
             for aid in [a for a, x in self._alarms.items() if x.row >= 0]:
                 kept[aid] = self._alarms.pop(aid)
-        for kind, rows in self._case_rows(now).items():
-            old = self._rows.get(kind, np.zeros(0, dtype=np.int64))
-            for r in np.setdiff1d(rows, old, assume_unique=True).tolist():
+        # After a resync every standing alarm must be re-keyed in this pass (or it would be
+        # reported cleared): no budget then; it is rare (a snapshot replaced the store).
+        budget = _Budget(None if kept else self.raise_budget_s)
+        case_rows = self._case_rows(now)
+        for kind in _RAISE_ORDER:
+            rows = case_rows[kind]
+            old = self._rows.get(kind, _EMPTY)
+            fresh = np.setdiff1d(rows, old, assume_unique=True)
+            raised = fresh
+            for i, r in enumerate(fresh.tolist()):
+                if not budget.take():
+                    raised = fresh[:i]
+                    break
                 cid = ids[r]
                 before = kept.pop(f"{kind.value}:{cid}", None)
                 if before is not None:  # the same alarm after a resync: keep its answers
@@ -274,9 +331,11 @@ class AlarmEngine:
                 a = self._alarms.pop(f"{kind.value}:{ids[r]}", None)
                 if a is not None:
                     change.cleared.append(a)
-            self._rows[kind] = rows
+            # What is raised now: the standing ones still in the condition, plus this pass's.
+            standing = np.intersect1d(old, rows, assume_unique=True)
+            self._rows[kind] = rows if raised.size == fresh.size else np.union1d(standing, raised)
         change.cleared.extend(kept.values())
-        clusters = self._clusters(now, wall)
+        clusters = self._clusters(now, wall, budget)
         for aid, fresh in clusters.items():
             prev = self._alarms.get(aid)
             if prev is None:
@@ -288,10 +347,16 @@ class AlarmEngine:
                 change.updated.append(kept)
         for aid in [a for a in self._alarms if a.startswith("cluster:") and a not in clusters]:
             change.cleared.append(self._alarms.pop(aid))
+        self.behind = budget.spent
         self.evaluations += 1
         if change:
             self._subs.notify(change)
         return change
+
+    def catch_up(self, now: float | None = None) -> AlarmChange:
+        """Evaluate again if the last evaluation left alarms unraised (``behind``); a no-op
+        otherwise. The queue calls it once a frame after a tick that fell behind."""
+        return self.evaluate(now) if self.behind else AlarmChange()
 
     def time_left(self, alarm: Alarm) -> float:
         """Seconds of the case's time limit left at the last evaluation (negative: overdue)."""

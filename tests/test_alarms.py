@@ -172,3 +172,34 @@ def test_100k_cases_evaluate_quickly(now: float) -> None:
     again = time.perf_counter() - t
     assert len(eng) > 1000
     assert first < 1.0 and again < 0.5, (first, again)
+
+
+def test_a_spent_budget_spreads_raising_over_evaluations_loudest_first(
+    now: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first evaluation over a big store must not build every alarm in one frame: with
+    the budget spent, the rest wait (``behind``) and later evaluations raise them, new urgent
+    before breached; the end state equals an unbudgeted engine's."""
+    from commandcenter import alarms as alarms_mod
+
+    monkeypatch.setattr(alarms_mod, "_MIN_RAISED", 64)
+    store = Store()
+    cases = [case(i, now, 30 * HOUR, grid="G01") for i in range(150)]  # breached + cluster
+    cases += [
+        case(200 + i, now, 60, state="reported", urgency="urgent", grid=f"G{i % 90:02d}")
+        for i in range(70)
+    ]
+    fill(store, now, cases)
+    full = AlarmEngine(store, raise_budget_s=None)
+    full.evaluate()
+    eng = AlarmEngine(store, raise_budget_s=0.0)
+    first = eng.evaluate()
+    assert eng.behind and len(first.raised) == 64
+    assert {a.kind for a in first.raised} == {AlarmKind.NEW_URGENT}, "loudest kind first"
+    rounds = 1
+    while eng.behind:
+        assert eng.catch_up()
+        rounds += 1
+    assert rounds > 2
+    assert not eng.catch_up(), "caught up: nothing to do"
+    assert sorted(a.id for a in eng.alarms()) == sorted(a.id for a in full.alarms())
