@@ -21,6 +21,14 @@ ask about and cases behind each of them:
   ``ratio = (recent + 1) / (expected + 1)``. A topic is a burst when ``recent >=
   min_count``, ``z >= z_threshold`` and ``ratio >= ratio_threshold``; when less than
   ``min_baseline_s`` of the baseline is covered, the burst is unknown (``None``).
+  Time alone is not coverage: a store holding 8 hours of feed plus a backlog of older
+  open cases spans the whole baseline week with a handful of cases, and every keyword
+  would look like a ×30 burst. So the baseline is also unknown when it holds fewer than
+  ``min_baseline_docs`` cases, or when its case rate (all keywords, scaled to the recent
+  window) is below ``min_baseline_share`` of the recent window's case count: a county
+  whose whole volume grew more than fivefold is far likelier to be a store that holds
+  only part of last week than a real city-wide surge (and even then, per-keyword bursts
+  would not say anything the total does not).
 - **repeat complaints**: cases with the same place (the address, else the grid: the rule
   of ``commandcenter.ranking``'s ``repeats``) and category within ``repeat_s``.
 
@@ -388,12 +396,22 @@ class TopicParams:
     z_threshold: float = 3.0
     ratio_threshold: float = 2.0
     min_baseline_s: float = 2 * HOUR  # less baseline than this: burst unknown
+    min_baseline_docs: int = 10  # fewer baseline cases than this: burst unknown
+    min_baseline_share: float = 0.2  # baseline case rate / recent case count below: unknown
     repeat_s: float = 7 * DAY
     stop: frozenset[str] = field(default=STOP_WORDS)
 
 
 def _ranked(counter: Counter[str], n: int = 5) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+
+
+def baseline_known(covered: float, n_base: int, n_recent: int, p: TopicParams) -> bool:
+    """Whether the baseline window's data can judge bursts (module docstring): enough of
+    it covered in time, enough cases in it, and a case rate not far below the recent one."""
+    if covered < p.min_baseline_s or n_base < p.min_baseline_docs:
+        return False
+    return n_base * p.recent_s / covered >= p.min_baseline_share * n_recent
 
 
 def hot_topics(
@@ -413,6 +431,7 @@ def hot_topics(
     recent: dict[str, list[Doc]] = defaultdict(list)
     base: Counter[str] = Counter()
     earliest = math.inf
+    n_recent = n_base = 0
     for d in docs:
         if d.ts > now or d.ts < b_start:
             continue
@@ -423,12 +442,14 @@ def hot_topics(
             if tokens is not None:
                 tokens[d.id] = words
         if d.ts >= r_start:
+            n_recent += 1
             for w in words:
                 recent[w].append(d)
         else:
+            n_base += 1
             base.update(words)
     covered = max(0.0, r_start - max(b_start, earliest)) if earliest < r_start else 0.0
-    known = covered >= p.min_baseline_s
+    known = baseline_known(covered, n_base, n_recent, p)
     out: list[Topic] = []
     for word, ds in recent.items():
         n = len(ds)

@@ -10,6 +10,13 @@ Why these definitions:
   (so a daylight-saving change keeps 10:00 at 10:00). The current, partial bucket is
   compared with last week's bucket cut at the same instant (``now`` - 7 days): comparing
   half an hour with a whole hour would make every morning look quiet.
+- **Last week is compared only when the data covers it** (``Trend.last_week_covered``):
+  the store's earliest ``created_ts`` is at or before the start of last week's period
+  AND last week's period holds at least ``MIN_LAST_WEEK_CASES`` filed cases. A store
+  holding 8 hours of feed plus a backlog of older open cases has a handful of "last
+  week" cases; "+18500%" against them is noise, so the panel says "not enough data"
+  and draws no dashed line. The same flag governs closures and overdue (they are
+  rebuilt from the same cases).
 - **Arrivals** count ``created_ts``; **closures** count ``closed_ts`` (a case reaching
   结案); a case with no such time is not counted.
 - **Overdue at t** is rebuilt from each case's timestamps with ``SlaPolicy``'s limits: the
@@ -24,7 +31,7 @@ Why these definitions:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -41,6 +48,9 @@ DAY_STEP: Final = "day"
 STEPS: tuple[str, ...] = (HOUR_STEP, DAY_STEP)
 OTHER: Final = "__other__"  # the key of the categories beyond ``top``
 WEEK_DAYS: Final = 7
+# Last week's period needs at least this many filed cases to be a comparison (see the
+# module docstring): below it a percentage change says more about the store than the city.
+MIN_LAST_WEEK_CASES: Final = 10
 
 
 def _zone(zone: str | tzinfo | None) -> tzinfo:
@@ -101,6 +111,7 @@ class Trend:
     keys: tuple[str, ...] = ()
     series: dict[str, np.ndarray] = field(default_factory=dict)
     last_week: dict[str, np.ndarray] = field(default_factory=dict)
+    last_week_covered: bool = True  # the data covers last week's period (docstring)
 
     @property
     def starts(self) -> np.ndarray:
@@ -108,9 +119,34 @@ class Trend:
 
     def change(self) -> float:
         """Total this period minus the same period last week, as a share of the latter
-        (nan when last week had none)."""
+        (nan when last week had none or the data does not cover it)."""
         last = float(self.last_week_total.sum())
+        if not self.last_week_covered:
+            return float("nan")
         return (float(self.total.sum()) - last) / last if last else float("nan")
+
+
+def covers(created: np.ndarray, start: float, count: int) -> bool:
+    """Whether data covers a period starting at ``start`` holding ``count`` filed cases:
+    the earliest filing is at or before ``start`` and ``count >= MIN_LAST_WEEK_CASES``."""
+    created = created[created > 0]
+    if not len(created):
+        return False
+    return float(created.min()) <= start and count >= MIN_LAST_WEEK_CASES
+
+
+def last_week_covered(
+    frame: pd.DataFrame,
+    now: float,
+    step: str = HOUR_STEP,
+    n: int = 24,
+    zone: str | tzinfo | None = None,
+) -> bool:
+    """Whether the store's cases cover the same period last week (module docstring)."""
+    created = _column(frame, "created_ts")
+    lw_edges = shift_days(bucket_edges(now, step, n, zone), -WEEK_DAYS, zone)
+    cut = float(shift_days(np.array([now]), -WEEK_DAYS, zone)[0])
+    return covers(created, float(lw_edges[0]), int(counts_in(created, lw_edges, cut).sum()))
 
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -176,7 +212,11 @@ def arrivals(
     """Cases filed per bucket (``created_ts``), split by ``by`` ("category", "source",
     "township"... any string column) when given."""
     keys = _labels(frame, by) if by else None
-    return series_of(_column(frame, "created_ts"), now, step, n, keys, top, zone)
+    t = series_of(_column(frame, "created_ts"), now, step, n, keys, top, zone)
+    ok = covers(
+        _column(frame, "created_ts"), float(t.last_week_edges[0]), int(t.last_week_total.sum())
+    )
+    return replace(t, last_week_covered=ok)
 
 
 def closures(
@@ -190,7 +230,8 @@ def closures(
 ) -> Trend:
     """Cases closed (结案, ``closed_ts``) per bucket."""
     keys = _labels(frame, by) if by else None
-    return series_of(_column(frame, "closed_ts"), now, step, n, keys, top, zone)
+    t = series_of(_column(frame, "closed_ts"), now, step, n, keys, top, zone)
+    return replace(t, last_week_covered=last_week_covered(frame, now, step, n, zone))
 
 
 def overdue_at(
@@ -249,6 +290,7 @@ class OverdueTrend:
     counts: np.ndarray
     last_week_times: np.ndarray
     last_week: np.ndarray
+    last_week_covered: bool = True
 
 
 def overdue_trend(
@@ -265,5 +307,10 @@ def overdue_trend(
     times[-1] = now
     lw = shift_days(times, -WEEK_DAYS, zone)
     return OverdueTrend(
-        step, times, overdue_at(frame, times, policy), lw, overdue_at(frame, lw, policy)
+        step,
+        times,
+        overdue_at(frame, times, policy),
+        lw,
+        overdue_at(frame, lw, policy),
+        last_week_covered(frame, now, step, n, zone),
     )

@@ -261,7 +261,7 @@ def test_grid_stats_add_up_the_grids(ctx: PanelContext, county: Store, qtbot: An
     p.update_settings({"by": "grid"})
     assert p.model.rowCount() == len(grids)
     row = [x.key for x in p.model.rows].index(g0.id)
-    assert p.model.index(row, 6).data() == f"2/{PATROL_NORM}"
+    assert p.model.index(row, 6).data() == f"2/{PATROL_NORM} ✓"  # both rounds done
 
 
 def test_trends_headline_equals_the_series(ctx: PanelContext, county: Store, qtbot: Any) -> None:
@@ -307,3 +307,44 @@ def test_leader_insights_preset_is_valid() -> None:
     placed = [pid for s in doc["screens"] for pid in panels_in(s["dock"])]
     assert sorted(placed) == sorted(doc["panels"])
     assert doc["screens"][0]["scale"] >= 1.4
+
+
+def test_patrols_judged_against_what_is_due_on_the_halls_clock(qapp: QApplication) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from widgets.insights.grids import GridModel, GridRow, patrols_due
+
+    theme.apply_theme(qapp)
+    i18n.set_language(qapp, i18n.CHINESE)
+    tz = ZoneInfo("Asia/Shanghai")  # the hall's default zone
+
+    def at(h: int, m: int = 0) -> float:
+        return datetime(2026, 11, 23, h, m, tzinfo=tz).timestamp()
+
+    assert [patrols_due(at(h, m)) for h, m in ((7, 0), (11, 19), (12, 0), (17, 59), (18, 0))] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+    ]
+    assert patrols_due(at(11, 19), morning_by=11) == 1  # the windows are settings
+    # 452 grids, 417 patrolled once, none twice yet
+    row = GridRow("t", "冠山镇", "", 452, 0, 0, 0, 0, "", 417, 0, 0, patrol_once=417)
+    model = GridModel()
+    model.set_rows([row], "township", patrols_due(at(11, 19)))
+    assert model.text(row, "patrols") == "上午应巡 417/452"
+    assert model.behind(row) == 0 and model.colour(row) is None  # nothing due yet: no colour
+    model.set_rows([row], "township", patrols_due(at(13, 0)))
+    assert model.behind(row) == 35 and model.colour(row) == theme.color("amber")
+    done = GridRow("u", "冶西镇", "", 13, 0, 0, 0, 0, "", 13, 0, 0, patrol_once=13)
+    model.set_rows([done], "township", patrols_due(at(13, 0)))
+    assert model.text(done, "patrols") == "下午应巡 0/13"  # the afternoon round under way
+    assert model.behind(done) == 0 and model.colour(done) is None
+    model.set_rows([done], "township", patrols_due(at(11, 0)))
+    assert model.text(done, "patrols") == "上午应巡 13/13 ✓"
+    assert model.colour(done) == theme.color("green")
+    model.set_rows([done], "township", patrols_due(at(19, 0)))
+    assert model.text(done, "patrols") == "一日双巡 0/13" and model.behind(done) == 13
+    assert model.colour(done) == theme.color("red")

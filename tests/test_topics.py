@@ -115,3 +115,33 @@ def test_repeat_complaints_by_address_else_grid_and_category() -> None:
         ("g9", "垃圾满溢", ("C6", "C5")),
     ]
     assert groups[0].by_address and not groups[1].by_address
+
+
+def test_a_backlog_spanning_the_week_is_not_a_baseline() -> None:
+    # the store holds 8 h of feed (40 cases, 噪音 in 20) plus a backlog of 4 older open
+    # cases scattered over the baseline week: time is "covered", the rate is not
+    recent = [doc(i, "噪音，扰民" if i % 2 else "路灯损坏", i * 0.2) for i in range(40)]
+    backlog = [doc(100 + d, "噪音，扰民", 30 + 40 * d) for d in range(4)]
+    p = TopicParams(recent_s=DAY, baseline_s=7 * DAY, min_count=2)
+    topics = {t.keyword: t for t in hot_topics(recent + backlog, NOW, p)}
+    assert topics["噪音"].burst is None and math.isnan(topics["噪音"].ratio)
+    assert all(t.burst is None for t in topics.values())
+    # the same keyword against a real week (10 cases a day, 噪音 in 1 a day): a burst
+    week = [
+        doc(1000 + 10 * d + k, "噪音，扰民" if k == 0 else "路灯损坏", 25 + 24 * d + 2 * k)
+        for d in range(7)
+        for k in range(10)
+    ]
+    t = {t.keyword: t for t in hot_topics(recent + week, NOW, p)}["噪音"]
+    assert t.baseline == 7 and t.burst is True
+
+
+def test_baseline_known_rule_with_known_numbers() -> None:
+    from commandcenter.topics import baseline_known
+
+    p = TopicParams(recent_s=DAY)
+    assert not baseline_known(HOUR, 50, 10, p)  # under 2 h covered
+    assert not baseline_known(7 * DAY, 9, 1, p)  # under 10 cases
+    # 14 cases over 7 days = 2 a day, recent 11 -> 2 >= 0.2 * 11: known; recent 11 -> ok
+    assert baseline_known(7 * DAY, 14, 10, p)
+    assert not baseline_known(7 * DAY, 14, 11, p)  # 2 < 0.2 * 11 = 2.2

@@ -61,7 +61,8 @@ def test_arrivals_by_category_and_last_week_cut_at_the_same_minute() -> None:
     assert t.last_week_total.tolist() == [0, 1, 1]
     assert t.keys == ("噪音", "路灯")
     assert t.series["噪音"].tolist() == [0, 0, 2]
-    assert t.change() == pytest.approx((3 - 2) / 2)
+    # two cases last week: the data does not cover it, so no percentage
+    assert not t.last_week_covered and np.isnan(t.change())
     t1 = T.arrivals(frame(rows), NOW, "hour", 3, by="category", top=1, zone=TZ)
     assert t1.keys == ("噪音", T.OTHER) and t1.series[T.OTHER].tolist() == [0, 1, 0]
 
@@ -124,3 +125,40 @@ def test_overdue_now_equals_the_store_on_the_demo_county() -> None:
     assert T.overdue_at(store.to_frame(), [now], store.policy)[0] == store.overdue_count(now)
     t = T.arrivals(store.to_frame(), now, "day", 30)
     assert int(t.total.sum()) == int(np.count_nonzero(store.to_frame()["created_ts"] >= t.edges[0]))
+
+
+def _week_rows(n_last_week: int, earliest_h: float) -> list[dict]:
+    """5 cases this period (hours 08-10), ``n_last_week`` in last week's 08:00-10:30, and
+    one case ``earliest_h`` hours before last week's period began (09-16 08:00)."""
+    start_lw = datetime(2026, 11, 16, 8, 0, tzinfo=TZ).timestamp()
+    rows = [{"id": f"n{i}", "created_ts": NOW - (10 + 20 * i) * MINUTE} for i in range(5)]
+    rows += [
+        {"id": f"l{i}", "created_ts": start_lw + 60 + i * 9 * MINUTE} for i in range(n_last_week)
+    ]
+    rows.append({"id": "old", "created_ts": start_lw - earliest_h * HOUR})
+    return rows
+
+
+def test_last_week_compared_only_when_the_data_covers_it() -> None:
+    assert T.MIN_LAST_WEEK_CASES == 10
+    # 12 cases last week and data from before it: a real comparison, 5 vs 12
+    t = T.arrivals(frame(_week_rows(12, 1.0)), NOW, "hour", 3, zone=TZ)
+    assert t.last_week_covered and int(t.last_week_total.sum()) == 12
+    assert t.change() == pytest.approx((5 - 12) / 12)
+    # one case last week (the demo: 8 h of feed plus a backlog): not enough data
+    t = T.arrivals(frame(_week_rows(1, 1.0)), NOW, "hour", 3, zone=TZ)
+    assert not t.last_week_covered and np.isnan(t.change())
+    # 12 cases but the store starts inside last week's period: not covered either
+    rows = [r for r in _week_rows(12, 1.0) if r["id"] != "old"]
+    assert not T.arrivals(frame(rows), NOW, "hour", 3, zone=TZ).last_week_covered
+    # closures and overdue follow the filed cases' coverage
+    assert T.closures(frame(_week_rows(12, 1.0)), NOW, "hour", 3, zone=TZ).last_week_covered
+    assert not T.overdue_trend(frame(_week_rows(1, 1.0)), NOW, "hour", 3, zone=TZ).last_week_covered
+
+
+def test_demo_county_has_no_last_week_to_compare_with() -> None:
+    from tests.demo_county import demo_store
+
+    store = demo_store()
+    t = T.arrivals(store.to_frame(), store.clock.now(), "hour", 12)
+    assert int(t.total.sum()) > 50 and not t.last_week_covered

@@ -1340,10 +1340,6 @@
 </context>
 <context>
     <name>GridStatsPanel</name>
-    <message>
-        <source>{grids} grids: {met} patrolled twice today (一日双巡), {patrols} patrols, {events} events reported</source>
-        <translation>共 {grids} 个网格：今日 {met} 个完成一日双巡，巡查 {patrols} 次，上报事件 {events} 件</translation>
-    </message>
 </context>
 <context>
     <name>RankingPanel</name>
@@ -1408,6 +1404,47 @@
     <message>
         <source>Overdue now: {now} (a week ago {last})</source>
         <translation>当前超期：{now} 件（一周前 {last}）</translation>
+    </message>
+</context>
+<context>
+    <name>TrendsPanel</name>
+    <message>
+        <source>Filed {unit}: {now} (same period last week: not enough data)</source>
+        <translation>受理量（{unit}）：{now} 件（上周同期：数据不足）</translation>
+    </message>
+    <message>
+        <source>Closed {unit}: {now} (same period last week: not enough data)</source>
+        <translation>结案量（{unit}）：{now} 件（上周同期：数据不足）</translation>
+    </message>
+    <message>
+        <source>Overdue now: {now} (a week ago: not enough data)</source>
+        <translation>当前超期：{now} 件（一周前：数据不足）</translation>
+    </message>
+    <message>
+        <source>The data held does not cover the same period last week (fewer than {n} cases filed then), so no comparison is drawn. The last point is still running.</source>
+        <translation>现有数据未覆盖上周同期（当时受理不足 {n} 件），不作同比、不画虚线。最后一个时段尚未结束。</translation>
+    </message>
+</context>
+<context>
+    <name>HotTopicsPanel</name>
+    <message>
+        <source>{window}: {n} keywords by heat (newer cases weigh more). Not enough baseline: the data held does not cover the week before, so bursts are not judged. Click a row to see its cases on the map.</source>
+        <translation>{window}：{n} 个热词，按热度排序（越新权重越高）。基线不足：现有数据未覆盖前一周，暂不判断突增。点击一行在地图上查看案件。</translation>
+    </message>
+</context>
+<context>
+    <name>GridStatsPanel</name>
+    <message>
+        <source>{grids} grids: morning patrol due by {morning}, done in {once}; {patrols} patrols today, {events} events reported</source>
+        <translation>共 {grids} 个网格：上午应巡（{morning} 前）已巡 {once} 个；今日巡查 {patrols} 次，上报事件 {events} 件</translation>
+    </message>
+    <message>
+        <source>{grids} grids: morning patrol due, done in {once} ({behind} behind); second patrol due by {afternoon}, done in {met}; {events} events reported</source>
+        <translation>共 {grids} 个网格：上午应巡已巡 {once} 个（{behind} 个未巡）；下午应巡（{afternoon} 前）已巡 {met} 个；上报事件 {events} 件</translation>
+    </message>
+    <message>
+        <source>{grids} grids: twice-daily patrols due, done in {met} ({behind} behind); {patrols} patrols today, {events} events reported</source>
+        <translation>共 {grids} 个网格：一日双巡已完成 {met} 个（{behind} 个未完成）；今日巡查 {patrols} 次，上报事件 {events} 件</translation>
     </message>
 </context>
 </TS>

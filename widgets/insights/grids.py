@@ -4,7 +4,15 @@ Per township (the sum of its grids) or per grid: the four actuals (四实: popul
 houses, units, facilities), the grid worker, patrols done today against the twice-daily
 norm (一日双巡: a grid meets it with 2 patrols), and events reported today. Numbers come
 straight from the feed's ``grid.stats`` (``store.grids``); a township row adds up its
-grids. Clicking a row selects that grid's or township's cases filed today, so the map and
+grids.
+
+Patrols are judged against what is DUE by now on the hall's clock (``hall_time``), not
+against the whole day's norm: one patrol per grid is due by the end of the morning
+window (SETTINGS ``morning_by``, default 12:00), the second by the end of the afternoon
+window (``afternoon_by``, default 18:00). At 11:19 no grid is behind yet, so the cell reads
+"上午应巡 417/452" (the morning round's progress, uncoloured); from 12:00 a grid with no
+patrol is behind and its township is coloured; from 18:00 the full 一日双巡 is judged.
+A ✓ marks a row whose grids have all done the round under way. Clicking a row selects that grid's or township's cases filed today, so the map and
 the queue show what was reported there.
 """
 
@@ -24,6 +32,22 @@ from widgets.i18n import is_chinese
 from widgets.registry import register
 
 PATROL_NORM = 2  # 一日双巡
+MORNING_BY = 12  # local hour by which the first patrol is due (panel setting default)
+AFTERNOON_BY = 18  # local hour by which the second patrol is due
+
+
+def patrols_due(now: float, morning_by: int = MORNING_BY, afternoon_by: int = AFTERNOON_BY) -> int:
+    """Patrols each grid owes by ``now`` on the hall's clock: 0, 1 or PATROL_NORM."""
+    t = hall_time.local(now)
+    hour = t.hour + t.minute / 60 + t.second / 3600
+    if hour < morning_by:
+        return 0
+    return 1 if hour < afternoon_by else PATROL_NORM
+
+
+def patrol_round(due: int) -> int:
+    """The patrol count of the round under way (or just finished) given ``due``."""
+    return min(due + 1, PATROL_NORM) if due < PATROL_NORM else PATROL_NORM
 
 
 @dataclass(slots=True)
@@ -42,6 +66,13 @@ class GridRow:
     patrols: int  # patrols done today (sum over grids for a township)
     patrol_met: int  # grids with at least PATROL_NORM patrols
     events: int
+    patrol_once: int = 0  # grids with at least one patrol
+
+    def done(self, k: int) -> int:
+        """Grids with at least ``k`` patrols."""
+        if k <= 0:
+            return self.grids
+        return self.patrol_once if k == 1 else self.patrol_met
 
 
 def grid_rows(store: Any, by: str = "township") -> list[GridRow]:
@@ -50,6 +81,7 @@ def grid_rows(store: Any, by: str = "township") -> list[GridRow]:
     for g in store.grids.values():
         town = str(getattr(g, "township", ""))
         met = int(int(g.patrols_today) >= PATROL_NORM)
+        once = int(int(g.patrols_today) >= 1)
         if by == "grid":
             rows[g.id] = GridRow(
                 g.id,
@@ -64,6 +96,7 @@ def grid_rows(store: Any, by: str = "township") -> list[GridRow]:
                 int(g.patrols_today),
                 met,
                 int(g.events_today),
+                once,
             )
             continue
         r = rows.get(town)
@@ -76,6 +109,7 @@ def grid_rows(store: Any, by: str = "township") -> list[GridRow]:
         r.facilities += int(g.facilities)
         r.patrols += int(g.patrols_today)
         r.patrol_met += met
+        r.patrol_once += once
         r.events += int(g.events_today)
     return sorted(rows.values(), key=lambda r: (r.township, r.key))
 
@@ -98,10 +132,11 @@ class GridModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[GridRow] = []
         self.by = "township"
+        self.due = PATROL_NORM  # patrols owed by now (patrols_due)
 
-    def set_rows(self, rows: list[GridRow], by: str) -> None:
+    def set_rows(self, rows: list[GridRow], by: str, due: int = PATROL_NORM) -> None:
         self.beginResetModel()
-        self.rows, self.by = rows, by
+        self.rows, self.by, self.due = rows, by, due
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -121,9 +156,19 @@ class GridModel(QAbstractTableModel):
         if key == "worker":
             return r.worker
         if key == "patrols":
+            k = patrol_round(self.due)
+            tick = " ✓" if r.done(k) >= r.grids else ""
             if self.by == "grid":
-                return f"{r.patrols}/{PATROL_NORM}"
-            return f"{r.patrol_met}/{r.grids} 达标" if zh else f"{r.patrol_met}/{r.grids} grids met"
+                return f"{r.patrols}/{PATROL_NORM}{tick}"
+            if k == 1:
+                label = "上午应巡" if zh else "Morning"
+            else:
+                label = (
+                    ("下午应巡" if zh else "Afternoon")
+                    if self.due < k
+                    else ("一日双巡" if zh else "Twice")
+                )
+            return f"{label} {r.done(k)}/{r.grids}{tick}"
         return f"{int(getattr(r, key)):,}"
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
@@ -140,21 +185,37 @@ class GridModel(QAbstractTableModel):
                 | Qt.AlignmentFlag.AlignVCenter
             )
         if role == Qt.ItemDataRole.ForegroundRole and key == "patrols":
-            share = r.patrol_met / max(1, r.grids)
-            if share >= 1:
-                return theme.color("green")
-            return theme.color("amber") if share >= 0.5 or r.patrols else theme.color("red")
+            return self.colour(r)
         if role == Qt.ItemDataRole.ToolTipRole and key == "patrols":
+            behind = self.behind(r)
             if is_chinese():
                 return (
-                    f"一日双巡：每个网格每天应巡查 {PATROL_NORM} 次。今日共巡查 {r.patrols} 次，"
-                    f"{r.patrol_met} / {r.grids} 个网格已达标。"
+                    f"一日双巡：每个网格上午（截止时刻见面板设置）巡查 1 次、下午再巡 1 次。"
+                    f"此刻应已巡 {self.due} 次；今日共巡查 {r.patrols} 次，"
+                    f"已巡 1 次的网格 {r.patrol_once}/{r.grids}，已巡 2 次的 {r.patrol_met}/{r.grids}，"
+                    f"落后于应巡次数的 {behind} 个。"
                 )
             return (
-                f"Twice-daily patrols: each grid should be patrolled {PATROL_NORM} times a day. "
-                f"{r.patrols} patrols today; {r.patrol_met} of {r.grids} grids met the norm."
+                f"Twice-daily patrols: one patrol per grid in the morning, one in the afternoon "
+                f"(deadlines in the panel settings). {self.due} due by now; {r.patrols} "
+                f"patrols today; {r.patrol_once} of {r.grids} grids patrolled once, "
+                f"{r.patrol_met} twice; {behind} behind what is due."
             )
         return None
+
+    def behind(self, r: GridRow) -> int:
+        """Grids of the row with fewer patrols than are due by now."""
+        return r.grids - r.done(self.due)
+
+    def colour(self, r: GridRow) -> Any:
+        """Green when the round under way is done; amber or red only for grids behind
+        what is due (none are before the morning deadline); otherwise the plain text."""
+        if r.done(patrol_round(self.due)) >= r.grids:
+            return theme.color("green")
+        behind = self.behind(r)
+        if not behind:
+            return None
+        return theme.color("red") if behind > r.grids / 2 else theme.color("amber")
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
         if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
@@ -184,6 +245,24 @@ class GridStatsPanel(Panel):
             choice_labels_zh=("乡镇", "网格"),
             choice_labels_en=("Township", "Grid"),
         ),
+        # 一日双巡 deadlines on the hall's clock: the first patrol is due by morning_by,
+        # the second by afternoon_by (local hours)
+        "morning_by": Setting(
+            "int",
+            MORNING_BY,
+            "上午巡查截止（时）",
+            "Morning patrol due by (hour)",
+            minimum=6,
+            maximum=14,
+        ),
+        "afternoon_by": Setting(
+            "int",
+            AFTERNOON_BY,
+            "下午巡查截止（时）",
+            "Afternoon patrol due by (hour)",
+            minimum=13,
+            maximum=24,
+        ),
     }
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
@@ -210,31 +289,60 @@ class GridStatsPanel(Panel):
         col.addWidget(self.view, 1)
         self.listen(self.view.clicked, self._on_click)
         self.listen(ctx.bridge.changed, self._on_changed)
+        self.timer(60_000, self.refresh)  # a deadline passing changes what is due
         self.refresh()
 
     def _on_changed(self, cs: ChangeSet) -> None:
         if cs.reset or cs.grids:
             self.refresh()
 
+    def due_now(self) -> int:
+        return patrols_due(
+            float(self.ctx.store.clock.now()),
+            int(self.settings["morning_by"]),
+            int(self.settings["afternoon_by"]),
+        )
+
     def refresh(self) -> None:
         by = str(self.settings["by"])
         rows = grid_rows(self.ctx.store, by)
-        self.model.set_rows(rows, by)
+        due = self.due_now()
+        self.model.set_rows(rows, by, due)
         visible = set(self.model.columns())
         for i in range(len(COLUMNS)):
             self.view.setColumnHidden(i, i not in visible)
         grids = sum(r.grids for r in rows)
+        once = sum(r.patrol_once for r in rows)
         met = sum(r.patrol_met for r in rows)
         events = sum(r.events for r in rows)
         patrols = sum(r.patrols for r in rows)
-        self.summary.setText(
-            self.tr(
-                "{grids} grids: {met} patrolled twice today (一日双巡), "
-                "{patrols} patrols, {events} events reported"
-            ).format(
-                grids=f"{grids:,}", met=f"{met:,}", patrols=f"{patrols:,}", events=f"{events:,}"
+        n = {
+            "grids": f"{grids:,}",
+            "once": f"{once:,}",
+            "met": f"{met:,}",
+            "patrols": f"{patrols:,}",
+            "events": f"{events:,}",
+            "morning": f"{int(self.settings['morning_by']):02d}:00",
+            "afternoon": f"{int(self.settings['afternoon_by']):02d}:00",
+        }
+        if due == 0:
+            text = self.tr(
+                "{grids} grids: morning patrol due by {morning}, done in {once}; "
+                "{patrols} patrols today, {events} events reported"
             )
-        )
+        elif due == 1:
+            n["behind"] = f"{grids - once:,}"
+            text = self.tr(
+                "{grids} grids: morning patrol due, done in {once} ({behind} behind); "
+                "second patrol due by {afternoon}, done in {met}; {events} events reported"
+            )
+        else:
+            n["behind"] = f"{grids - met:,}"
+            text = self.tr(
+                "{grids} grids: twice-daily patrols due, done in {met} ({behind} behind); "
+                "{patrols} patrols today, {events} events reported"
+            )
+        self.summary.setText(text.format(**n))
 
     def case_ids_for(self, row: int) -> list[str]:
         """Cases filed today in the row's grid or township, oldest first."""

@@ -262,6 +262,8 @@ class RankingPanel(Panel):
         "show_chart": Setting("bool", True, "显示柱状图", "Show the bar chart"),
     }
     REFRESH_MS: ClassVar[int] = 30_000  # "now" moves: overdue counts and today's window
+    BAR_PX: ClassVar[int] = 20  # minimum logical pixels per bar of the chart (times the scale)
+    AXIS_PX: ClassVar[int] = 36  # the score axis under the bars
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
@@ -424,6 +426,17 @@ class RankingPanel(Panel):
         item.setXRange(0, 110, padding=0)
         item.setYRange(-0.6, n - 0.4, padding=0)
         item.addLine(x=60, pen=pen("border_strong", 1, dashed=True))
+        self._fit_chart(n)
+
+    def _fit_chart(self, n: int | None = None) -> None:
+        """Never squash the bars: BAR_PX per bar (theme-scaled) plus the axis, so names on
+        the left axis do not overlap however the dock is split."""
+        if n is not None:
+            self._bars_shown = n
+        n = getattr(self, "_bars_shown", 0)
+        scale = theme.current_scale()
+        need = int((n * self.BAR_PX + self.AXIS_PX) * scale) if n else 0
+        self.chart.setMinimumHeight(need)
 
     # ---- texts -----------------------------------------------------------------------
 
@@ -543,6 +556,7 @@ class RankingPanel(Panel):
     def on_compact_changed(self, compact: bool) -> None:
         # a narrow dock stacks the chart under the table rather than squeezing both
         self.split.setOrientation(Qt.Orientation.Vertical if compact else Qt.Orientation.Horizontal)
+        self._fit_chart()
 
     def on_teardown(self) -> None:
         self.chart.getPlotItem().clear()

@@ -80,7 +80,7 @@ class TopicModel(QAbstractTableModel):
             return "—" if math.isnan(t.expected) else f"{t.expected:.1f}"
         if col == 4:
             if t.burst is None:
-                return "无基线" if zh else "no baseline"
+                return "基线不足" if zh else "no baseline"
             return f"▲ ×{t.ratio:.1f}" if t.burst else f"×{t.ratio:.1f}"
         # the township says "where" at a glance; the grids are in the tooltip
         if t.townships:
@@ -110,7 +110,8 @@ class TopicModel(QAbstractTableModel):
     def tooltip(self, t: TP.Topic) -> str:
         if is_chinese():
             base = (
-                "基线不足 2 小时，无法判断是否突增"
+                "基线期（前一周）数据不足：现有数据未覆盖前一周（时长不足 2 小时、案件少于 10 件，"
+                "或案件量远低于近期），无法判断是否突增"
                 if t.burst is None
                 else f"基线期 {t.baseline} 件，按时长折算预期 {t.expected:.1f} 件；"
                 f"z = {t.z:.1f}，倍数 {t.ratio:.1f}（z ≥ 3 且倍数 ≥ 2 为突增）"
@@ -121,7 +122,8 @@ class TopicModel(QAbstractTableModel):
                 "点击在地图上查看这些案件。"
             )
         base = (
-            "less than 2 hours of baseline: burst unknown"
+            "not enough baseline: the data held does not cover the week before (under 2 hours, "
+            "under 10 cases, or far fewer cases than recently), so a burst cannot be judged"
             if t.burst is None
             else f"baseline {t.baseline} cases, {t.expected:.1f} expected for this window; "
             f"z = {t.z:.1f}, ratio {t.ratio:.1f} (burst: z >= 3 and ratio >= 2)"
@@ -370,12 +372,21 @@ class HotTopicsPanel(Panel):
             )
         )[str(self.settings["window"])]
         bursts = sum(1 for t in self.topics if t.burst)
-        self.note.setText(
-            self.tr(
-                "{window}: {n} keywords, {bursts} rising sharply against the week before "
-                "(▲); heat weighs newer cases more. Click a row to see its cases on the map."
-            ).format(window=label, n=len(self.topics), bursts=bursts)
-        )
+        if self.topics and all(t.burst is None for t in self.topics):
+            self.note.setText(
+                self.tr(
+                    "{window}: {n} keywords by heat (newer cases weigh more). Not enough "
+                    "baseline: the data held does not cover the week before, so bursts are "
+                    "not judged. Click a row to see its cases on the map."
+                ).format(window=label, n=len(self.topics))
+            )
+        else:
+            self.note.setText(
+                self.tr(
+                    "{window}: {n} keywords, {bursts} rising sharply against the week before "
+                    "(▲); heat weighs newer cases more. Click a row to see its cases on the map."
+                ).format(window=label, n=len(self.topics), bursts=bursts)
+            )
         self.repeat_title.setText(
             self.tr("Repeat complaints (same place and category, 7 days): {n}").format(
                 n=len(self.repeats)

@@ -6,6 +6,10 @@ overdue at each bucket's end. Every chart draws this period as a solid line and 
 period last week as a dashed one, and a headline above says the totals in numbers a
 leader can read out: "filed 212, last week 180 (+18%)". The current bucket is partial and
 is compared with last week cut at the same instant.
+
+Last week is compared only when the store's data covers it (``trends.MIN_LAST_WEEK_CASES``
+filed cases in that period, and cases filed before it began): otherwise the headline says
+"last week: not enough data" and no dashed line is drawn.
 """
 
 from __future__ import annotations
@@ -169,6 +173,26 @@ class TrendsPanel(Panel):
             (float(i), hall_time.local(float(edges[i])).strftime(fmt)) for i in range(0, n, every)
         ]
 
+    def head_text(self, what: str, unit: str, now: int, last: int, covered: bool) -> str:
+        """A chart's headline: the total, and last week's only when the data covers it."""
+        if what == "Filed":
+            if covered:
+                return self.tr(
+                    "Filed {unit}: {now} (same period last week {last}, {change})"
+                ).format(
+                    unit=unit, now=f"{now:,}", last=f"{last:,}", change=change_label(now, last)
+                )
+            return self.tr("Filed {unit}: {now} (same period last week: not enough data)").format(
+                unit=unit, now=f"{now:,}"
+            )
+        if covered:
+            return self.tr("Closed {unit}: {now} (same period last week {last}, {change})").format(
+                unit=unit, now=f"{now:,}", last=f"{last:,}", change=change_label(now, last)
+            )
+        return self.tr("Closed {unit}: {now} (same period last week: not enough data)").format(
+            unit=unit, now=f"{now:,}"
+        )
+
     def draw(self) -> None:
         r = self.result
         if not r:
@@ -184,19 +208,20 @@ class TrendsPanel(Panel):
         n_f, l_f = int(filed.total.sum()), int(filed.last_week_total.sum())
         n_c, l_c = int(closed.total.sum()), int(closed.last_week_total.sum())
         self.heads["filed"].setText(
-            self.tr("Filed {unit}: {now} (same period last week {last}, {change})").format(
-                unit=unit, now=f"{n_f:,}", last=f"{l_f:,}", change=change_label(n_f, l_f)
-            )
+            self.head_text("Filed", unit, n_f, l_f, filed.last_week_covered)
         )
         self.heads["closed"].setText(
-            self.tr("Closed {unit}: {now} (same period last week {last}, {change})").format(
-                unit=unit, now=f"{n_c:,}", last=f"{l_c:,}", change=change_label(n_c, l_c)
-            )
+            self.head_text("Closed", unit, n_c, l_c, closed.last_week_covered)
         )
         o_now, o_last = int(overdue.counts[-1]), int(overdue.last_week[-1])
-        self.heads["overdue"].setText(
-            self.tr("Overdue now: {now} (a week ago {last})").format(now=o_now, last=o_last)
-        )
+        if overdue.last_week_covered:
+            self.heads["overdue"].setText(
+                self.tr("Overdue now: {now} (a week ago {last})").format(now=o_now, last=o_last)
+            )
+        else:
+            self.heads["overdue"].setText(
+                self.tr("Overdue now: {now} (a week ago: not enough data)").format(now=o_now)
+            )
         for plot in self.plots.values():
             item = plot.getPlotItem()
             item.clear()
@@ -219,14 +244,16 @@ class TrendsPanel(Panel):
                     name=key_label(by, k),
                 )
             fp.plot(x, filed.total, pen=pen("text_strong", 3), name="合计" if zh else "Total")
-            fp.plot(
-                x,
-                filed.last_week_total,
-                pen=pen("text_dim", 2, dashed=True),
-                name="上周同期" if zh else "Last week",
-            )
+            if filed.last_week_covered:
+                fp.plot(
+                    x,
+                    filed.last_week_total,
+                    pen=pen("text_dim", 2, dashed=True),
+                    name="上周同期" if zh else "Last week",
+                )
         else:
-            fp.plot(x, filed.last_week_total, pen=pen("text_dim", 2, dashed=True))
+            if filed.last_week_covered:
+                fp.plot(x, filed.last_week_total, pen=pen("text_dim", 2, dashed=True))
             fp.plot(
                 x,
                 filed.total,
@@ -236,7 +263,8 @@ class TrendsPanel(Panel):
                 symbolBrush=theme.colors()["accent"],
             )
         cp = self.plots["closed"].getPlotItem()
-        cp.plot(x, closed.last_week_total, pen=pen("text_dim", 2, dashed=True))
+        if closed.last_week_covered:
+            cp.plot(x, closed.last_week_total, pen=pen("text_dim", 2, dashed=True))
         cp.plot(
             x,
             closed.total,
@@ -246,7 +274,8 @@ class TrendsPanel(Panel):
             symbolBrush=theme.colors()["green"],
         )
         op = self.plots["overdue"].getPlotItem()
-        op.plot(x, overdue.last_week, pen=pen("text_dim", 2, dashed=True))
+        if overdue.last_week_covered:
+            op.plot(x, overdue.last_week, pen=pen("text_dim", 2, dashed=True))
         op.plot(
             x,
             overdue.counts,
@@ -258,12 +287,21 @@ class TrendsPanel(Panel):
         for plot in self.plots.values():
             plot.getPlotItem().setXRange(-0.3, len(x) - 0.7, padding=0)
             plot.getPlotItem().enableAutoRange(axis="y")
-        self.note.setText(
-            self.tr(
-                "Solid: this period; dashed: the same period last week. The last point is "
-                "still running and is compared with last week up to the same minute."
+        if filed.last_week_covered:
+            self.note.setText(
+                self.tr(
+                    "Solid: this period; dashed: the same period last week. The last point is "
+                    "still running and is compared with last week up to the same minute."
+                )
             )
-        )
+        else:
+            self.note.setText(
+                self.tr(
+                    "The data held does not cover the same period last week (fewer than "
+                    "{n} cases filed then), so no comparison is drawn. The last point is "
+                    "still running."
+                ).format(n=T.MIN_LAST_WEEK_CASES)
+            )
 
     # ---- settings and language ---------------------------------------------------------
 
