@@ -262,6 +262,16 @@ def points_in_ring(x: Any, y: Any, ring: Any) -> Array:
         return inside
     px, py = r[:, 0], r[:, 1]
     qx, qy = np.roll(px, 1), np.roll(py, 1)
+    if x.size * px.size <= 2_000_000:
+        # Few points: one broadcast over (points x edges) beats a Python loop over edges
+        # (building the demo county tests thousands of small batches).
+        xs = x.reshape(-1, 1)
+        ys = y.reshape(-1, 1)
+        cond = (py > ys) != (qy > ys)
+        dy = np.where(qy - py == 0, 1e-300, qy - py)
+        with np.errstate(over="ignore", invalid="ignore"):  # horizontal edges: masked by cond
+            xint = px + (ys - py) * (qx - px) / dy
+        return (np.count_nonzero(cond & (xs < xint), axis=1) % 2 == 1).reshape(x.shape)
     for x1, y1, x2, y2 in zip(px.tolist(), py.tolist(), qx.tolist(), qy.tolist(), strict=True):
         if y1 == y2:
             continue

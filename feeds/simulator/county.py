@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from commandcenter.domain import Source, UnitKind
+from commandcenter.geo import points_in_ring
 from feeds.simulator import names
 
 SHARED_EXTERNAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "external"
@@ -434,38 +435,8 @@ class UnitDef:
 
 
 def points_in_polygon(x: np.ndarray, y: np.ndarray, poly: np.ndarray) -> np.ndarray:
-    """Even-odd ray casting for many points against one ring; vectorised over the points.
-
-    Loops over the ring's edges (hundreds) instead of the points (hundreds of thousands),
-    which is what makes building the county take milliseconds instead of seconds.
-    """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    poly = np.asarray(poly, dtype=float)
-    px = poly[:, 0]
-    py = poly[:, 1]
-    qx = np.roll(px, 1)
-    qy = np.roll(py, 1)
-    if x.size * px.size <= 2_000_000:
-        # Few points: one broadcast over (points x edges) beats a Python loop over edges.
-        xs = x.reshape(-1, 1)
-        ys = y.reshape(-1, 1)
-        cond = (py > ys) != (qy > ys)
-        dy = qy - py
-        dy = np.where(dy == 0, 1e-300, dy)
-        xint = px + (ys - py) * (qx - px) / dy
-        crossings = np.count_nonzero(cond & (xs < xint), axis=1)
-        return (crossings % 2 == 1).reshape(x.shape)
-    inside = np.zeros(x.shape, dtype=bool)
-    for x1, y1, x2, y2 in zip(px.tolist(), py.tolist(), qx.tolist(), qy.tolist(), strict=True):
-        if y1 == y2:
-            continue
-        cond = (y1 > y) != (y2 > y)
-        if not cond.any():
-            continue
-        xint = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-        inside ^= cond & (x < xint)
-    return inside
+    """Even-odd test of many points against one ring (commandcenter.geo does the work)."""
+    return points_in_ring(x, y, poly)
 
 
 def point_in_polygon(lon: float, lat: float, poly: np.ndarray | list[list[float]]) -> bool:
