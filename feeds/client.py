@@ -84,6 +84,19 @@ def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Rand
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
+async def back_off(
+    status: FeedStatus, stop: asyncio.Event, attempt: int, config: Any, rng: random.Random
+) -> None:
+    """Before the next connection attempt: say in the status when it will be (the badge
+    shows it), then wait for it, or for a stop. ``config`` has backoff_initial/_max."""
+    delay = backoff_delay(attempt, config.backoff_initial, config.backoff_max, rng)
+    status.next_retry_at = time.time() + delay
+    status.reconnects += 1
+    status.notify()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), delay)
+
+
 class FeedClient:
     def __init__(
         self,
@@ -161,15 +174,8 @@ class FeedClient:
                         self._failed(*self._classify(err))
                     if self._stop.is_set():
                         break
-                    delay = backoff_delay(
-                        attempt, self.config.backoff_initial, self.config.backoff_max, self._rng
-                    )
+                    await back_off(self.status, self._stop, attempt, self.config, self._rng)
                     attempt += 1
-                    self.status.next_retry_at = time.time() + delay
-                    self.status.reconnects += 1
-                    self.status.notify()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stop.wait(), delay)
         finally:
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):

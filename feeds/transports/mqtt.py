@@ -53,7 +53,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from commandcenter.status import FeedStatus, LinkState
 from feeds import protocol
-from feeds.client import FeedSink, backoff_delay
+from feeds.client import FeedSink, back_off
 from feeds.net import is_loopback
 
 log = logging.getLogger(__name__)
@@ -232,15 +232,8 @@ class MqttTransport:
                     self._failed(*classify(err))
                 if self._stop.is_set():
                     break
-                delay = backoff_delay(
-                    attempt, self.config.backoff_initial, self.config.backoff_max, self._rng
-                )
+                await back_off(self.status, self._stop, attempt, self.config, self._rng)
                 attempt += 1
-                self.status.next_retry_at = time.time() + delay
-                self.status.reconnects += 1
-                self.status.notify()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), delay)
         finally:
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
