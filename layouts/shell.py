@@ -325,6 +325,26 @@ class Shell(QObject):
 
     # ---- apply -------------------------------------------------------------------------
 
+    def _apply_type_scale(self, doc: dict[str, Any], screens: list[Any]) -> None:
+        """Type large enough for the screens the layout lands on: the largest of the
+        layout's own screen scales and the size rule of the screens themselves
+        (widgets.theme.scale_for_screen: a 6656x1792 wall gets 1.65, a 1080p console 1.0).
+        The theme's scale is application-wide; a running briefing sets its own."""
+        briefing = getattr(self, "briefing", None)
+        if briefing is not None and getattr(briefing, "active", False):
+            return
+        scale = 1.0
+        for entry in doc["screens"]:
+            scale = max(scale, float(entry.get("scale", 1.0)))
+        for screen in screens:
+            g = screen.geometry()
+            scale = max(scale, theme.scale_for_screen(g.width(), g.height()))
+        scale = min(theme.MAX_SCALE, scale)
+        app = QApplication.instance()
+        if isinstance(app, QApplication) and abs(theme.current_scale() - scale) >= 0.01:
+            theme.apply_theme(app, theme.current_theme(), scale)
+            apply_docking_theme(app)
+
     def apply_layout(self, doc: dict[str, Any], key: str = "", source: str = "") -> None:
         """Show ``doc`` (validated, current version) over the attached screens, replacing
         the windows shown before."""
@@ -335,6 +355,7 @@ class Shell(QObject):
         self._panel_ctx = self.panel_context(doc)
         screens = self.screens()
         targets = schema.match_screens(doc["screens"], screen_info(screens))
+        self._apply_type_scale(doc, [screens[t] for t in targets])
         sharing: dict[int, int] = {}
         for t in targets:
             sharing[t] = sharing.get(t, 0) + 1

@@ -274,3 +274,28 @@ def test_app_starts_through_a_broken_layout_and_says_why(
     assert list(user.glob("broken.json.*.bak")), "the broken file must be kept as .bak"
     log = (tmp_path / "state" / "logs" / "commandcenter.log").read_text(encoding="utf-8")
     assert words in log
+
+
+def test_a_layout_for_a_wall_scales_its_type_and_a_console_layout_restores_it(shell: Shell) -> None:
+    """Issue 3: a video wall 'scaling type with resolution'. The type scale follows the
+    layout's screens (and the size rule of the screens it lands on) and comes back down
+    for a console layout."""
+    from widgets import theme
+
+    app = QApplication.instance()
+    base = theme.current_scale()
+    root = Path(__file__).resolve().parents[1]
+    wall = json.loads((root / "layouts/presets/video_wall.json").read_text(encoding="utf-8"))
+    wall_scale = wall["screens"][0]["scale"]
+    assert wall_scale >= 1.5
+    try:
+        shell.apply_layout(wall, key="video_wall")
+        assert abs(theme.current_scale() - wall_scale) < 0.01
+        assert "docking" in app.styleSheet().lower() or "ads--" in app.styleSheet()
+        console = json.loads(json.dumps(wall))
+        for screen in console["screens"]:
+            screen["scale"] = 1.0
+        shell.apply_layout(console, key="console")
+        assert abs(theme.current_scale() - 1.0) < 0.01
+    finally:
+        theme.apply_theme(app, theme.current_theme(), base)
