@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import secrets
-import socket
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -35,13 +34,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-import uvicorn
+from starlette.applications import Starlette
 
 from commandcenter.domain import Role, Source
 from commandcenter.journal import Journal
 from feeds import protocol as P
 from feeds.hub import Hub
-from feeds.server import EmbeddedServer, FeedService, ServerConfig, create_app, parse_tokens
+from feeds.server import (
+    EmbeddedServer,
+    FeedService,
+    ServerConfig,
+    create_app,
+    parse_tokens,
+    serve_blocking,
+)
 
 log = logging.getLogger(__name__)
 
@@ -319,39 +325,10 @@ class ReplayServer(EmbeddedServer):
         self.source = Path(source)
         self.speed = speed
 
-    def _run(self, sock: socket.socket) -> None:
-        """EmbeddedServer._run with the replay service in place of the simulated county."""
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        try:
-            geography, events = load_source(self.source)
-            svc = ReplayService(self.config, events, speed=self.speed, geography=geography)
-            self._app = create_app(self.config, service=svc)
-            server = uvicorn.Server(
-                uvicorn.Config(self._app, log_level="warning", access_log=False, lifespan="on")
-            )
-            self._server = server
-
-            async def serve() -> None:
-                task = asyncio.create_task(server.serve(sockets=[sock]))
-                while not server.started and not task.done():
-                    await asyncio.sleep(0.005)
-                self._ready.set()
-                await task
-
-            loop.run_until_complete(serve())
-        except BaseException as err:  # reported to start()
-            self._error = err
-            log.exception("replay server crashed")
-        finally:
-            self._ready.set()
-            sock.close()
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
+    def _make_app(self) -> Starlette:
+        geography, events = load_source(self.source)
+        svc = ReplayService(self.config, events, speed=self.speed, geography=geography)
+        return create_app(self.config, service=svc)
 
     @property
     def replay(self) -> ReplayService:
@@ -390,28 +367,16 @@ def main(argv: list[str] | None = None) -> int:
     if not is_loopback(args.host):
         print("error: a replay listens on loopback only", file=sys.stderr)
         return 2
-    config = ServerConfig(host=args.host, port=args.port, tokens=tokens, heartbeat_s=args.heartbeat)
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        tokens=tokens,
+        heartbeat_s=args.heartbeat,
+        log_level=args.log_level,
+    )
     geography, events = load_source(args.file)
     svc = ReplayService(config, events, speed=args.speed, geography=geography)
-    app = create_app(config, service=svc)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="on")
-    )
-
-    async def serve() -> None:
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done():
-            await asyncio.sleep(0.005)
-        if server.started:
-            print(f"LISTENING http://{args.host}:{port}", flush=True)
-        await task
-
-    asyncio.run(serve())
+    serve_blocking(create_app(config, service=svc), config)
     return 0
 
 

@@ -547,12 +547,17 @@ class EmbeddedServer:
             raise RuntimeError("feed server failed to start") from self._error
         return self
 
+    def _make_app(self) -> Starlette:
+        """The app to serve (on the server thread): the simulated county; a replay
+        (feeds.replay.ReplayServer) serves a recorded feed instead."""
+        return create_app(self.config)
+
     def _run(self, sock: socket.socket) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._loop = loop
         try:
-            self._app = create_app(self.config)
+            self._app = self._make_app()
             server = uvicorn.Server(_uvicorn_config(self._app, self.config))
             self._server = server
 
@@ -667,9 +672,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not is_loopback(config.host) and not config.ssl_certfile:
         log.warning("serving beyond loopback without TLS: bearer tokens travel in clear text")
+    serve_blocking(create_app(config), config)
+    return 0
+
+
+def serve_blocking(app: Starlette, config: ServerConfig) -> None:
+    """Serve ``app`` on ``config.host:port`` until stopped; print the machine-readable
+    ``LISTENING <url>`` line once the socket accepts (parents read it for the port)."""
     sock = _bind(config.host, config.port)
     port = sock.getsockname()[1]
-    app = create_app(config)
     server = uvicorn.Server(_uvicorn_config(app, config))
     scheme = "https" if config.ssl_certfile else "http"
     host = config.host if ":" not in config.host else f"[{config.host}]"
@@ -683,7 +694,6 @@ def main(argv: list[str] | None = None) -> int:
         await task
 
     asyncio.run(serve())
-    return 0
 
 
 if __name__ == "__main__":
