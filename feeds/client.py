@@ -97,29 +97,23 @@ async def back_off(
         await asyncio.wait_for(stop.wait(), delay)
 
 
-class FeedClient:
+class FeedLink:
+    """What every feed connection shares, whatever the transport (SSE here, MQTT in
+    feeds.transports.mqtt): the sink it keeps in step, the status it reports, a task that
+    runs until stopped, and the watchdog that calls a silent link stale."""
+
     def __init__(
-        self,
-        config: ClientConfig,
-        sink: FeedSink,
-        status: FeedStatus | None = None,
-        *,
-        rng: random.Random | None = None,
+        self, config: Any, sink: FeedSink, status: FeedStatus | None, rng: random.Random | None
     ) -> None:
         self.config = config
         self.sink = sink
         self.status = status or FeedStatus()
         self._rng = rng or random.Random()
         self._stop = asyncio.Event()
-        self._need_snapshot = not sink.epoch
-        self._last_id: tuple[str, int] | None = (sink.epoch, sink.seq) if sink.epoch else None
         self._task: asyncio.Task[None] | None = None
-        self._geography_epoch = ""
-        self._bad_since_good = False  # a quarantined event explains the next seq gap
-        if config.base_url.startswith("http://") and not url_is_loopback(config.base_url):
-            log.warning("feed %s is plain HTTP: the token travels unencrypted", config.base_url)
 
-    # ---- lifecycle ---------------------------------------------------------------------
+    async def run(self) -> None:
+        raise NotImplementedError
 
     def start(self) -> asyncio.Task[None]:
         self._task = asyncio.ensure_future(self.run())
@@ -132,6 +126,38 @@ class FeedClient:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         self.status.set_state(LinkState.STOPPED)
+
+    async def _watch_staleness(self) -> None:
+        """A silent link is not a live one: flag it long before the read times out."""
+        while True:
+            await asyncio.sleep(0.5)
+            age = self.status.data_age()
+            if (
+                self.status.state is LinkState.LIVE
+                and age is not None
+                and age > self.config.stale_after
+            ):
+                self.status.set_state(LinkState.STALE)
+
+
+class FeedClient(FeedLink):
+    def __init__(
+        self,
+        config: ClientConfig,
+        sink: FeedSink,
+        status: FeedStatus | None = None,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(config, sink, status, rng)
+        self._need_snapshot = not sink.epoch
+        self._last_id: tuple[str, int] | None = (sink.epoch, sink.seq) if sink.epoch else None
+        self._geography_epoch = ""
+        self._bad_since_good = False  # a quarantined event explains the next seq gap
+        if config.base_url.startswith("http://") and not url_is_loopback(config.base_url):
+            log.warning("feed %s is plain HTTP: the token travels unencrypted", config.base_url)
+
+    # ---- lifecycle ---------------------------------------------------------------------
 
     @property
     def last_event_id(self) -> tuple[str, int] | None:
@@ -332,15 +358,3 @@ class FeedClient:
                 self.status.applied += len(fresh)
         if parsed.bad or parsed.unknown_kinds:
             self.status.notify()
-
-    async def _watch_staleness(self) -> None:
-        """A silent stream is not a live one: flag it long before the read times out."""
-        while True:
-            await asyncio.sleep(0.5)
-            age = self.status.data_age()
-            if (
-                self.status.state is LinkState.LIVE
-                and age is not None
-                and age > self.config.stale_after
-            ):
-                self.status.set_state(LinkState.STALE)

@@ -53,7 +53,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from commandcenter.status import FeedStatus, LinkState
 from feeds import protocol
-from feeds.client import FeedSink, back_off
+from feeds.client import FeedLink, FeedSink, back_off
 from feeds.net import is_loopback
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ def classify(err: BaseException) -> tuple[str, str]:
     return "mqtt", text
 
 
-class MqttTransport:
+class MqttTransport(FeedLink):
     """Subscribe to a county's topics and keep ``sink`` in step, forever, never raising."""
 
     def __init__(
@@ -187,13 +187,8 @@ class MqttTransport:
         snapshot: Callable[[], Awaitable[protocol.Snapshot]] | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.config = config
-        self.sink = sink
-        self.status = status or FeedStatus()
+        super().__init__(config, sink, status, rng)
         self._snapshot = snapshot
-        self._rng = rng or random.Random()
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._held: dict[int, protocol.Event] = {}
         self._held_since = 0.0
         self._placeholder_epoch = f"mqtt:{config.county}"
@@ -203,18 +198,6 @@ class MqttTransport:
         self._need_snapshot = snapshot is not None and not sink.epoch
 
     # ---- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.ensure_future(self.run())
-        return self._task
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        self.status.set_state(LinkState.STOPPED)
 
     async def run(self) -> None:
         attempt = 0
@@ -411,17 +394,6 @@ class MqttTransport:
         if fresh:
             self.sink.apply(fresh)
             st.applied += len(fresh)
-
-    async def _watch_staleness(self) -> None:
-        while True:
-            await asyncio.sleep(0.5)
-            age = self.status.data_age()
-            if (
-                self.status.state is LinkState.LIVE
-                and age is not None
-                and age > self.config.stale_after
-            ):
-                self.status.set_state(LinkState.STALE)
 
 
 def http_snapshot(
