@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from commandcenter.domain import (
+    OPEN_STATES,
     SOURCE_LABELS_ZH,
     STATE_LABELS_ZH,
     CaseState,
@@ -477,7 +478,7 @@ class NewestCasesModel(QAbstractTableModel):
                 return theme.color("blue") if sla.level is SlaLevel.BLUE else theme.color("grey")
             if col == self.URGENT:
                 return theme.color("red")
-            if not case.state or CaseState(case.state) not in _OPEN:
+            if not case.state or CaseState(case.state) not in OPEN_STATES:
                 return theme.color("text_dim")
             return None
         if role == Qt.ItemDataRole.FontRole:
@@ -650,18 +651,6 @@ class NewestCasesModel(QAbstractTableModel):
             self.dataChanged.emit(
                 self.index(0, 0), self.index(len(self._cases) - 1, self.COLUMN_COUNT - 1)
             )
-
-
-_OPEN = frozenset(
-    {
-        CaseState.DISCOVERED,
-        CaseState.REPORTED,
-        CaseState.SIGNED,
-        CaseState.ASSIGNED,
-        CaseState.RETURNED,
-        CaseState.HANDLING,
-    }
-)
 
 
 # ---- the table of newest cases ---------------------------------------------------------

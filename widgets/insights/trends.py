@@ -252,37 +252,24 @@ class TrendsPanel(Panel):
                     name="上周同期" if zh else "Last week",
                 )
         else:
-            if filed.last_week_covered:
-                fp.plot(x, filed.last_week_total, pen=pen("text_dim", 2, dashed=True))
-            fp.plot(
-                x,
-                filed.total,
-                pen=pen("accent", 3),
-                symbol="o",
-                symbolSize=6 * theme.current_scale(),
-                symbolBrush=theme.colors()["accent"],
+            _plot_against_last_week(
+                fp, x, filed.total, filed.last_week_total, filed.last_week_covered, "accent"
             )
-        cp = self.plots["closed"].getPlotItem()
-        if closed.last_week_covered:
-            cp.plot(x, closed.last_week_total, pen=pen("text_dim", 2, dashed=True))
-        cp.plot(
+        _plot_against_last_week(
+            self.plots["closed"].getPlotItem(),
             x,
             closed.total,
-            pen=pen("green", 3),
-            symbol="o",
-            symbolSize=6 * theme.current_scale(),
-            symbolBrush=theme.colors()["green"],
+            closed.last_week_total,
+            closed.last_week_covered,
+            "green",
         )
-        op = self.plots["overdue"].getPlotItem()
-        if overdue.last_week_covered:
-            op.plot(x, overdue.last_week, pen=pen("text_dim", 2, dashed=True))
-        op.plot(
+        _plot_against_last_week(
+            self.plots["overdue"].getPlotItem(),
             x,
             overdue.counts,
-            pen=pen("red", 3),
-            symbol="o",
-            symbolSize=6 * theme.current_scale(),
-            symbolBrush=theme.colors()["red"],
+            overdue.last_week,
+            overdue.last_week_covered,
+            "red",
         )
         for plot in self.plots.values():
             plot.getPlotItem().setXRange(-0.3, len(x) - 0.7, padding=0)
@@ -332,3 +319,20 @@ def compute(
         "closed": T.closures(frame, now, step, n),
         "overdue": T.overdue_trend(frame, now, step, n, policy),
     }
+
+
+def _plot_against_last_week(
+    item: Any, x: Any, now: Any, last_week: Any, covered: bool, colour: str
+) -> None:
+    """This period as a bold line with points; the same period last week dashed beneath
+    it, only when the data covers last week (otherwise there is nothing honest to draw)."""
+    if covered:
+        item.plot(x, last_week, pen=pen("text_dim", 2, dashed=True))
+    item.plot(
+        x,
+        now,
+        pen=pen(colour, 3),
+        symbol="o",
+        symbolSize=6 * theme.current_scale(),
+        symbolBrush=theme.colors()[colour],
+    )
