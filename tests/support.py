@@ -17,6 +17,11 @@ import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# A busy weekday morning in the hall (2026-11-23 10:00, UTC+8). Demo servers in tests start
+# here, not at the wall clock: at 01:00 the county files almost no new cases, and a test that
+# needs a case waiting to be signed must not depend on when the suite runs.
+BUSY_MORNING = 1_795_399_200.0
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -30,7 +30,7 @@ from commandcenter.domain import AssigneeKind, CaseState, Role
 from commandcenter.store import Store
 from feeds import protocol as P
 from feeds.actions import CRASH_AFTER_SEND_ENV, ActionSender
-from tests.support import ROOT, ServerProcess, wait_until
+from tests.support import BUSY_MORNING, ROOT, ServerProcess, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +56,8 @@ class Server:
             "--heartbeat",
             "0.5",
             "--synthetic-outline",
+            "--start-ts",
+            str(BUSY_MORNING),
             "--token-file",
             str(token_file),
         ]

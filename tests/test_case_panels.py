@@ -30,7 +30,7 @@ from commandcenter.status import FeedStatus
 from commandcenter.store import Store
 from feeds import protocol as P
 from feeds.actions import ActionSender
-from tests.support import ServerProcess
+from tests.support import BUSY_MORNING, ServerProcess
 from widgets import i18n, registry, theme
 from widgets.base import PanelContext
 from widgets.cases import common
@@ -45,7 +45,7 @@ class Server:
     def __init__(self, state: Path) -> None:
         self.args = [
             "--state-dir", str(state), "--rate", "0", "--history-hours", "3", "--seed", "11",
-            "--heartbeat", "0.5", "--synthetic-outline",
+            "--heartbeat", "0.5", "--synthetic-outline", "--start-ts", str(BUSY_MORNING),
         ]  # fmt: skip
         self.proc = ServerProcess(*self.args).start()
 

@@ -17,6 +17,7 @@ from commandcenter.lifecycle import ALLOWED_ROLES, Action
 from feeds import protocol as P
 from feeds.server import EmbeddedServer, ServerConfig
 from layouts import roles
+from tests.support import BUSY_MORNING
 
 PRESETS = Path(__file__).resolve().parent.parent / "layouts" / "presets"
 TOKENS = {
@@ -74,7 +75,9 @@ def test_check_layout_reports_panels_the_role_may_not_show() -> None:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmbeddedServer]:
-    cfg = ServerConfig(rate=0.0, heartbeat_s=0.5, tokens=TOKENS, history_hours=2)
+    cfg = ServerConfig(
+        rate=0.0, heartbeat_s=0.5, tokens=TOKENS, history_hours=2, start_ts=BUSY_MORNING
+    )
     with EmbeddedServer(cfg) as srv:
         yield srv
 
