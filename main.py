@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
 
     server = None
     if not feed_url and not args.mqtt:  # --mqtt alone: events from the broker, no snapshot
-        from feeds.server import EmbeddedServer, ServerConfig
+        from feeds.serve.server import EmbeddedServer, ServerConfig
 
         cfg = ServerConfig(seed=args.seed, rate=args.rate, history_hours=args.history_hours)
         if args.cases_per_day:
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     # every applied event is journaled; the shell's slider rebuilds the past from it.
     from commandcenter.journal import Journal, Recorder
     from commandcenter.timetravel import TimeTravel
-    from feeds.replay import journal_codec
+    from feeds.serve.replay import journal_codec
 
     journal = Journal(state_dir() / "journal.sqlite3", journal_codec())
     recorder = Recorder(store, journal)

@@ -9,7 +9,7 @@ transport -> journal Recorder -> Store -> LiveBridge (10 Hz). The producers run 
   ``events/batch`` messages, a window of messages in flight. Two runs: as fast as it goes
   (throughput), and paced at 20,000 events/s (the budget's rate, for the frame gaps).
   events/s = applied / (last apply - first apply).
-- SSE: ``python -m feeds.server --burst 20000`` in a child process -> FeedClient.
+- SSE: ``python -m feeds.serve.server --burst 20000`` in a child process -> FeedClient.
 - Nothing may be dropped: each run asserts that the store and the journal hold exactly
   what was sent (MQTT: every seq 1..N applied once; SSE: no resync, no gap, journal rows
   == events applied).
@@ -38,7 +38,7 @@ from commandcenter.status import FeedStatus
 from commandcenter.store import Store
 from commandcenter.timetravel import TimeTravel
 from feeds import protocol as p
-from feeds.replay import journal_codec
+from feeds.serve.replay import journal_codec
 
 T0 = 1_800_000_000.0
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +117,7 @@ def mqtt_publisher(port: int, n: int, rate: float, batch_events: int) -> None:
     """The child process: publish envelopes 1..n with QoS 1, paced at ``rate``/s (0: flat out)."""
     import logging
 
-    from feeds.mqtt_bridge import MqttBridge
+    from feeds.serve.mqtt_bridge import MqttBridge
     from feeds.transports.mqtt import MqttConfig
 
     logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt warns per pending publish
@@ -227,12 +227,12 @@ def bench_mqtt(n: int, rate: float = 0.0, batch_events: int = 500) -> list[Row]:
 
 
 def _start_feed_server(burst: int) -> tuple[subprocess.Popen[str], str, str]:
-    """``python -m feeds.server`` in a child process -> (process, url, token)."""
+    """``python -m feeds.serve.server`` in a child process -> (process, url, token)."""
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "feeds.server",
+            "feeds.serve.server",
             "--port",
             "0",
             "--burst",

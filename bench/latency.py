@@ -46,7 +46,7 @@ def _start_server(burst: int) -> tuple[subprocess.Popen[str], str]:
         [
             sys.executable,
             "-m",
-            "feeds.server",
+            "feeds.serve.server",
             "--burst",
             str(burst),
             "--history-hours",

@@ -6,7 +6,7 @@ each KPI in a ring buffer, fed from the store's change sets (only the KPIs a cha
 names, so an unchanged KPI does not repeat its value ``capacity`` times in a minute).
 
 ``DEFINITIONS`` says precisely how the reference feed (the demo county,
-``feeds/simulator/world.py`` ``_compute_kpis``) computes each number. A different feed
+``feeds/serve/simulator/world.py`` ``_compute_kpis``) computes each number. A different feed
 may compute them differently: the tooltip says it is the reference definition.
 """
 

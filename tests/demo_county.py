@@ -1,4 +1,4 @@
-"""A Store filled with the demo county (feeds.simulator) for report, wall and briefing
+"""A Store filled with the demo county (feeds.serve.simulator) for report, wall and briefing
 tests: eight simulated hours, so there are open, overdue and closed cases with reporters."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from commandcenter.store import Store
-from feeds.simulator.county import County
-from feeds.simulator.world import World
+from feeds.serve.simulator.county import County
+from feeds.serve.simulator.world import World
 
 START = 1_795_399_200.0  # 2026-11-23 10:00 in Pingding (UTC+8)
 

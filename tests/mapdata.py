@@ -6,8 +6,8 @@ import numpy as np
 
 from commandcenter.store import Store
 from feeds import protocol as P
-from feeds.simulator.county import County
-from feeds.simulator.world import World
+from feeds.serve.simulator.county import County
+from feeds.serve.simulator.world import World
 
 _CACHE: dict[tuple[int, float], tuple[County, World]] = {}
 

@@ -74,7 +74,7 @@ async def wait_until(cond: Callable[[], bool], timeout: float, step: float = 0.0
 
 
 class ServerProcess:
-    """The reference feed server as a real child process (python -m feeds.server), so a
+    """The reference feed server as a real child process (python -m feeds.serve.server), so a
     test can kill it with SIGKILL mid-stream and start it again on the same port."""
 
     def __init__(self, *args: str, port: int | None = None, token: str = "test-token-0001") -> None:
@@ -90,7 +90,7 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> ServerProcess:
         env = dict(os.environ, CC_FEED_TOKENS=f"{self.token}=duty_officer")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "feeds.server", "--port", str(self.port), *self.args],
+            [sys.executable, "-m", "feeds.serve.server", "--port", str(self.port), *self.args],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -472,7 +472,7 @@ def test_the_server_commits_an_action_with_its_key_in_one_transaction(tmp_path: 
     it again. (Found while writing these tests: they were two commits.)"""
     import sqlite3
 
-    from feeds.hub import Hub
+    from feeds.serve.hub import Hub
 
     hub = Hub(tmp_path)
     kpi = P.Kpi(name="closure_rate", value=96.1)

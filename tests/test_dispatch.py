@@ -20,7 +20,7 @@ from commandcenter.dispatch import (
 from commandcenter.domain import AssigneeKind
 from commandcenter.store import Store
 from feeds import protocol as P
-from feeds.simulator.county import County
+from feeds.serve.simulator.county import County
 
 M_PER_DEG = EARTH_RADIUS_M * math.pi / 180  # 111,195.08 m per degree of a great circle
 

@@ -16,7 +16,7 @@ from commandcenter.status import FeedStatus, LinkState
 from commandcenter.store import Store
 from feeds import protocol as p
 from feeds.client import ClientConfig, FeedClient
-from feeds.server import EmbeddedServer, ServerConfig
+from feeds.serve.server import EmbeddedServer, ServerConfig
 from tests.support import ServerProcess, free_port, wait_until
 
 pytestmark = pytest.mark.slow

@@ -98,7 +98,7 @@ def test_bad_files(tmp_path: Path) -> None:
 
 
 def test_from_geography_of_the_demo_county() -> None:
-    from feeds.simulator.county import County
+    from feeds.serve.simulator.county import County
 
     g = County.build(1, outline_path=False).geography()
     areas = from_geography(g)

@@ -16,7 +16,7 @@ import pytest
 from commandcenter.status import FeedStatus
 from commandcenter.store import Store
 from feeds import protocol as p
-from feeds.mqtt_bridge import MqttBridge, group_envelopes
+from feeds.serve.mqtt_bridge import MqttBridge, group_envelopes
 from feeds.transports.mosquitto import LocalMosquitto, mosquitto_binary
 from feeds.transports.mqtt import MqttConfig, MqttTransport, events_topic, make_client
 from tests.support import wait_until

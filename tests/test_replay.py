@@ -16,7 +16,7 @@ from commandcenter.journal import Journal, Recorder
 from commandcenter.status import FeedStatus
 from commandcenter.store import Store
 from feeds.client import ClientConfig, FeedClient
-from feeds.replay import ReplayServer, journal_codec, nyc311_events
+from feeds.serve.replay import ReplayServer, journal_codec, nyc311_events
 from tests.support import ROOT, wait_until
 from tests.test_journal import T0, fingerprint, make_events, snapshot0
 
@@ -94,7 +94,7 @@ def test_311_export_replays_as_cases(shared_external: Path) -> None:
 def test_cli_refuses_speed_out_of_range_and_prints_listening(tmp_path: Path) -> None:
     _record(tmp_path / "j.sqlite3", n=40)
     bad = subprocess.run(
-        [sys.executable, "-m", "feeds.replay", "--speed", "500", str(tmp_path / "j.sqlite3")],
+        [sys.executable, "-m", "feeds.serve.replay", "--speed", "500", str(tmp_path / "j.sqlite3")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -102,7 +102,7 @@ def test_cli_refuses_speed_out_of_range_and_prints_listening(tmp_path: Path) -> 
     )
     assert bad.returncode == 2 and "speed" in bad.stderr
     proc = subprocess.Popen(
-        [sys.executable, "-m", "feeds.replay", "--speed", "10", str(tmp_path / "j.sqlite3")],
+        [sys.executable, "-m", "feeds.serve.replay", "--speed", "10", str(tmp_path / "j.sqlite3")],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

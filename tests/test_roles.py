@@ -15,7 +15,7 @@ import pytest
 from commandcenter.domain import Role
 from commandcenter.lifecycle import ALLOWED_ROLES, Action
 from feeds import protocol as P
-from feeds.server import EmbeddedServer, ServerConfig
+from feeds.serve.server import EmbeddedServer, ServerConfig
 from layouts import roles
 from tests.support import BUSY_MORNING
 

@@ -18,7 +18,7 @@ import pytest
 
 from commandcenter.domain import Role
 from feeds import protocol as P
-from feeds.server import EmbeddedServer, ServerConfig, parse_tokens
+from feeds.serve.server import EmbeddedServer, ServerConfig, parse_tokens
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 

@@ -12,7 +12,7 @@ import pytest
 from commandcenter import lifecycle
 from commandcenter.domain import CaseState, Role, UnitStatus
 from feeds import protocol as P
-from feeds.simulator.county import (
+from feeds.serve.simulator.county import (
     GRID_COUNT,
     OUTLINE_FILE,
     POPULATION,
@@ -20,7 +20,7 @@ from feeds.simulator.county import (
     County,
     points_in_polygon,
 )
-from feeds.simulator.world import LIMITS, World, local_hour
+from feeds.serve.simulator.world import LIMITS, World, local_hour
 
 START = 1_795_399_200.0  # 2026-11-23 10:00 in Pingding (UTC+8)
 HAVE_SHARED = (SHARED_EXTERNAL / OUTLINE_FILE).is_file()

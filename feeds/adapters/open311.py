@@ -508,7 +508,7 @@ class Open311Poller:
         self, publish: Callable[[list[RawEvent]], Any], stop: asyncio.Event | None = None
     ) -> None:
         """Poll forever (until ``stop``): publish each poll's events (e.g. to a
-        ``feeds.transports.Sequencer`` or a ``feeds.hub.Hub``); back off on failures."""
+        ``feeds.transports.Sequencer`` or a ``feeds.serve.hub.Hub``); back off on failures."""
         stop = stop or asyncio.Event()
         rng = random.Random()
         attempt = 0

@@ -21,7 +21,7 @@ from commandcenter.status import FeedStatus, LinkState
 from feeds import protocol
 from feeds.client import FeedSink
 
-# What adapters produce and ``feeds.hub.Hub.publish`` takes: (kind, payload struct, ts).
+# What adapters produce and ``feeds.serve.hub.Hub.publish`` takes: (kind, payload struct, ts).
 RawEvent = tuple[str, Any, float]
 
 

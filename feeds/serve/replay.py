@@ -1,10 +1,10 @@
 """Replay a recorded feed as a live feed server, at 1x to 100x, for training and demos.
 
-    python -m feeds.replay --speed 10 journal.sqlite3        # a console's journal
-    python -m feeds.replay --speed 60 nyc311_sample.csv      # a 311 export (CSV or JSON)
+    python -m feeds.serve.replay --speed 10 journal.sqlite3        # a console's journal
+    python -m feeds.serve.replay --speed 60 nyc311_sample.csv      # a 311 export (CSV or JSON)
 
-It is the reference server with another driver: the same ``feeds.hub.Hub`` numbers and
-keeps the events, and the same routes of ``feeds.server.create_app`` serve snapshot,
+It is the reference server with another driver: the same ``feeds.serve.hub.Hub`` numbers and
+keeps the events, and the same routes of ``feeds.serve.server.create_app`` serve snapshot,
 stream and geography, so a console attaches to a replay exactly as to a county (and the
 replay cannot drift from the protocol). Instead of a simulated world, events are taken
 from the recording in time order and published when the replay clock, which runs
@@ -39,8 +39,8 @@ from starlette.applications import Starlette
 from commandcenter.domain import Role, Source
 from commandcenter.journal import Journal
 from feeds import protocol as P
-from feeds.hub import Hub
-from feeds.server import (
+from feeds.serve.hub import Hub
+from feeds.serve.server import (
     EmbeddedServer,
     FeedService,
     ServerConfig,
@@ -336,7 +336,7 @@ class ReplayServer(EmbeddedServer):
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m feeds.replay", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m feeds.serve.replay", description=__doc__.split("\n")[0])
     ap.add_argument("file", type=Path, help="a journal (.sqlite3) or a 311 export (.csv/.json)")
     ap.add_argument("--speed", type=float, default=1.0, help="1..100 times real time")
     ap.add_argument("--host", default="127.0.0.1")

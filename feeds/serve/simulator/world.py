@@ -40,8 +40,8 @@ from commandcenter.domain import (
     Urgency,
 )
 from feeds import protocol as P
-from feeds.simulator import names
-from feeds.simulator.county import (
+from feeds.serve.simulator import names
+from feeds.serve.simulator.county import (
     CATEGORIES,
     SOURCE_MIX,
     Category,

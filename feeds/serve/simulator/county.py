@@ -26,9 +26,9 @@ import numpy as np
 
 from commandcenter.domain import Source, UnitKind
 from commandcenter.geo import points_in_ring
-from feeds.simulator import names
+from feeds.serve.simulator import names
 
-SHARED_EXTERNAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "external"
+SHARED_EXTERNAL = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "external"
 OUTLINE_FILE = "pingding_140321_tnnevol.json"
 TOWNSHIPS_FILE = "yangquan_townships_modood_streets_subset.csv"
 COUNTY_CODE = "140321"

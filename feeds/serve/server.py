@@ -3,7 +3,7 @@
 The same HTTP protocol as production, so the app, its tests and its benchmarks exercise
 the real client path even when no real county is attached. Three ways to run it:
 
-- ``python -m feeds.server --port 0`` prints ``TOKEN <t>`` (when no token was configured)
+- ``python -m feeds.serve.server --port 0`` prints ``TOKEN <t>`` (when no token was configured)
   and ``LISTENING http://127.0.0.1:<port>`` on stdout for a parent process to read;
 - ``EmbeddedServer(ServerConfig(...)).start()`` runs it on a thread of its own (main.py's
   demo county; tests);
@@ -43,12 +43,12 @@ from starlette.routing import Route
 from commandcenter import lifecycle
 from commandcenter.domain import Role
 from feeds import protocol as P
-from feeds.hub import Hub, Stored
 from feeds.net import is_loopback
-from feeds.simulator.county import County
-from feeds.simulator.world import World
+from feeds.serve.hub import Hub, Stored
+from feeds.serve.simulator.county import County
+from feeds.serve.simulator.world import World
 
-log = logging.getLogger("feeds.server")
+log = logging.getLogger("feeds.serve.server")
 
 ACTION_STATUS_CODES = {
     "applied": 200,
@@ -549,7 +549,7 @@ class EmbeddedServer:
 
     def _make_app(self) -> Starlette:
         """The app to serve (on the server thread): the simulated county; a replay
-        (feeds.replay.ReplayServer) serves a recorded feed instead."""
+        (feeds.serve.replay.ReplayServer) serves a recorded feed instead."""
         return create_app(self.config)
 
     def _run(self, sock: socket.socket) -> None:
@@ -611,7 +611,7 @@ class EmbeddedServer:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m feeds.server", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m feeds.serve.server", description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rate", type=float, default=1.0, help="simulated seconds per real second")
     ap.add_argument("--history-hours", type=float, default=8.0)

@@ -20,7 +20,7 @@ order, at most ``batch_events`` envelopes and ``batch_bytes``); a lone envelope 
 to ``events/{kind}``. ``window`` messages are in flight at once (paho's in-flight limit is
 raised to match), not one awaited PUBACK per message.
 
-    python -m feeds.mqtt_bridge --feed http://127.0.0.1:8765 --broker 127.0.0.1:1883 --county pingding
+    python -m feeds.serve.mqtt_bridge --feed http://127.0.0.1:8765 --broker 127.0.0.1:1883 --county pingding
 """
 
 from __future__ import annotations
@@ -273,7 +273,7 @@ class _ForwardingSink:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
-        prog="python -m feeds.mqtt_bridge", description=__doc__.split("\n")[0]
+        prog="python -m feeds.serve.mqtt_bridge", description=__doc__.split("\n")[0]
     )
     ap.add_argument("--feed", required=True, help="feed server base URL")
     ap.add_argument("--token-file", default=None, help="feed token file (or CC_FEED_TOKEN)")
