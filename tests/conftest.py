@@ -24,3 +24,26 @@ def shared_external(repo_root: Path) -> Path:
     if not path.is_dir():
         pytest.skip("../shared/data/external not present")
     return path
+
+
+@pytest.fixture
+def demo_county_store():
+    """The populated demo county (eight simulated hours), simulated once per run; every test
+    gets its own Store, so what one test changes no other test sees."""
+    from tests.demo_county import demo_store
+
+    return demo_store()
+
+
+@pytest.fixture
+def sla_table_store():
+    """The SLA case table of tests/test_sla_oracle.py in a Store whose clock stands still at
+    the table's instant: panels are compared with the counts written in that table."""
+    from commandcenter.store import ChangeSet, Store
+    from tests.test_sla_oracle import CASES, NOW
+
+    store = Store()
+    store.set_clock(NOW, rate=0.0)
+    for c in CASES:
+        store._put_case(c, None, ChangeSet())
+    return store
