@@ -164,8 +164,8 @@ def test_policy_limits_from_settings_keep_what_is_not_given() -> None:
         {
             "limits": {"urgent": {"handle": 7200}, "normal": {"assign": 600, "arrive": 900}},
             "categories": {
+                "井盖缺失": {"normal": {"handle": 3600}},  # no such case in the store below
                 "燃气泄漏": {"urgent": {"arrive": 300}, "normal": {"arrive": None}},
-                "井盖缺失": {"normal": {"handle": 3600}},
             },
         }
     )
@@ -233,6 +233,7 @@ def test_bad_thresholds_say_which() -> None:
         (-0.5, "-0:00"),
         (59, "0:59"),
         (61, "1:01"),
+        (120, "2:00"),
         (-61, "-1:01"),
         (3599, "59:59"),
         (3600, "1h00m"),
