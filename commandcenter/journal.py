@@ -406,6 +406,9 @@ class Recorder:
                 seq = ev.seq
                 fresh.append(ev)
         cs = self.store.apply(batch)
+        if cs.rejected:  # refused by the store: quarantined upstream, never replayed
+            refused = {seq for seq, _ in cs.rejected}
+            fresh = [ev for ev in fresh if ev.seq not in refused]
         if fresh:
             self.journal.append(fresh)
             if self.journal.checkpoint_due():

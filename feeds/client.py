@@ -116,8 +116,56 @@ class FeedLink:
         raise NotImplementedError
 
     def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.ensure_future(self.run())
+        self._task = asyncio.ensure_future(self._supervised())
         return self._task
+
+    async def _supervised(self) -> None:
+        """Run the link until stopped, whatever it raises. ``run`` handles the failures it
+        knows; anything else (a bug, a value nobody foresaw) would otherwise end the task
+        silently while the badge still says live. Here it becomes a counted cause, one log
+        line with the traceback, the badge turns to reconnecting, and the link starts again
+        after the usual back-off, from a fresh snapshot."""
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                await self.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self._crashed(err)
+            if self._stop.is_set():
+                break
+            await back_off(self.status, self._stop, attempt, self.config, self._rng)
+            attempt += 1
+
+    def _crashed(self, err: BaseException) -> None:
+        """An exception nothing expected: count it by type, log the traceback the first time
+        a type is seen (then one line), show it, and resync from a snapshot, because a batch
+        that broke half-way may have left the sink behind the feed."""
+        cause = f"internal_{type(err).__name__}"
+        first = self.status.errors[cause] == 0
+        self.status.error(cause, f"{type(err).__name__}: {err}")
+        if first:
+            log.error("feed link failed unexpectedly (%s); reconnecting", cause, exc_info=err)
+        else:
+            log.warning("feed link failed unexpectedly again (%s): %s", cause, err)
+        self._need_resync()
+        self.status.set_state(LinkState.RECONNECTING)
+
+    def _need_resync(self) -> None:
+        """Transports that can re-snapshot set their flag here."""
+
+    def _note_rejected(self, changes: Any) -> None:
+        """Events the sink refused to hold (values its columns cannot take) are quarantined
+        like malformed ones: counted, kept for the operator to look at, never applied."""
+        rejected = getattr(changes, "rejected", None)
+        if not rejected:
+            return
+        for seq, reason in rejected:
+            self.status.quarantine("rejected_by_store", f"seq {seq}: {reason}")
+            log.warning("event seq %s refused by the store: %s", seq, reason)
+        self.status.notify()
 
     async def stop(self) -> None:
         self._stop.set()
@@ -198,6 +246,8 @@ class FeedClient(FeedLink):
                         self._failed(err.cause, err.detail)
                     except (httpx.HTTPError, SSEError, OSError, ssl.SSLError) as err:
                         self._failed(*self._classify(err))
+                    except Exception as err:  # anything else: counted, shown, reconnected
+                        self._crashed(err)
                     if self._stop.is_set():
                         break
                     await back_off(self.status, self._stop, attempt, self.config, self._rng)
@@ -211,6 +261,9 @@ class FeedClient(FeedLink):
         self.status.error(cause, detail)
         log.warning("feed %s: %s", cause, detail)
         self.status.set_state(LinkState.RECONNECTING)
+
+    def _need_resync(self) -> None:
+        self._need_snapshot = True
 
     @staticmethod
     def _classify(err: BaseException) -> tuple[str, str]:
@@ -250,7 +303,7 @@ class FeedClient(FeedLink):
             raise _FeedError("unsupported_version", f"snapshot v={snap.v}")
         if snap.epoch != self._geography_epoch:
             await self._load_geography(http, snap.epoch)
-        self.sink.reset(snap)
+        self._note_rejected(self.sink.reset(snap))
         self._bad_since_good = False
         self._last_id = (snap.epoch, snap.seq)
         self._need_snapshot = False
@@ -354,7 +407,9 @@ class FeedClient(FeedLink):
                     )
                     raise _Resync(f"gap before seq {fresh[0].seq}")
                 self._bad_since_good = False
-                self.sink.apply(fresh)
-                self.status.applied += len(fresh)
+                changes = self.sink.apply(fresh)
+                rejected = len(getattr(changes, "rejected", None) or ())
+                self.status.applied += len(fresh) - rejected
+                self._note_rejected(changes)
         if parsed.bad or parsed.unknown_kinds:
             self.status.notify()
