@@ -27,11 +27,12 @@ from typing import Any, Protocol
 
 import httpx
 import msgspec
-from httpx_sse import SSEError, aconnect_sse
+from httpx_sse import SSEError
 
 from commandcenter.status import FeedStatus, LinkState
 from feeds import protocol
 from feeds.net import url_is_loopback
+from feeds.sse import SseMessage, read_sse
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class ClientConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     max_event_bytes: int = protocol.MAX_EVENT_BYTES
+    max_snapshot_bytes: int = 1 << 30  # 1 GiB: ~2M cases; larger is refused while reading
     slice_s: float = 0.008  # give the loop back after handling messages for this long
 
     def __repr__(self) -> str:  # the token must never reach a log line
@@ -282,6 +284,12 @@ class FeedClient(FeedLink):
 
     @staticmethod
     def _check_response(response: httpx.Response, what: str) -> None:
+        if 300 <= response.status_code < 400:
+            # Never followed: the token would go wherever the redirect points.
+            where = response.headers.get("location", "?")
+            raise _FeedError(
+                "redirect_refused", f"{what}: HTTP {response.status_code} to {where}"
+            )
         if response.status_code in (401, 403):
             raise _FeedError(f"http_{response.status_code}", f"{what}: the feed refused the token")
         if response.status_code >= 400:
@@ -292,10 +300,16 @@ class FeedClient(FeedLink):
     async def _take_snapshot(self, http: httpx.AsyncClient) -> None:
         if self.status.state is not LinkState.CONNECTING:
             self.status.set_state(LinkState.CONNECTING)
-        response = await http.get("/v1/snapshot")
-        self._check_response(response, "snapshot")
+        limit = self.config.max_snapshot_bytes
+        async with http.stream("GET", "/v1/snapshot") as response:
+            self._check_response(response, "snapshot")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > limit:  # checked while reading, not after holding it all
+                    raise _FeedError("snapshot_oversized", f"more than {limit} bytes")
         try:
-            snap = protocol.decode_snapshot(response.content)
+            snap = protocol.decode_snapshot(bytes(body))
         except (msgspec.DecodeError, msgspec.ValidationError) as err:
             kind = response.headers.get("content-type", "?")
             raise _FeedError("snapshot_invalid", f"{kind}: {err}") from err
@@ -341,9 +355,14 @@ class FeedClient(FeedLink):
         # ``slice_s`` of handling we yield once; nothing is skipped, the rest waits.
         slice_s = self.config.slice_s
         started = time.perf_counter()
-        async with aconnect_sse(http, "GET", "/v1/stream", headers=headers) as source:
-            self._check_response(source.response, "stream")
-            async with contextlib.aclosing(source.aiter_sse()) as messages:
+        headers["Accept"] = "text/event-stream"
+        async with http.stream("GET", "/v1/stream", headers=headers) as response:
+            self._check_response(response, "stream")
+            ctype = response.headers.get("content-type", "").partition(";")[0].strip()
+            if ctype != "text/event-stream":
+                raise _FeedError("not_event_stream", f"stream: content-type {ctype or '?'}")
+            reader = read_sse(response.aiter_bytes(), self.config.max_event_bytes)
+            async with contextlib.aclosing(reader) as messages:
                 async for msg in messages:
                     if self._stop.is_set():
                         break
@@ -351,11 +370,26 @@ class FeedClient(FeedLink):
                     self.status.last_data_at = time.time()
                     if self.status.state is not LinkState.LIVE:
                         self.status.set_state(LinkState.LIVE)
-                    self._on_message(msg.event, msg.data, msg.id, epoch)
+                    if msg.error:
+                        self._on_unreadable(msg, epoch)
+                    else:
+                        self._on_message(msg.event, msg.data, msg.id, epoch)
                     if time.perf_counter() - started >= slice_s:
                         await asyncio.sleep(0)
                         started = time.perf_counter()
         return got_data
+
+    def _on_unreadable(self, msg: SseMessage, epoch: str) -> None:
+        """A message too large to hold, or not UTF-8: quarantined unread. Its id still moves
+        our cursor (a resume must not ask for it again) and explains the seq it leaves out."""
+        detail = f"event {msg.event or 'message'} id {msg.id or '-'}: {msg.size} bytes"
+        self.status.quarantine(msg.error, detail)
+        log.warning("quarantined event (%s): %s", msg.error, detail)
+        parsed_id = protocol.parse_event_id(msg.id) if msg.id else None
+        if parsed_id is not None and parsed_id[0] == epoch and parsed_id[1] > self._last_id[1]:  # type: ignore[index]
+            self._last_id = parsed_id
+        self._bad_since_good = True
+        self.status.notify()
 
     def _on_message(self, event: str, data: str, sse_id: str, epoch: str) -> None:
         if not data and event == "message":
