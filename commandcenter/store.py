@@ -152,6 +152,7 @@ _FLOAT_COLS = (
     "extension_s",
     "lon",
     "lat",
+    "due_ts",
 )
 # address and assignee_kind serve the ranking (repeat complaints at one address, and which
 # assignees are departments); appended last so that the older columns keep their order.
@@ -376,6 +377,7 @@ class Store:
         f["extension_s"][row] = c.extension_s
         f["lon"][row] = c.lon
         f["lat"][row] = c.lat
+        f["due_ts"][row] = getattr(c, "due_ts", 0.0)
         codes = self._codes
         interners = self._interners
         codes["category"][row] = interners["category"].code(c.category)
@@ -432,6 +434,7 @@ class Store:
             self._f["created_ts"][:n],
             self._f["on_site_ts"][:n],
             self._f["extension_s"][:n],
+            self._f["due_ts"][:n],
         )
 
     def sla_counts(self, now: float | None = None) -> dict[SlaLevel, int]:

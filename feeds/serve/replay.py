@@ -12,8 +12,7 @@ from the recording in time order and published when the replay clock, which runs
 ``ts``. The feed's ``now``/``rate`` are the replay clock, so countdowns in the console run
 in the recording's time. Actions are refused (403): a replay is read only.
 
-This module also holds ``journal_codec()``, the bytes <-> protocol mapping the core's
-``commandcenter.journal.Journal`` needs (the core does not import the protocol).
+The journal codec lives on the consumer side, in ``feeds.journal_codec``.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +38,7 @@ from starlette.applications import Starlette
 from commandcenter.domain import Role, Source
 from commandcenter.journal import Journal
 from feeds import protocol as P
+from feeds.journal_codec import ProtocolJournalCodec, journal_codec  # noqa: F401 (re-exported)
 from feeds.serve.hub import Hub
 from feeds.serve.server import (
     EmbeddedServer,
@@ -53,43 +53,6 @@ log = logging.getLogger(__name__)
 
 MIN_SPEED, MAX_SPEED = 1.0, 100.0
 RawEvent = tuple[str, Any, float]
-
-
-# ---- journal codec ---------------------------------------------------------------------
-
-
-class ProtocolJournalCodec:
-    """Journal rows hold the payload JSON of each event; states are snapshot JSON."""
-
-    def __init__(self) -> None:
-        self._enc = msgspec.json.Encoder()
-        self._dec = {kind: msgspec.json.Decoder(typ) for kind, typ in P.PAYLOAD_TYPES.items()}
-
-    def encode_event(self, event: Any) -> bytes:
-        return self._enc.encode(event.data)
-
-    def decode_events(self, rows: Sequence[tuple[int, str, float, bytes]]) -> list[Any]:
-        out: list[P.Event] = []
-        dec = self._dec
-        for seq, kind, ts, payload in rows:
-            d = dec.get(kind)
-            if d is None:
-                continue
-            try:
-                out.append(P.Event(seq=seq, kind=kind, ts=ts, data=d.decode(payload)))
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                log.warning("journal row seq %d (%s) unreadable: skipped", seq, kind)
-        return out
-
-    def encode_state(self, state: dict[str, Any]) -> bytes:
-        return self._enc.encode(state)
-
-    def decode_state(self, raw: bytes) -> P.Snapshot:
-        return P.decode_snapshot(raw)
-
-
-def journal_codec() -> ProtocolJournalCodec:
-    return ProtocolJournalCodec()
 
 
 # ---- sources ---------------------------------------------------------------------------
