@@ -138,14 +138,15 @@ def _from_records(items: list[Any], first_row: int) -> Table:
 
 
 def _find_header(grid: pd.DataFrame, wanted: list[str]) -> int:
-    """Index of the first row holding every wanted column name (a merged title row, a
-    blank row or an export banner above the header is skipped); 0 when none does."""
-    need = {w for w in wanted}
+    """Index of the row naming the most of the profile's columns among the first 30 (a
+    merged title row, a blank row or an export banner above the header is skipped)."""
+    need = set(wanted)
+    best, best_hits = 0, 0
     for i in range(min(len(grid), 30)):
-        cells = {str(c).strip() for c in grid.iloc[i].tolist()}
-        if need <= cells:
-            return i
-    return 0
+        hits = len(need & {str(c).strip() for c in grid.iloc[i].tolist()})
+        if hits > best_hits:
+            best, best_hits = i, hits
+    return best
 
 
 def read_table(path: str | Path, profile: Profile) -> Table:
@@ -246,7 +247,7 @@ def _values(frame: pd.DataFrame, spec: Any, n: int, missing: list[str]) -> pd.Se
                 if col not in frame.columns:
                     missing.append(col)
                     continue
-                acc = acc + _text_of(frame, col, n).str.strip()
+                acc = acc + _nullify(_text_of(frame, col, n).str.strip())
             else:
                 acc = acc + part
         return acc.str.strip(" :-/|").astype(object)
@@ -275,18 +276,19 @@ def parse_times(s: pd.Series, profile: Profile) -> tuple[np.ndarray, np.ndarray]
     is_dt = s.map(lambda v: isinstance(v, (datetime, date))).to_numpy(dtype=bool) if n else np.zeros(0, bool)
     text = s.where(~is_dt, "").astype(str).str.strip()
     empty = text.str.lower().isin(_NULLS).to_numpy() & ~is_dt
-    readings: list[np.ndarray] = []  # epoch seconds per format (NaN: that format does not read it)
-    for fmt in profile.date_formats:
-        readings.append(_read_format(text, fmt, profile))
+    readings = [_read_format(text, fmt, profile) for fmt in profile.date_formats]
     if readings:
+        # -inf: a format read the wall time, but the zone has no single instant for it
         stack = np.vstack(readings)
-        got = ~np.isnan(stack)
-        count = got.sum(axis=0)
-        first = np.where(count > 0, np.nanmax(np.where(got, stack, -np.inf), axis=0), np.nan)
-        lowest = np.where(count > 0, np.nanmin(np.where(got, stack, np.inf), axis=0), np.nan)
-        out = np.where(count > 0, first, np.nan)
-        problem[(count > 1) & (first != lowest)] = "ambiguous"
-        problem[(count == 0) & ~empty] = "bad"
+        finite = np.isfinite(stack)
+        count = finite.sum(axis=0)
+        local_gap = (np.isneginf(stack).any(axis=0)) & (count == 0)
+        highest = np.max(np.where(finite, stack, -np.inf), axis=0)
+        lowest = np.min(np.where(finite, stack, np.inf), axis=0)
+        out = np.where(count > 0, highest, np.nan)
+        problem[(count > 1) & (highest != lowest)] = "ambiguous"
+        problem[local_gap & ~empty] = "ambiguous_local"
+        problem[(count == 0) & ~local_gap & ~empty] = "bad"
     else:
         problem[~empty] = "bad"
     if is_dt.any():
@@ -298,8 +300,6 @@ def parse_times(s: pd.Series, profile: Profile) -> tuple[np.ndarray, np.ndarray]
         out[is_dt] = vals
         problem[np.flatnonzero(is_dt)[nat]] = "ambiguous_local"
         problem[np.flatnonzero(is_dt)[~nat]] = ""
-    dst = np.isnan(out) & (problem == "") & ~empty
-    problem[dst] = "ambiguous_local"
     out[empty] = np.nan
     return out, problem
 
@@ -317,7 +317,9 @@ def _localize(naive: pd.Series, profile: Profile) -> np.ndarray:
     """Zone-less wall times in the profile's zone; a time the zone skips or repeats -> NaN
     (rejected as ambiguous_local: never guessed)."""
     local = naive.dt.tz_localize(profile.zone, ambiguous="NaT", nonexistent="NaT")
-    return _epoch(local.dt.tz_convert("UTC"))
+    out = _epoch(local.dt.tz_convert("UTC"))
+    out[(naive.notna() & local.isna()).to_numpy()] = -np.inf
+    return out
 
 
 def _read_format(text: pd.Series, fmt: str, profile: Profile) -> np.ndarray:
