@@ -262,8 +262,12 @@ def _values(frame: pd.DataFrame, spec: Any, n: int, missing: list[str]) -> pd.Se
     return acc
 
 
+_NULL_SPELLINGS = sorted({v for x in _NULLS for v in (x, x.upper(), x.title())})
+
+
 def _nullify(s: pd.Series) -> pd.Series:
-    return s.where(~s.astype(str).str.strip().str.lower().isin(_NULLS), "")
+    """'null', 'NULL', 'N/A', 'NaN' ... -> '' (values are stripped already)."""
+    return s.where(~s.isin(_NULL_SPELLINGS), "")
 
 
 def parse_times(s: pd.Series, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
