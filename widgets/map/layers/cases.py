@@ -22,6 +22,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap
 from commandcenter.store import ChangeSet, Store
 from widgets import theme
 from widgets.map.canvas import Projection
+from widgets.map.layers.markers import CachedPointLayer
 from widgets.map.layers.points import PointLayer, Sprite
 
 # style codes: index into the sprite list; higher draws on top
@@ -218,7 +219,7 @@ class CasesLayer:
     def __init__(self, store: Store, projection: Projection) -> None:
         self.store = store
         self.projection = projection
-        self.points = PointLayer(case_sprites())
+        self.points = CachedPointLayer(case_sprites())
         self.points.style_visible[CLOSED] = False
         self.clusters = ClusterLayer(self.points)
         self.selection = SelectionLayer(self.points)
@@ -228,6 +229,7 @@ class CasesLayer:
         self._style = np.zeros(0, dtype=np.int16)
         self._levels_dirty = True
         self._last_levels = 0.0
+        self._changed = np.zeros(0, dtype=np.int64)  # rows whose style the last refresh moved
         self.cluster_mode = False
 
     # ---- data --------------------------------------------------------------------------
@@ -279,12 +281,17 @@ class CasesLayer:
             self._x[idx] = x
             self._y[idx] = y
         self._levels_dirty = True
+        old_n = self.points.n
         if grew:
             self.refresh_levels(force=True, publish=False)
-            self._publish(n)
+            self.points.extend(self._x[:n], self._y[:n], self._style[:n], old_n)
+            self.points.mark_dirty(self._changed[self._changed < old_n])
+            self.clusters.invalidate()
         else:
-            self.points.positions_changed()
             self.refresh_levels()
+        if idx.size:
+            self.points.mark_dirty(idx[idx < old_n], moved=True)
+            self.clusters.invalidate()
 
     def refresh_levels(self, force: bool = False, publish: bool = True) -> bool:
         """Recompute warning styles of every row (vectorised); rate-limited unless forced."""
@@ -295,17 +302,21 @@ class CasesLayer:
             return False
         n = len(self.store)
         self._ensure(n)
+        changed = np.zeros(0, dtype=np.int64)
         if n:
             milestone, remaining, level = self.store.sla_arrays()
             st = (level + 1).astype(np.int16)
             st[(level >= 0) & (milestone > 0) & (remaining < 0)] = OVERDUE
+            changed = np.flatnonzero(self._style[:n] != st)
             self._style[:n] = st
+        self._changed = changed
         self._levels_dirty = False
         self._last_levels = now
         if publish:
             if self.points.n == n:
-                self.points.styles_changed()
-                self.clusters.invalidate()
+                if changed.size:  # only the markers whose warning level moved repaint
+                    self.points.mark_dirty(changed)
+                    self.clusters.invalidate()
             else:
                 self._publish(n)
         return True
@@ -318,7 +329,7 @@ class CasesLayer:
 
     def set_show_closed(self, show: bool) -> None:
         self.points.style_visible[CLOSED] = show
-        self.points.update()
+        self.points.visibility_changed()
         self.clusters.invalidate()
 
     def set_cluster_mode(self, on: bool) -> None:
