@@ -41,7 +41,7 @@ def map_registered():
 
 @pytest.fixture(scope="module")
 def demo():
-    store, county, world = filled_store(seed=1, hours=4.0, extra_cases=20_000)
+    store, _county, world = filled_store(seed=1, hours=4.0, extra_cases=20_000)
     return store, world
 
 

@@ -38,9 +38,7 @@ class CachedPointLayer(PointLayer):
     def __init__(self, sprites: Sequence[Sprite]) -> None:
         super().__init__(sprites)
         self.version = 0
-        self.cache = RasterCache(
-            self._render, extent=self.extent, on_settle=lambda: self.update()
-        )
+        self.cache = RasterCache(self._render, extent=self.extent, on_settle=lambda: self.update())
         self._dirty: list[np.ndarray] = []
         self._ipx = np.zeros(0)
         self._ipy = np.zeros(0)

@@ -188,7 +188,9 @@ class PointLayer(pg.GraphicsObject):
         self._draw_fragments(p, rows, px, py)
         p.restore()
 
-    def _draw_fragments(self, p: QPainter, rows: np.ndarray, px: np.ndarray, py: np.ndarray) -> None:
+    def _draw_fragments(
+        self, p: QPainter, rows: np.ndarray, px: np.ndarray, py: np.ndarray
+    ) -> None:
         """One drawPixmapFragments call: the sprite of each row centred at (px, py)."""
         self._frags.resize(len(rows))
         a = self._frags.ndarray()
