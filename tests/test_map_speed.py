@@ -139,3 +139,16 @@ def test_changed_markers_repaint_only_their_cells_and_equal_a_full_repaint(panel
     assert cache.renders == renders + 1
     full = _pixels(cache.image)
     assert np.array_equal(patched, full)
+
+
+def test_cluster_bins_equal_the_sorted_grouping() -> None:
+    from widgets.map.layers.cases import _bins
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(1.26e7, 3e4, 50_000)
+    y = rng.normal(4.56e6, 3e4, 50_000)
+    inv, cnt = _bins(x, y, 1024.0)
+    keys = np.floor(x / 1024).astype(np.int64) * 4_194_304 + np.floor(y / 1024).astype(np.int64)
+    _, inv2, cnt2 = np.unique(keys, return_inverse=True, return_counts=True)
+    assert cnt.sum() == x.size and np.array_equal(np.sort(cnt), np.sort(cnt2))
+    assert np.array_equal(cnt[inv], cnt2[inv2])

@@ -336,7 +336,9 @@ class ReplayServer(EmbeddedServer):
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m feeds.serve.replay", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m feeds.serve.replay", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("file", type=Path, help="a journal (.sqlite3) or a 311 export (.csv/.json)")
     ap.add_argument("--speed", type=float, default=1.0, help="1..100 times real time")
     ap.add_argument("--host", default="127.0.0.1")

@@ -42,6 +42,28 @@ def case_sprites(scale: float = 1.0) -> list[Sprite]:
     ]
 
 
+def _bins(x: np.ndarray, y: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """(bin index per point, points per bin) of square cells of ``cell`` metres.
+
+    Why not np.unique over the cell keys: it sorts, ~100 ms at 1M points; the county's
+    cells form a small dense grid, so a bincount over it and a compaction are O(n)."""
+    ix = np.floor(x / cell).astype(np.int64)
+    iy = np.floor(y / cell).astype(np.int64)
+    ix -= ix.min()
+    iy -= iy.min()
+    ny = int(iy.max()) + 1
+    dense = ix * ny + iy
+    size = (int(ix.max()) + 1) * ny
+    if size > 4 * x.size + 1_000_000:  # sparse (far-flung points): sorting is cheaper
+        _, inv, cnt = np.unique(dense, return_inverse=True, return_counts=True)
+        return inv, cnt
+    full = np.bincount(dense, minlength=size)
+    used = np.flatnonzero(full)
+    remap = np.zeros(size, dtype=np.int64)
+    remap[used] = np.arange(used.size)
+    return remap[dense], full[used]
+
+
 class ClusterLayer(pg.GraphicsObject):
     """Grid-bin clusters of a PointLayer's visible styles, with counts.
 
@@ -91,14 +113,14 @@ class ClusterLayer(pg.GraphicsObject):
                 e.astype(np.int16),
             )
         else:
-            ix = np.floor(x / cell).astype(np.int64)
-            iy = np.floor(y / cell).astype(np.int64)
-            keys = ix * 4_194_304 + iy
-            _, inv, cnt = np.unique(keys, return_inverse=True, return_counts=True)
+            inv, cnt = _bins(x, y, cell)
             sx = np.bincount(inv, weights=x)
             sy = np.bincount(inv, weights=y)
+            # worst style per bin without ufunc.at (slow): count each style, keep the top
             worst = np.full(cnt.size, -1, dtype=np.int16)
-            np.maximum.at(worst, inv, st)
+            for code in range(int(st.max()) + 1):
+                has = np.bincount(inv[st == code], minlength=cnt.size) > 0
+                worst[has] = code
             self._cx, self._cy, self._count, self._worst = sx / cnt, sy / cnt, cnt, worst
         self._key = key
         return self._cx, self._cy, self._count, self._worst
@@ -229,6 +251,7 @@ class CasesLayer:
         self._style = np.zeros(0, dtype=np.int16)
         self._levels_dirty = True
         self._last_levels = 0.0
+        self._clusters_dirty = False
         self._changed = np.zeros(0, dtype=np.int64)  # rows whose style the last refresh moved
         self.cluster_mode = False
 
@@ -291,7 +314,8 @@ class CasesLayer:
             self.refresh_levels()
         if idx.size:
             self.points.mark_dirty(idx[idx < old_n], moved=True)
-            self.clusters.invalidate()
+            # re-binning 100k points costs ~10 ms: at most at the level refresh's pace
+            self._clusters_dirty = True
 
     def refresh_levels(self, force: bool = False, publish: bool = True) -> bool:
         """Recompute warning styles of every row (vectorised); rate-limited unless forced."""
@@ -312,6 +336,9 @@ class CasesLayer:
         self._changed = changed
         self._levels_dirty = False
         self._last_levels = now
+        if self._clusters_dirty:
+            self._clusters_dirty = False
+            self.clusters.invalidate()
         if publish:
             if self.points.n == n:
                 if changed.size:  # only the markers whose warning level moved repaint
