@@ -155,6 +155,7 @@ class RasterCache:
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         if need_overview:
             assert self.overview is not None
+            p.resetTransform()  # the clip is in device pixels
             p.setClipRegion(QRegion(view).subtracted(QRegion(covered.adjusted(1, 1, -1, -1))))
             p.setTransform(oinv * t)
             p.drawImage(QPoint(0, 0), self.overview)

@@ -38,7 +38,9 @@ class CachedPointLayer(PointLayer):
     def __init__(self, sprites: Sequence[Sprite]) -> None:
         super().__init__(sprites)
         self.version = 0
-        self.cache = RasterCache(self._render, extent=self.extent, on_settle=lambda: self.update())
+        # no overview: magnified, a county-wide picture of sprites is a blur of blobs;
+        # a zoom-out that uncovers the view redraws the markers at once instead
+        self.cache = RasterCache(self._render, on_settle=lambda: self.update())
         self._dirty: list[np.ndarray] = []
         self._ipx = np.zeros(0)
         self._ipy = np.zeros(0)
