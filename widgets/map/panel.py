@@ -520,7 +520,7 @@ class MapPanel(Panel):
         the cached layers once a pan has settled."""
         self._load_boundaries_if_changed()
         now = time.monotonic()
-        for item in (self.boundaries, self.cameras, self.components):
+        for item in self._cached_layers():
             if item.cache.recentre(now):
                 item.update()
         self.cases.refresh_levels()
@@ -542,6 +542,9 @@ class MapPanel(Panel):
             self.legend.counts = new
             self.canvas.overlay.update()
         self._update_status()
+
+    def _cached_layers(self) -> tuple:
+        return (self.boundaries, self.cameras, self.components, self.cases.points)
 
     def _update_choropleth(self) -> None:
         self._choro_at = time.monotonic()
@@ -872,5 +875,7 @@ class MapPanel(Panel):
 
     def on_teardown(self) -> None:
         self.canvas.stop()
+        for item in self._cached_layers():
+            item.cache.stop()
         self._close_tiles()
         QToolTip.hideText()

@@ -189,7 +189,7 @@ class BoundaryLayer(pg.GraphicsObject):
         self._bounds = QRectF()
         self._sprites: dict[tuple[str, float, str], tuple[QPixmap, float, float]] = {}
         self.version = 0  # bumped when areas or fill classes change (cache key)
-        self.cache = RasterCache(self.render)
+        self.cache = RasterCache(self.render, extent=self.extent, on_settle=lambda: self.update())
 
     def set_areas(
         self, county: list[MapArea], townships: list[MapArea], grids: list[MapArea]
