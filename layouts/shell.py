@@ -218,7 +218,7 @@ class ScreenWindow(QMainWindow):
         self.commands.retranslate()
         self.briefing.retranslate()
         self.replay.retranslate()
-        title = QCoreApplication.translate("MainWindow", "Command Center")
+        title = i18n.zh_en("指挥中心", "Command Center")
         name = self.shell.layout_name()
         screen = self.target_screen.name() if self.target_screen else ""
         self.replay_marks.set_title(
