@@ -637,6 +637,7 @@ class Shell(QObject):
             QMessageBox.Icon.Warning, title or "commandcenter", text, parent=self.windows[0]
         )
         box.setObjectName("layoutProblem")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # paths and reasons, never markup
         box.setWindowModality(Qt.WindowModality.NonModal)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         box.finished.connect(lambda *_: self._boxes.remove(box) if box in self._boxes else None)
