@@ -398,7 +398,9 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
         if code != 200:
             return JSONResponse({"error": "camera", "reason": reason}, status_code=code)
         return StreamingResponse(
-            cams.stream(cid, size), media_type=cams.media_type, headers={"Cache-Control": "no-store"}
+            cams.stream(cid, size),
+            media_type=cams.media_type,
+            headers={"Cache-Control": "no-store"},
         )
 
     @contextlib.asynccontextmanager
@@ -625,7 +627,9 @@ class EmbeddedServer:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m feeds.serve.server", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m feeds.serve.server", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rate", type=float, default=1.0, help="simulated seconds per real second")
     ap.add_argument("--history-hours", type=float, default=8.0)

@@ -34,6 +34,7 @@ from widgets.base import Panel, PanelContext, Setting
 from widgets.masking import mask_of
 from widgets.overview import link_label
 from widgets.registry import register
+from widgets.video.health import video_rows
 
 STALE_AFTER_S = 10.0
 
@@ -196,6 +197,7 @@ class FeedStatusPanel(Panel):
             (self.tr("connection"), st.errors),
         ):
             rows.extend((kind, reason, n) for reason, n in counter.most_common())
+        rows.extend(video_rows(st.video))
         key = tuple(rows)
         if key == self._problems_key:
             return
