@@ -26,6 +26,7 @@ SUITES = (
     "sources",
     "outbox",
     "core",
+    "video",
 )
 
 

@@ -37,13 +37,14 @@ import uvicorn
 from sse_starlette.sse import AppStatus, EventSourceResponse
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from commandcenter import lifecycle
 from commandcenter.domain import Role
 from feeds import protocol as P
 from feeds.net import is_loopback
+from feeds.serve.camera_streams import DemoCameraStreams
 from feeds.serve.hub import Hub, Stored
 from feeds.serve.simulator.county import County
 from feeds.serve.simulator.history_cache import warmed_world
@@ -176,6 +177,7 @@ class FeedService:
         self.hub.commit()
         self.geography = msgspec.json.encode(self.county.geography())
         self.tokens = dict(config.tokens)
+        self.camera_streams = DemoCameraStreams(self.world.cameras, lambda: self.world.now)
         self._tasks: list[asyncio.Task[None]] = []
         self.build_s = time.perf_counter() - t0
         log.info(
@@ -403,6 +405,19 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
             hub.commit()
         return Response(out, code, media_type="application/json")
 
+    async def camera_stream(request: Request) -> Response:
+        cams = svc.camera_streams
+        cid = request.path_params["camera_id"]
+        size = request.path_params["size"]
+        code, reason = cams.check(cid, size)
+        if code != 200:
+            return JSONResponse({"error": "camera", "reason": reason}, status_code=code)
+        return StreamingResponse(
+            cams.stream(cid, size),
+            media_type=cams.media_type,
+            headers={"Cache-Control": "no-store"},
+        )
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await svc.start()
@@ -419,6 +434,7 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
             Route("/v1/snapshot", snapshot),
             Route("/v1/stream", stream),
             Route("/v1/cases/{case_id}/actions", actions, methods=["POST"]),
+            Route("/v1/cameras/{camera_id}/{size}.mjpg", camera_stream),
         ],
         lifespan=lifespan,
     )

@@ -50,6 +50,7 @@ from widgets.i18n import zh_en
 from widgets.overview import source_label, state_label
 from widgets.registry import register
 from widgets.video.nearby import nearest_cameras
+from widgets.video.nearby_view import NearbyCameraView
 
 MAP_RADIUS_M = 2500.0  # half the mini map's width: the neighbourhood of the incident
 UNIT_COLOURS = {"available": "green", "en_route": "amber", "busy": "yellow"}
@@ -201,6 +202,7 @@ class CaseDetailPanel(Panel):
         self.cameras = QLabel(self.body)
         self.cameras.setObjectName("caseCameras")
         self.cameras.setWordWrap(True)
+        self.camera_view = NearbyCameraView(self.body, ctx.status.video)
         self.empty = QLabel(self.body)
         self.empty.setObjectName("placeholderMessage")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -213,6 +215,7 @@ class CaseDetailPanel(Panel):
         side.addLayout(reporter_row)
         side.addWidget(self.media)
         side.addWidget(self.cameras)
+        side.addWidget(self.camera_view, 2)
         side.addStretch(1)
         middle = QHBoxLayout()
         middle.addWidget(self.timeline, 3)
@@ -411,6 +414,11 @@ class CaseDetailPanel(Panel):
             for cid, _d in cams
         ]
         self.minimap.set_points((case.lon, case.lat), pts, cam_pts)
+        near = cams[0][0] if cams else ""
+        if near != self.camera_view.camera_id or not near:
+            self.camera_view.show_camera(
+                near, store.cameras.get(near) if near else None, cams[0][1] if cams else 0.0
+            )
         if cams:
             self.cameras.setText(
                 zh_en("附近监控：{list}", "Cameras nearby: {list}").format(
@@ -512,6 +520,7 @@ class CaseDetailPanel(Panel):
             self._refresh_buttons()
 
     def on_teardown(self) -> None:
+        self.camera_view.release()
         dlg = getattr(self, "dispatch_dialog", None)
         if dlg is not None and shiboken6.isValid(dlg):
             dlg.close()

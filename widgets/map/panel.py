@@ -654,6 +654,10 @@ class MapPanel(Panel):
                     span = max(CLUSTER_ABOVE_MPP * 0.8 * self.canvas.vb.width(), 500.0)
                     self.canvas.fly_to_point(float(cx[i]), float(cy[i]), span)
             return
+        cam = self._camera_at(d.x(), d.y())
+        if cam:  # a camera clicked: it plays in the video panel and on a following wall
+            self.ctx.selection.select([cam], origin=self.selection_origin)
+            return
         row = self.case_at(d.x(), d.y())
         if row is None:
             if not (modifiers & Qt.KeyboardModifier.ControlModifier):
@@ -663,6 +667,11 @@ class MapPanel(Panel):
         if modifiers & Qt.KeyboardModifier.ControlModifier:
             ids = [*self.ctx.selection.case_ids, *ids]
         self.ctx.selection.select(ids, origin=self.selection_origin)
+
+    def _camera_at(self, px: float, py: float) -> str:
+        if self.canvas.metres_per_pixel() >= CamerasLayer.SHOW_BELOW_MPP:
+            return ""  # cameras are not drawn at this zoom
+        return tools.camera_at(self.cameras, self._device_transform(), px, py, radius_px=6.0)
 
     def _on_double_click(self, _p: QPointF) -> None:
         if self.tool == "measure":
@@ -695,7 +704,10 @@ class MapPanel(Panel):
         """Select the visible cases inside a Mercator polygon (box or lasso)."""
         rows = self.cases.rows_in(tools.mask_in_polygon(poly))
         ids = self.cases.ids(rows)
-        self.ctx.selection.select(ids, origin=self.selection_origin)
+        cams: list[str] = []
+        if self.canvas.metres_per_pixel() < CamerasLayer.SHOW_BELOW_MPP:
+            cams = tools.cameras_in(self.cameras, poly)  # the wall shows the boxed cameras
+        self.ctx.selection.select([*ids, *cams], origin=self.selection_origin)
         zh = is_chinese()
         self.status_label.setText(f"已选 {len(ids):,} 件" if zh else f"{len(ids):,} selected")
         return ids

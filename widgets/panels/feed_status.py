@@ -35,6 +35,7 @@ from widgets.i18n import zh_en
 from widgets.masking import mask_of
 from widgets.overview import link_label
 from widgets.registry import register
+from widgets.video.health import video_rows
 
 STALE_AFTER_S = 10.0
 
@@ -199,6 +200,7 @@ class FeedStatusPanel(Panel):
             (zh_en("连接", "connection"), st.errors),
         ):
             rows.extend((kind, reason, n) for reason, n in counter.most_common())
+        rows.extend(video_rows(st.video))
         key = tuple(rows)
         if key == self._problems_key:
             return

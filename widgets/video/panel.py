@@ -57,6 +57,7 @@ class VideoPanel(Panel):
         super().__init__(ctx, settings)
         self.camera_id = ""
         self.player = VideoPlayer(self.body, stall_after_s=float(self.settings["stall_s"]))
+        self.player.health = ctx.status.video
         self.info = QLabel(self.body)
         self.info.setObjectName("videoInfo")
         self.snap_button = QPushButton(self.body)
@@ -116,7 +117,11 @@ class VideoPanel(Panel):
             self.player.stop()
         else:
             self.player.set_source(
-                cam.stream_url, caption=camera_label(cam, camera_id), online=bool(cam.online)
+                cam.stream_url,
+                caption=camera_label(cam, camera_id),
+                online=bool(cam.online),
+                sub_url=str(getattr(cam, "sub_stream_url", "") or ""),
+                camera_id=camera_id,
             )
         self._update_info()
 
