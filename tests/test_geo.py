@@ -57,7 +57,7 @@ def test_convert_names_and_refuses_unknown() -> None:
     back = geo.convert(lon, lat, "gcj02", "wgs84")
     assert abs(float(back[0]) - 121.5272106) < 1e-6
     with pytest.raises(ValueError):
-        geo.convert(0, 0, "bd09", "wgs84")
+        geo.convert(0, 0, "ed50", "wgs84")
 
 
 def test_web_mercator_reference_points() -> None:

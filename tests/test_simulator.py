@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 
 import msgspec
@@ -76,14 +75,11 @@ def test_real_outline_and_township_names(county: County) -> None:
     _check_geography(county)
 
 
-def test_build_is_seeded_and_quick() -> None:
-    t0 = time.perf_counter()
+def test_build_is_seeded() -> None:
     a = County.build(3, outline_path=False)
-    elapsed = time.perf_counter() - t0
     b = County.build(3, outline_path=False)
     assert [g.polygon for g in a.grids] == [g.polygon for g in b.grids]
     assert [u.name for u in a.units] == [u.name for u in b.units]
-    assert elapsed < 3.0  # ~0.25 s measured; loose so a busy CI box does not flake
 
 
 def test_components_lie_in_their_grids(synthetic: County) -> None:
@@ -128,11 +124,10 @@ def test_same_seed_same_events(synthetic: County) -> None:
     assert _encode_all(other.state_events() + _events(other, 3)) != runs[0]
 
 
-def test_warm_up_is_fast_and_leaves_every_warning_level(county: County) -> None:
+def test_warm_up_leaves_every_warning_level(county: County) -> None:
+    """(How long the warm-up takes is measured in bench/core.py, not asserted here.)"""
     w = World(county, seed=1, start_ts=START)
-    t0 = time.perf_counter()
     w.warm_up(8)
-    assert time.perf_counter() - t0 < 3.0  # ~0.1-0.2 s measured
     open_cases = [c for c in w.cases.values() if c.is_open]
     closed = [c for c in w.cases.values() if not c.is_open]
     assert len(open_cases) > 50 and len(closed) > 20
