@@ -292,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     if not feed_url and not args.mqtt:  # --mqtt alone: events from the broker, no snapshot
         from feeds.serve.server import EmbeddedServer, ServerConfig
 
-        cfg = ServerConfig(seed=args.seed, rate=args.rate, history_hours=args.history_hours)
+        cfg = ServerConfig(
+            seed=args.seed, rate=args.rate, history_hours=args.history_hours, history_cache=True
+        )
         if args.cases_per_day:
             cfg.cases_per_day = args.cases_per_day
         server = EmbeddedServer(cfg)

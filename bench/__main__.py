@@ -15,7 +15,19 @@ import time
 from bench.table import Row, print_table
 
 # modules of bench/, each with run(quick) -> rows
-SUITES = ("ingest", "latency", "startup", "ingest_transports", "map", "ranking", "queue", "sources")
+SUITES = (
+    "ingest",
+    "latency",
+    "startup",
+    "ingest_transports",
+    "map",
+    "ranking",
+    "queue",
+    "sources",
+    "outbox",
+    "core",
+    "video",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

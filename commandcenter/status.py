@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from commandcenter.observable import Subscribers
+from commandcenter.video_health import VideoHealth
 
 
 class LinkState(StrEnum):
@@ -56,6 +57,8 @@ class FeedStatus:
     unknown_kinds: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # connection-level failures by cause
     recent_bad: deque[BadEvent] = field(default_factory=lambda: deque(maxlen=200))
+    # The cameras' streams (stalls, failures, recoveries per camera): written by the players.
+    video: VideoHealth = field(default_factory=VideoHealth)
     _subscribers: Subscribers[FeedStatus] = field(default_factory=Subscribers, repr=False)
 
     def set_state(self, state: LinkState, error: str = "") -> None:

@@ -21,13 +21,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from commandcenter.domain import OPEN_STATES, SlaLevel, Source
 from commandcenter.observable import Subscribers
+
+if TYPE_CHECKING:  # pandas costs ~0.4 s to import; only to_frame needs it (start-up)
+    import pandas as pd
 from commandcenter.sla import LEVEL_CODES, STATE_ORDER, URGENCY_ORDER, SlaPolicy
 
 _STATE_INDEX = {s.value: i for i, s in enumerate(STATE_ORDER)}
@@ -496,6 +498,8 @@ class Store:
 
     def to_frame(self) -> pd.DataFrame:
         """All cases as a DataFrame (categoricals decoded), for ranking and statistics."""
+        import pandas as pd
+
         n = self._n
         data: dict[str, Any] = {
             "id": pd.Series(self._ids[:n], dtype="string"),

@@ -317,6 +317,8 @@ class FeedClient(FeedLink):
             raise _FeedError("unsupported_version", f"snapshot v={snap.v}")
         if snap.epoch != self._geography_epoch:
             await self._load_geography(http, snap.epoch)
+        for cam in snap.cameras:
+            protocol.resolve_stream_urls(cam, self.config.base_url)
         self._note_rejected(self.sink.reset(snap))
         self._bad_since_good = False
         self._last_id = (snap.epoch, snap.seq)
@@ -441,6 +443,9 @@ class FeedClient(FeedLink):
                     )
                     raise _Resync(f"gap before seq {fresh[0].seq}")
                 self._bad_since_good = False
+                for e in fresh:
+                    if e.kind == "camera.upsert":
+                        protocol.resolve_stream_urls(e.data, self.config.base_url)
                 changes = self.sink.apply(fresh)
                 rejected = len(getattr(changes, "rejected", None) or ())
                 self.status.applied += len(fresh) - rejected

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import urljoin
 
 import msgspec
 
@@ -126,10 +127,21 @@ class CameraData(msgspec.Struct):
     direction: Real = 0.0  # degrees clockwise from north
     fov: Real = 0.0  # horizontal field of view in degrees; 0 = unknown / 360 dome
     range_m: Real = 0.0
-    stream_url: str = ""
+    stream_url: str = ""  # absolute, or relative to the feed's base URL (the demo's)
     township: str = ""
     grid: str = ""
     online: bool = True
+    sub_stream_url: str = ""  # a lower-resolution stream of the same camera, when offered
+
+
+def resolve_stream_urls(cam: CameraData, base_url: str) -> None:
+    """Make a camera's relative stream URLs (``/v1/cameras/CAM0001/main.mjpg``) absolute
+    against the feed they came from: a demo county on a port picked at start-up can then
+    keep its camera records in its durable log unchanged across restarts."""
+    for attr in ("stream_url", "sub_stream_url"):
+        url = getattr(cam, attr)
+        if url and url.startswith("/"):
+            setattr(cam, attr, urljoin(base_url.rstrip("/") + "/", url.lstrip("/")))
 
 
 class CameraStatus(msgspec.Struct):

@@ -43,7 +43,7 @@ from widgets.panels.kpis import KpisPanel
 PRESET = Path(__file__).resolve().parent.parent / "layouts" / "presets" / "leader_insights.json"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def county() -> Store:
     return demo_store()
 

@@ -370,6 +370,30 @@ def test_pan_blits_the_cached_boundaries(ctx, qtbot) -> None:
     assert cache.recentre(now=cache.moved_at + 1.0)
     p.canvas.grab()
     assert cache.renders == renders + 1 and cache.offset == (0, 0)
+    # a zoom step blits the image scaled; the exact redraw waits until the zoom settles
     p.canvas.zoom_by(0.5)
     p.canvas.grab()
-    assert cache.renders == renders + 2
+    assert cache.renders == renders + 1 and cache.stale
+    cache.settle()
+    p.canvas.grab()
+    assert cache.renders == renders + 2 and not cache.stale
+
+
+def test_click_a_camera_and_box_cameras_select_them_for_the_wall(ctx, qtbot, demo) -> None:
+    store, _ = demo
+    p = make(ctx, qtbot, cluster=False)
+    cid = sorted(store.cameras)[7]
+    i = p.cameras.ids.index(cid)
+    x, y = float(p.cameras.x[i]), float(p.cameras.y[i])
+    p.canvas.fly_to_point(x, y, 400, animate=False)  # street zoom: cameras drawn
+    p.canvas.grab()
+    p._on_click(QPointF(x, y), Qt.KeyboardModifier.NoModifier)
+    assert ctx.selection.case_ids == (cid,)
+    r = p.canvas.view_rect()
+    poly = np.array(
+        [[r.left(), r.top()], [r.right(), r.top()], [r.right(), r.bottom()], [r.left(), r.bottom()]]
+    )
+    p.select_polygon(poly)
+    assert cid in ctx.selection.case_ids
+    boxed = [s for s in ctx.selection.case_ids if s in store.cameras]
+    assert boxed == tools.cameras_in(p.cameras, poly) and len(boxed) >= 1

@@ -218,3 +218,25 @@ def test_cot_camera_marker_imports_with_its_field_of_view(
     finally:
         panel.teardown()
         bridge.close()
+
+
+def test_case_detail_plays_the_nearest_camera(qtbot, ctx) -> None:
+    from tests.test_widgets import created, make_case
+    from widgets.cases.detail import CaseDetailPanel
+
+    now = time.time()
+    case = make_case(2, now, 60, lon=113.602, lat=37.801)
+    ctx.store.apply([created(ctx.store.seq + 1, case, now)])
+    panel = CaseDetailPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(1100, 700)
+    panel.show()
+    try:
+        ctx.selection.select([case.id])
+        assert panel.camera_view.camera_id == "CAM1"
+        qtbot.waitUntil(lambda: panel.camera_view.state is StreamState.PLAYING, timeout=WAIT_MS)
+        assert panel.camera_view.frames > 0
+    finally:
+        view = panel.camera_view
+        panel.teardown()
+    assert view.released and not view.decoding

@@ -143,3 +143,91 @@ def test_double_click_maximises_and_hidden_tiles_stop(qtbot, wall: VideoWallPane
     wall.toggle_maximise(1)
     assert wall.maximised is None
     qtbot.waitUntil(lambda: wall.tiles[0].player.frames > settled, timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize(
+    ("layout", "count", "big_span"),
+    [("2x2", 4, 1), ("3x3", 9, 1), ("4x4", 16, 1), ("1+5", 6, 2), ("1+7", 8, 3)],
+)
+def test_wall_layouts(qtbot, wall: VideoWallPanel, layout: str, count: int, big_span: int) -> None:
+    wall.update_settings({"layout": layout, "mode": "cycle"})
+    assert len(wall.tiles) == count
+    _r, _c, rs, cs = wall.grid.getItemPosition(wall.grid.indexOf(wall.tiles[0]))
+    assert (rs, cs) == (big_span, big_span)
+    if big_span > 1:  # the big tile is really bigger on screen
+        qtbot.waitUntil(lambda: wall.tiles[0].width() > 1.8 * wall.tiles[-1].width())
+    assert len([i for i in wall.assigned() if i]) == min(count, 11)  # the online cameras
+
+
+def test_drag_one_tile_onto_another_swaps_them(qtbot, wall: VideoWallPanel) -> None:
+    from widgets.video.wall import TILE_MIME
+
+    wall.show_cameras(["CAM00", "CAM01", "CAM02"])
+    mime = camera_mime("CAM00")
+    mime.setData(TILE_MIME, b"0")
+    ev = QDropEvent(
+        QPointF(5, 5), Qt.DropAction.MoveAction, mime,
+        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+    )  # fmt: skip
+    wall.tiles[2].dropEvent(ev)
+    assert wall.assigned()[:3] == ["CAM02", "CAM01", "CAM00"]
+    assert wall.settings["mode"] == "manual"
+    assert wall.settings["tiles"].split(",")[:3] == ["CAM02", "CAM01", "CAM00"]
+
+
+def test_cameras_picked_on_the_map_fill_the_wall(qtbot, wall: VideoWallPanel) -> None:
+    wall.update_settings({"mode": "near_case"})
+    wall.ctx.selection.select(["CAM03", "CAM08", "CAM10"], origin="map")
+    assert wall.assigned()[:3] == ["CAM03", "CAM08", "CAM10"]
+    assert not any(wall.assigned()[3:])
+
+
+def test_wall_fills_when_the_cameras_arrive_after_it(qtbot, server: ThreadedServer) -> None:
+    """The demo's wall opened before the snapshot landed read 未选择摄像头 on every tile."""
+    store = Store()
+    status = FeedStatus()
+    bridge = LiveBridge(store, status)
+    panel = VideoWallPanel(PanelContext(store, status, bridge, Selection()), {"mode": "cycle"})
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)
+    panel.show()
+    try:
+        assert not any(panel.assigned())
+        cams = [
+            CameraData(id=f"C{i}", name=f"点位{i}", lon=113.6, lat=37.8,
+                       stream_url=f"{server.url}/cam/{LABELS[i]}")
+            for i in range(4)
+        ]  # fmt: skip
+        store.apply(Event(i + 1, "camera.upsert", time.time(), c) for i, c in enumerate(cams))
+        bridge.flush()
+        assert [i for i in panel.assigned() if i] == ["C0", "C1", "C2", "C3"]
+        qtbot.waitUntil(lambda: status.video.playing == 4, timeout=WAIT_MS)
+        assert {h.decode for h in status.video.cameras.values()} <= {"software", "hardware"}
+    finally:
+        panel.teardown()
+        bridge.close()
+
+
+def test_stalls_and_recoveries_counted_and_shown_in_feed_status(
+    qtbot, wall: VideoWallPanel, server: ThreadedServer
+) -> None:
+    from widgets.panels.feed_status import FeedStatusPanel
+
+    cam = wall.ctx.store.cameras["CAM01"]
+    frozen = CameraData(**{**{f: getattr(cam, f) for f in cam.__struct_fields__},
+                           "stream_url": f"{server.url}/stall/{cam.name}"})  # fmt: skip
+    wall.ctx.store.apply([Event(wall.ctx.store.seq + 1, "camera.upsert", time.time(), frozen)])
+    wall.ctx.bridge.flush()
+    wall.show_cameras(["CAM01"])
+    health = wall.ctx.status.video
+    wall.tiles[0].player.stall_after_s = 1.0
+    qtbot.waitUntil(lambda: health.camera("CAM01").recoveries >= 1, timeout=WAIT_MS)
+    assert health.camera("CAM01").stalls >= 1
+    status_panel = FeedStatusPanel(wall.ctx)
+    qtbot.addWidget(status_panel)
+    status_panel.refresh()
+    texts = [
+        status_panel.problems.item(r, 2).text() for r in range(status_panel.problems.rowCount())
+    ]
+    assert any("CAM01" in t and ("中断" in t or "stalls" in t) for t in texts), texts
+    status_panel.teardown()

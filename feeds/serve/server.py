@@ -37,15 +37,17 @@ import uvicorn
 from sse_starlette.sse import AppStatus, EventSourceResponse
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from commandcenter import lifecycle
 from commandcenter.domain import Role
 from feeds import protocol as P
 from feeds.net import is_loopback
+from feeds.serve.camera_streams import DemoCameraStreams
 from feeds.serve.hub import Hub, Stored
 from feeds.serve.simulator.county import County
+from feeds.serve.simulator.history_cache import warmed_world
 from feeds.serve.simulator.world import World
 
 log = logging.getLogger("feeds.serve.server")
@@ -90,6 +92,7 @@ class ServerConfig:
     max_batch_bytes: int = 512 * 1024
     position_interval_s: float = 8.0
     log_level: str = "warning"
+    history_cache: bool = False  # keep the warmed-up demo world on disk (simulator/history_cache)
 
 
 def parse_tokens(text: str) -> dict[str, Role]:
@@ -127,17 +130,30 @@ class FeedService:
         else:
             self.hub.set_meta("seed", str(seed))
             self.hub.set_meta("cases_per_day", repr(cpd))
-        self.county = County.build(seed, outline_path=config.outline_path)
         start = config.start_ts if config.start_ts is not None else time.time()
         if self.hub.restored:
             start = self.hub.now or start
-        self.world = World(
-            self.county,
-            seed=seed,
-            start_ts=start,
-            cases_per_day=cpd,
-            position_interval_s=config.position_interval_s,
-        )
+        self.history_from = "built"
+        if config.history_cache and not self.hub.restored:
+            # the county and its warmed-up history from disk (start-up budget)
+            self.world, self.history_from = warmed_world(
+                seed,
+                start,
+                config.history_hours,
+                cpd,
+                config.position_interval_s,
+                config.outline_path,
+            )
+            self.county = self.world.county
+        else:
+            self.county = County.build(seed, outline_path=config.outline_path)
+            self.world = World(
+                self.county,
+                seed=seed,
+                start_ts=start,
+                cases_per_day=cpd,
+                position_interval_s=config.position_interval_s,
+            )
         st = self.hub.state
         if self.hub.restored:
             self.world.adopt(
@@ -152,7 +168,7 @@ class FeedService:
                 alerts=list(st.alerts),
             )
         else:
-            if config.history_hours > 0:
+            if config.history_hours > 0 and not config.history_cache:  # else warmed above
                 self.world.warm_up(config.history_hours)
             self.hub.now = self.world.now
             self.hub.publish(self.world.state_events())
@@ -161,6 +177,7 @@ class FeedService:
         self.hub.commit()
         self.geography = msgspec.json.encode(self.county.geography())
         self.tokens = dict(config.tokens)
+        self.camera_streams = DemoCameraStreams(self.world.cameras, lambda: self.world.now)
         self._tasks: list[asyncio.Task[None]] = []
         self.build_s = time.perf_counter() - t0
         log.info(
@@ -388,6 +405,19 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
             hub.commit()
         return Response(out, code, media_type="application/json")
 
+    async def camera_stream(request: Request) -> Response:
+        cams = svc.camera_streams
+        cid = request.path_params["camera_id"]
+        size = request.path_params["size"]
+        code, reason = cams.check(cid, size)
+        if code != 200:
+            return JSONResponse({"error": "camera", "reason": reason}, status_code=code)
+        return StreamingResponse(
+            cams.stream(cid, size),
+            media_type=cams.media_type,
+            headers={"Cache-Control": "no-store"},
+        )
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await svc.start()
@@ -404,6 +434,7 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
             Route("/v1/snapshot", snapshot),
             Route("/v1/stream", stream),
             Route("/v1/cases/{case_id}/actions", actions, methods=["POST"]),
+            Route("/v1/cameras/{camera_id}/{size}.mjpg", camera_stream),
         ],
         lifespan=lifespan,
     )
@@ -611,7 +642,9 @@ class EmbeddedServer:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m feeds.serve.server", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m feeds.serve.server", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rate", type=float, default=1.0, help="simulated seconds per real second")
     ap.add_argument("--history-hours", type=float, default=8.0)

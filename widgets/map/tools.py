@@ -93,3 +93,27 @@ class Measure:
         else:
             self.label.setVisible(False)
         return d
+
+
+# ---- cameras: click or box-select them to put them on the video wall ------------------------
+
+
+def camera_at(layer, transform, px: float, py: float, radius_px: float = 10.0) -> str:
+    """The id of the camera drawn within ``radius_px`` of device pixel (px, py), or ""."""
+    ids = getattr(layer, "ids", None)
+    if not ids or not layer.isVisible():
+        return ""
+    dx = transform.m11() * layer.x + transform.dx() - px
+    dy = transform.m22() * layer.y + transform.dy() - py
+    d2 = dx * dx + dy * dy
+    i = int(np.argmin(d2))
+    return str(ids[i]) if d2[i] <= radius_px**2 else ""
+
+
+def cameras_in(layer, poly: np.ndarray) -> list[str]:
+    """Ids of the cameras inside a Mercator polygon (box or lasso), in id order."""
+    ids = getattr(layer, "ids", None)
+    if not ids or not layer.isVisible():
+        return []
+    inside = mask_in_polygon(poly)(np.asarray(layer.x), np.asarray(layer.y))
+    return sorted(str(ids[i]) for i in np.flatnonzero(inside))

@@ -40,12 +40,17 @@ from PySide6.QtGui import (
 from PySide6.QtMultimedia import QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
+from commandcenter.video_health import VideoHealth, redact_url
 from widgets import theme
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
+from widgets.video.ffmpeg_log import quiet_ffmpeg_log
 
 log = logging.getLogger(__name__)
 
 BACKOFF_S: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+# Below this shown width (device pixels) a camera's sub-stream is dialled when it has one:
+# a 3×3 wall on a 1080p screen shows 640-pixel tiles; decoding 1080p for them is waste.
+SUB_STREAM_BELOW_PX = 480
 
 
 class StreamState(StrEnum):
@@ -118,7 +123,12 @@ class VideoPlayer(QWidget):
         self.connect_timeout_s = connect_timeout_s
         self.backoff_s = backoff_s or BACKOFF_S
         self.state = StreamState.IDLE
-        self.url = ""
+        self.url = ""  # the camera's main stream
+        self.sub_url = ""  # its sub-stream ("" when it offers none)
+        self.camera_id = ""
+        self.health: VideoHealth | None = None  # per-camera counters (FeedStatus.video)
+        self.decode_path = ""  # "software" / "hardware": what the last frame came through
+        self.dialled = ""  # "main" / "sub": which stream is open
         self.caption = ""
         self.frames = 0
         self.attempts = 0
@@ -134,6 +144,7 @@ class VideoPlayer(QWidget):
         self._retry_at = 0.0
 
         self._player = QMediaPlayer(self)
+        quiet_ffmpeg_log()  # FFmpeg prints the URLs it opens, credentials and all
         self._sink = QVideoSink(self)
         self._player.setVideoSink(self._sink)
         self._sink.videoFrameChanged.connect(self._on_frame)
@@ -160,13 +171,24 @@ class VideoPlayer(QWidget):
     def media_player(self) -> QMediaPlayer:
         return self._player
 
-    def set_source(self, url: str, *, caption: str = "", online: bool = True) -> None:
+    def set_source(
+        self,
+        url: str,
+        *,
+        caption: str = "",
+        online: bool = True,
+        sub_url: str = "",
+        camera_id: str = "",
+    ) -> None:
         """Play ``url`` (empty: idle). ``online`` False (the feed says the camera is off)
-        shows offline without dialling; a later ``set_online(True)`` connects."""
+        shows offline without dialling; a later ``set_online(True)`` connects. ``sub_url``
+        is dialled instead while the player is shown smaller than SUB_STREAM_BELOW_PX."""
         if self._released:
             return
-        same = url == self.url and (not online) == self._offline
+        same = url == self.url and (not online) == self._offline and sub_url == self.sub_url
         self.caption = caption
+        self.sub_url = sub_url
+        self.camera_id = camera_id or self.camera_id
         if same and self.state is not StreamState.IDLE:
             self.update()
             return
@@ -191,6 +213,7 @@ class VideoPlayer(QWidget):
     def stop(self) -> None:
         """Back to idle (no camera)."""
         self.url = ""
+        self.sub_url = ""
         self.caption = ""
         self._frame = None
         self._image = None
@@ -265,7 +288,7 @@ class VideoPlayer(QWidget):
         self._connect_started = time.monotonic()
         self._last_frame_at = 0.0
         self._set_state(StreamState.CONNECTING)
-        url = source_url(self.url)
+        url = source_url(self.choose_url())
         if url.isLocalFile():
             # A recorded clip stands in for a live camera: play it round.
             self._player.setLoops(QMediaPlayer.Loops.Infinite)
@@ -274,6 +297,18 @@ class VideoPlayer(QWidget):
         self._player.setSource(url)
         self._player.play()
         self._watchdog.start()
+
+    def choose_url(self) -> str:
+        """The stream to dial at the size shown: the sub-stream for a small tile when the
+        camera offers one, else the main stream."""
+        width = self.width() * self.devicePixelRatioF()
+        use_sub = bool(self.sub_url) and width < SUB_STREAM_BELOW_PX
+        self.dialled = "sub" if use_sub else "main"
+        return self.sub_url if use_sub else self.url
+
+    def shown_url(self) -> str:
+        """The open stream's URL with its credentials removed (for tooltips and logs)."""
+        return redact_url(self.sub_url if self.dialled == "sub" else self.url)
 
     def _stop_stream(self) -> None:
         self._watchdog.stop()
@@ -313,6 +348,14 @@ class VideoPlayer(QWidget):
         if self._released or not frame.isValid():
             return
         self.frames += 1
+        if self.frames == 1 or not self.decode_path:
+            # A frame in CPU memory went through FFmpeg's software decoder; a GPU handle
+            # means the hardware path (VA-API/VDPAU/CUDA, where the machine has one).
+            hw = frame.handleType() != QVideoFrame.HandleType.NoHandle
+            self.decode_path = "hardware" if hw else "software"
+            if self.health is not None and self.camera_id:
+                h = self.health.camera(self.camera_id)
+                h.decode, h.stream = self.decode_path, self.dialled
         self._frame = QVideoFrame(frame)
         self._image = None
         self._last_frame_at = time.monotonic()
@@ -326,14 +369,16 @@ class VideoPlayer(QWidget):
     def _on_error(self, error: QMediaPlayer.Error, message: str) -> None:
         if error == QMediaPlayer.Error.NoError or self._released:
             return
-        log.info("stream %s failed: %s", self.url, message)
-        self._fail(StreamState.FAILED, message or str(error))
+        log.info("stream %s failed: %s", self.shown_url(), redact_url(message))
+        self._fail(StreamState.FAILED, redact_url(message) or str(error))
 
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
         if self._released:
             return
         if status == QMediaPlayer.MediaStatus.InvalidMedia:
-            self._fail(StreamState.FAILED, self._player.errorString() or "invalid media")
+            self._fail(
+                StreamState.FAILED, redact_url(self._player.errorString()) or "invalid media"
+            )
         elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.state in (
             StreamState.PLAYING,
             StreamState.CONNECTING,
@@ -376,6 +421,8 @@ class VideoPlayer(QWidget):
         if state is self.state and not force:
             return
         self.state = state
+        if self.health is not None and self.camera_id:
+            self.health.note(self.camera_id, state.value, self.reason)
         self._apply_state()
         self.stateChanged.emit(state.value)
 
@@ -383,30 +430,43 @@ class VideoPlayer(QWidget):
         zh = is_chinese()
         s = self.state
         if s is StreamState.IDLE:
-            return "未选择摄像头" if zh else "No camera"
+            return zh_en("未选择摄像头", "No camera")
         if s is StreamState.CONNECTING:
             n = f"（第 {self.attempts} 次）" if zh else f" (attempt {self.attempts})"
-            return ("正在连接…" if zh else "Connecting…") + (n if self.attempts > 1 else "")
+            return (zh_en("正在连接…", "Connecting…")) + (n if self.attempts > 1 else "")
         if s is StreamState.OFFLINE:
-            return "摄像头离线" if zh else "Camera offline"
+            return zh_en("摄像头离线", "Camera offline")
         wait = max(0, round(self._retry_at - time.monotonic()))
         if s is StreamState.STALLED:
-            head = "画面中断" if zh else "Stream stalled"
+            head = zh_en("画面中断", "Stream stalled")
         else:
-            head = "无法播放" if zh else "Cannot play"
+            head = zh_en("无法播放", "Cannot play")
         if zh:
             return f"{head}\n{wait} 秒后重连（已尝试 {self.attempts} 次）"
         return f"{head}\nretrying in {wait} s ({self.attempts} attempts)"
+
+    def path_text(self) -> str:
+        """Which stream and decoder are active, in words (tooltip, wall status)."""
+        if not self.decode_path:
+            return ""
+        zh = is_chinese()
+        stream = (
+            ("子码流" if self.dialled == "sub" else "主码流") if zh else f"{self.dialled} stream"
+        )
+        if self.decode_path == "hardware":
+            dec = "硬件解码" if zh else "hardware decoding"
+        else:
+            dec = "软件解码（CPU）" if zh else "software decoding (CPU)"
+        return f"{stream} · {dec}"
 
     def _apply_state(self) -> None:
         s = self.state
         c = theme.colors()
         self.overlay.setProperty("state", s.value)
         # Never show a camera's credentials (rtsp://user:pass@...) on a wall.
-        shown_url = QUrl(self.url)
-        shown_url.setUserInfo("")
-        shown = shown_url.toDisplayString()
-        self.setToolTip(f"{self.caption}\n{shown}\n{self.reason}".strip())
+        shown = self.shown_url()
+        path = self.path_text()
+        self.setToolTip(f"{self.caption}\n{shown}\n{path}\n{self.reason}".strip())
         if s is StreamState.PLAYING:
             self.overlay.hide()
             return

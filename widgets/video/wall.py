@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
+from PySide6.QtGui import QDrag, QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -34,14 +34,36 @@ from PySide6.QtWidgets import (
 from commandcenter.selection import Selection
 from commandcenter.store import ChangeSet
 from widgets.base import Panel, PanelContext, Setting
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.registry import register
 from widgets.video.nearby import nearest_cameras
 from widgets.video.panel import camera_label
 from widgets.video.player import VideoPlayer
 
 CAMERA_MIME = "application/x-commandcenter-camera"
+TILE_MIME = "application/x-commandcenter-tile"  # a tile dragged onto another: swap them
 MODES = ("manual", "near_case", "cycle")
+# Wall layouts: (rows, cols, spans of the big tile or 0). "custom" uses the rows/cols settings.
+LAYOUTS: dict[str, tuple[int, int, int]] = {
+    "2x2": (2, 2, 0),
+    "3x3": (3, 3, 0),
+    "4x4": (4, 4, 0),
+    "1+5": (3, 3, 2),  # one 2×2 tile and five around it
+    "1+7": (4, 4, 3),  # one 3×3 tile and seven around it
+}
+
+
+def layout_cells(layout: str, rows: int, cols: int) -> list[tuple[int, int, int, int]]:
+    """(row, col, row span, col span) of each tile, the big one first."""
+    r, c, big = LAYOUTS.get(layout, (rows, cols, 0))
+    if not big:
+        return [(i // c, i % c, 1, 1) for i in range(r * c)]
+    cells = [(0, 0, big, big)]
+    for i in range(r):
+        for j in range(c):
+            if i >= big or j >= big:
+                cells.append((i, j, 1, 1))
+    return cells
 
 
 def camera_mime(camera_id: str) -> QMimeData:
@@ -74,6 +96,7 @@ class VideoTile(QWidget):
     """One tile: a player that accepts a dropped camera and maximises on double click."""
 
     cameraDropped = Signal(int, str)
+    tileDropped = Signal(int, int)  # (from, to): swap the two tiles' cameras
     doubleClicked = Signal(int)
 
     def __init__(self, index: int, parent: QWidget | None = None, stall_s: float = 5.0) -> None:
@@ -93,8 +116,32 @@ class VideoTile(QWidget):
             self.player.stop()
         else:
             self.player.set_source(
-                cam.stream_url, caption=camera_label(cam, camera_id), online=bool(cam.online)
+                cam.stream_url,
+                caption=camera_label(cam, camera_id),
+                online=bool(cam.online),
+                sub_url=str(getattr(cam, "sub_stream_url", "") or ""),
+                camera_id=camera_id,
             )
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._press = event.position().toPoint()
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        press = getattr(self, "_press", None)
+        if (
+            press is None
+            or not self.camera_id
+            or not event.buttons() & Qt.MouseButton.LeftButton
+            or (event.position().toPoint() - press).manhattanLength() < 12
+        ):
+            return
+        self._press = None
+        mime = camera_mime(self.camera_id)
+        mime.setData(TILE_MIME, str(self.index).encode())
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        drag.exec(Qt.DropAction.MoveAction)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasFormat(CAMERA_MIME):
@@ -113,6 +160,11 @@ class VideoTile(QWidget):
             return
         cid = bytes(data.data(CAMERA_MIME).data()).decode("utf-8").strip()
         event.acceptProposedAction()
+        if data.hasFormat(TILE_MIME):
+            src = bytes(data.data(TILE_MIME).data()).decode()
+            if src.isdigit() and int(src) != self.index:
+                self.tileDropped.emit(int(src), self.index)
+            return
         if cid:
             self.cameraDropped.emit(self.index, cid)
 
@@ -133,6 +185,15 @@ class VideoWallPanel(Panel):
         "nearest the selected case"
     )
     SETTINGS: ClassVar[dict[str, Setting]] = {
+        "layout": Setting(
+            "choice",
+            "custom",
+            "画面布局",
+            "Wall layout",
+            choices=("custom", *LAYOUTS),
+            choice_labels_zh=("按行列", "2×2", "3×3", "4×4", "1+5", "1+7"),
+            choice_labels_en=("Rows × columns", "2×2", "3×3", "4×4", "1+5", "1+7"),
+        ),
         "rows": Setting("int", 3, "行数", "Rows", minimum=1, maximum=6),
         "cols": Setting("int", 3, "列数", "Columns", minimum=1, maximum=8),
         "mode": Setting(
@@ -198,30 +259,42 @@ class VideoWallPanel(Panel):
 
     # ---- structure -------------------------------------------------------------------------
 
+    def cells(self) -> list[tuple[int, int, int, int]]:
+        return layout_cells(
+            str(self.settings.get("layout", "custom")),
+            int(self.settings["rows"]),
+            int(self.settings["cols"]),
+        )
+
     @property
     def tile_count(self) -> int:
-        return int(self.settings["rows"]) * int(self.settings["cols"])
+        return len(self.cells())
 
     def _build_tiles(self) -> None:
-        rows, cols = int(self.settings["rows"]), int(self.settings["cols"])
-        if len(self.tiles) == rows * cols and self.grid.rowCount() >= rows:
+        cells = self.cells()
+        if getattr(self, "_cells", None) == cells and len(self.tiles) == len(cells):
             return
+        self._cells = cells
+        rows = max(r + rs for r, _c, rs, _cs in cells)
+        cols = max(c + cs for _r, c, _rs, cs in cells)
         for t in self.tiles:
             t.player.release()
             self.grid.removeWidget(t)
             t.deleteLater()
         self.tiles = []
         self.maximised = None
-        for i in range(rows * cols):
+        for i, (r, c, rs, cs) in enumerate(cells):
             tile = VideoTile(i, self.grid_host, stall_s=float(self.settings["stall_s"]))
+            tile.player.health = self.ctx.status.video
             tile.cameraDropped.connect(self.assign)
+            tile.tileDropped.connect(self.swap)
             tile.doubleClicked.connect(self.toggle_maximise)
-            self.grid.addWidget(tile, i // cols, i % cols)
+            self.grid.addWidget(tile, r, c, rs, cs)
             self.tiles.append(tile)
-        for r in range(rows):
-            self.grid.setRowStretch(r, 1)
-        for c in range(cols):
-            self.grid.setColumnStretch(c, 1)
+        for r in range(self.grid.rowCount()):
+            self.grid.setRowStretch(r, 1 if r < rows else 0)
+        for c in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(c, 1 if c < cols else 0)
 
     def apply_settings(self) -> None:
         self._build_tiles()
@@ -277,10 +350,34 @@ class VideoWallPanel(Panel):
         self.tiles[index].set_camera(camera_id, self.ctx.store.cameras.get(camera_id))
         self._update_status()
 
-    # ---- near case -----------------------------------------------------------------------
+    def swap(self, src: int, dst: int) -> None:
+        """A tile dragged onto another: the two cameras change places (the wall becomes
+        manual, and the arrangement is kept in the layout)."""
+        ids = self.assigned()
+        if not (0 <= src < len(ids) and 0 <= dst < len(ids)):
+            return
+        ids[src], ids[dst] = ids[dst], ids[src]
+        if self.settings["mode"] != "manual":
+            self.settings["mode"] = "manual"
+            self.cycle_timer.stop()
+            self.mode_box.setCurrentIndex(0)
+        self.settings["tiles"] = ",".join(ids)
+        cams = self.ctx.store.cameras
+        for i in (src, dst):
+            self.tiles[i].set_camera(ids[i], cams.get(ids[i]) if ids[i] else None)
+        self._update_status()
+
+    # ---- near case / from the map ----------------------------------------------------------
 
     def _on_selection(self, selection: Selection, force: bool = False) -> None:
         if self.settings["mode"] != "near_case":
+            return
+        cams = self.ctx.store.cameras
+        picked = [sid for sid in selection.case_ids if sid in cams]
+        if picked:
+            # Cameras picked on the map (click or box): those, in the order given.
+            self.show_cameras(picked[: self.tile_count])
+            self._update_status()
             return
         for sid in selection.case_ids:
             case = self.ctx.store.case(sid)
@@ -358,18 +455,18 @@ class VideoWallPanel(Panel):
                     tile.set_camera(tile.camera_id, cam)
                 else:
                     tile.player.set_online(bool(cam.online))
-        if self.settings["mode"] == "manual" and cs.reset:
+        if cs.reset or not any(self.assigned()):
+            # The cameras arrived after the wall was built (start-up, a new snapshot).
             self.refill()
 
     def _refill_list(self) -> None:
-        zh = is_chinese()
         cams = self.ctx.store.cameras
         self.camera_list.clear()
         for cid in sorted(cams):
             cam = cams[cid]
             label = camera_label(cam, cid)
             if not cam.online:
-                label += "（离线）" if zh else " (offline)"
+                label += zh_en("（离线）", " (offline)")
             item = QListWidgetItem(label)
             item.setData(Qt.ItemDataRole.UserRole, cid)
             self.camera_list.addItem(item)
@@ -398,7 +495,7 @@ class VideoWallPanel(Panel):
         else:
             text = f"{shown} 路视频" if zh else f"{shown} streams"
         if self.maximised is not None:
-            text += " · 已放大，双击还原" if zh else " · maximised, double-click to restore"
+            text += zh_en(" · 已放大，双击还原", " · maximised, double-click to restore")
         self.status.setText(text)
 
     def retranslate(self) -> None:

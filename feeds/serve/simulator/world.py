@@ -40,6 +40,7 @@ from commandcenter.domain import (
     Urgency,
 )
 from feeds import protocol as P
+from feeds.serve.camera_streams import stream_paths
 from feeds.serve.simulator import names
 from feeds.serve.simulator.county import (
     CATEGORIES,
@@ -283,7 +284,8 @@ class World:
                 direction=c.direction,
                 fov=c.fov,
                 range_m=c.range_m,
-                stream_url=f"rtsp://127.0.0.1:8554/{c.id.lower()}",
+                stream_url=stream_paths(c.id)[0],
+                sub_stream_url=stream_paths(c.id)[1],
                 township=c.township,
                 grid=c.grid,
                 online=True,
