@@ -57,7 +57,13 @@ def test_convert_names_and_refuses_unknown() -> None:
     back = geo.convert(lon, lat, "gcj02", "wgs84")
     assert abs(float(back[0]) - 121.5272106) < 1e-6
     with pytest.raises(ValueError):
-        geo.convert(0, 0, "ed50", "wgs84")
+        geo.convert(0, 0, "osgb36", "wgs84")
+    # BD-09 (Baidu): the published reference point, and back through GCJ-02 to WGS-84
+    blon, blat = geo.convert(116.404, 39.915, "gcj02", "bd09")
+    assert abs(float(blon) - 116.41036949371029) < 1e-6
+    assert abs(float(blat) - 39.92133699351022) < 1e-6  # coordtransform's example
+    wlon, wlat = geo.convert(blon, blat, "BD-09", "wgs84")
+    assert geo.haversine_m(wlon, wlat, *geo.convert(116.404, 39.915, "gcj02", "wgs84")) < 0.5
 
 
 def test_web_mercator_reference_points() -> None:
