@@ -221,6 +221,11 @@ def setup_logging(level: str, redactor: TokenRedactor) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["import"]:  # bulk history import (docs/sources.md), no window
+        from feeds.sources.cli import main as import_main
+
+        return import_main(argv[1:])
     args = build_parser().parse_args(argv)
     redactor = TokenRedactor([])
     logfile = setup_logging(args.log_level, redactor)
@@ -323,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     from commandcenter.journal import Journal, Recorder
     from commandcenter.state_files import open_state, private_dir
     from commandcenter.timetravel import TimeTravel
-    from feeds.serve.replay import journal_codec
+    from feeds.journal_codec import journal_codec
 
     # State files are private (0700/0600) and never keep the console from starting: a
     # corrupt one is kept aside as NAME.corrupt-<time>, reported, and a fresh one opened.

@@ -187,6 +187,7 @@ _FLOAT_COLS = (
     "extension_s",
     "lon",
     "lat",
+    "due_ts",
 )
 # address and assignee_kind serve the ranking (repeat complaints at one address, and which
 # assignees are departments); appended last so that the older columns keep their order.
@@ -421,6 +422,8 @@ class Store:
         f = self._f
         for name in _FLOAT_FIELDS:
             f[name][row] = getattr(c, name)
+        due = getattr(c, "due_ts", 0.0)  # optional: older case-like inputs lack it
+        f["due_ts"][row] = due if isinstance(due, int | float) and math.isfinite(due) else 0.0
         codes = self._codes
         interners = self._interners
         codes["category"][row] = interners["category"].code(c.category)
@@ -477,6 +480,7 @@ class Store:
             self._f["created_ts"][:n],
             self._f["on_site_ts"][:n],
             self._f["extension_s"][:n],
+            self._f["due_ts"][:n],
         )
 
     def sla_counts(self, now: float | None = None) -> dict[SlaLevel, int]:

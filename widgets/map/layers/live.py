@@ -29,6 +29,7 @@ from PySide6.QtGui import (
 from commandcenter import geo
 from commandcenter.store import Store
 from widgets import theme
+from widgets.i18n import zh_en
 from widgets.map.canvas import Projection
 from widgets.map.layers.cache import RasterCache
 from widgets.map.layers.points import PointLayer, Sprite
@@ -68,7 +69,7 @@ UNIT_KIND_LABELS = {
 def unit_status_label(code: str, zh: bool) -> str:
     """The status in the operator's language; an unknown code is shown as it came."""
     pair = UNIT_STATUS_LABELS.get(code)
-    return (pair[0] if zh else pair[1]) if pair else (code or ("未知" if zh else "unknown"))
+    return (pair[0] if zh else pair[1]) if pair else (code or (zh_en("未知", "unknown")))
 
 
 def unit_kind_label(code: str, zh: bool) -> str:
