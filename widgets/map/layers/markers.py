@@ -26,9 +26,10 @@ from PySide6.QtCore import QRect, QRectF
 from PySide6.QtGui import QPainter, QRegion, QTransform
 
 from widgets.map.layers.cache import RasterCache
-from widgets.map.layers.points import PointLayer, Sprite
+from widgets.map.layers.points import PointLayer, Sprite, build_atlas
 
 CELL = 32  # image pixels per patch cell; larger than any sprite
+OVERVIEW_SPRITE = 0.35  # sprite size in the overview, as a share of the real one
 FULL_ABOVE = 0.05  # more dirty rows than this share of the layer: redraw it all
 
 
@@ -38,9 +39,9 @@ class CachedPointLayer(PointLayer):
     def __init__(self, sprites: Sequence[Sprite]) -> None:
         super().__init__(sprites)
         self.version = 0
-        # no overview: magnified, a county-wide picture of sprites is a blur of blobs;
-        # a zoom-out that uncovers the view redraws the markers at once instead
-        self.cache = RasterCache(self._render, on_settle=lambda: self.update())
+        # the overview is magnified when it fills a zoom-out's rim: drawn with sprites at
+        # OVERVIEW_SPRITE of their size, so the magnified dots are about marker-sized
+        self.cache = RasterCache(self._render, extent=self.extent, on_settle=lambda: self.update())
         self._dirty: list[np.ndarray] = []
         self._ipx = np.zeros(0)
         self._ipy = np.zeros(0)
@@ -116,9 +117,21 @@ class CachedPointLayer(PointLayer):
 
     def _render(self, q: QPainter) -> None:
         """A full render into the cache's image (or its overview)."""
+        if self.cache.drawing_overview:
+            atlas, rects = self.atlas, self.rects
+            small = [
+                Sprite(s.fill, max(2.0, s.size * OVERVIEW_SPRITE), s.outline, 0.0, s.shape)
+                for s in self.sprites
+            ]
+            self.atlas, self.rects = build_atlas(small)
+            try:
+                PointLayer.paint(self, q)
+            finally:
+                self.atlas, self.rects = atlas, rects
+            return
         PointLayer.paint(self, q)
         dev = q.device()
-        if dev is None or self.cache.drawing_overview:
+        if dev is None:
             return
         # keep every row's image position and cell for later patches
         self._dirty.clear()
