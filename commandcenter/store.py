@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from commandcenter.domain import OPEN_STATES, SlaLevel, Source
+from commandcenter.metrics.columns import CaseColumns
 from commandcenter.observable import Subscribers
 from commandcenter.sla import LEVEL_CODES, STATE_ORDER, URGENCY_ORDER, SlaPolicy
 
@@ -446,6 +447,26 @@ class Store:
 
     def open_count(self) -> int:
         return int(np.count_nonzero(self.open_mask()))
+
+    def columns(self) -> CaseColumns:
+        """Views of the case columns and their interners, for the metric catalogue.
+
+        No copy: valid until the next apply (the engine computes within one call)."""
+        n = self._n
+        f = self._f
+        return CaseColumns(
+            ids=self._ids,
+            state=self._state[:n],
+            urgency=self._urgency[:n],
+            rating=self._rating[:n],
+            created=f["created_ts"][:n],
+            completed=f["completed_ts"][:n],
+            closed=f["closed_ts"][:n],
+            on_site=f["on_site_ts"][:n],
+            extension=f["extension_s"][:n],
+            codes={k: v[:n] for k, v in self._codes.items()},
+            values={k: it.values for k, it in self._interners.items()},
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """All cases as a DataFrame (categoricals decoded), for ranking and statistics."""
