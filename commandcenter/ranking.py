@@ -29,7 +29,8 @@ counted in the table's ``attrs["unattributed"]`` and nowhere else):
   linear interpolation between order statistics (as numpy's and pandas' default).
 - ``on_time`` / ``on_time_rate``: completed cases with ``completed_ts <= created_ts +
   handle limit + extension_s`` (the handle limit of ``SlaPolicy`` for the case's urgency
-  and category) / completed.
+  and category) / (completed + ``overdue_now``): the cases that were due, so an open
+  overdue case lowers the rate instead of leaving it at 100%.
 - ``overdue_now``: open cases past the deadline of their current milestone at ``now``
   (``SlaPolicy.evaluate_arrays``: milestone set and time remaining < 0).
 - ``rated``, ``satisfaction``, ``satisfied_share``: cases with a rating 1..5; their mean
@@ -101,7 +102,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "closure_rate": ("结案率", "closed / received"),
     "completed": ("办结量", "received cases completed or later, with a completion time"),
     "on_time": ("按时办结", "completed by created_ts + handle limit + extension"),
-    "on_time_rate": ("按时办结率", "on_time / completed"),
+    "on_time_rate": ("按时办结率", "on_time / (completed + overdue_now)"),
     "median_handling_s": ("处置时长中位数", "median of completed_ts - created_ts, seconds"),
     "p90_handling_s": ("处置时长P90", "90th percentile of completed_ts - created_ts, seconds"),
     "overdue_now": ("当前超期", "open cases past their current milestone deadline at now"),
@@ -193,7 +194,6 @@ def departments_from_geography(geography: Mapping[str, Any]) -> dict[str, str]:
 # ---- days and windows ------------------------------------------------------------------
 
 # Windows and calendar days live in commandcenter.metrics.windows (re-exported here).
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,7 +467,8 @@ def _score_parts(t: _Tally, w: Weights) -> dict[str, np.ndarray]:
         rated = t.rated.astype(np.float64)
         return {
             "closure": t.closed / received,
-            "on_time": np.where(timed > 0, t.on_time / timed, np.nan),
+            # due = completed + open and overdue: a late open case lowers the rate too
+            "on_time": np.where(timed + t.overdue > 0, t.on_time / (timed + t.overdue), np.nan),
             "satisfaction": np.where(rated > 0, (t.rating_sum / rated - 1.0) / 4.0, np.nan),
             "overdue": 1.0 - t.overdue / received,
             "repeat": 1.0 - t.repeats / received,
@@ -557,7 +558,7 @@ def _build_table(
         "closure_rate": per(t.closed, t.received),
         "completed": t.timed[keep],
         "on_time": t.on_time[keep],
-        "on_time_rate": per(t.on_time, t.timed),
+        "on_time_rate": per(t.on_time, t.timed + t.overdue),
         "median_handling_s": t.median[keep],
         "p90_handling_s": t.p90[keep],
         "overdue_now": t.overdue[keep],

@@ -145,6 +145,20 @@ CATALOGUE: dict[str, Metric] = {
     )
 }  # fmt: skip
 
+# The KPI tiles of the hall, in their default order (the demo platform reports the same).
+KPI_TILES: tuple[str, ...] = (
+    "closure_rate",
+    "on_time_rate",
+    "open_urgent",
+    "overdue_now",
+    "open_cases",
+    "satisfaction",
+    "cases_today",
+    "closed_today",
+    "units_on_duty",
+    "camera_online_rate",
+)
+
 # Figures only the platform knows (no case of ours stands behind them): shown as the
 # platform's, never beside a number of ours.
 PLATFORM_ONLY: dict[str, tuple[str, str]] = {

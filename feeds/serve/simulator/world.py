@@ -39,6 +39,7 @@ from commandcenter.domain import (
     UnitStatus,
     Urgency,
 )
+from commandcenter.metrics.catalogue import KPI_TILES
 from commandcenter.metrics.columns import columns_from_cases
 from commandcenter.metrics.engine import figures_of
 from feeds import protocol as P
@@ -76,19 +77,6 @@ _HW_MAX = max(HOURLY_WEIGHTS)
 
 # The one KPI no case of the demo stands behind (government services, another platform).
 ONLINE_COMPLETION = 95.66
-# What the demo platform reports, in this order (the tiles' default order).
-KPI_NAMES = (
-    "closure_rate",
-    "on_time_rate",
-    "open_urgent",
-    "overdue_now",
-    "open_cases",
-    "satisfaction",
-    "cases_today",
-    "closed_today",
-    "units_on_duty",
-    "camera_online_rate",
-)
 
 HALL_OFFICERS = ("值班员王丽", "值班员赵建国", "值班员李晓燕", "值班员张志强")
 CALLBACK_ROBOT = "回访机器人"
@@ -1372,7 +1360,7 @@ class World:
             cameras=self.cameras,
         )
         out: dict[str, P.Kpi] = {}
-        for name in KPI_NAMES:
+        for name in KPI_TILES:
             mv = fig.value(name)
             if mv.value is None:
                 continue  # below its minimum sample: the platform reports nothing either
