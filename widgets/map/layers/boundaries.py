@@ -447,8 +447,8 @@ class Legend:
                 lo = b
         lines.append(("title", "", "案件预警" if zh else "Case warnings"))
         names = (
-            ("overdue", c["red"], "超期" if zh else "Overdue"),
             ("red", c["red"], "红色预警" if zh else "Red"),
+            ("overdue", c["red"], "  其中超期" if zh else "  of which overdue"),
             ("yellow", c["yellow"], "黄色预警" if zh else "Yellow"),
             ("blue", c["blue"], "蓝色预警" if zh else "Blue"),
         )
