@@ -15,7 +15,16 @@ import time
 from bench.table import Row, print_table
 
 # modules of bench/, each with run(quick) -> rows
-SUITES = ("ingest", "latency", "startup", "ingest_transports", "map", "ranking", "queue")
+SUITES = (
+    "ingest",
+    "latency",
+    "startup",
+    "ingest_transports",
+    "map",
+    "ranking",
+    "queue",
+    "metrics",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
