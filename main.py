@@ -317,12 +317,24 @@ def main(argv: list[str] | None = None) -> int:
     bridge.changed.connect(_freeze_snapshot)
     # Journal and time travel: the feed writes through the Recorder (store + journal), so
     # every applied event is journaled; the shell's slider rebuilds the past from it.
+    from commandcenter.actions import salvage_outbox
     from commandcenter.journal import Journal, Recorder
+    from commandcenter.state_files import open_state, private_dir
     from commandcenter.timetravel import TimeTravel
     from feeds.serve.replay import journal_codec
 
-    journal = Journal(state_dir() / "journal.sqlite3", journal_codec())
-    recorder = Recorder(store, journal)
+    # State files are private (0700/0600) and never keep the console from starting: a
+    # corrupt one is kept aside as NAME.corrupt-<time>, reported, and a fresh one opened.
+    sdir = private_dir(state_dir())
+    codec = journal_codec()
+    journal = open_state(
+        sdir / "journal.sqlite3", lambda p: Journal(p, codec), "日志 journal", problems
+    )
+
+    def _journal_down(reason: str) -> None:
+        shell.show_problem(f"历史记录已停止 / journal stopped recording:\n{reason}")
+
+    recorder = Recorder(store, journal, on_failure=_journal_down)
     timetravel = TimeTravel(store, journal)
     first_size = None
     if args.geometry:
@@ -330,8 +342,15 @@ def main(argv: list[str] | None = None) -> int:
         first_size = QSize(int(w), int(h))
     # The case desk: actions are durable in the outbox before they leave (nothing lost),
     # every decision lands in the audit log, and the alarm engine ticks with the bridge.
-    audit = AuditLog(state_dir() / "audit.sqlite3")
-    outbox = Outbox(state_dir() / "outbox.sqlite3", audit=audit)
+    audit = open_state(sdir / "audit.sqlite3", AuditLog, "审计 audit", problems, thorough=True)
+    outbox = open_state(
+        sdir / "outbox.sqlite3",
+        lambda p: Outbox(p, audit=audit),
+        "待发操作 outbox",
+        problems,
+        thorough=True,
+        salvage=salvage_outbox,
+    )
     alarms = AlarmEngine(store, audit)
     bridge.tick.connect(alarms.evaluate)
     actor = args.actor or _os_user()

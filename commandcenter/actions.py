@@ -231,6 +231,30 @@ class Outbox:
             )
             return cur.rowcount
 
+    def adopt(self, rows: list[tuple[Any, ...]]) -> int:
+        """Take in rows read from a damaged outbox (columns as ``_COLUMNS``, without ids):
+        each keeps its idempotency key, so the server answers a resend from its store and
+        the action applies once; one that was being sent is pending again. A key already
+        here is skipped. Returns how many were taken."""
+        taken = 0
+        now = self.clock()
+        with self._lock:
+            for row in rows:
+                values = list(row[1:])
+                if values[7] == ItemState.SENDING.value:
+                    values[7] = ItemState.PENDING.value
+                    values[11] = now
+                try:
+                    cur = self._db.execute(
+                        f"INSERT OR IGNORE INTO outbox ({_COLUMNS.partition(', ')[2]}) "
+                        f"VALUES ({', '.join('?' * len(values))})",
+                        values,
+                    )
+                except sqlite3.Error:  # a row too damaged to hold: skipped, the rest goes on
+                    continue
+                taken += cur.rowcount
+        return taken
+
     # ---- subscriptions -------------------------------------------------------------------
 
     def subscribe(self, callback: Callable[[OutboxItem], None]) -> Callable[[], None]:
@@ -565,3 +589,11 @@ class Outbox:
 
 def _json_or_none(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def salvage_outbox(damaged: Path, outbox: Outbox) -> int:
+    """Queue again what a damaged outbox file still holds (``state_files.open_state``)."""
+    from commandcenter.state_files import readable_rows
+
+    columns = tuple(c.strip() for c in _COLUMNS.split(","))
+    return outbox.adopt(readable_rows(damaged, "outbox", columns))

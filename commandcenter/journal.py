@@ -376,9 +376,23 @@ class Recorder:
     a new epoch) writes a checkpoint at once, so every history segment starts replayable.
     """
 
-    def __init__(self, store: Store, journal: Journal) -> None:
+    def __init__(
+        self, store: Store, journal: Journal, on_failure: Callable[[str], None] | None = None
+    ) -> None:
         self.store = store
         self.journal = journal
+        # The live picture matters more than its history: a journal that fails while the
+        # console runs (disk full, the file damaged under us) stops recording, says so once
+        # through ``on_failure``, and the store goes on applying the feed.
+        self.failed = ""
+        self._on_failure = on_failure
+
+    def _journal_failed(self, err: Exception) -> None:
+        if not self.failed:
+            self.failed = f"{type(err).__name__}: {err}"
+            log.error("journal stopped recording: %s", self.failed)
+            if self._on_failure is not None:
+                self._on_failure(self.failed)
 
     @property
     def epoch(self) -> str:
@@ -394,7 +408,11 @@ class Recorder:
 
     def reset(self, snapshot: Any) -> ChangeSet:
         cs = self.store.reset(snapshot)
-        self.journal.checkpoint(self.store, at=float(getattr(snapshot, "now", 0.0) or 0.0))
+        if not self.failed:
+            try:
+                self.journal.checkpoint(self.store, at=float(getattr(snapshot, "now", 0.0) or 0.0))
+            except (sqlite3.Error, OSError) as err:
+                self._journal_failed(err)
         return cs
 
     def apply(self, events: Iterable[EventLike]) -> ChangeSet:
@@ -406,10 +424,16 @@ class Recorder:
                 seq = ev.seq
                 fresh.append(ev)
         cs = self.store.apply(batch)
-        if fresh:
-            self.journal.append(fresh)
-            if self.journal.checkpoint_due():
-                self.journal.checkpoint(self.store)
+        if cs.rejected:  # refused by the store: quarantined upstream, never replayed
+            refused = {seq for seq, _ in cs.rejected}
+            fresh = [ev for ev in fresh if ev.seq not in refused]
+        if fresh and not self.failed:
+            try:
+                self.journal.append(fresh)
+                if self.journal.checkpoint_due():
+                    self.journal.checkpoint(self.store)
+            except (sqlite3.Error, OSError) as err:
+                self._journal_failed(err)
         return cs
 
     def set_clock(self, server_now: float, rate: float = 1.0) -> None:

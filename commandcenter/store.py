@@ -16,6 +16,7 @@ are counted and skipped, so a replay after a reconnect can never double anything
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -62,6 +63,10 @@ class ChangeSet:
     duplicates: int = 0
     stale: int = 0
     skipped: int = 0  # kinds the store does not hold
+    # Events the store refused to hold, as (seq, reason): a value its columns cannot take
+    # (an unknown state, a number out of range). The feed link quarantines them; the store
+    # is left exactly as it was before each one.
+    rejected: list[tuple[int, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -93,6 +98,34 @@ class ChangeSet:
         self.duplicates += other.duplicates
         self.stale += other.stale
         self.skipped += other.skipped
+        self.rejected.extend(other.rejected)
+
+
+_FLOAT_FIELDS = (
+    "created_ts", "state_ts", "assigned_ts", "on_site_ts", "completed_ts", "closed_ts",
+    "extension_s", "lon", "lat",
+)  # fmt: skip
+_INT_RANGES = {"version": (0, 2**63 - 1), "supervised": (0, 2**31 - 1), "rating": (0, 127)}
+
+
+def _case_columns(c: Any) -> tuple[int, int]:
+    """Check that every value of a case record fits its column; return its state and
+    urgency codes. Raises ValueError/KeyError naming the field, so a case the store cannot
+    hold is refused whole instead of half-written or overflowing numpy."""
+    for name, (lo, hi) in _INT_RANGES.items():
+        value = getattr(c, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"{name}={value!r} outside {lo}..{hi}")
+    for name in _FLOAT_FIELDS:
+        value = getattr(c, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError(f"{name}={value!r} is not a finite number")
+    if not isinstance(c.id, str) or not c.id:
+        raise ValueError("the case has no id")
+    try:
+        return _STATE_INDEX[c.state], _URGENCY_INDEX[c.urgency]
+    except KeyError as err:
+        raise ValueError(f"unknown state or urgency {err}") from None
 
 
 @dataclass(slots=True)
@@ -262,7 +295,11 @@ class Store:
         self.set_clock(snapshot.now, snapshot.rate)
         cs = ChangeSet(first_seq=snapshot.seq, last_seq=snapshot.seq, reset=True)
         for c in snapshot.cases:
-            self._put_case(c, None, cs)
+            try:
+                self._put_case(c, None, cs)
+            except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as err:
+                case_id = getattr(c, "id", "?")
+                cs.rejected.append((snapshot.seq, f"snapshot case {case_id!r}: {err}"[:300]))
         for u in snapshot.units:
             self._unit_status(u, cs)
         for p in snapshot.positions:
@@ -292,30 +329,14 @@ class Store:
                 cs.first_seq = seq
             kind = ev.kind
             data = ev.data
-            if kind == "unit.position":
-                self._unit_position(data, cs)
-            elif kind == "case.created" or kind == "case.updated":
-                self._put_case(data, getattr(ev, "extra", None), cs)
-            elif kind == "unit.status":
-                self._unit_status(data, cs)
-            elif kind == "camera.upsert":
-                self.cameras[data.id] = data
-                cs.cameras.add(data.id)
-            elif kind == "camera.status":
-                cam = self.cameras.get(data.id)
-                if cam is not None:
-                    cam.online = data.online
-                    cs.cameras.add(data.id)
-            elif kind == "grid.stats":
-                self.grids[data.id] = data
-                cs.grids.add(data.id)
-            elif kind == "kpi.update":
-                self.kpis[data.name] = data
-                cs.kpis.add(data.name)
-            elif kind == "alert.raised":
-                self.alerts.append(data)
-                cs.alerts.append(data)
-            else:
+            try:
+                handled = self._apply_one(kind, data, ev, cs)
+            except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as err:
+                # Whatever passed validation upstream, one bad record must not stop the
+                # batch nor leave a half-written row: refuse it with the reason.
+                cs.rejected.append((seq, f"{kind}: {type(err).__name__}: {err}"[:300]))
+                continue
+            if not handled:
                 cs.skipped += 1
                 continue
             cs.applied += 1
@@ -323,6 +344,35 @@ class Store:
         cs.last_seq = seq
         self._publish(cs)
         return cs
+
+    def _apply_one(self, kind: str, data: Any, ev: Any, cs: ChangeSet) -> bool:
+        """Apply one event; False for a kind the store does not hold."""
+        if kind == "unit.position":
+            self._unit_position(data, cs)
+        elif kind == "case.created" or kind == "case.updated":
+            self._put_case(data, getattr(ev, "extra", None), cs)
+        elif kind == "unit.status":
+            self._unit_status(data, cs)
+        elif kind == "camera.upsert":
+            self.cameras[data.id] = data
+            cs.cameras.add(data.id)
+        elif kind == "camera.status":
+            cam = self.cameras.get(data.id)
+            if cam is not None:
+                cam.online = data.online
+                cs.cameras.add(data.id)
+        elif kind == "grid.stats":
+            self.grids[data.id] = data
+            cs.grids.add(data.id)
+        elif kind == "kpi.update":
+            self.kpis[data.name] = data
+            cs.kpis.add(data.name)
+        elif kind == "alert.raised":
+            self.alerts.append(data)
+            cs.alerts.append(data)
+        else:
+            return False
+        return True
 
     def _unit_position(self, p: Any, cs: ChangeSet) -> None:
         rec = self.units.get(p.id)
@@ -343,6 +393,7 @@ class Store:
         cs.units.add(s.id)
 
     def _put_case(self, c: Any, extra: dict[str, Any] | None, cs: ChangeSet) -> None:
+        checked = _case_columns(c)  # raises before anything is written
         row = self._row.get(c.id)
         if row is None:
             if self._n == self._cap:
@@ -362,21 +413,13 @@ class Store:
         if extra:
             self._extras[c.id] = extra
         self._version[row] = c.version
-        self._state[row] = _STATE_INDEX[c.state]
-        self._urgency[row] = _URGENCY_INDEX[c.urgency]
+        self._state[row], self._urgency[row] = checked
         self._source[row] = _SOURCE_INDEX.get(c.source, 0)
         self._supervised[row] = c.supervised
         self._rating[row] = c.rating
         f = self._f
-        f["created_ts"][row] = c.created_ts
-        f["state_ts"][row] = c.state_ts
-        f["assigned_ts"][row] = c.assigned_ts
-        f["on_site_ts"][row] = c.on_site_ts
-        f["completed_ts"][row] = c.completed_ts
-        f["closed_ts"][row] = c.closed_ts
-        f["extension_s"][row] = c.extension_s
-        f["lon"][row] = c.lon
-        f["lat"][row] = c.lat
+        for name in _FLOAT_FIELDS:
+            f[name][row] = getattr(c, name)
         codes = self._codes
         interners = self._interners
         codes["category"][row] = interners["category"].code(c.category)

@@ -27,11 +27,12 @@ from typing import Any, Protocol
 
 import httpx
 import msgspec
-from httpx_sse import SSEError, aconnect_sse
+from httpx_sse import SSEError
 
 from commandcenter.status import FeedStatus, LinkState
 from feeds import protocol
 from feeds.net import url_is_loopback
+from feeds.sse import SseMessage, read_sse
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class ClientConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     max_event_bytes: int = protocol.MAX_EVENT_BYTES
+    max_snapshot_bytes: int = 1 << 30  # 1 GiB: ~2M cases; larger is refused while reading
     slice_s: float = 0.008  # give the loop back after handling messages for this long
 
     def __repr__(self) -> str:  # the token must never reach a log line
@@ -116,8 +118,56 @@ class FeedLink:
         raise NotImplementedError
 
     def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.ensure_future(self.run())
+        self._task = asyncio.ensure_future(self._supervised())
         return self._task
+
+    async def _supervised(self) -> None:
+        """Run the link until stopped, whatever it raises. ``run`` handles the failures it
+        knows; anything else (a bug, a value nobody foresaw) would otherwise end the task
+        silently while the badge still says live. Here it becomes a counted cause, one log
+        line with the traceback, the badge turns to reconnecting, and the link starts again
+        after the usual back-off, from a fresh snapshot."""
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                await self.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self._crashed(err)
+            if self._stop.is_set():
+                break
+            await back_off(self.status, self._stop, attempt, self.config, self._rng)
+            attempt += 1
+
+    def _crashed(self, err: BaseException) -> None:
+        """An exception nothing expected: count it by type, log the traceback the first time
+        a type is seen (then one line), show it, and resync from a snapshot, because a batch
+        that broke half-way may have left the sink behind the feed."""
+        cause = f"internal_{type(err).__name__}"
+        first = self.status.errors[cause] == 0
+        self.status.error(cause, f"{type(err).__name__}: {err}")
+        if first:
+            log.error("feed link failed unexpectedly (%s); reconnecting", cause, exc_info=err)
+        else:
+            log.warning("feed link failed unexpectedly again (%s): %s", cause, err)
+        self._need_resync()
+        self.status.set_state(LinkState.RECONNECTING)
+
+    def _need_resync(self) -> None:
+        """Transports that can re-snapshot set their flag here."""
+
+    def _note_rejected(self, changes: Any) -> None:
+        """Events the sink refused to hold (values its columns cannot take) are quarantined
+        like malformed ones: counted, kept for the operator to look at, never applied."""
+        rejected = getattr(changes, "rejected", None)
+        if not rejected:
+            return
+        for seq, reason in rejected:
+            self.status.quarantine("rejected_by_store", f"seq {seq}: {reason}")
+            log.warning("event seq %s refused by the store: %s", seq, reason)
+        self.status.notify()
 
     async def stop(self) -> None:
         self._stop.set()
@@ -198,6 +248,8 @@ class FeedClient(FeedLink):
                         self._failed(err.cause, err.detail)
                     except (httpx.HTTPError, SSEError, OSError, ssl.SSLError) as err:
                         self._failed(*self._classify(err))
+                    except Exception as err:  # anything else: counted, shown, reconnected
+                        self._crashed(err)
                     if self._stop.is_set():
                         break
                     await back_off(self.status, self._stop, attempt, self.config, self._rng)
@@ -211,6 +263,9 @@ class FeedClient(FeedLink):
         self.status.error(cause, detail)
         log.warning("feed %s: %s", cause, detail)
         self.status.set_state(LinkState.RECONNECTING)
+
+    def _need_resync(self) -> None:
+        self._need_snapshot = True
 
     @staticmethod
     def _classify(err: BaseException) -> tuple[str, str]:
@@ -229,6 +284,12 @@ class FeedClient(FeedLink):
 
     @staticmethod
     def _check_response(response: httpx.Response, what: str) -> None:
+        if 300 <= response.status_code < 400:
+            # Never followed: the token would go wherever the redirect points.
+            where = response.headers.get("location", "?")
+            raise _FeedError(
+                "redirect_refused", f"{what}: HTTP {response.status_code} to {where}"
+            )
         if response.status_code in (401, 403):
             raise _FeedError(f"http_{response.status_code}", f"{what}: the feed refused the token")
         if response.status_code >= 400:
@@ -239,10 +300,16 @@ class FeedClient(FeedLink):
     async def _take_snapshot(self, http: httpx.AsyncClient) -> None:
         if self.status.state is not LinkState.CONNECTING:
             self.status.set_state(LinkState.CONNECTING)
-        response = await http.get("/v1/snapshot")
-        self._check_response(response, "snapshot")
+        limit = self.config.max_snapshot_bytes
+        async with http.stream("GET", "/v1/snapshot") as response:
+            self._check_response(response, "snapshot")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > limit:  # checked while reading, not after holding it all
+                    raise _FeedError("snapshot_oversized", f"more than {limit} bytes")
         try:
-            snap = protocol.decode_snapshot(response.content)
+            snap = protocol.decode_snapshot(bytes(body))
         except (msgspec.DecodeError, msgspec.ValidationError) as err:
             kind = response.headers.get("content-type", "?")
             raise _FeedError("snapshot_invalid", f"{kind}: {err}") from err
@@ -250,7 +317,7 @@ class FeedClient(FeedLink):
             raise _FeedError("unsupported_version", f"snapshot v={snap.v}")
         if snap.epoch != self._geography_epoch:
             await self._load_geography(http, snap.epoch)
-        self.sink.reset(snap)
+        self._note_rejected(self.sink.reset(snap))
         self._bad_since_good = False
         self._last_id = (snap.epoch, snap.seq)
         self._need_snapshot = False
@@ -288,9 +355,14 @@ class FeedClient(FeedLink):
         # ``slice_s`` of handling we yield once; nothing is skipped, the rest waits.
         slice_s = self.config.slice_s
         started = time.perf_counter()
-        async with aconnect_sse(http, "GET", "/v1/stream", headers=headers) as source:
-            self._check_response(source.response, "stream")
-            async with contextlib.aclosing(source.aiter_sse()) as messages:
+        headers["Accept"] = "text/event-stream"
+        async with http.stream("GET", "/v1/stream", headers=headers) as response:
+            self._check_response(response, "stream")
+            ctype = response.headers.get("content-type", "").partition(";")[0].strip()
+            if ctype != "text/event-stream":
+                raise _FeedError("not_event_stream", f"stream: content-type {ctype or '?'}")
+            reader = read_sse(response.aiter_bytes(), self.config.max_event_bytes)
+            async with contextlib.aclosing(reader) as messages:
                 async for msg in messages:
                     if self._stop.is_set():
                         break
@@ -298,11 +370,26 @@ class FeedClient(FeedLink):
                     self.status.last_data_at = time.time()
                     if self.status.state is not LinkState.LIVE:
                         self.status.set_state(LinkState.LIVE)
-                    self._on_message(msg.event, msg.data, msg.id, epoch)
+                    if msg.error:
+                        self._on_unreadable(msg, epoch)
+                    else:
+                        self._on_message(msg.event, msg.data, msg.id, epoch)
                     if time.perf_counter() - started >= slice_s:
                         await asyncio.sleep(0)
                         started = time.perf_counter()
         return got_data
+
+    def _on_unreadable(self, msg: SseMessage, epoch: str) -> None:
+        """A message too large to hold, or not UTF-8: quarantined unread. Its id still moves
+        our cursor (a resume must not ask for it again) and explains the seq it leaves out."""
+        detail = f"event {msg.event or 'message'} id {msg.id or '-'}: {msg.size} bytes"
+        self.status.quarantine(msg.error, detail)
+        log.warning("quarantined event (%s): %s", msg.error, detail)
+        parsed_id = protocol.parse_event_id(msg.id) if msg.id else None
+        if parsed_id is not None and parsed_id[0] == epoch and parsed_id[1] > self._last_id[1]:  # type: ignore[index]
+            self._last_id = parsed_id
+        self._bad_since_good = True
+        self.status.notify()
 
     def _on_message(self, event: str, data: str, sse_id: str, epoch: str) -> None:
         if not data and event == "message":
@@ -354,7 +441,9 @@ class FeedClient(FeedLink):
                     )
                     raise _Resync(f"gap before seq {fresh[0].seq}")
                 self._bad_since_good = False
-                self.sink.apply(fresh)
-                self.status.applied += len(fresh)
+                changes = self.sink.apply(fresh)
+                rejected = len(getattr(changes, "rejected", None) or ())
+                self.status.applied += len(fresh) - rejected
+                self._note_rejected(changes)
         if parsed.bad or parsed.unknown_kinds:
             self.status.notify()

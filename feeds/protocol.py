@@ -13,7 +13,7 @@ Nothing here raises on bad input: every bad message becomes a ``Quarantined`` wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -21,6 +21,20 @@ from commandcenter.domain import Case, CaseState, Source, TimelineEntry, Urgency
 
 PROTOCOL_VERSION = 1
 MAX_EVENT_BYTES = 1 << 20  # a single SSE message larger than this is quarantined unread
+
+# Numbers are bounded where they are decoded, so that a hostile or broken feed cannot pass
+# validation and then break the store: a ``version`` of 10**30 once passed as an ``int`` and
+# overflowed the store's int64 column inside ``Store.apply``; NaN or infinite coordinates and
+# times poison every sort and distance. Out-of-range values quarantine the event with
+# ``invalid_data`` and the field's name, like any other malformed field.
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
+Version = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+SmallInt = Annotated[int, msgspec.Meta(ge=0, le=100)]
+Real = Annotated[float, msgspec.Meta(ge=-1e15, le=1e15)]  # finite: NaN and inf fail both bounds
+Time = Annotated[float, msgspec.Meta(ge=-1e11, le=1e11)]  # epoch seconds, years -1200..5100
+Lon = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+Lat = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
 
 # Kinds of event. Their payload types are in PAYLOAD_TYPES below.
 CASE_CREATED = "case.created"
@@ -40,7 +54,7 @@ SSE_BATCH = "batch"  # data is a JSON array of envelopes; the SSE id is the last
 
 
 class TimelineItem(msgspec.Struct, frozen=True):
-    ts: float
+    ts: Time
     action: str
     actor: str
     state: str
@@ -52,29 +66,29 @@ class CaseData(msgspec.Struct):
     version that grows by one on each change, so applying is idempotent and order-safe."""
 
     id: str
-    version: int
+    version: Version
     category: str
     source: str
     urgency: str
     state: str
     township: str
     grid: str
-    lon: float
-    lat: float
-    created_ts: float
-    state_ts: float
+    lon: Lon
+    lat: Lat
+    created_ts: Time
+    state_ts: Time
     title: str = ""
     description: str = ""
     address: str = ""
     assignee: str = ""
     assignee_kind: str = ""
-    assigned_ts: float = 0.0
-    on_site_ts: float = 0.0
-    completed_ts: float = 0.0
-    closed_ts: float = 0.0
-    supervised: int = 0
-    extension_s: float = 0.0
-    rating: int = 0
+    assigned_ts: Time = 0.0
+    on_site_ts: Time = 0.0
+    completed_ts: Time = 0.0
+    closed_ts: Time = 0.0
+    supervised: Count = 0
+    extension_s: Real = 0.0
+    rating: SmallInt = 0
     reporter_name: str = ""
     reporter_phone: str = ""
     timeline: list[TimelineItem] = []
@@ -82,11 +96,11 @@ class CaseData(msgspec.Struct):
 
 class UnitPosition(msgspec.Struct):
     id: str
-    lon: float
-    lat: float
-    heading: float = 0.0  # degrees clockwise from north
-    speed: float = 0.0  # metres per second
-    ts: float = 0.0
+    lon: Lon
+    lat: Lat
+    heading: Real = 0.0  # degrees clockwise from north
+    speed: Real = 0.0  # metres per second
+    ts: Time = 0.0
 
 
 class UnitStatusData(msgspec.Struct):
@@ -99,18 +113,18 @@ class UnitStatusData(msgspec.Struct):
     department: str = ""
     case_id: str = ""
     shift: str = ""  # e.g. "08:00-17:00"
-    lon: float = 0.0
-    lat: float = 0.0
+    lon: Lon = 0.0
+    lat: Lat = 0.0
 
 
 class CameraData(msgspec.Struct):
     id: str
     name: str
-    lon: float
-    lat: float
-    direction: float = 0.0  # degrees clockwise from north
-    fov: float = 0.0  # horizontal field of view in degrees; 0 = unknown / 360 dome
-    range_m: float = 0.0
+    lon: Lon
+    lat: Lat
+    direction: Real = 0.0  # degrees clockwise from north
+    fov: Real = 0.0  # horizontal field of view in degrees; 0 = unknown / 360 dome
+    range_m: Real = 0.0
     stream_url: str = ""
     township: str = ""
     grid: str = ""
@@ -128,19 +142,19 @@ class GridStats(msgspec.Struct):
     id: str
     township: str
     name: str = ""
-    population: int = 0
-    houses: int = 0
-    units: int = 0
-    facilities: int = 0
+    population: Count = 0
+    houses: Count = 0
+    units: Count = 0
+    facilities: Count = 0
     worker: str = ""
-    patrols_today: int = 0
-    events_today: int = 0
+    patrols_today: Count = 0
+    events_today: Count = 0
 
 
 class Kpi(msgspec.Struct):
     name: str
-    value: float
-    target: float = 0.0
+    value: Real
+    target: Real = 0.0
     unit: str = ""
     label: str = ""
 
@@ -152,7 +166,7 @@ class Alert(msgspec.Struct):
     message: str
     case_id: str = ""
     grid: str = ""
-    ts: float = 0.0
+    ts: Time = 0.0
 
 
 PAYLOAD_TYPES: dict[str, type[msgspec.Struct]] = {
@@ -172,18 +186,18 @@ KINDS_KEEPING_EXTRA = frozenset({CASE_CREATED, CASE_UPDATED})
 class Envelope(msgspec.Struct):
     """What every data event looks like on the wire."""
 
-    v: int
-    seq: int
+    v: Count
+    seq: Seq
     kind: str
-    ts: float
+    ts: Time
     data: dict[str, Any]
 
 
 class Heartbeat(msgspec.Struct):
-    now: float  # the server's clock (simulated time for the demo county)
-    seq: int  # the last sequence the server has issued
+    now: Time  # the server's clock (simulated time for the demo county)
+    seq: Seq  # the last sequence the server has issued
     epoch: str
-    rate: float = 1.0  # simulated seconds per real second; 1.0 in production
+    rate: Real = 1.0  # simulated seconds per real second; 1.0 in production
     v: int = PROTOCOL_VERSION
 
 
@@ -196,11 +210,11 @@ class Resync(msgspec.Struct):
 class Snapshot(msgspec.Struct):
     """GET /v1/snapshot: the whole live state at sequence ``seq`` of ``epoch``."""
 
-    v: int
+    v: Count
     epoch: str
-    seq: int
-    now: float
-    rate: float
+    seq: Seq
+    now: Time
+    rate: Real
     cases: list[CaseData] = []
     units: list[UnitStatusData] = []
     positions: list[UnitPosition] = []

@@ -42,7 +42,7 @@ from commandcenter.briefing import (
 from commandcenter.privacy import Mask
 from layouts.library import LayoutError
 from widgets import registry, theme
-from widgets.briefing import BlankCover, BriefingBar
+from widgets.chrome.briefing import BlankCover, BriefingBar
 
 if TYPE_CHECKING:
     from layouts.shell import ScreenWindow, Shell

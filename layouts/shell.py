@@ -22,7 +22,7 @@ window's status bar carries a ``TimeSlider``; entering replay rebuilds the panel
 a second ``LiveBridge`` over that store, with no outbox, audit or alarm engine (the past
 cannot be acted on, and replayed alarms must not reach the audit log). Rebuilding rather
 than re-pointing panels means a panel cannot keep a stray reference to the live store.
-Every window is marked (``widgets.replay``); back to live rebuilds with the live context
+Every window is marked (``widgets.chrome.replay``); back to live rebuilds with the live context
 and closes the second bridge.
 """
 
@@ -66,15 +66,15 @@ from layouts.library import BUILTIN, DEFAULT_PRESET, PRESET, USER, LayoutLibrary
 from layouts.schema import LayoutError, ScreenInfo
 from widgets import i18n, registry, theme
 from widgets.base import Panel, PanelContext
-from widgets.briefing import BlankCover, BriefingCommands
+from widgets.chrome.briefing import BlankCover, BriefingCommands
+from widgets.chrome.palette import CommandPalette, ScheduleDialog, ShellCommands
+from widgets.chrome.replay import ReplayCommands, ReplayDecoration
+from widgets.chrome.report import export_briefing
+from widgets.chrome.statusbar import HallStatusBar
+from widgets.chrome.timeslider import TimeSlider
 from widgets.live import LiveBridge
 from widgets.masking import masks_for
-from widgets.palette import CommandPalette, ScheduleDialog, ShellCommands
 from widgets.registry import PlaceholderPanel, panel_widget_name
-from widgets.replay import ReplayCommands, ReplayDecoration
-from widgets.report import export_briefing
-from widgets.statusbar import HallStatusBar
-from widgets.timeslider import TimeSlider
 
 log = logging.getLogger(__name__)
 
@@ -677,6 +677,7 @@ class Shell(QObject):
             QMessageBox.Icon.Warning, title or "commandcenter", text, parent=self.windows[0]
         )
         box.setObjectName("layoutProblem")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # paths and reasons, never markup
         box.setWindowModality(Qt.WindowModality.NonModal)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         box.finished.connect(lambda *_: self._boxes.remove(box) if box in self._boxes else None)

@@ -9,7 +9,7 @@ an officer looking at the right-hand wall must not have to turn to the left one 
 that the feed is down. The bar is driven by the shared ``LiveBridge`` (one 1 Hz tick and
 status signal for all windows) and disconnects itself in ``teardown``.
 
-The time slider (``widgets.timeslider.TimeSlider``) goes in a slot of its own
+The time slider (``widgets.chrome.timeslider.TimeSlider``) goes in a slot of its own
 (``set_time_slider``) so every screen can leave live mode and show that it has; the bar
 tears it down with itself, because the slider subscribes to the shell's time-travel
 controller, which outlives every window.
@@ -22,9 +22,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from widgets.chrome.timeslider import TimeSlider
 from widgets.live import LiveBridge
 from widgets.overview import StatusStrip
-from widgets.timeslider import TimeSlider
 
 __all__ = ["HallStatusBar", "StatusStrip"]
 
