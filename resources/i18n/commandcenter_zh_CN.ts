@@ -488,6 +488,42 @@
         <source>Trend line: {n} samples since {since}, lowest {low}, highest {high}</source>
         <translation>走势线：自 {since} 起 {n} 个采样，最低 {low}，最高 {high}</translation>
     </message>
+    <message>
+        <source>reported by the platform</source>
+        <translation>平台报送</translation>
+    </message>
+    <message>
+        <source>target {op} {target}</source>
+        <translation>目标 {op} {target}</translation>
+    </message>
+    <message>
+        <source>today</source>
+        <translation>今日</translation>
+    </message>
+    <message>
+        <source>{n} days</source>
+        <translation>近{n}日</translation>
+    </message>
+    <message>
+        <source>platform {value}</source>
+        <translation>平台 {value}</translation>
+    </message>
+    <message>
+        <source>The platform reports {value}</source>
+        <translation>平台报送 {value}</translation>
+    </message>
+    <message>
+        <source>: differs from ours by {d} (different cases, window or definition)</source>
+        <translation>，与本系统相差 {d}（案件、窗口或口径不同）</translation>
+    </message>
+    <message>
+        <source>: agrees with ours</source>
+        <translation>，与本系统一致</translation>
+    </message>
+    <message>
+        <source>(the platform&apos;s figure: no case held here stands behind it)</source>
+        <translation>（平台数据：本系统没有对应案件）</translation>
+    </message>
 </context>
 <context>
     <name>NewestCasesPanel</name>
