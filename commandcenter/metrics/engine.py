@@ -30,6 +30,7 @@ from commandcenter.sla import SlaPolicy
 
 _URGENT = URGENCY_INDEX[Urgency.URGENT.value]
 _EMPTY = np.zeros(0, dtype=np.int64)
+_DEFAULT_POLICY = SlaPolicy()
 
 # Populations that need no window (stocks: as of now) and those taken over a window.
 STOCK_POPULATIONS = ("open", "open_urgent", "overdue", "red", "yellow", "blue")
@@ -263,9 +264,12 @@ def figures_of(
     zone: str | tzinfo | None = None,
     units: Mapping[str, Any] | None = None,
     cameras: Mapping[str, Any] | None = None,
+    calendar: DayCalendar | None = None,
 ) -> Figures:
-    """Figures over any columns (the simulator's own cases, a test's hand-made ones)."""
-    return Figures(cols, policy or SlaPolicy(), now, DayCalendar(zone), units, cameras)
+    """Figures over any columns (the simulator's own cases, a test's hand-made ones);
+    pass a kept ``calendar`` when called often (it caches the local midnights)."""
+    cal = calendar if calendar is not None else DayCalendar(zone)
+    return Figures(cols, policy or _DEFAULT_POLICY, now, cal, units, cameras)
 
 
 class MetricEngine:

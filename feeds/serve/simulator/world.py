@@ -42,6 +42,7 @@ from commandcenter.domain import (
 from commandcenter.metrics.catalogue import KPI_TILES
 from commandcenter.metrics.columns import columns_from_cases
 from commandcenter.metrics.engine import figures_of
+from commandcenter.metrics.windows import DayCalendar
 from feeds import protocol as P
 from feeds.serve.simulator import names
 from feeds.serve.simulator.county import (
@@ -1351,13 +1352,15 @@ class World:
         catalogue (commandcenter.metrics): in the demo the platform's figure and the
         console's agree, so a difference flagged on a real feed means something."""
         st = self.stats
+        if getattr(self, "_calendar", None) is None:
+            self._calendar = DayCalendar("Asia/Shanghai")  # caches the local midnights
         st.online = min(95.80, max(95.50, st.online + self.rng.uniform(-0.004, 0.004)))
         fig = figures_of(
             columns_from_cases(self.cases.values()),
             self.now,
-            zone="Asia/Shanghai",
             units={u.d.id: u.status for u in self.units.values()},
             cameras=self.cameras,
+            calendar=self._calendar,
         )
         out: dict[str, P.Kpi] = {}
         for name in KPI_TILES:
