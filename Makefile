@@ -31,7 +31,7 @@ endif
 TS := $(wildcard resources/i18n/*.ts)
 QM := $(TS:.ts=.qm)
 
-.PHONY: help run test lint bench mutate venv sysdeps sysdeps-run sysdeps-test i18n clean
+.PHONY: help run test lint bench mutate venv sysdeps sysdeps-run sysdeps-test i18n clean package package-test
 
 # A fresh stamp does not help if .venv's interpreter is < 3.12 or gone (base
 # Python removed, venv remade by hand): then rebuild it whatever the stamp says.
@@ -87,6 +87,20 @@ mutate: $(STAMP) ## mutation testing of the core, per module (not part of test);
 
 bench: $(STAMP) i18n ## run the benchmarks (python -m bench), print a table
 	$(VPY) -m bench
+
+# The installer (docs/install.md): PyInstaller is pinned under the 'package' extra and
+# installed into .venv only for these targets, so `make test` stays as it was.
+PKG_STAMP := $(VENV)/.stamp-package
+
+$(PKG_STAMP): $(STAMP) pyproject.toml
+	$(VPY) -m pip install --quiet -e '.[dev,package]'
+	@touch $@
+
+package: $(PKG_STAMP) sysdeps-run i18n ## build the bundle and the .deb into build/package/
+	VENV=$(VENV) packaging/build
+
+package-test: package ## install the .deb (root), start it headless on the demo, remove it
+	scripts/package-test
 
 clean: ## remove .venv, caches and compiled translations
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .import_linter_cache build *.egg-info

@@ -221,6 +221,11 @@ def setup_logging(level: str, redactor: TokenRedactor) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["import"]:  # bulk history import (docs/sources.md), no window
+        from feeds.sources.cli import main as import_main
+
+        return import_main(argv[1:])
     args = build_parser().parse_args(argv)
     redactor = TokenRedactor([])
     logfile = setup_logging(args.log_level, redactor)
@@ -287,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     if not feed_url and not args.mqtt:  # --mqtt alone: events from the broker, no snapshot
         from feeds.serve.server import EmbeddedServer, ServerConfig
 
-        cfg = ServerConfig(seed=args.seed, rate=args.rate, history_hours=args.history_hours)
+        cfg = ServerConfig(
+            seed=args.seed, rate=args.rate, history_hours=args.history_hours, history_cache=True
+        )
         if args.cases_per_day:
             cfg.cases_per_day = args.cases_per_day
         server = EmbeddedServer(cfg)
@@ -321,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     from commandcenter.journal import Journal, Recorder
     from commandcenter.state_files import open_state, private_dir
     from commandcenter.timetravel import TimeTravel
-    from feeds.serve.replay import journal_codec
+    from feeds.journal_codec import journal_codec
 
     # State files are private (0700/0600) and never keep the console from starting: a
     # corrupt one is kept aside as NAME.corrupt-<time>, reported, and a fresh one opened.

@@ -23,6 +23,9 @@ SUITES = (
     "map",
     "ranking",
     "queue",
+    "sources",
+    "outbox",
+    "core",
     "metrics",
 )
 

@@ -18,7 +18,7 @@ Layout (one SQLite file, WAL):
 applied, whatever the length of the journal (bench: 24 h back over 1,000,000 events).
 
 The core imports nothing of ``feeds``; turning events and states into bytes and back is a
-``JournalCodec`` the composition root passes in (``feeds.serve.replay.journal_codec()``).
+``JournalCodec`` the composition root passes in (``feeds.journal_codec.journal_codec()``).
 
 Bounded: rows older than ``max_age_s`` (feed time) and, when the file outgrows
 ``max_bytes``, the oldest segment between two checkpoints are deleted ("rotated out");

@@ -21,14 +21,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from commandcenter.domain import OPEN_STATES, SlaLevel, Source
 from commandcenter.metrics.columns import CaseColumns
 from commandcenter.observable import Subscribers
+
+if TYPE_CHECKING:  # pandas costs ~0.4 s to import; only to_frame needs it (start-up)
+    import pandas as pd
 from commandcenter.sla import LEVEL_CODES, STATE_ORDER, URGENCY_ORDER, SlaPolicy
 
 _STATE_INDEX = {s.value: i for i, s in enumerate(STATE_ORDER)}
@@ -186,6 +188,7 @@ _FLOAT_COLS = (
     "extension_s",
     "lon",
     "lat",
+    "due_ts",
 )
 # address and assignee_kind serve the ranking (repeat complaints at one address, and which
 # assignees are departments); appended last so that the older columns keep their order.
@@ -420,6 +423,8 @@ class Store:
         f = self._f
         for name in _FLOAT_FIELDS:
             f[name][row] = getattr(c, name)
+        due = getattr(c, "due_ts", 0.0)  # optional: older case-like inputs lack it
+        f["due_ts"][row] = due if isinstance(due, int | float) and math.isfinite(due) else 0.0
         codes = self._codes
         interners = self._interners
         codes["category"][row] = interners["category"].code(c.category)
@@ -476,6 +481,7 @@ class Store:
             self._f["created_ts"][:n],
             self._f["on_site_ts"][:n],
             self._f["extension_s"][:n],
+            self._f["due_ts"][:n],
         )
 
     def sla_counts(self, now: float | None = None) -> dict[SlaLevel, int]:
@@ -513,6 +519,8 @@ class Store:
 
     def to_frame(self) -> pd.DataFrame:
         """All cases as a DataFrame (categoricals decoded), for ranking and statistics."""
+        import pandas as pd
+
         n = self._n
         data: dict[str, Any] = {
             "id": pd.Series(self._ids[:n], dtype="string"),

@@ -92,6 +92,7 @@ class CaseData(msgspec.Struct):
     reporter_name: str = ""
     reporter_phone: str = ""
     timeline: list[TimelineItem] = []
+    due_ts: float = 0.0  # the source's own deadline; 0 = the hall's SLA policy decides
 
 
 class UnitPosition(msgspec.Struct):
@@ -422,6 +423,7 @@ def case_to_domain(data: CaseData, extra: dict[str, Any] | None = None) -> Case:
         rating=data.rating,
         reporter_name=data.reporter_name,
         reporter_phone=data.reporter_phone,
+        due_ts=data.due_ts,
         timeline=[
             TimelineEntry(
                 ts=t.ts, action=t.action, actor=t.actor, state=CaseState(t.state), note=t.note
@@ -460,6 +462,7 @@ def case_to_wire(case: Case) -> CaseData:
         rating=case.rating,
         reporter_name=case.reporter_name,
         reporter_phone=case.reporter_phone,
+        due_ts=case.due_ts,
         timeline=[
             TimelineItem(ts=t.ts, action=t.action, actor=t.actor, state=t.state.value, note=t.note)
             for t in case.timeline

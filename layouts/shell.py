@@ -62,6 +62,7 @@ from commandcenter.privacy import Mask
 from commandcenter.timetravel import Mode, TimeTravel, TimeTravelState
 from layouts import engine, schema
 from layouts.briefing_mode import BriefingMode
+from layouts.docking import apply_docking_theme, configure_docking
 from layouts.library import BUILTIN, DEFAULT_PRESET, PRESET, USER, LayoutLibrary, builtin_layout
 from layouts.schema import LayoutError, ScreenInfo
 from widgets import i18n, registry, theme
@@ -77,47 +78,6 @@ from widgets.masking import masks_for
 from widgets.registry import PlaceholderPanel, panel_widget_name
 
 log = logging.getLogger(__name__)
-
-DOCKING_QSS = theme.THEME_DIR / "docking.qss"
-_QSS_MARK = "/* ---- docking (layouts/shell.py) ---- */"
-_configured = False
-
-
-def configure_docking() -> None:
-    """QtAds global flags; must run before the first CDockManager exists."""
-    global _configured
-    if _configured:
-        return
-    M = ads.CDockManager
-    flags = M.configFlags()
-    for flag, on in (
-        (M.eConfigFlag.OpaqueSplitterResize, True),
-        (M.eConfigFlag.FocusHighlighting, True),
-        (M.eConfigFlag.DockAreaHasUndockButton, True),
-        (M.eConfigFlag.AllTabsHaveCloseButton, False),
-        (M.eConfigFlag.ActiveTabHasCloseButton, True),
-        (M.eConfigFlag.EqualSplitOnInsertion, True),
-        # QtAds' own light sheet would override ours per manager: ours is app-wide.
-        (M.eConfigFlag.DisableStylesheet, True),
-        # No window manager in a kiosk X server: QtAds draws the floating title bar.
-        (M.eConfigFlag.FloatingContainerForceQWidgetTitleBar, True),
-    ):
-        flags = flags | flag if on else flags & ~flag
-    M.setConfigFlags(flags)
-    _configured = True
-
-
-def apply_docking_theme(app: QApplication) -> None:
-    """Append docking.qss (rendered with the active theme's colours and scale) to the
-    application's sheet, after the main theme; calling again replaces our part only."""
-    try:
-        template = DOCKING_QSS.read_text(encoding="utf-8")
-    except OSError as err:
-        log.warning("docking sheet %s not readable: %s", DOCKING_QSS, err)
-        return
-    rendered = theme.render_qss(template, theme.colors(), theme.current_scale())
-    base = app.styleSheet().split(_QSS_MARK)[0]
-    app.setStyleSheet(f"{base}\n{_QSS_MARK}\n{rendered}")
 
 
 def screen_info(screens: list[QScreen]) -> list[ScreenInfo]:
@@ -218,7 +178,7 @@ class ScreenWindow(QMainWindow):
         self.commands.retranslate()
         self.briefing.retranslate()
         self.replay.retranslate()
-        title = QCoreApplication.translate("MainWindow", "Command Center")
+        title = i18n.zh_en("指挥中心", "Command Center")
         name = self.shell.layout_name()
         screen = self.target_screen.name() if self.target_screen else ""
         self.replay_marks.set_title(

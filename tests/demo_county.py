@@ -3,6 +3,8 @@ tests: eight simulated hours, so there are open, overdue and closed cases with r
 
 from __future__ import annotations
 
+import copy
+import functools
 from types import SimpleNamespace
 
 from commandcenter.store import Store
@@ -12,7 +14,9 @@ from feeds.serve.simulator.world import World
 START = 1_795_399_200.0  # 2026-11-23 10:00 in Pingding (UTC+8)
 
 
-def demo_store(hours: float = 8.0, seed: int = 3) -> Store:
+@functools.cache
+def _simulated(hours: float, seed: int) -> tuple[SimpleNamespace, dict]:
+    """The simulation runs once per (hours, seed) in a test run; each Store gets a copy."""
     county = County.build(1)
     world = World(county, seed=seed, start_ts=START - hours * 3600)
     world.warm_up(hours=hours)
@@ -29,7 +33,13 @@ def demo_store(hours: float = 8.0, seed: int = 3) -> Store:
         kpis=world.kpi_list(),
         alerts=world.alert_list(),
     )
+    return snapshot, county.geography()
+
+
+def demo_store(hours: float = 8.0, seed: int = 3) -> Store:
+    """A fresh Store of the demo county: a test may change it without touching another's."""
+    snapshot, geography = _simulated(hours, seed)
     store = Store()
-    store.reset(snapshot)
-    store.set_geography(county.geography())
+    store.reset(copy.deepcopy(snapshot))
+    store.set_geography(copy.deepcopy(geography))
     return store

@@ -85,10 +85,13 @@ class Server:
         return next(c for c in self.snapshot().cases if c.id == case_id)
 
     def pick(self, state: str) -> P.CaseData:
-        """A case in ``state`` that no other test has touched."""
-        case = next(c for c in self.snapshot().cases if c.state == state and c.id not in self.taken)
-        self.taken.add(case.id)
-        return case
+        """A case in ``state`` that no other test has touched, whatever order the tests run
+        in: the fixture checked that the seeded county holds enough of each."""
+        fresh = [c for c in self.snapshot().cases if c.state == state and c.id not in self.taken]
+        if not fresh:
+            pytest.fail(f"no untouched {state} case left (taken: {len(self.taken)})")
+        self.taken.add(fresh[0].id)
+        return fresh[0]
 
     def seq(self) -> int:
         return int(httpx.get(f"{self.url}/v1/health", timeout=5).json()["seq"])
@@ -100,6 +103,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tokens = d / "tokens"
     tokens.write_text(f"{FIELD}=field\n{VIEWER}=viewer\n{LEADER}=leader\n", encoding="utf-8")
     srv = Server(d / "state", tokens)
+    # Every test picks its own untouched cases (7 reported, 4 handling in all): the still
+    # county must hold them all at the start, so no test depends on which ran before it.
+    states = [c.state for c in srv.snapshot().cases]
+    if states.count("reported") < 8 or states.count("handling") < 5:
+        srv.proc.stop()
+        pytest.fail(f"seeded county too small for the module: {sorted(set(states))}")
     try:
         yield srv
     finally:

@@ -222,3 +222,24 @@ def test_the_old_record_is_never_touched() -> None:
     after = apply(before, A.ESCALATE, "x", Role.LEADER, 5.0, {"reason": "催办"})
     after.extra["k"] = 2
     assert before.extra == {"k": 1} and before.timeline == [] and before.supervised == 0
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "params", "reason"),
+    [
+        (S.SIGNED, A.ASSIGN, {}, "assign needs an assignee (派遣对象)"),
+        (S.CALLED_BACK, A.EVALUATE, {"rating": 9}, "evaluate needs a rating from 1 to 5"),
+        (S.HANDLING, A.EXTEND, {"seconds": 0}, "extend needs a positive number of seconds"),
+        (S.ASSIGNED, A.RETURN, {}, "return needs a reason"),
+    ],
+)
+def test_the_officer_reads_the_reason_in_full(state, action, params, reason: str) -> None:
+    assert check(state, action, Role.SYSTEM, params) == reason
+    with pytest.raises(IllegalTransition) as err:
+        apply(case(state), action, "x", Role.SYSTEM, 1.0, params)
+    assert str(err.value) == reason == err.value.reason
+
+
+def test_an_extension_under_a_second_is_still_an_extension() -> None:
+    after = apply(case(S.HANDLING), A.EXTEND, "x", Role.FIELD, 2.0, {"seconds": 0.5})
+    assert after.extension_s == 0.5

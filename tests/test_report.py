@@ -44,7 +44,7 @@ def pdf_text(path: Path) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def store() -> Store:
     return demo_store()
 

@@ -7,6 +7,7 @@ exact framing: which messages carry an ``id:``, which do not.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -128,7 +129,10 @@ def snapshot(c: httpx.Client) -> P.Snapshot:
 
 def test_health_needs_no_token(lc: httpx.Client, live: EmbeddedServer) -> None:
     body = lc.get("/v1/health").json()
-    assert body["ok"] is True and body["seq"] > 0 and len(body["epoch"]) >= 8
+    snap = snapshot(lc)
+    assert body["ok"] is True and body["epoch"] == snap.epoch
+    assert re.fullmatch(r"[0-9a-f]{16}", body["epoch"])  # a fresh random token per log
+    assert 0 < body["seq"] <= snapshot(lc).seq  # health never runs ahead of the feed
 
 
 @pytest.mark.parametrize("path", ["/v1/snapshot", "/v1/geography", "/v1/stream"])

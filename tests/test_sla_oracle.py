@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from commandcenter.domain import Case, CaseState, SlaLevel, Source, Urgency
-from commandcenter.sla import Milestone, SlaPolicy
+from commandcenter.sla import DEFAULT_LIMITS, Limits, Milestone, SlaPolicy, format_remaining
 from commandcenter.store import ChangeSet, Store
 
 S = CaseState
@@ -104,10 +104,15 @@ IDS = [
 ]
 
 
-@pytest.mark.parametrize("policy", [SlaPolicy(), SlaPolicy.from_dict({})], ids=["default", "dict"])
+# Built inside each test, never at import: a mutant must meet the policy it makes.
+POLICIES = {"default": SlaPolicy, "dict": lambda: SlaPolicy.from_dict({})}
+
+
+@pytest.mark.parametrize("make", list(POLICIES.values()), ids=list(POLICIES))
 @pytest.mark.parametrize(("i", "expected"), list(enumerate(e for _, e in TABLE)), ids=IDS)
-def test_scalar_evaluation_matches_the_table(policy: SlaPolicy, i: int, expected: tuple) -> None:
+def test_scalar_evaluation_matches_the_table(make, i: int, expected: tuple) -> None:
     milestone, level, left = expected
+    policy = make()
     s = policy.evaluate(CASES[i], NOW)
     assert s.milestone is milestone
     assert s.level is level
@@ -115,6 +120,9 @@ def test_scalar_evaluation_matches_the_table(policy: SlaPolicy, i: int, expected
     assert s.overdue is (left < 0)
     if milestone is not NONE:
         assert s.deadline == NOW + left
+        assert s.used == pytest.approx(1 - left / (s.deadline - CASES[i].created_ts))
+    else:
+        assert (s.deadline, s.used) == (0.0, 0.0)
 
 
 def test_vectorised_evaluation_matches_the_table() -> None:
@@ -149,3 +157,92 @@ def test_thresholds_are_configurable_and_checked() -> None:
         with pytest.raises(ValueError):
             SlaPolicy(yellow_at=yellow, red_at=red)
     assert SlaPolicy.from_dict({"yellow_at": 0.3, "red_at": 0.9}).red_at == 0.9
+
+
+def test_policy_limits_from_settings_keep_what_is_not_given() -> None:
+    p = SlaPolicy.from_dict(
+        {
+            "limits": {"urgent": {"handle": 7200}, "normal": {"assign": 600, "arrive": 900}},
+            "categories": {
+                "井盖缺失": {"normal": {"handle": 3600}},  # no such case in the store below
+                "燃气泄漏": {"urgent": {"arrive": 300}, "normal": {"arrive": None}},
+            },
+        }
+    )
+    assert p.limits_for("urgent") == Limits(assign=300, arrive=1200, handle=7200)
+    assert p.limits_for("normal") == Limits(assign=600, arrive=900, handle=604_800)
+    assert p.limits_for("urgent", "燃气泄漏") == Limits(assign=300, arrive=300, handle=7200)
+    assert p.limits_for("normal", "燃气泄漏") == Limits(assign=600, arrive=None, handle=604_800)
+    assert p.limits_for("normal", "井盖缺失") == Limits(assign=600, arrive=900, handle=3600)
+    assert p.limits_for("urgent", "井盖缺失") == Limits(assign=300, arrive=1200, handle=7200)
+    assert p.limits_for("normal", "no such category") == p.limits_for("normal")
+    # vectorised: an unknown configured category is skipped, the next one still applies
+    store = Store(p)
+    rows = [
+        make_case(0, S.ASSIGNED, U.NORMAL, 450, False, 0),  # 900 s to arrive: yellow
+        make_case(1, S.ASSIGNED, U.URGENT, 10, False, 0),
+    ]
+    rows[1].category = "燃气泄漏"  # 300 s to arrive
+    for c in rows:
+        store._put_case(c, None, ChangeSet())
+    milestone, remaining, level = store.sla_arrays(NOW)
+    assert list(milestone) == [ARRIVE, ARRIVE] and list(level) == [1, 0]
+    assert list(remaining) == [450, 290]
+    assert milestone.dtype == np.int8
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        Limits(assign=0.5, handle=10),
+        Limits(assign=10, handle=0.5),
+        Limits(assign=10, handle=10, arrive=0.5),
+    ],
+)
+def test_a_limit_under_a_second_is_still_a_limit(limits: Limits) -> None:
+    SlaPolicy(limits={U.URGENT: limits, U.NORMAL: limits})
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        Limits(assign=0, handle=10),
+        Limits(assign=10, handle=0),
+        Limits(assign=10, handle=-1),
+        Limits(assign=10, handle=10, arrive=0),
+        Limits(assign=10, handle=10, arrive=-5),
+    ],
+)
+def test_a_limit_of_zero_or_less_is_refused_with_the_reason(limits: Limits) -> None:
+    with pytest.raises(ValueError, match="time limits must be positive"):
+        SlaPolicy(limits={U.URGENT: limits, U.NORMAL: DEFAULT_LIMITS[U.NORMAL]})
+    with pytest.raises(ValueError, match="positive"):
+        SlaPolicy(category_limits={"x": {U.NORMAL: limits}})
+
+
+def test_bad_thresholds_say_which() -> None:
+    with pytest.raises(ValueError, match=r"need 0 < yellow_at < red_at <= 1, got 0.9, 0.5"):
+        SlaPolicy(yellow_at=0.9, red_at=0.5)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0:00"),
+        (0.4, "0:00"),
+        (-0.5, "-0:00"),
+        (59, "0:59"),
+        (61, "1:01"),
+        (120, "2:00"),
+        (-61, "-1:01"),
+        (3599, "59:59"),
+        (3600, "1h00m"),
+        (3661, "1h01m"),
+        (86_399, "23h59m"),
+        (86_400, "1d00h"),
+        (2 * 86_400 + 5 * 3600 + 59, "2d05h"),
+        (-90_000, "-1d01h"),
+    ],
+)
+def test_countdown_text(seconds: float, text: str) -> None:
+    assert format_remaining(seconds) == text

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -169,9 +168,28 @@ def test_replaying_any_prefix_again_changes_nothing(updates, rnd) -> None:
         assert once.case(f"C{cid}").version == max(v for c, v in updates if c == cid)
 
 
-def test_clock_follows_the_feed_rate() -> None:
+def test_clock_follows_the_feed_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No wall clock: the local monotonic clock is stepped by hand."""
+    import commandcenter.store as store_module
+
+    local = [500.0]
+
+    class FakeTime:
+        @staticmethod
+        def monotonic() -> float:
+            return local[0]
+
+        @staticmethod
+        def time() -> float:
+            return 42.0
+
+    monkeypatch.setattr(store_module, "time", FakeTime)
     s = Store()
+    assert s.clock.now() == 42.0  # no feed clock yet: the wall
     s.set_clock(NOW, rate=60.0)
-    t0 = s.clock.now()
-    time.sleep(0.05)
-    assert 2.0 < s.clock.now() - t0 < 6.0
+    assert s.clock.now() == NOW
+    local[0] += 0.05
+    assert s.clock.now() == pytest.approx(NOW + 3.0)
+    s.set_clock(NOW + 100, rate=1.0)
+    local[0] += 2.0
+    assert s.clock.now() == pytest.approx(NOW + 102.0)

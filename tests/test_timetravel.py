@@ -7,7 +7,7 @@ from pathlib import Path
 from commandcenter.journal import Journal, Recorder
 from commandcenter.store import Store
 from commandcenter.timetravel import Mode, TimeTravel
-from feeds.serve.replay import journal_codec
+from feeds.journal_codec import journal_codec
 from tests.test_journal import T0, fingerprint, make_events, snapshot0
 
 

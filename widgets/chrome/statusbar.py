@@ -23,6 +23,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from widgets.chrome.timeslider import TimeSlider
+from widgets.i18n import zh_en
 from widgets.live import LiveBridge
 from widgets.overview import StatusStrip
 
@@ -84,12 +85,15 @@ class HallStatusBar(QStatusBar):
 
     def retranslate(self) -> None:
         self.where.setText(
-            self.tr("Layout {layout} · screen {screen}").format(
+            zh_en("布局 {layout} · 屏幕 {screen}", "Layout {layout} · screen {screen}").format(
                 layout=self._layout_name or "—", screen=self._screen_name or "—"
             )
         )
         self.where.setToolTip(
-            self.tr("The layout shown and the screen (monitor output) this window is on")
+            zh_en(
+                "当前显示的布局，以及本窗口所在的屏幕（显示器输出）",
+                "The layout shown and the screen (monitor output) this window is on",
+            )
         )
 
     def changeEvent(self, event: QEvent) -> None:

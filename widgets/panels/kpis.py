@@ -38,7 +38,7 @@ from commandcenter.metrics.explain import explain
 from commandcenter.store import ChangeSet
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.registry import register
 
 # English names of the KPIs the platform reports (their Chinese label comes with the data).
@@ -330,23 +330,29 @@ class KpisPanel(Panel):
                 tile.value.setText("—")
                 tile.unit.setText("")
                 tile.platform.setText("")
-                tile.target.setText(self.tr("no data"))
+                tile.target.setText(zh_en("无数据", "no data"))
                 meets = None
                 target = 0.0
-                tile.setToolTip(self.tr("The feed has not reported {name} yet.").format(name=name))
+                tile.setToolTip(
+                    zh_en(
+                        "数据源尚未报送 {name}。", "The feed has not reported {name} yet."
+                    ).format(name=name)
+                )
             else:
                 tile.mv = None
                 value, target, unit = float(kpi.value), float(kpi.target), str(kpi.unit)
                 tile.label.setText(kpi_label(kpi))
                 tile.value.setText(format_value(value, unit))
                 tile.unit.setText("" if unit == "%" else unit_label(unit))
-                tile.platform.setText(self.tr("reported by the platform"))
+                tile.platform.setText(zh_en("平台报送", "reported by the platform"))
                 _set_differs(tile.platform, False)
                 meets = meets_target(value, target)
                 tile.target.setText(
-                    self.tr("target ≥ {target}").format(target=format_value(target, unit))
+                    zh_en("目标 ≥ {target}", "target ≥ {target}").format(
+                        target=format_value(target, unit)
+                    )
                     if target
-                    else self.tr("no target")
+                    else zh_en("未设目标", "no target")
                 )
                 tile.setToolTip(self._tooltip(kpi, meets))
                 self._sample(name, value, fig.now)
@@ -359,7 +365,7 @@ class KpisPanel(Panel):
                 for w in (tile, tile.value):
                     w.style().unpolish(w)
                     w.style().polish(w)
-        self.empty.setText(self.tr("No KPIs reported by the feed yet."))
+        self.empty.setText(zh_en("数据源尚未报送考核指标。", "No KPIs reported by the feed yet."))
 
     def _sample(self, name: str, value: float, now: float) -> None:
         """Add to the sparkline when the value moved (a repeat would flatten the line)."""
@@ -373,14 +379,18 @@ class KpisPanel(Panel):
         if m.target is not None and m.direction is not None:
             op = "≥" if m.direction == "up" else "≤"
             parts.append(
-                self.tr("target {op} {target}").format(op=op, target=format_value(m.target, m.unit))
+                zh_en("目标 {op} {target}", "target {op} {target}").format(
+                    op=op, target=format_value(m.target, m.unit)
+                )
             )
         if m.window is not None:
             days = m.window.days
-            parts.append(self.tr("today") if days == 1 else self.tr("{n} days").format(n=days))
+            parts.append(
+                zh_en("今日", "today") if days == 1 else zh_en("近{n}日", "{n} days").format(n=days)
+            )
         if m.is_rate:
             parts.append(f"n={mv.n}")
-        return " · ".join(parts) if parts else self.tr("no target")
+        return " · ".join(parts) if parts else zh_en("未设目标", "no target")
 
     def _platform_line(self, tile: KpiTile, mv: MetricValue, kpi: Any) -> None:
         """The platform's figure under ours, flagged when the two differ visibly."""
@@ -393,7 +403,9 @@ class KpisPanel(Panel):
         except (TypeError, ValueError):
             p = float("nan")
         diff = platform_difference(mv, p)
-        text = self.tr("platform {value}").format(value=format_value(p, mv.metric.unit))
+        text = zh_en("平台 {value}", "platform {value}").format(
+            value=format_value(p, mv.metric.unit)
+        )
         if diff is not None:
             text += " ≠"
         tile.platform.setText(text)
@@ -408,29 +420,34 @@ class KpisPanel(Panel):
         except (TypeError, ValueError):
             return text
         diff = platform_difference(mv, p)
-        line = self.tr("The platform reports {value}").format(value=format_value(p, mv.metric.unit))
+        line = zh_en("平台报送 {value}", "The platform reports {value}").format(
+            value=format_value(p, mv.metric.unit)
+        )
         if diff is not None:
-            line += self.tr(
-                ": differs from ours by {d} (different cases, window or definition)"
+            line += zh_en(
+                "，与本系统相差 {d}（案件、窗口或口径不同）",
+                ": differs from ours by {d} (different cases, window or definition)",
             ).format(d=format_value(diff, mv.metric.unit))
         else:
-            line += self.tr(": agrees with ours")
+            line += zh_en("，与本系统一致", ": agrees with ours")
         return text + "\n" + line
 
     def _tooltip(self, kpi: Any, meets: bool | None) -> str:
         lines = [
             f"{kpi.label or kpi.name} ({kpi.name})",
-            self.tr("Value: {value} {unit}").format(
+            zh_en("数值：{value} {unit}", "Value: {value} {unit}").format(
                 value=format_value(float(kpi.value), kpi.unit), unit=unit_label(kpi.unit)
             ),
         ]
         if meets is None:
-            lines.append(self.tr("No target is set for this indicator."))
+            lines.append(zh_en("此指标未设目标。", "No target is set for this indicator."))
         else:
             lines.append(
-                self.tr("Target: at least {target}; {verdict}").format(
+                zh_en(
+                    "目标：不低于 {target}；{verdict}", "Target: at least {target}; {verdict}"
+                ).format(
                     target=format_value(float(kpi.target), kpi.unit),
-                    verdict=self.tr("met") if meets else self.tr("missed"),
+                    verdict=zh_en("已达标", "met") if meets else zh_en("未达标", "missed"),
                 )
             )
         name = str(kpi.name)
@@ -438,12 +455,18 @@ class KpisPanel(Panel):
         text = (only[0] if is_chinese() else only[1]) if only else definition(name, is_chinese())
         if text:
             lines.append(text)
-        lines.append(self.tr("(the platform's figure: no case held here stands behind it)"))
+        lines.append(
+            zh_en(
+                "（平台数据：本系统没有对应案件）",
+                "(the platform's figure: no case held here stands behind it)",
+            )
+        )
         ts, values = self.history.samples(name)
         if len(values):
             lines.append(
-                self.tr(
-                    "Trend line: {n} samples since {since}, lowest {low}, highest {high}"
+                zh_en(
+                    "走势线：自 {since} 起 {n} 个采样，最低 {low}，最高 {high}",
+                    "Trend line: {n} samples since {since}, lowest {low}, highest {high}",
                 ).format(
                     n=len(values),
                     since=hall_time.local(float(ts[0])).strftime("%H:%M"),
