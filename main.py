@@ -362,8 +362,17 @@ def main(argv: list[str] | None = None) -> int:
     bridge.tick.connect(alarms.evaluate)
     actor = args.actor or _os_user()
     library = LayoutLibrary()
+    from commandcenter.metrics.engine import MetricEngine
+
     ctx = PanelContext(
-        store, status, bridge, outbox=outbox, audit=audit, alarms=alarms, actor=actor
+        store,
+        status,
+        bridge,
+        outbox=outbox,
+        audit=audit,
+        alarms=alarms,
+        actor=actor,
+        metrics=MetricEngine(store),  # one catalogue engine, shared by every panel
     )
     shell = Shell(ctx, library, first_size=first_size, timetravel=timetravel)
     # The layout: --layout, else the last good one, else the role's preset; each failure

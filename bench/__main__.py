@@ -27,6 +27,7 @@ SUITES = (
     "outbox",
     "core",
     "video",
+    "metrics",
 )
 
 

@@ -29,7 +29,8 @@ counted in the table's ``attrs["unattributed"]`` and nowhere else):
   linear interpolation between order statistics (as numpy's and pandas' default).
 - ``on_time`` / ``on_time_rate``: completed cases with ``completed_ts <= created_ts +
   handle limit + extension_s`` (the handle limit of ``SlaPolicy`` for the case's urgency
-  and category) / completed.
+  and category) / (completed + ``overdue_now``): the cases that were due, so an open
+  overdue case lowers the rate instead of leaving it at 100%.
 - ``overdue_now``: open cases past the deadline of their current milestone at ``now``
   (``SlaPolicy.evaluate_arrays``: milestone set and time remaining < 0).
 - ``rated``, ``satisfaction``, ``satisfied_share``: cases with a rating 1..5; their mean
@@ -64,16 +65,24 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import tzinfo
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from commandcenter import hall_time
-from commandcenter.domain import OPEN_STATES, CaseState
-from commandcenter.sla import DAY, STATE_ORDER, URGENCY_ORDER, SlaPolicy
+from commandcenter.metrics.definitions import STATE_INDEX as _STATE_INDEX
+from commandcenter.metrics.definitions import case_flags as _flags
+from commandcenter.metrics.windows import (  # noqa: F401 (re-exported: ranking.Window...)
+    ALL_TIME,
+    LAST_7_DAYS,
+    LAST_30_DAYS,
+    TODAY,
+    DayCalendar,
+    Span,
+    Window,
+)
+from commandcenter.sla import DAY, URGENCY_ORDER, SlaPolicy
 
 TOWNSHIP: Final = "township"
 DEPARTMENT: Final = "department"
@@ -84,16 +93,7 @@ LEVELS: tuple[str, ...] = (TOWNSHIP, DEPARTMENT, GRID, OFFICER)
 DEFAULT_MIN_CASES = 10
 DEFAULT_REPEAT_DAYS = 7.0
 
-_STATE_INDEX = {s.value: i for i, s in enumerate(STATE_ORDER)}
 _URGENCY_INDEX = {u.value: i for i, u in enumerate(URGENCY_ORDER)}
-_CLOSED_CODES = np.array(
-    [_STATE_INDEX[s] for s in ("closed", "called_back", "evaluated")], dtype=np.int8
-)
-_DONE_CODES = np.array(
-    [_STATE_INDEX[s] for s in ("completed", "closed", "called_back", "evaluated")], dtype=np.int8
-)
-_OPEN_CODES = np.array(sorted(_STATE_INDEX[s.value] for s in OPEN_STATES), dtype=np.int8)
-_HANDLING_CODE = _STATE_INDEX[CaseState.HANDLING.value]
 
 # What each column of a league table means, for tooltips and the briefing notes.
 METRICS: dict[str, tuple[str, str]] = {
@@ -102,7 +102,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "closure_rate": ("结案率", "closed / received"),
     "completed": ("办结量", "received cases completed or later, with a completion time"),
     "on_time": ("按时办结", "completed by created_ts + handle limit + extension"),
-    "on_time_rate": ("按时办结率", "on_time / completed"),
+    "on_time_rate": ("按时办结率", "on_time / (completed + overdue_now)"),
     "median_handling_s": ("处置时长中位数", "median of completed_ts - created_ts, seconds"),
     "p90_handling_s": ("处置时长P90", "90th percentile of completed_ts - created_ts, seconds"),
     "overdue_now": ("当前超期", "open cases past their current milestone deadline at now"),
@@ -193,127 +193,7 @@ def departments_from_geography(geography: Mapping[str, Any]) -> dict[str, str]:
 
 # ---- days and windows ------------------------------------------------------------------
 
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_TS_MIN, _TS_MAX = 0.0, 4_102_444_800.0  # 1970 .. 2100: day numbers of absurd times are clipped
-
-
-class DayCalendar:
-    """Local calendar days of a time zone as integers (days since 1970-01-01, local).
-
-    Windows are whole local days because a leader's "today" starts at midnight in the hall,
-    not at 00:00 UTC, and a table over whole days does not drift second by second.
-    Timestamps map to days by a binary search over the local midnights, so days of 23 or
-    25 hours (daylight saving time) come out right.
-    """
-
-    def __init__(self, zone: str | tzinfo | None = None) -> None:
-        if zone is None:
-            zone = hall_time.zone_name()
-        self.zone: tzinfo = ZoneInfo(zone) if isinstance(zone, str) else zone
-        self._lo = 0
-        self._midnights = np.empty(0)
-
-    def midnight(self, day: int) -> float:
-        d = date.fromordinal(int(day) + _EPOCH_ORDINAL)
-        return datetime(d.year, d.month, d.day, tzinfo=self.zone).timestamp()
-
-    def _cover(self, lo: int, hi: int) -> None:
-        if len(self._midnights) and lo >= self._lo and hi < self._lo + len(self._midnights) - 1:
-            return
-        if len(self._midnights):
-            lo = min(lo, self._lo)
-            hi = max(hi, self._lo + len(self._midnights) - 2)
-        self._lo = lo
-        self._midnights = np.array([self.midnight(d) for d in range(lo, hi + 2)])
-
-    def days(self, ts: np.ndarray) -> np.ndarray:
-        """Local day number of each timestamp (int64)."""
-        t = np.clip(np.nan_to_num(np.asarray(ts, dtype=np.float64)), _TS_MIN, _TS_MAX)
-        if not len(t):
-            return np.empty(0, dtype=np.int64)
-        lo = int(t.min() // 86400) - 2
-        hi = int(t.max() // 86400) + 2
-        self._cover(lo, hi)
-        return self._lo + np.searchsorted(self._midnights, t, side="right").astype(np.int64) - 1
-
-    def day(self, ts: float) -> int:
-        return int(self.days(np.array([ts]))[0])
-
-    def is_midnight(self, ts: float) -> bool:
-        return math.isfinite(ts) and self.midnight(self.day(ts)) == ts
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A resolved window: cases with ``start <= created_ts < end``."""
-
-    start: float
-    end: float
-
-    def contains(self, created: np.ndarray) -> np.ndarray:
-        return (created >= self.start) & (created < self.end)
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """What a leader picks: today, the last N days, a custom span, or all time.
-
-    ``resolve`` turns it into the span at ``now`` and the previous span of equal length,
-    the one the rank change compares with.
-    """
-
-    kind: str  # "days" | "custom" | "all"
-    days: int = 0
-    start: float = 0.0
-    end: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.kind == "days" and self.days < 1:
-            raise ValueError("a window of days needs days >= 1")
-        if self.kind == "custom" and not self.end > self.start:
-            raise ValueError("a custom window needs end > start")
-        if self.kind not in ("days", "custom", "all"):
-            raise ValueError(f"unknown window kind {self.kind!r}")
-
-    @classmethod
-    def today(cls) -> Window:
-        return cls("days", 1)
-
-    @classmethod
-    def last_days(cls, n: int) -> Window:
-        """Today and the n - 1 days before it (近n日)."""
-        return cls("days", n)
-
-    @classmethod
-    def custom(cls, start: float, end: float) -> Window:
-        return cls("custom", start=float(start), end=float(end))
-
-    @classmethod
-    def all_time(cls) -> Window:
-        return cls("all")
-
-    @property
-    def label(self) -> str:
-        if self.kind == "days":
-            return "today" if self.days == 1 else f"{self.days}d"
-        return self.kind
-
-    def resolve(self, now: float, calendar: DayCalendar) -> tuple[Span, Span | None]:
-        if self.kind == "all":
-            return Span(-math.inf, math.inf), None
-        if self.kind == "custom":
-            length = self.end - self.start
-            return Span(self.start, self.end), Span(self.start - length, self.start)
-        today = calendar.day(now)
-        d0, d1 = today - self.days + 1, today + 1
-        start, end = calendar.midnight(d0), calendar.midnight(d1)
-        return Span(start, end), Span(calendar.midnight(d0 - self.days), start)
-
-
-TODAY = Window.today()
-LAST_7_DAYS = Window.last_days(7)
-LAST_30_DAYS = Window.last_days(30)
-ALL_TIME = Window.all_time()
+# Windows and calendar days live in commandcenter.metrics.windows (re-exported here).
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,72 +214,7 @@ class RankingConfig:
 # ---- per-case rules (shared by both implementations) -------------------------------------
 
 
-@dataclass(slots=True)
-class _Flags:
-    closed: np.ndarray
-    timed: np.ndarray
-    ht: np.ndarray
-    on_time: np.ndarray
-    rated: np.ndarray
-    satisfied: np.ndarray
-    open: np.ndarray
-
-
-def _handle_deadlines(
-    policy: SlaPolicy,
-    urgency: np.ndarray,
-    category: np.ndarray,
-    categories: list[str],
-    created: np.ndarray,
-    extension: np.ndarray,
-) -> np.ndarray:
-    """created + handle limit + extension, by the policy's own vectorised rule.
-
-    Asking ``evaluate_arrays`` for a case in ``handling`` at time 0 returns exactly that
-    deadline as the time remaining, so per-category limits are honoured without a copy
-    of the policy's lookup logic.
-    """
-    n = len(created)
-    _, remaining, _ = policy.evaluate_arrays(
-        0.0,
-        np.full(n, _HANDLING_CODE, dtype=np.int8),
-        urgency,
-        category,
-        categories,
-        created,
-        np.ones(n),
-        extension,
-    )
-    return remaining
-
-
-def _flags(
-    policy: SlaPolicy,
-    state: np.ndarray,
-    urgency: np.ndarray,
-    category: np.ndarray,
-    categories: list[str],
-    created: np.ndarray,
-    completed_ts: np.ndarray,
-    extension: np.ndarray,
-    rating: np.ndarray,
-) -> _Flags:
-    closed = np.isin(state, _CLOSED_CODES)
-    ht = completed_ts - created
-    timed = np.isin(state, _DONE_CODES) & (completed_ts > 0) & np.isfinite(ht)
-    ht = np.where(timed, ht, np.nan)
-    deadline = _handle_deadlines(policy, urgency, category, categories, created, extension)
-    on_time = timed & (completed_ts <= deadline)
-    rated = (rating >= 1) & (rating <= 5)
-    return _Flags(
-        closed=closed,
-        timed=timed,
-        ht=ht,
-        on_time=on_time,
-        rated=rated,
-        satisfied=rated & (rating >= 4),
-        open=np.isin(state, _OPEN_CODES),
-    )
+# The per-case rules live in commandcenter.metrics.definitions (one definition per number).
 
 
 def _repeat_flags(group: np.ndarray, created: np.ndarray, window_s: float) -> np.ndarray:
@@ -652,7 +467,8 @@ def _score_parts(t: _Tally, w: Weights) -> dict[str, np.ndarray]:
         rated = t.rated.astype(np.float64)
         return {
             "closure": t.closed / received,
-            "on_time": np.where(timed > 0, t.on_time / timed, np.nan),
+            # due = completed + open and overdue: a late open case lowers the rate too
+            "on_time": np.where(timed + t.overdue > 0, t.on_time / (timed + t.overdue), np.nan),
             "satisfaction": np.where(rated > 0, (t.rating_sum / rated - 1.0) / 4.0, np.nan),
             "overdue": 1.0 - t.overdue / received,
             "repeat": 1.0 - t.repeats / received,
@@ -742,7 +558,7 @@ def _build_table(
         "closure_rate": per(t.closed, t.received),
         "completed": t.timed[keep],
         "on_time": t.on_time[keep],
-        "on_time_rate": per(t.on_time, t.timed),
+        "on_time_rate": per(t.on_time, t.timed + t.overdue),
         "median_handling_s": t.median[keep],
         "p90_handling_s": t.p90[keep],
         "overdue_now": t.overdue[keep],

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from commandcenter.domain import OPEN_STATES, SlaLevel, Source
+from commandcenter.metrics.columns import CaseColumns
 from commandcenter.observable import Subscribers
 
 if TYPE_CHECKING:  # pandas costs ~0.4 s to import; only to_frame needs it (start-up)
@@ -495,6 +496,26 @@ class Store:
 
     def open_count(self) -> int:
         return int(np.count_nonzero(self.open_mask()))
+
+    def columns(self) -> CaseColumns:
+        """Views of the case columns and their interners, for the metric catalogue.
+
+        No copy: valid until the next apply (the engine computes within one call)."""
+        n = self._n
+        f = self._f
+        return CaseColumns(
+            ids=self._ids,
+            state=self._state[:n],
+            urgency=self._urgency[:n],
+            rating=self._rating[:n],
+            created=f["created_ts"][:n],
+            completed=f["completed_ts"][:n],
+            closed=f["closed_ts"][:n],
+            on_site=f["on_site_ts"][:n],
+            extension=f["extension_s"][:n],
+            codes={k: v[:n] for k, v in self._codes.items()},
+            values={k: it.values for k, it in self._interners.items()},
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """All cases as a DataFrame (categoricals decoded), for ranking and statistics."""

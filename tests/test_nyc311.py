@@ -119,7 +119,8 @@ def expected_by_agency(df: pd.DataFrame, now: float) -> pd.DataFrame:
             "closure_rate": g["is_closed"].mean(),
             "median_h": g["hours"].median(),
             "p90_h": g["hours"].quantile(0.9),
-            "on_time_rate": g["on_time"].sum() / g["is_closed"].sum(),
+            # on time over the cases due: completed + open and overdue
+            "on_time_rate": g["on_time"].sum() / (g["is_closed"].sum() + g["overdue"].sum()),
             "overdue_now": g["overdue"].sum(),
         }
     )

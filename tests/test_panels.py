@@ -307,32 +307,42 @@ def test_alerts_newest_first_filtered_coloured_and_selecting(
     assert ctx.selection.case_ids == ("PD000011",)
 
 
-def test_kpi_tiles_judge_against_their_targets(
+def test_kpi_tiles_show_the_catalogue_beside_the_platform(
     ctx: PanelContext, store: Store, qtbot: Any, now: float
 ) -> None:
     p = show(registry.create("kpis", ctx), qtbot)
     assert isinstance(p, KpisPanel)
-    assert list(p.tiles) == [k[0] for k in KPIS]
-    assert p.tiles["closure_rate"].property("meets") == "ok"
-    assert p.tiles["on_time_rate"].property("meets") == "miss"
+    # the catalogue's tiles first, then what only the platform reports
+    names = list(p.tiles)
+    assert names[:2] == ["closure_rate", "on_time_rate"] and "cases_today" in names
+    # overdue now: the big number is the store's own count, the platform's 17 beneath it
+    # and flagged when it differs
+    clock = store.clock.now()
+    ours = sum(
+        1 for r in range(len(store)) if store.policy.evaluate(store.record_at(r), clock).overdue
+    )
+    tile = p.tiles["overdue_now"]
+    shown = int(tile.value.text().replace(",", ""))
+    assert shown == ours
+    assert "17" in tile.platform.text()
+    assert tile.platform.property("differs") is (shown != 17)
+    assert "n = " in tile.toolTip() and "17" in tile.toolTip()
     assert p.tiles["cases_today"].property("meets") == "none"
-    assert p.tiles["closure_rate"].value.text() == "96.1%"
     assert p.tiles["closure_rate"].label.text() == "结案率"
-    tip = p.tiles["on_time_rate"].toolTip()
-    assert "on_time_rate" in tip and "95.0%" in tip
     assert meets_target(95.0, 95.0) is True and meets_target(3, 0) is None
-    # a KPI moves, a new one appears
+    # a click selects exactly the cases behind the number
+    qtbot.mouseClick(tile, Qt.MouseButton.LeftButton)
+    assert len(ctx.selection.case_ids) == shown
+    # a KPI only the platform knows is shown as the platform's
     store.apply(
-        [
-            P.Event(store.seq + 1, P.KPI_UPDATE, now, P.Kpi("on_time_rate", 95.5, 95.0, "%")),
-            P.Event(store.seq + 2, P.KPI_UPDATE, now, P.Kpi("satisfaction", 88.0, 90.0, "%")),
-        ]
+        [P.Event(store.seq + 1, P.KPI_UPDATE, now, P.Kpi("online_completion", 95.5, 95.0, "%"))]
     )
     ctx.bridge.flush()
-    assert p.tiles["on_time_rate"].property("meets") == "ok"
-    assert "satisfaction" in p.tiles
-    p.update_settings({"names": "satisfaction, closure_rate", "columns": 2})
-    assert list(p.tiles) == ["satisfaction", "closure_rate"]
+    assert "online_completion" in p.tiles
+    assert p.tiles["online_completion"].value.text() == "95.5%"
+    assert p.tiles["online_completion"].property("meets") == "ok"
+    p.update_settings({"names": "online_completion, closure_rate", "columns": 2})
+    assert list(p.tiles) == ["online_completion", "closure_rate"]
     pos = p.grid.getItemPosition(p.grid.indexOf(p.tiles["closure_rate"]))
     assert pos[:2] == (0, 1)
 

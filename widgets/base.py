@@ -49,6 +49,7 @@ from commandcenter.actions import Outbox
 from commandcenter.alarms import AlarmEngine
 from commandcenter.audit import AuditLog
 from commandcenter.domain import Role
+from commandcenter.metrics.engine import MetricEngine
 from commandcenter.privacy import Mask
 from commandcenter.selection import Selection
 from commandcenter.status import FeedStatus, LinkState
@@ -80,6 +81,15 @@ class PanelContext:
     # True while the panel shows the past (time travel): its freshness badge says "回放"
     # instead of "live", because the store it reads is not the live one.
     replay: bool = False
+    # The metric catalogue over ``store`` (commandcenter.metrics): every number a panel
+    # shows comes from it. main.py passes the one it built; a context made without one
+    # (time travel's rebuilt past, tests) binds the catalogue to its own store here, so
+    # all panels of one context share one engine.
+    metrics: MetricEngine | None = None
+
+    def __post_init__(self) -> None:
+        if self.metrics is None or self.metrics.store is not self.store:
+            self.metrics = MetricEngine(self.store)
 
 
 @dataclass(frozen=True, slots=True)

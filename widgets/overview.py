@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
     QEvent,
@@ -23,8 +22,9 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
+    Signal,
 )
-from PySide6.QtGui import QFont, QResizeEvent, QShowEvent
+from PySide6.QtGui import QFont, QMouseEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -47,8 +47,10 @@ from commandcenter.domain import (
     Urgency,
 )
 from commandcenter.hall_time import local
+from commandcenter.metrics.engine import MetricEngine, MetricValue
+from commandcenter.metrics.explain import explain
 from commandcenter.privacy import Mask
-from commandcenter.sla import LEVEL_CODES, Milestone, SlaStatus, format_remaining
+from commandcenter.sla import Milestone, SlaStatus, format_remaining
 from commandcenter.status import LINK_LABELS_ZH, FeedStatus, LinkState
 from commandcenter.store import ChangeSet, Store
 from widgets import theme
@@ -265,10 +267,14 @@ class StatusStrip(QFrame):
 
 
 class SlaTile(QFrame):
-    """One big number with a title and a one-line caption; the tooltip says how it is counted."""
+    """One big number with a title and a one-line caption; the tooltip says how it is counted
+    (the catalogue's explanation), a click selects the cases it counts."""
+
+    clicked = Signal()
 
     def __init__(self, level: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setObjectName("slaTile")
         self.setProperty("level", level)
         self.level = level
@@ -293,23 +299,57 @@ class SlaTile(QFrame):
     def value(self) -> int:
         return int(self.number.text().replace(",", ""))
 
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
+            event.position().toPoint()
+        ):
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
     def set_texts(self, title: str, caption: str, tooltip: str) -> None:
         self.title.setText(title)
         self.caption.setText(caption)
-        self.setToolTip(tooltip)
+        if not self.toolTip():  # the catalogue's explanation replaces it on refresh
+            self.setToolTip(tooltip)
+
+
+# Which catalogue metric each tile shows (commandcenter.metrics.catalogue).
+SLA_TILE_METRICS: dict[str, str] = {
+    "red": "sla_red",
+    "yellow": "sla_yellow",
+    "blue": "sla_blue",
+    "overdue": "overdue_now",
+    "open": "open_cases",
+}
 
 
 class SlaTiles(QWidget):
-    """Red, yellow, blue, overdue and open counts of the store, re-counted every tick."""
+    """Red, yellow, blue, overdue and open counts from the metric catalogue, every tick.
 
-    def __init__(self, store: Store, parent: QWidget | None = None) -> None:
+    ``picked`` carries the ids of the cases behind a clicked tile (as many as its number);
+    the panel hands them to the shared selection."""
+
+    picked = Signal(list)
+
+    def __init__(
+        self,
+        store: Store,
+        parent: QWidget | None = None,
+        metrics: MetricEngine | None = None,
+    ) -> None:
         super().__init__(parent)
         self._store = store
+        # The context's engine when a panel passes it; a bare widget (tests, the overview
+        # of a replayed store) binds the same catalogue to its own store.
+        self.metrics = metrics if metrics is not None else MetricEngine(store)
+        self.values: dict[str, MetricValue] = {}
         self.red = SlaTile("red")
         self.yellow = SlaTile("yellow")
         self.blue = SlaTile("blue")
         self.overdue = SlaTile("overdue")
         self.open = SlaTile("open")
+        for tile in (self.red, self.yellow, self.blue, self.overdue, self.open):
+            tile.clicked.connect(lambda t=tile: self.pick(t.level))
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(12)
@@ -357,16 +397,21 @@ class SlaTiles(QWidget):
         self._equalise_captions()
 
     def refresh(self, *_: object) -> None:
-        """Recount; one vectorised pass over the store (sla_counts + overdue_count would
-        make two, ~10 ms each at 100k cases)."""
-        milestone, remaining, level = self._store.sla_arrays(self._store.clock.now())
-        counts = np.bincount(level[level >= 0], minlength=len(LEVEL_CODES))
-        by_level = {lvl: int(counts[i]) for i, lvl in enumerate(LEVEL_CODES)}
-        self.red.set_value(by_level[SlaLevel.RED])
-        self.yellow.set_value(by_level[SlaLevel.YELLOW])
-        self.blue.set_value(by_level[SlaLevel.BLUE])
-        self.overdue.set_value(int(np.count_nonzero((milestone > 0) & (remaining < 0))))
-        self.open.set_value(self._store.open_count())
+        """Recount from the catalogue; one pass over the store for all five (the engine
+        shares the SLA evaluation between them)."""
+        fig = self.metrics.figures()
+        zh = is_chinese()
+        for tile in self.tiles():
+            mv = fig.value(SLA_TILE_METRICS[tile.level])
+            self.values[tile.level] = mv
+            tile.set_value(int(mv.value or 0))
+            tile.setToolTip(explain(mv, zh))
+
+    def pick(self, level: str) -> None:
+        """Announce the cases behind one tile (exactly as many as it shows)."""
+        mv = self.values.get(level)
+        if mv is not None:
+            self.picked.emit(self.metrics.case_ids(mv))
 
     def retranslate(self) -> None:
         p = self._store.policy
@@ -416,6 +461,7 @@ class SlaTiles(QWidget):
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
+            self.refresh()
         elif event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._equalise_captions()
         super().changeEvent(event)
@@ -783,7 +829,11 @@ class OverviewPanel(QWidget):
     """Status strip, SLA tiles and the newest cases, fed by a LiveBridge."""
 
     def __init__(
-        self, bridge: LiveBridge, parent: QWidget | None = None, mask: Mask | None = None
+        self,
+        bridge: LiveBridge,
+        parent: QWidget | None = None,
+        mask: Mask | None = None,
+        metrics: MetricEngine | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("overviewPanel")
@@ -794,7 +844,7 @@ class OverviewPanel(QWidget):
         self._store = store
 
         self.strip = StatusStrip(store, bridge.status)
-        self.tiles = SlaTiles(store)
+        self.tiles = SlaTiles(store, metrics=metrics)
         self.model = NewestCasesModel(store, parent=self, mask=mask)
         self.table = CasesTable(self.model)
         self.section_title = QLabel(objectName="sectionTitle")

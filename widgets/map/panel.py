@@ -529,12 +529,17 @@ class MapPanel(Panel):
             self._heat_at = now
             self._heat_dirty = False
             self.heat.compute(self.store, self.cases._x, self.cases._y)
-        counts = self.cases.counts_by_style()
+        # The legend's numbers are the catalogue's, as on the warning tiles: red includes
+        # the overdue, which the legend lists as "of which overdue".
+        fig = self.ctx.metrics.figures()
         new = {
-            "blue": int(counts[1]),
-            "yellow": int(counts[2]),
-            "red": int(counts[3]),
-            "overdue": int(counts[4]),
+            key: int(fig.value(name).value or 0)
+            for key, name in (
+                ("blue", "sla_blue"),
+                ("yellow", "sla_yellow"),
+                ("red", "sla_red"),
+                ("overdue", "overdue_now"),
+            )
         }
         if new != self.legend.counts:
             self.legend.counts = new

@@ -1,16 +1,16 @@
 """The "kpis" panel: are we meeting targets?
 
-One tile per KPI of the store (``kpi.update`` events): its label, value and unit, and its
-target. A tile is green when the value meets the target and red when it does not.
-Under the value a sparkline draws the KPI's recent values (``commandcenter.kpis.KpiHistory``,
-fed by the store's change sets while the panel is open), and the tooltip says how the
-number is computed (``commandcenter.kpis.DEFINITIONS``) with the samples behind the line.
+One tile per KPI. The big number is the metric catalogue's (``commandcenter.metrics``),
+computed from the cases the console holds, with its window, n and as-of in the tooltip;
+a click selects exactly those cases. When the feed also reports the KPI (``kpi.update``:
+the platform's official figure), the tile says so beneath the number ("平台 95.6%") and
+flags a difference a leader could see on two screens, never mixing the two silently. A
+KPI only the platform knows (online completion of government services) shows the
+platform's number, labelled as the platform's.
 
-The rule for "meets": the feed protocol's KPI carries a target but no direction, and every
-target the platform sets is a floor on a rate (closure rate >= 95%, satisfaction >= 90%...);
-so a KPI with a target > 0 meets it when ``value >= target``. A target of 0 means "no
-target" (counts such as cases today): the tile stays neutral rather than pretending to
-judge. Which KPIs, in which order, and how many columns are settings.
+Under the value a sparkline draws the tile's recent values (``KpiHistory``, fed by this
+panel's refreshes), and the target line. Which KPIs, in which order, and how many
+columns are settings.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent, QPen, QPolygonF, QResizeEvent
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -32,6 +32,9 @@ from PySide6.QtWidgets import (
 
 from commandcenter import hall_time
 from commandcenter.kpis import KpiHistory, definition
+from commandcenter.metrics.catalogue import CATALOGUE, KPI_TILES, PLATFORM_ONLY
+from commandcenter.metrics.engine import MetricValue, format_number, platform_difference
+from commandcenter.metrics.explain import explain
 from commandcenter.store import ChangeSet
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
@@ -62,13 +65,7 @@ def meets_target(value: float, target: float) -> bool | None:
     return value >= target
 
 
-def format_value(value: float, unit: str) -> str:
-    """Rates with one decimal, counts as integers with thousands separators."""
-    if unit == "%":
-        return f"{value:.1f}%"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.1f}"
+format_value = format_number  # the catalogue's formatting: one way to print a number
 
 
 def kpi_label(kpi: Any) -> str:
@@ -143,19 +140,26 @@ class Sparkline(QWidget):
 
 
 class KpiTile(QFrame):
-    """Label, big value with its unit, and the target line."""
+    """Label, big value with its unit, the platform's figure, and the target line."""
+
+    clicked = Signal()
 
     def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("kpiTile")
         self.setProperty("meets", "none")
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.kpi_name = name
+        self.mv: MetricValue | None = None  # the catalogue's value shown (None: platform's)
         self.label = QLabel(self, objectName="kpiLabel")
         self.value = QLabel("—", self, objectName="kpiValue")
         self.unit = QLabel(self, objectName="kpiUnit")
+        self.platform = QLabel(self, objectName="kpiPlatform")
+        self.platform.setProperty("differs", False)
         self.target = QLabel(self, objectName="kpiTarget")
-        for lab in (self.label, self.value, self.unit, self.target):
+        for lab in (self.label, self.value, self.unit, self.platform, self.target):
             lab.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+            lab.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row = QWidget(self)
         row_layout = QGridLayout(row)
@@ -169,10 +173,25 @@ class KpiTile(QFrame):
         col.setSpacing(0)
         col.addWidget(self.label)
         col.addWidget(row, 1)
+        col.addWidget(self.platform)
         self.spark = Sparkline(self)
         col.addWidget(self.spark)
         col.addWidget(self.target)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
+            event.position().toPoint()
+        ):
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
+
+def _set_differs(label: QLabel, differs: bool) -> None:
+    if label.property("differs") != differs:
+        label.setProperty("differs", differs)
+        label.style().unpolish(label)
+        label.style().polish(label)
 
 
 @register
@@ -211,16 +230,19 @@ class KpisPanel(Panel):
         self.empty = QLabel(self.grid_host, objectName="placeholderMessage")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
-        self.history = KpiHistory(capacity=120)
-        self.hold(self.history.follow(ctx.store))
+        self.history = KpiHistory(capacity=120)  # what the tiles showed, sampled on change
         self.listen(ctx.bridge.changed, self._on_changed)
+        self.listen(ctx.bridge.tick, self.refresh)  # stocks (open, overdue) move with time
         self.rebuild()
 
     # -- which KPIs
     def wanted(self) -> list[str]:
-        """Names to show: the setting's list in its order, or every KPI of the store."""
+        """Names to show: the setting's list in its order, or the catalogue's KPI tiles
+        followed by any other KPI the feed reports (the platform's own figures)."""
         names = [n.strip() for n in str(self.settings["names"]).split(",") if n.strip()]
-        return names or list(self.ctx.store.kpis)
+        if names:
+            return names
+        return list(dict.fromkeys([*KPI_TILES, *self.ctx.store.kpis]))
 
     def rebuild(self) -> None:
         """Lay the tiles out again (names or columns changed, or new KPIs arrived)."""
@@ -235,6 +257,7 @@ class KpisPanel(Panel):
             tile = KpiTile(name, self.grid_host)
             tile.ensurePolished()
             tile.setMinimumHeight(tile.sizeHint().height())
+            tile.clicked.connect(lambda t=tile: self.pick(t))
             self.tiles[name] = tile
             self.grid.addWidget(tile, i // columns, i % columns)
         for c in range(columns):
@@ -266,34 +289,63 @@ class KpisPanel(Panel):
 
     # -- live
     def _on_changed(self, cs: ChangeSet) -> None:
-        if not (cs.reset or cs.kpis):
+        if not (cs.reset or cs.kpis or cs.cases_created or cs.cases_updated or cs.units):
             return
         if set(self.wanted()) != set(self.tiles):
             self.rebuild()
         else:
             self.refresh()
 
+    def pick(self, tile: KpiTile) -> None:
+        """A tile was clicked: select the cases behind its number (a count's cases, a
+        rate's population n), exactly as many as the tooltip says."""
+        mv = tile.mv
+        if mv is None or mv.reason == "not_case_based":
+            return
+        self.ctx.selection.select(self.ctx.metrics.case_ids(mv), self.selection_origin)
+
     def refresh(self) -> None:
+        fig = self.ctx.metrics.figures()
         kpis = self.ctx.store.kpis
         zh = is_chinese()
         for name, tile in self.tiles.items():
             kpi = kpis.get(name)
-            if kpi is None:
+            m = CATALOGUE.get(name)
+            if m is not None:
+                mv = fig.value(m)
+                tile.mv = mv
+                meets = mv.meets
+                tile.label.setText(m.label(zh))
+                tile.value.setText(mv.text())
+                tile.unit.setText("" if m.unit == "%" else unit_label(m.unit))
+                tile.target.setText(self._target_line(mv))
+                self._platform_line(tile, mv, kpi)
+                tile.setToolTip(self._tooltip_ours(mv, kpi))
+                if mv.value is not None:
+                    self._sample(name, mv.value, fig.now)
+                target = float(m.target or 0.0)
+            elif kpi is None:
+                tile.mv = None
                 tile.label.setText(KPI_LABELS_EN.get(name, name) if not zh else name)
                 tile.value.setText("—")
                 tile.unit.setText("")
+                tile.platform.setText("")
                 tile.target.setText(zh_en("无数据", "no data"))
-                meets: bool | None = None
+                meets = None
+                target = 0.0
                 tile.setToolTip(
                     zh_en(
                         "数据源尚未报送 {name}。", "The feed has not reported {name} yet."
                     ).format(name=name)
                 )
             else:
+                tile.mv = None
                 value, target, unit = float(kpi.value), float(kpi.target), str(kpi.unit)
                 tile.label.setText(kpi_label(kpi))
                 tile.value.setText(format_value(value, unit))
                 tile.unit.setText("" if unit == "%" else unit_label(unit))
+                tile.platform.setText(zh_en("平台报送", "reported by the platform"))
+                _set_differs(tile.platform, False)
                 meets = meets_target(value, target)
                 tile.target.setText(
                     zh_en("目标 ≥ {target}", "target ≥ {target}").format(
@@ -303,16 +355,82 @@ class KpisPanel(Panel):
                     else zh_en("未设目标", "no target")
                 )
                 tile.setToolTip(self._tooltip(kpi, meets))
+                self._sample(name, value, fig.now)
             state = {True: "ok", False: "miss", None: "none"}[meets]
             _, values = self.history.samples(name)
             tile.spark.setVisible(bool(self.settings["sparkline"]))
-            tile.spark.set_values(values, float(kpi.target) if kpi is not None else 0.0, state)
+            tile.spark.set_values(values, target, state)
             if tile.property("meets") != state:
                 tile.setProperty("meets", state)
                 for w in (tile, tile.value):
                     w.style().unpolish(w)
                     w.style().polish(w)
         self.empty.setText(zh_en("数据源尚未报送考核指标。", "No KPIs reported by the feed yet."))
+
+    def _sample(self, name: str, value: float, now: float) -> None:
+        """Add to the sparkline when the value moved (a repeat would flatten the line)."""
+        _, values = self.history.samples(name)
+        if not len(values) or float(values[-1]) != value:
+            self.history.add(name, value, now)
+
+    def _target_line(self, mv: MetricValue) -> str:
+        m = mv.metric
+        parts = []
+        if m.target is not None and m.direction is not None:
+            op = "≥" if m.direction == "up" else "≤"
+            parts.append(
+                zh_en("目标 {op} {target}", "target {op} {target}").format(
+                    op=op, target=format_value(m.target, m.unit)
+                )
+            )
+        if m.window is not None:
+            days = m.window.days
+            parts.append(
+                zh_en("今日", "today") if days == 1 else zh_en("近{n}日", "{n} days").format(n=days)
+            )
+        if m.is_rate:
+            parts.append(f"n={mv.n}")
+        return " · ".join(parts) if parts else zh_en("未设目标", "no target")
+
+    def _platform_line(self, tile: KpiTile, mv: MetricValue, kpi: Any) -> None:
+        """The platform's figure under ours, flagged when the two differ visibly."""
+        if kpi is None:
+            tile.platform.setText("")
+            _set_differs(tile.platform, False)
+            return
+        try:
+            p = float(kpi.value)
+        except (TypeError, ValueError):
+            p = float("nan")
+        diff = platform_difference(mv, p)
+        text = zh_en("平台 {value}", "platform {value}").format(
+            value=format_value(p, mv.metric.unit)
+        )
+        if diff is not None:
+            text += " ≠"
+        tile.platform.setText(text)
+        _set_differs(tile.platform, diff is not None)
+
+    def _tooltip_ours(self, mv: MetricValue, kpi: Any) -> str:
+        text = explain(mv, is_chinese())
+        if kpi is None:
+            return text
+        try:
+            p = float(kpi.value)
+        except (TypeError, ValueError):
+            return text
+        diff = platform_difference(mv, p)
+        line = zh_en("平台报送 {value}", "The platform reports {value}").format(
+            value=format_value(p, mv.metric.unit)
+        )
+        if diff is not None:
+            line += zh_en(
+                "，与本系统相差 {d}（案件、窗口或口径不同）",
+                ": differs from ours by {d} (different cases, window or definition)",
+            ).format(d=format_value(diff, mv.metric.unit))
+        else:
+            line += zh_en("，与本系统一致", ": agrees with ours")
+        return text + "\n" + line
 
     def _tooltip(self, kpi: Any, meets: bool | None) -> str:
         lines = [
@@ -332,16 +450,18 @@ class KpisPanel(Panel):
                     verdict=zh_en("已达标", "met") if meets else zh_en("未达标", "missed"),
                 )
             )
-        text = definition(str(kpi.name), is_chinese())
+        name = str(kpi.name)
+        only = PLATFORM_ONLY.get(name)
+        text = (only[0] if is_chinese() else only[1]) if only else definition(name, is_chinese())
         if text:
             lines.append(text)
-            lines.append(
-                zh_en(
-                    "（按参考数据源即演示县的算法）",
-                    "(as computed by the reference feed, the demo county)",
-                )
+        lines.append(
+            zh_en(
+                "（平台数据：本系统没有对应案件）",
+                "(the platform's figure: no case held here stands behind it)",
             )
-        ts, values = self.history.samples(str(kpi.name))
+        )
+        ts, values = self.history.samples(name)
         if len(values):
             lines.append(
                 zh_en(

@@ -26,11 +26,17 @@ class OverviewPanel(Panel):
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
-        self.view = OverviewView(ctx.bridge, parent=self.body, mask=mask_of(ctx))
+        self.view = OverviewView(
+            ctx.bridge, parent=self.body, mask=mask_of(ctx), metrics=ctx.metrics
+        )
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
         self.view.table.clicked.connect(self._on_clicked)
+        self.listen(self.view.tiles.picked, self._on_picked)
+
+    def _on_picked(self, case_ids: list[str]) -> None:
+        self.ctx.selection.select(case_ids, self.selection_origin)
 
     def _on_clicked(self, index: Any) -> None:
         case_id = self.view.table.case_id_at(index.row())

@@ -1,7 +1,8 @@
 """The "sla_tiles" panel: how many cases need me, and how urgently?
 
-Red / yellow / blue (红黄蓝三色预警), overdue and open counts, recounted on every change of
-the cases and every second (levels move with time even when no event arrives).
+Red / yellow / blue (红黄蓝三色预警), overdue and open counts from the metric catalogue,
+recounted on every change of the cases and every second (levels move with time even when
+no event arrives). Each tile's tooltip explains its number; a click selects its cases.
 """
 
 from __future__ import annotations
@@ -31,17 +32,22 @@ class SlaTilesPanel(Panel):
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
-        self.tiles = SlaTiles(ctx.store, parent=self.body)
+        self.tiles = SlaTiles(ctx.store, parent=self.body, metrics=ctx.metrics)
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(10, 8, 10, 10)
         layout.addWidget(self.tiles)
         self.listen(ctx.bridge.changed, self._on_changed)
         self.listen(ctx.bridge.tick, self.tiles.refresh)
+        self.listen(self.tiles.picked, self._on_picked)
         self.apply_settings()
 
     def _on_changed(self, cs: ChangeSet) -> None:
         if cs.reset or cs.cases_created or cs.cases_updated:
             self.tiles.refresh()
+
+    def _on_picked(self, case_ids: list[str]) -> None:
+        """A tile was clicked: its cases, exactly as many as it shows, everywhere."""
+        self.ctx.selection.select(case_ids, self.selection_origin)
 
     def apply_settings(self) -> None:
         self.tiles.set_captions_visible(bool(self.settings["captions"]))

@@ -20,7 +20,7 @@ import heapq
 import math
 import random
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import msgspec
@@ -39,6 +39,10 @@ from commandcenter.domain import (
     UnitStatus,
     Urgency,
 )
+from commandcenter.metrics.catalogue import KPI_TILES
+from commandcenter.metrics.columns import columns_from_cases
+from commandcenter.metrics.engine import figures_of
+from commandcenter.metrics.windows import DayCalendar
 from feeds import protocol as P
 from feeds.serve.camera_streams import stream_paths
 from feeds.serve.simulator import names
@@ -73,10 +77,7 @@ HOURLY_WEIGHTS: tuple[float, ...] = (
 _HW_SUM = sum(HOURLY_WEIGHTS)
 _HW_MAX = max(HOURLY_WEIGHTS)
 
-# Pre-existing totals so that the closure rate starts where Pingding's published one is
-# (28,984 filed, 27,865 closed: 96.13%) instead of jumping about on the first few cases.
-BASE_FILED = 28_984
-BASE_CLOSED = 27_865
+# The one KPI no case of the demo stands behind (government services, another platform).
 ONLINE_COMPLETION = 95.66
 
 HALL_OFFICERS = ("值班员王丽", "值班员赵建国", "值班员李晓燕", "值班员张志强")
@@ -85,6 +86,9 @@ RETURN_REASONS = ("非本单位职责范围", "地址信息不准确，无法找
 REJECT_REASONS = ("现场核查未整改到位", "回复内容与实际不符")
 # Nothing left for the hall to do (a completed case still awaits verification).
 FINISHED_STATES = frozenset({S.CLOSED, S.CALLED_BACK, S.EVALUATED})
+# Finished cases are kept (and sent in a snapshot) this long: the KPIs' 7-day windows are
+# whole local days, so up to 8 days back.
+KEEP_FINISHED_S = 8 * 86_400.0
 
 
 class SimEvent(NamedTuple):
@@ -179,8 +183,6 @@ class _Stats:
     closed: int = 0
     cases_today: int = 0
     closed_today: int = 0
-    closures: deque = field(default_factory=lambda: deque(maxlen=5000))  # (ts, on_time)
-    ratings: deque = field(default_factory=lambda: deque(maxlen=5000))  # (ts, rating)
     online: float = ONLINE_COMPLETION
 
 
@@ -327,7 +329,6 @@ class World:
         target = self.now
         t0 = target - hours * 3600.0
         self.now = t0
-        self._seed_statistics(t0)
         self._emit_positions = False
         self._begin(t0, with_backlog=True)
         self.advance(target)
@@ -336,24 +337,6 @@ class World:
         for u in self.units.values():
             if u.motion is not None:
                 self._schedule_tick(u, self.now + self.rng.uniform(0.5, self.position_interval_s))
-
-    def _seed_statistics(self, t0: float) -> None:
-        """The week before the warm-up, as rolling KPI samples: the 7-day satisfaction and
-        the 24 h on-time rate are otherwise computed from the handful of cases the warm-up
-        finished (a leader would see 40 % satisfaction from three ratings). Drawn from the
-        same distributions as live cases, with its own RNG so the world's draws don't move."""
-        rng = random.Random(f"{self.seed}:history")
-        per_day = self.cases_per_day
-        late_share = 0.1
-        for _ in range(int(per_day * 0.8 * 7)):
-            late = rng.random() < late_share
-            weights = (4, 6, 15, 35, 40) if late else (1, 2, 7, 30, 60)
-            rating = rng.choices((1, 2, 3, 4, 5), weights=weights)[0]
-            self.stats.ratings.append((t0 - rng.uniform(0, 7 * DAY), rating))
-        for _ in range(int(per_day * 0.9)):
-            self.stats.closures.append((t0 - rng.uniform(0, DAY), rng.random() >= late_share))
-        self.stats.ratings = deque(sorted(self.stats.ratings), maxlen=self.stats.ratings.maxlen)
-        self.stats.closures = deque(sorted(self.stats.closures), maxlen=self.stats.closures.maxlen)
 
     def advance(self, to_ts: float) -> list[SimEvent]:
         """Everything that happens up to ``to_ts`` (inclusive), in time order."""
@@ -412,13 +395,14 @@ class World:
 
     # State for the snapshot -------------------------------------------------------
 
-    def live_cases(self, keep_closed_s: float = DAY) -> list[P.CaseData]:
-        """Open cases and those finished within ``keep_closed_s``."""
+    def live_cases(self, keep_closed_s: float = KEEP_FINISHED_S) -> list[P.CaseData]:
+        """Open cases, those finished within ``keep_closed_s`` and those filed within it
+        (the KPIs' 7-day windows count cases filed in them, finished or not)."""
         cutoff = self.now - keep_closed_s
         return [
             P.case_to_wire(c)
             for c in self.cases.values()
-            if c.state not in FINISHED_STATES or c.state_ts >= cutoff
+            if c.state not in FINISHED_STATES or c.state_ts >= cutoff or c.created_ts >= cutoff
         ]
 
     def unit_statuses(self) -> list[P.UnitStatusData]:
@@ -845,10 +829,6 @@ class World:
         elif act is A.VERIFY:
             self.stats.closed += 1
             self.stats.closed_today += 1
-            limit = LIMITS[new.urgency]["done"] + new.extension_s
-            self.stats.closures.append((t, new.completed_ts - new.created_ts <= limit))
-        elif act is A.EVALUATE:
-            self.stats.ratings.append((t, new.rating))
         # Whether the hall acted by hand or not, the automatic actors carry on from here.
         self._schedule_case(new)
         return new
@@ -1355,57 +1335,46 @@ class World:
         self._schedule(self.now + DAY, "midnight")
 
     def _prune(self) -> None:
-        """Forget finished cases older than a day so a week-long demo stays small."""
-        cutoff = self.now - DAY
+        """Forget finished cases filed before the KPIs' longest window (7 whole days, so
+        ``KEEP_FINISHED_S``), so a week-long demo stays small."""
+        cutoff = self.now - KEEP_FINISHED_S
         for cid in [
             cid
             for cid, c in self.cases.items()
-            if c.state in FINISHED_STATES and c.state_ts < cutoff
+            if c.state in FINISHED_STATES and c.state_ts < cutoff and c.created_ts < cutoff
         ]:
             del self.cases[cid]
             self.plans.pop(cid, None)
-        for key in [k for k, dq in self._cluster.items() if not dq or dq[-1] < cutoff]:
+        recent = self.now - DAY
+        for key in [k for k, dq in self._cluster.items() if not dq or dq[-1] < recent]:
             del self._cluster[key]
 
     def _compute_kpis(self) -> dict[str, P.Kpi]:
-        t = self.now
+        """The platform's KPIs, computed from the world's own cases by the console's metric
+        catalogue (commandcenter.metrics): in the demo the platform's figure and the
+        console's agree, so a difference flagged on a real feed means something."""
         st = self.stats
-        open_cases = [c for c in self.cases.values() if c.state in OPEN_STATES]
-        overdue = 0
-        for c in open_cases:
-            lim = LIMITS[c.urgency]
-            age = t - c.created_ts
-            if (
-                (c.assigned_ts == 0.0 and age > lim["sign_assign"])
-                or ("on_site" in lim and c.on_site_ts == 0.0 and age > lim["on_site"])
-                or age > lim["done"] + c.extension_s
-            ):
-                overdue += 1
-        closures = [ok for ts, ok in st.closures if ts >= t - DAY]
-        on_time = 100.0 * sum(closures) / len(closures) if closures else 96.0
-        ratings = [r for ts, r in st.ratings if ts >= t - 7 * DAY]
-        satisfied = 100.0 * sum(1 for r in ratings if r >= 4) / len(ratings) if ratings else 92.0
+        if getattr(self, "_calendar", None) is None:
+            self._calendar = DayCalendar("Asia/Shanghai")  # caches the local midnights
         st.online = min(95.80, max(95.50, st.online + self.rng.uniform(-0.004, 0.004)))
-        on_duty = sum(1 for u in self.units.values() if u.status is not UnitStatus.OFF_DUTY)
-        cams_on = sum(1 for c in self.cameras.values() if c.online)
-        closure = 100.0 * (BASE_CLOSED + st.closed) / (BASE_FILED + st.filed)
-        vals = (
-            ("closure_rate", closure, 95.0, "%", "结案率"),
-            ("on_time_rate", on_time, 95.0, "%", "按期办结率"),
-            ("open_urgent", sum(1 for c in open_cases if c.urgency is Urgency.URGENT), 0.0, "件", "紧急在办"),
-            ("overdue_now", overdue, 0.0, "件", "当前超期"),
-            ("open_cases", len(open_cases), 0.0, "件", "在办案件"),
-            ("satisfaction", satisfied, 90.0, "%", "满意率"),
-            ("online_completion", st.online, 95.0, "%", "网上办结率"),
-            ("cases_today", st.cases_today, 0.0, "件", "今日受理"),
-            ("closed_today", st.closed_today, 0.0, "件", "今日结案"),
-            ("units_on_duty", on_duty, 0.0, "人", "在岗力量"),
-            ("camera_online_rate", 100.0 * cams_on / max(1, len(self.cameras)), 98.0, "%", "视频在线率"),
-        )  # fmt: skip
-        return {
-            name: P.Kpi(name, round(float(v), 2), target, unit, label)
-            for name, v, target, unit, label in vals
-        }
+        fig = figures_of(
+            columns_from_cases(self.cases.values()),
+            self.now,
+            units={u.d.id: u.status for u in self.units.values()},
+            cameras=self.cameras,
+            calendar=self._calendar,
+        )
+        out: dict[str, P.Kpi] = {}
+        for name in KPI_TILES:
+            mv = fig.value(name)
+            if mv.value is None:
+                continue  # below its minimum sample: the platform reports nothing either
+            m = mv.metric
+            out[name] = P.Kpi(name, round(mv.value, 2), m.target or 0.0, m.unit, m.label_zh)
+        out["online_completion"] = P.Kpi(
+            "online_completion", round(st.online, 2), 95.0, "%", "网上办结率"
+        )
+        return out
 
     def _on_kpi(self, _key: Any, _token: int) -> None:
         for name, k in self._compute_kpis().items():

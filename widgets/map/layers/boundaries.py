@@ -447,8 +447,8 @@ class Legend:
                 lo = b
         lines.append(("title", "", zh_en("案件预警", "Case warnings")))
         names = (
-            ("overdue", c["red"], zh_en("超期", "Overdue")),
             ("red", c["red"], zh_en("红色预警", "Red")),
+            ("overdue", c["red"], zh_en("  其中超期", "  of which overdue")),
             ("yellow", c["yellow"], zh_en("黄色预警", "Yellow")),
             ("blue", c["blue"], zh_en("蓝色预警", "Blue")),
         )
