@@ -36,6 +36,32 @@ _SOURCE_INDEX = {s.value: i for i, s in enumerate(SOURCE_ORDER)}
 _OPEN_CODES = np.array(sorted(_STATE_INDEX[s.value] for s in OPEN_STATES), dtype=np.int8)
 
 
+_INT_RANGES = {
+    "version": (0, 2**62),
+    "supervised": (-(2**31), 2**31 - 1),
+    "rating": (-128, 127),
+}
+
+
+def _check_case(c: Any) -> None:
+    """Raise ValueError before anything is written when a case record would not fit the
+    columns: the row must be all of the record or none of it."""
+    if not isinstance(c.id, str):
+        raise TypeError("case id is not text")
+    for name, (lo, hi) in _INT_RANGES.items():
+        value = getattr(c, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"{name}={value!r:.40} outside {lo}..{hi}")
+    for name in (*_FLOAT_COLS,):
+        value = float(getattr(c, name))
+        if not np.isfinite(value):
+            raise ValueError(f"{name} is not a finite number")
+    state = getattr(c.state, "value", c.state)
+    urgency = getattr(c.urgency, "value", c.urgency)
+    if state not in _STATE_INDEX or urgency not in _URGENCY_INDEX:
+        raise ValueError(f"unknown state {state!r:.40} or urgency {urgency!r:.40}")
+
+
 class EventLike(Protocol):
     seq: int
     kind: str
@@ -61,6 +87,7 @@ class ChangeSet:
     duplicates: int = 0
     stale: int = 0
     skipped: int = 0  # kinds the store does not hold
+    rejected: int = 0  # events the store refused (out-of-range numbers, wrong types)
 
     def __bool__(self) -> bool:
         return bool(
@@ -92,6 +119,7 @@ class ChangeSet:
         self.duplicates += other.duplicates
         self.stale += other.stale
         self.skipped += other.skipped
+        self.rejected += other.rejected
 
 
 @dataclass(slots=True)
@@ -215,6 +243,7 @@ class Store:
         self.grids: dict[str, Any] = {}
         self.kpis: dict[str, Any] = {}
         self.alerts: deque[Any] = deque(maxlen=1000)
+        self.rejections: deque[str] = deque(maxlen=200)
 
     def _grow(self) -> None:
         cap = self._cap * 2
@@ -261,7 +290,11 @@ class Store:
         self.set_clock(snapshot.now, snapshot.rate)
         cs = ChangeSet(first_seq=snapshot.seq, last_seq=snapshot.seq, reset=True)
         for c in snapshot.cases:
-            self._put_case(c, None, cs)
+            try:
+                self._put_case(c, None, cs)
+            except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as err:
+                cs.rejected += 1
+                self.rejections.append(f"snapshot case: {type(err).__name__}: {err}"[:300])
         for u in snapshot.units:
             self._unit_status(u, cs)
         for p in snapshot.positions:
@@ -289,39 +322,52 @@ class Store:
             seq = ev.seq
             if not cs.first_seq:
                 cs.first_seq = seq
-            kind = ev.kind
-            data = ev.data
-            if kind == "unit.position":
-                self._unit_position(data, cs)
-            elif kind == "case.created" or kind == "case.updated":
-                self._put_case(data, getattr(ev, "extra", None), cs)
-            elif kind == "unit.status":
-                self._unit_status(data, cs)
-            elif kind == "camera.upsert":
-                self.cameras[data.id] = data
-                cs.cameras.add(data.id)
-            elif kind == "camera.status":
-                cam = self.cameras.get(data.id)
-                if cam is not None:
-                    cam.online = data.online
-                    cs.cameras.add(data.id)
-            elif kind == "grid.stats":
-                self.grids[data.id] = data
-                cs.grids.add(data.id)
-            elif kind == "kpi.update":
-                self.kpis[data.name] = data
-                cs.kpis.add(data.name)
-            elif kind == "alert.raised":
-                self.alerts.append(data)
-                cs.alerts.append(data)
-            else:
-                cs.skipped += 1
+            try:
+                if not self._apply_one(ev, cs):
+                    cs.skipped += 1
+                    continue
+            except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as err:
+                # Whatever the feed layer let through, one bad event must not stop the
+                # batch or leave half a row behind (_put_case checks before it writes).
+                cs.rejected += 1
+                self.rejections.append(f"{ev.kind} seq {ev.seq}: {type(err).__name__}: {err}"[:300])
                 continue
             cs.applied += 1
         self.seq = seq
         cs.last_seq = seq
         self._publish(cs)
         return cs
+
+    def _apply_one(self, ev: EventLike, cs: ChangeSet) -> bool:
+        """Apply one event; False for a kind the store does not hold."""
+        kind = ev.kind
+        data = ev.data
+        if kind == "unit.position":
+            self._unit_position(data, cs)
+        elif kind == "case.created" or kind == "case.updated":
+            self._put_case(data, getattr(ev, "extra", None), cs)
+        elif kind == "unit.status":
+            self._unit_status(data, cs)
+        elif kind == "camera.upsert":
+            self.cameras[data.id] = data
+            cs.cameras.add(data.id)
+        elif kind == "camera.status":
+            cam = self.cameras.get(data.id)
+            if cam is not None:
+                cam.online = data.online
+                cs.cameras.add(data.id)
+        elif kind == "grid.stats":
+            self.grids[data.id] = data
+            cs.grids.add(data.id)
+        elif kind == "kpi.update":
+            self.kpis[data.name] = data
+            cs.kpis.add(data.name)
+        elif kind == "alert.raised":
+            self.alerts.append(data)
+            cs.alerts.append(data)
+        else:
+            return False
+        return True
 
     def _unit_position(self, p: Any, cs: ChangeSet) -> None:
         rec = self.units.get(p.id)
@@ -342,6 +388,7 @@ class Store:
         cs.units.add(s.id)
 
     def _put_case(self, c: Any, extra: dict[str, Any] | None, cs: ChangeSet) -> None:
+        _check_case(c)
         row = self._row.get(c.id)
         if row is None:
             if self._n == self._cap:

@@ -27,11 +27,10 @@ from typing import Any, Protocol
 
 import httpx
 import msgspec
-from httpx_sse import SSEError, aconnect_sse
 
 from commandcenter.status import FeedStatus, LinkState
 from feeds import protocol
-from feeds.net import url_is_loopback
+from feeds.net import read_sse, url_is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +59,7 @@ class ClientConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     max_event_bytes: int = protocol.MAX_EVENT_BYTES
+    max_snapshot_bytes: int = 512 << 20  # ~1M cases; more is refused while it streams
     slice_s: float = 0.008  # give the loop back after handling messages for this long
 
     def __repr__(self) -> str:  # the token must never reach a log line
@@ -116,7 +116,7 @@ class FeedLink:
         raise NotImplementedError
 
     def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.ensure_future(self.run())
+        self._task = asyncio.ensure_future(self._supervise())
         return self._task
 
     async def stop(self) -> None:
@@ -126,6 +126,51 @@ class FeedLink:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         self.status.set_state(LinkState.STOPPED)
+
+    def _apply(self, events: list[protocol.Event]) -> None:
+        """Hand events to the sink and count what it refused (a record that does not fit
+        its columns) as quarantined, so the badge and the log say so."""
+        result = self.sink.apply(events)
+        rejected = getattr(result, "rejected", 0)
+        self.status.applied += len(events) - rejected
+        if rejected:
+            rejections = getattr(self.sink, "rejections", None)
+            detail = rejections[-1] if rejections else f"{rejected} event(s)"
+            for _ in range(rejected):
+                self.status.quarantine("store_rejected", detail)
+            log.warning("store refused %d event(s): %s", rejected, detail)
+            self.status.notify()
+
+    def _crashed(self, err: BaseException) -> None:
+        """An exception nobody expected: count it under its own cause, log its traceback
+        once per cause (a loop of the same fault must not flood the log), show it on the
+        badge (RECONNECTING with last_error), and let the caller back off and reconnect."""
+        cause = f"internal_{type(err).__name__.lower()}"
+        first = self.status.errors[cause] == 0
+        self.status.error(cause, str(err) or type(err).__name__)
+        if first:
+            log.error("feed link fault (%s); reconnecting", cause, exc_info=err)
+        else:
+            log.debug("feed link fault again (%s): %s", cause, err)
+        self.status.set_state(LinkState.RECONNECTING)
+
+    async def _supervise(self) -> None:
+        """Run ``run`` until stopped, whatever it raises. Links that catch their own
+        faults (FeedClient, MqttLink) rarely reach this; a link that does not, or a fault
+        in set-up code outside their loop, still never ends the task silently."""
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                await self.run()
+                if self._stop.is_set():
+                    return
+                raise RuntimeError("feed link returned without being stopped")
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # supervision: nothing escapes
+                self._crashed(err)
+            await back_off(self.status, self._stop, attempt, self.config, self._rng)
+            attempt += 1
 
     async def _watch_staleness(self) -> None:
         """A silent link is not a live one: flag it long before the read times out."""
@@ -196,8 +241,10 @@ class FeedClient(FeedLink):
                         continue
                     except _FeedError as err:
                         self._failed(err.cause, err.detail)
-                    except (httpx.HTTPError, SSEError, OSError, ssl.SSLError) as err:
+                    except (httpx.HTTPError, OSError, ssl.SSLError) as err:
                         self._failed(*self._classify(err))
+                    except Exception as err:  # supervision: nothing escapes
+                        self._crashed(err)
                     if self._stop.is_set():
                         break
                     await back_off(self.status, self._stop, attempt, self.config, self._rng)
@@ -217,8 +264,6 @@ class FeedClient(FeedLink):
         text = str(err) or type(err).__name__
         if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(err, ssl.SSLError):
             return "tls", text
-        if isinstance(err, SSEError):
-            return "not_event_stream", text
         if isinstance(err, httpx.TimeoutException):
             return "timeout", text
         if isinstance(err, httpx.ConnectError):
@@ -229,6 +274,11 @@ class FeedClient(FeedLink):
 
     @staticmethod
     def _check_response(response: httpx.Response, what: str) -> None:
+        if response.is_redirect:
+            # Never followed: a feed that moved is a configuration matter, and following
+            # could hand the token to another host. Said as such, not as a bad snapshot.
+            where = response.headers.get("location", "?")
+            raise _FeedError("redirect", f"{what}: HTTP {response.status_code} to {where[:200]}")
         if response.status_code in (401, 403):
             raise _FeedError(f"http_{response.status_code}", f"{what}: the feed refused the token")
         if response.status_code >= 400:
@@ -239,10 +289,19 @@ class FeedClient(FeedLink):
     async def _take_snapshot(self, http: httpx.AsyncClient) -> None:
         if self.status.state is not LinkState.CONNECTING:
             self.status.set_state(LinkState.CONNECTING)
-        response = await http.get("/v1/snapshot")
-        self._check_response(response, "snapshot")
+        limit = self.config.max_snapshot_bytes
+        async with http.stream("GET", "/v1/snapshot") as response:
+            self._check_response(response, "snapshot")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise _FeedError("snapshot_oversized", f"{declared} bytes > {limit}")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise _FeedError("snapshot_oversized", f"more than {limit} bytes")
         try:
-            snap = protocol.decode_snapshot(response.content)
+            snap = protocol.decode_snapshot(bytes(body))
         except (msgspec.DecodeError, msgspec.ValidationError) as err:
             kind = response.headers.get("content-type", "?")
             raise _FeedError("snapshot_invalid", f"{kind}: {err}") from err
@@ -288,9 +347,16 @@ class FeedClient(FeedLink):
         # ``slice_s`` of handling we yield once; nothing is skipped, the rest waits.
         slice_s = self.config.slice_s
         started = time.perf_counter()
-        async with aconnect_sse(http, "GET", "/v1/stream", headers=headers) as source:
-            self._check_response(source.response, "stream")
-            async with contextlib.aclosing(source.aiter_sse()) as messages:
+        headers["Accept"] = "text/event-stream"
+        headers["Cache-Control"] = "no-store"
+        max_line = self.config.max_event_bytes + 64  # "data: " and a little slack
+        async with http.stream("GET", "/v1/stream", headers=headers) as response:
+            self._check_response(response, "stream")
+            kind = response.headers.get("content-type", "")
+            if "text/event-stream" not in kind:
+                raise _FeedError("not_event_stream", f"content-type {kind or '?'}")
+            reader = read_sse(response.aiter_bytes(), max_line)
+            async with contextlib.aclosing(reader) as messages:
                 async for msg in messages:
                     if self._stop.is_set():
                         break
@@ -298,11 +364,34 @@ class FeedClient(FeedLink):
                     self.status.last_data_at = time.time()
                     if self.status.state is not LinkState.LIVE:
                         self.status.set_state(LinkState.LIVE)
+                    if msg.bad:
+                        self._on_unreadable(msg.bad, msg.bad_detail, msg.id, epoch)
+                        continue
                     self._on_message(msg.event, msg.data, msg.id, epoch)
                     if time.perf_counter() - started >= slice_s:
                         await asyncio.sleep(0)
                         started = time.perf_counter()
         return got_data
+
+    def _on_unreadable(self, reason: str, detail: str, sse_id: str, epoch: str) -> None:
+        """A message refused while reading (oversized, not UTF-8): counted, and its id
+        still moves the cursor, so resuming does not fetch it again and again."""
+        self.status.quarantine(reason, detail)
+        log.warning("quarantined event (%s): %s", reason, detail)
+        self._bad_since_good = True
+        self._advance_cursor(sse_id, epoch)
+        self.status.notify()
+
+    def _advance_cursor(self, sse_id: str, epoch: str) -> None:
+        if sse_id:
+            parsed_id = protocol.parse_event_id(sse_id)
+            if parsed_id is not None:
+                if parsed_id[0] != epoch:
+                    raise _Resync(f"event from another history ({parsed_id[0]})")
+                # The server's cursor, even when the event under it turns out malformed:
+                # resuming must not ask for a bad event again and again.
+                if parsed_id[1] > self._last_id[1]:  # type: ignore[index]
+                    self._last_id = parsed_id
 
     def _on_message(self, event: str, data: str, sse_id: str, epoch: str) -> None:
         if not data and event == "message":
@@ -324,15 +413,7 @@ class FeedClient(FeedLink):
             with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
                 reason = protocol.decode_resync(data).reason
             raise _Resync(reason)
-        if sse_id:
-            parsed_id = protocol.parse_event_id(sse_id)
-            if parsed_id is not None:
-                if parsed_id[0] != epoch:
-                    raise _Resync(f"event from another history ({parsed_id[0]})")
-                # The server's cursor, even when the event under it turns out malformed:
-                # resuming must not ask for a bad event again and again.
-                if parsed_id[1] > self._last_id[1]:  # type: ignore[index]
-                    self._last_id = parsed_id
+        self._advance_cursor(sse_id, epoch)
         parsed = protocol.parse_message(data, event, self.config.max_event_bytes)
         for bad in parsed.bad:
             self.status.quarantine(bad.reason, bad.detail)
@@ -354,7 +435,6 @@ class FeedClient(FeedLink):
                     )
                     raise _Resync(f"gap before seq {fresh[0].seq}")
                 self._bad_since_good = False
-                self.sink.apply(fresh)
-                self.status.applied += len(fresh)
+                self._apply(fresh)
         if parsed.bad or parsed.unknown_kinds:
             self.status.notify()

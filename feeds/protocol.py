@@ -13,7 +13,7 @@ Nothing here raises on bad input: every bad message becomes a ``Quarantined`` wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -21,6 +21,18 @@ from commandcenter.domain import Case, CaseState, Source, TimelineEntry, Urgency
 
 PROTOCOL_VERSION = 1
 MAX_EVENT_BYTES = 1 << 20  # a single SSE message larger than this is quarantined unread
+
+# Bounded numbers. Everything the store keeps in numpy columns (int64, int32, int8, float64)
+# must fit them: a version of 10**30 or a NaN timestamp is quarantined here, with its field
+# named, instead of raising deep inside Store.apply. Finite floats only (JSON has no NaN, but
+# a producer's 1e999 or a converted dict might); times within +-1e12 s, plain values +-1e15.
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**53)]  # versions, sequence numbers, counts
+Small = Annotated[int, msgspec.Meta(ge=-128, le=127)]  # ratings (int8 column)
+Medium = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]  # int32 columns
+Time = Annotated[float, msgspec.Meta(ge=-1e12, le=1e12)]
+Real = Annotated[float, msgspec.Meta(ge=-1e15, le=1e15)]
+Lon = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+Lat = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
 
 # Kinds of event. Their payload types are in PAYLOAD_TYPES below.
 CASE_CREATED = "case.created"
@@ -40,7 +52,7 @@ SSE_BATCH = "batch"  # data is a JSON array of envelopes; the SSE id is the last
 
 
 class TimelineItem(msgspec.Struct, frozen=True):
-    ts: float
+    ts: Time
     action: str
     actor: str
     state: str
@@ -52,29 +64,29 @@ class CaseData(msgspec.Struct):
     version that grows by one on each change, so applying is idempotent and order-safe."""
 
     id: str
-    version: int
+    version: Count
     category: str
     source: str
     urgency: str
     state: str
     township: str
     grid: str
-    lon: float
-    lat: float
-    created_ts: float
-    state_ts: float
+    lon: Lon
+    lat: Lat
+    created_ts: Time
+    state_ts: Time
     title: str = ""
     description: str = ""
     address: str = ""
     assignee: str = ""
     assignee_kind: str = ""
-    assigned_ts: float = 0.0
-    on_site_ts: float = 0.0
-    completed_ts: float = 0.0
-    closed_ts: float = 0.0
-    supervised: int = 0
-    extension_s: float = 0.0
-    rating: int = 0
+    assigned_ts: Time = 0.0
+    on_site_ts: Time = 0.0
+    completed_ts: Time = 0.0
+    closed_ts: Time = 0.0
+    supervised: Medium = 0
+    extension_s: Time = 0.0
+    rating: Small = 0
     reporter_name: str = ""
     reporter_phone: str = ""
     timeline: list[TimelineItem] = []
@@ -82,11 +94,11 @@ class CaseData(msgspec.Struct):
 
 class UnitPosition(msgspec.Struct):
     id: str
-    lon: float
-    lat: float
-    heading: float = 0.0  # degrees clockwise from north
-    speed: float = 0.0  # metres per second
-    ts: float = 0.0
+    lon: Lon
+    lat: Lat
+    heading: Real = 0.0  # degrees clockwise from north
+    speed: Real = 0.0  # metres per second
+    ts: Time = 0.0
 
 
 class UnitStatusData(msgspec.Struct):
@@ -99,18 +111,18 @@ class UnitStatusData(msgspec.Struct):
     department: str = ""
     case_id: str = ""
     shift: str = ""  # e.g. "08:00-17:00"
-    lon: float = 0.0
-    lat: float = 0.0
+    lon: Lon = 0.0
+    lat: Lat = 0.0
 
 
 class CameraData(msgspec.Struct):
     id: str
     name: str
-    lon: float
-    lat: float
-    direction: float = 0.0  # degrees clockwise from north
-    fov: float = 0.0  # horizontal field of view in degrees; 0 = unknown / 360 dome
-    range_m: float = 0.0
+    lon: Lon
+    lat: Lat
+    direction: Real = 0.0  # degrees clockwise from north
+    fov: Real = 0.0  # horizontal field of view in degrees; 0 = unknown / 360 dome
+    range_m: Real = 0.0
     stream_url: str = ""
     township: str = ""
     grid: str = ""
@@ -128,19 +140,19 @@ class GridStats(msgspec.Struct):
     id: str
     township: str
     name: str = ""
-    population: int = 0
-    houses: int = 0
-    units: int = 0
-    facilities: int = 0
+    population: Count = 0
+    houses: Count = 0
+    units: Count = 0
+    facilities: Count = 0
     worker: str = ""
-    patrols_today: int = 0
-    events_today: int = 0
+    patrols_today: Count = 0
+    events_today: Count = 0
 
 
 class Kpi(msgspec.Struct):
     name: str
-    value: float
-    target: float = 0.0
+    value: Real
+    target: Real = 0.0
     unit: str = ""
     label: str = ""
 
@@ -152,7 +164,7 @@ class Alert(msgspec.Struct):
     message: str
     case_id: str = ""
     grid: str = ""
-    ts: float = 0.0
+    ts: Time = 0.0
 
 
 PAYLOAD_TYPES: dict[str, type[msgspec.Struct]] = {
@@ -173,9 +185,9 @@ class Envelope(msgspec.Struct):
     """What every data event looks like on the wire."""
 
     v: int
-    seq: int
+    seq: Count
     kind: str
-    ts: float
+    ts: Time
     data: dict[str, Any]
 
 

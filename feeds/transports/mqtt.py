@@ -213,6 +213,8 @@ class MqttTransport(FeedLink):
                     self._failed(*classify(err))
                 except (OSError, ssl.SSLError, TimeoutError) as err:
                     self._failed(*classify(err))
+                except Exception as err:  # supervision: nothing escapes
+                    self._crashed(err)
                 if self._stop.is_set():
                     break
                 await back_off(self.status, self._stop, attempt, self.config, self._rng)
@@ -392,8 +394,7 @@ class MqttTransport(FeedLink):
         else:
             self._held_since = 0.0
         if fresh:
-            self.sink.apply(fresh)
-            st.applied += len(fresh)
+            self._apply(fresh)
 
 
 def http_snapshot(
