@@ -358,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
             + loaded.message
             + f"\n\n→ {loaded.doc['name']} ({loaded.source} {loaded.key})"
         )
+    from commandcenter import at_rest  # files kept aside at start-up (corrupt state)
+
+    problems.extend(at_rest.take_notices())
     for problem in problems:
         shell.show_problem(problem)
     if args.briefing:

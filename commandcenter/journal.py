@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from commandcenter import at_rest
 from commandcenter.store import ChangeSet, EventLike, Store
 
 log = logging.getLogger(__name__)
@@ -119,9 +120,14 @@ class Journal:
         self.commit_rows = commit_rows
         self.commit_interval_s = commit_interval_s
         self.prune_every = prune_every
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = self._connect()
-        self._db.executescript(
+        # A damaged journal is kept aside and a new one started: the past it held is lost
+        # to time travel (the copy stays for an expert), the live console is not.
+        self._db, _ = at_rest.open_sqlite(self.path, "journal", self._setup)
+
+    def _setup(self, db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(
             """
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS events (
@@ -134,10 +140,13 @@ class Journal:
             CREATE INDEX IF NOT EXISTS checkpoints_n ON checkpoints(n);
             """
         )
-        row = self._db.execute("SELECT max(n), max(t) FROM events").fetchone()
+        self._init_counters(db)  # reads both tables: a damaged one fails here, not later
+
+    def _init_counters(self, db: sqlite3.Connection) -> None:
+        row = db.execute("SELECT max(n), max(t) FROM events").fetchone()
         self._n = int(row[0] or 0)
         self._t = float(row[1] or 0.0)
-        cp = self._db.execute("SELECT n, t FROM checkpoints ORDER BY id DESC LIMIT 1").fetchone()
+        cp = db.execute("SELECT n, t FROM checkpoints ORDER BY id DESC LIMIT 1").fetchone()
         self._cp_n = int(cp[0]) if cp else 0
         self._cp_t = float(cp[1]) if cp else 0.0
         self._pending: list[tuple[int, int, str, float, float, bytes]] = []
