@@ -88,7 +88,9 @@ def set_aside(path: Path, why: str, what: str) -> Path:
     """Move ``path`` (and SQLite's -wal/-shm beside it) to ``NAME.corrupt-<time>`` and
     queue a notice saying what happened and where the copy is."""
     target = keep_aside(path)
-    notice(f"{what} {path.name} could not be read ({why}); kept as {target.name}, starting a new one")
+    notice(
+        f"{what} {path.name} could not be read ({why}); kept as {target.name}, starting a new one"
+    )
     return target
 
 

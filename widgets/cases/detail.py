@@ -164,9 +164,11 @@ class CaseDetailPanel(Panel):
         self.pending = QLabel(self.body)
         self.pending.setObjectName("casePending")
         self.pending.setWordWrap(True)
+        self.pending.setTextFormat(Qt.TextFormat.RichText)  # ours; data in it is escaped
         self.message = QLabel(self.body)
         self.message.setObjectName("caseMessage")
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.RichText)  # ours; data in it is escaped
         self.buttons: dict[Action, QPushButton] = {}
         button_row = QGridLayout()
         button_row.setSpacing(4)
@@ -200,6 +202,9 @@ class CaseDetailPanel(Panel):
         self.cameras = QLabel(self.body)
         self.cameras.setObjectName("caseCameras")
         self.cameras.setWordWrap(True)
+        self.cameras.setTextFormat(Qt.TextFormat.PlainText)  # camera names are feed data
+        self.reporter.setTextFormat(Qt.TextFormat.PlainText)
+        self.reporter.setWordWrap(True)  # a long name must not widen the panel
         self.empty = QLabel(self.body)
         self.empty.setObjectName("placeholderMessage")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -306,26 +311,29 @@ class CaseDetailPanel(Panel):
             if case.urgency == "urgent"
             else ""
         )
-        title = html.escape(getattr(masked, "title", "") or case.category)
+        title = common.field_html(getattr(masked, "title", "") or case.category, 100)
         where = " / ".join(
             x for x in (store.display_name(case.township), store.display_name(case.grid)) if x
         )
         assignee = store.display_name(case.assignee)
         meta = [
-            html.escape(case.category),
+            common.field_html(case.category, 80),
             html.escape(source_label(case.source)),
-            html.escape(where),
+            common.field_html(where, 160),
             f"<b>{html.escape(state_label(case.state))}</b>",
         ]
         if assignee:
-            meta.append(self.tr("assigned to {name}").format(name=html.escape(assignee)))
+            meta.append(self.tr("assigned to {name}").format(name=common.field_html(assignee, 80)))
         if case.supervised:
             meta.append(self.tr("supervised ×{n}").format(n=case.supervised))
         self.head.setText(
-            f"<div style='font-size:16pt'><b>{urgent}{html.escape(case.id)}　{title}</b>　{badge}</div>"
+            f"<div style='font-size:16pt'><b>{urgent}{common.field_html(case.id, 60)}　{title}</b>"
+            f"　{badge}</div>"
             f"<div style='color:{c['text_dim']}'>{' · '.join(meta)}</div>"
-            f"<div>{html.escape(getattr(masked, 'address', '') or '')}　"
-            f"{html.escape(getattr(masked, 'description', '') or '')}</div>"
+            # Clipped: the head must leave the action buttons in view whatever the feed sends
+            # (the full description is in the timeline and the export).
+            f"<div>{common.field_html(getattr(masked, 'address', '') or '', 120)}　"
+            f"{common.field_html(getattr(masked, 'description', '') or '', 200)}</div>"
         )
 
     def _refresh_pending(self) -> None:
@@ -343,7 +351,7 @@ class CaseDetailPanel(Panel):
             detail = it.reason or it.last_error
             lines.append(
                 f"<span style='color:{colour}'><b>{html.escape(common.marker_text(it))}</b></span>"
-                + (f"　{html.escape(detail)}" if detail else "")
+                + (f"　{common.field_html(detail)}" if detail else "")
             )
         self.pending.setText("<br>".join(lines))
         self.pending.setVisible(bool(lines))
@@ -379,7 +387,11 @@ class CaseDetailPanel(Panel):
         mask = Mask.off() if revealed else Mask(enabled=True)
         name = mask.name(case.reporter_name or "") or "—"
         phone = mask.phone(case.reporter_phone or "") or "—"
-        self.reporter.setText(self.tr("Reporter: {name}　{phone}").format(name=name, phone=phone))
+        self.reporter.setText(
+            self.tr("Reporter: {name}　{phone}").format(
+                name=common.clip(name, 80), phone=common.clip(phone, 40)
+            )
+        )
         self.reveal_button.setVisible(bool(case.reporter_name or case.reporter_phone))
         self.reveal_button.setEnabled(not revealed)
         self.reveal_button.setText(self.tr("Shown (logged)") if revealed else self.tr("Reveal"))
@@ -401,7 +413,9 @@ class CaseDetailPanel(Panel):
         if cams:
             self.cameras.setText(
                 self.tr("Cameras nearby: {list}").format(
-                    list="；".join(f"{store.cameras[cid].name} {d:.0f} m" for cid, d in cams)
+                    list="；".join(
+                        f"{common.clip(store.cameras[cid].name, 80)} {d:.0f} m" for cid, d in cams
+                    )
                 )
             )
         else:
@@ -446,7 +460,7 @@ class CaseDetailPanel(Panel):
         c = theme.colors()
         colour = c["amber"] if outcome.ok else c["red"]
         self.message.setText(
-            f"<span style='color:{colour}'><b>{html.escape(outcome.message)}</b></span>"
+            f"<span style='color:{colour}'><b>{common.field_html(outcome.message)}</b></span>"
         )
 
     def reveal(self) -> None:
