@@ -5,6 +5,8 @@
 # Variables (make VAR=value ...):
 #   ARGS               arguments for main.py:      make run ARGS="--help"
 #   PYTEST_ARGS        arguments for pytest:       make test PYTEST_ARGS="-k store -x"
+#   SEED               replay a random test order: make test SEED=1234
+#   MODULES            core modules to mutate:     make mutate MODULES="sla lifecycle"
 #   PYTHON             interpreter to build .venv with (default: searched)
 #   SYSDEPS_INSTALL    0 = never apt-get install, only report (default 1 as root)
 #   SYSDEPS_MOSQUITTO  1 = `make test` also needs the mosquitto MQTT broker
@@ -17,6 +19,7 @@ VPY       := $(VENV)/bin/python
 STAMP     := $(VENV)/.stamp
 ARGS      ?=
 PYTEST_ARGS ?=
+MODULES   ?=
 SYSDEPS_INSTALL   ?= 1
 # The MQTT feed tests (tests/test_mqtt.py) start a real Mosquitto broker on 127.0.0.1.
 SYSDEPS_MOSQUITTO ?= 1
@@ -28,7 +31,7 @@ endif
 TS := $(wildcard resources/i18n/*.ts)
 QM := $(TS:.ts=.qm)
 
-.PHONY: help run test lint bench venv sysdeps sysdeps-run sysdeps-test i18n clean
+.PHONY: help run test lint bench mutate venv sysdeps sysdeps-run sysdeps-test i18n clean
 
 # A fresh stamp does not help if .venv's interpreter is < 3.12 or gone (base
 # Python removed, venv remade by hand): then rebuild it whatever the stamp says.
@@ -73,7 +76,14 @@ lint: $(STAMP) ## ruff check and import-linter contracts
 
 test: export QT_QPA_PLATFORM := offscreen
 test: $(STAMP) sysdeps-test i18n lint ## lint, then pytest offscreen: $(PYTEST_ARGS)
-	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q $(PYTEST_ARGS)
+	@seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "pytest in random order, seed $$seed (replay: make test SEED=$$seed)"; \
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p randomly --randomly-seed=$$seed \
+		$(PYTEST_ARGS) || \
+		{ rc=$$?; echo "failed with seed $$seed: make test SEED=$$seed"; exit $$rc; }
+
+mutate: $(STAMP) ## mutation testing of the core, per module (not part of test); MODULES=...
+	nice -n 15 $(VPY) scripts/mutate.py $(MODULES)
 
 bench: $(STAMP) i18n ## run the benchmarks (python -m bench), print a table
 	$(VPY) -m bench

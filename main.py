@@ -221,6 +221,11 @@ def setup_logging(level: str, redactor: TokenRedactor) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["import"]:  # bulk history import (docs/sources.md), no window
+        from feeds.sources.cli import main as import_main
+
+        return import_main(argv[1:])
     args = build_parser().parse_args(argv)
     redactor = TokenRedactor([])
     logfile = setup_logging(args.log_level, redactor)
@@ -287,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     if not feed_url and not args.mqtt:  # --mqtt alone: events from the broker, no snapshot
         from feeds.serve.server import EmbeddedServer, ServerConfig
 
-        cfg = ServerConfig(seed=args.seed, rate=args.rate, history_hours=args.history_hours)
+        cfg = ServerConfig(
+            seed=args.seed, rate=args.rate, history_hours=args.history_hours, history_cache=True
+        )
         if args.cases_per_day:
             cfg.cases_per_day = args.cases_per_day
         server = EmbeddedServer(cfg)
@@ -317,12 +324,24 @@ def main(argv: list[str] | None = None) -> int:
     bridge.changed.connect(_freeze_snapshot)
     # Journal and time travel: the feed writes through the Recorder (store + journal), so
     # every applied event is journaled; the shell's slider rebuilds the past from it.
+    from commandcenter.actions import salvage_outbox
     from commandcenter.journal import Journal, Recorder
+    from commandcenter.state_files import open_state, private_dir
     from commandcenter.timetravel import TimeTravel
-    from feeds.serve.replay import journal_codec
+    from feeds.journal_codec import journal_codec
 
-    journal = Journal(state_dir() / "journal.sqlite3", journal_codec())
-    recorder = Recorder(store, journal)
+    # State files are private (0700/0600) and never keep the console from starting: a
+    # corrupt one is kept aside as NAME.corrupt-<time>, reported, and a fresh one opened.
+    sdir = private_dir(state_dir())
+    codec = journal_codec()
+    journal = open_state(
+        sdir / "journal.sqlite3", lambda p: Journal(p, codec), "日志 journal", problems
+    )
+
+    def _journal_down(reason: str) -> None:
+        shell.show_problem(f"历史记录已停止 / journal stopped recording:\n{reason}")
+
+    recorder = Recorder(store, journal, on_failure=_journal_down)
     timetravel = TimeTravel(store, journal)
     first_size = None
     if args.geometry:
@@ -330,8 +349,15 @@ def main(argv: list[str] | None = None) -> int:
         first_size = QSize(int(w), int(h))
     # The case desk: actions are durable in the outbox before they leave (nothing lost),
     # every decision lands in the audit log, and the alarm engine ticks with the bridge.
-    audit = AuditLog(state_dir() / "audit.sqlite3")
-    outbox = Outbox(state_dir() / "outbox.sqlite3", audit=audit)
+    audit = open_state(sdir / "audit.sqlite3", AuditLog, "审计 audit", problems, thorough=True)
+    outbox = open_state(
+        sdir / "outbox.sqlite3",
+        lambda p: Outbox(p, audit=audit),
+        "待发操作 outbox",
+        problems,
+        thorough=True,
+        salvage=salvage_outbox,
+    )
     alarms = AlarmEngine(store, audit)
     bridge.tick.connect(alarms.evaluate)
     actor = args.actor or _os_user()
@@ -358,9 +384,6 @@ def main(argv: list[str] | None = None) -> int:
             + loaded.message
             + f"\n\n→ {loaded.doc['name']} ({loaded.source} {loaded.key})"
         )
-    from commandcenter import at_rest  # files kept aside at start-up (corrupt state)
-
-    problems.extend(at_rest.take_notices())
     for problem in problems:
         shell.show_problem(problem)
     if args.briefing:

@@ -15,7 +15,7 @@ import time
 from bench.table import Row, print_table
 
 # modules of bench/, each with run(quick) -> rows
-SUITES = ("ingest", "latency", "startup", "ingest_transports", "map", "ranking", "queue")
+SUITES = ("ingest", "latency", "startup", "ingest_transports", "map", "ranking", "queue", "sources")
 
 
 def main(argv: list[str] | None = None) -> int:

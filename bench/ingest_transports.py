@@ -38,7 +38,7 @@ from commandcenter.status import FeedStatus
 from commandcenter.store import Store
 from commandcenter.timetravel import TimeTravel
 from feeds import protocol as p
-from feeds.serve.replay import journal_codec
+from feeds.journal_codec import journal_codec
 
 T0 = 1_800_000_000.0
 ROOT = Path(__file__).resolve().parent.parent

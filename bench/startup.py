@@ -1,5 +1,8 @@
 """Start to first live frame, and the app's memory on the demo county.
 
+Not measured yet: the first frame with a 1M-case imported history (it needs the bulk
+import of external sources).
+
 Both run the real app (main.py) in a subprocess on the offscreen platform with the
 embedded demo county: the clock starts before the interpreter does and stops when the
 window first shows live data (main.py --report-first-frame).
@@ -27,10 +30,12 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _launch(extra: list[str], hold: float = 0.0) -> tuple[float, float]:
-    """(seconds to first live frame, RSS MB after ``hold`` more seconds)."""
+def _launch(extra: list[str], hold: float = 0.0, cache: str | None = None) -> tuple[float, float]:
+    """(seconds to first live frame, RSS MB after ``hold`` more seconds). ``cache`` is
+    the XDG cache directory (the demo's warmed-up history); None: a fresh empty one."""
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CC_CONFIG_DIR=tmp, CC_STATE_DIR=tmp)
+        env["XDG_CACHE_HOME"] = cache or str(Path(tmp) / "cache")
         t0 = time.monotonic()
         proc = subprocess.Popen(
             [
@@ -67,18 +72,23 @@ def _launch(extra: list[str], hold: float = 0.0) -> tuple[float, float]:
 
 
 def run(quick: bool = False) -> list[Row]:
-    n = 1 if quick else 3
-    firsts = [_launch([])[0] for _ in range(n)]
+    n = 1 if quick else 5
+    with tempfile.TemporaryDirectory() as cache:
+        first_ever = _launch([], cache=cache)[0]  # builds the county and caches its history
+        firsts = [_launch([], cache=cache)[0] for _ in range(n)]
     _, rss = _launch(["--history-hours", "10"], hold=3.0)
     # 10 simulated hours streamed live through client, store and window (rate 1800x, 20 s).
     _, rss_live = _launch(["--history-hours", "1", "--rate", "1800"], hold=20.0)
     return [
         Row(
-            "start to first live frame (median)",
+            "start to first live frame (median of cold starts)",
             statistics.median(firsts),
             "s",
-            "<= 3 s",
-            note=f"{n} runs: " + ", ".join(f"{x:.2f}" for x in firsts),
+            "<= 1 s",
+            baseline=first_ever,
+            note=f"{n} new processes, demo history from the disk cache: "
+            + ", ".join(f"{x:.2f}" for x in firsts)
+            + f"; baseline: first start ever (county built, history lived) {first_ever:.2f} s",
         ),
         Row(
             "app RSS, demo county with 10 h of history",

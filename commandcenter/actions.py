@@ -39,7 +39,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from commandcenter import at_rest, lifecycle
+from commandcenter import lifecycle
 from commandcenter.domain import CaseState, Role
 
 DAY = 86_400.0
@@ -126,22 +126,6 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, next_try_at);
 CREATE INDEX IF NOT EXISTS outbox_case ON outbox (case_id, id);
 """
-_OUTBOX_COLUMNS = (
-    "key", "case_id", "action", "actor", "role", "params", "expected_version", "state",
-    "created_at", "updated_at", "attempts", "next_try_at", "last_error", "reason",
-    "result_case", "seq", "acknowledged",
-)  # fmt: skip
-
-
-def _setup_outbox(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA journal_mode=WAL")
-    # FULL: a commit survives a power cut, not only a killed process. Actions are a few
-    # per minute; the fsync is the price of "nothing lost" (see bench numbers in tests).
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("PRAGMA busy_timeout=5000")
-    db.executescript(_SCHEMA)
-    db.execute("SELECT count(*) FROM outbox").fetchone()
-
 
 _COLUMNS = (
     "id, key, case_id, action, actor, role, params, expected_version, state, created_at,"
@@ -204,18 +188,19 @@ class Outbox:
         """``audit``: an ``audit.AuditLog`` (or anything with its ``record``) that learns of
         every enqueue and every local refusal; the sender records the outcomes."""
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.keep_days = keep_days
         self.clock = clock
         self.audit = audit
         self._lock = threading.RLock()
         self._subs = _Subscribers()
-        # A damaged outbox is kept aside and a new one made; every action still readable
-        # in the copy is queued again under its own idempotency key, so the server applies
-        # it once whether or not it already had (nothing lost, nothing doubled).
-        self._db, salvaged = at_rest.open_sqlite(
-            self.path, "outbox", _setup_outbox, salvage=lambda p: at_rest.salvage_rows(p, "outbox")
-        )
-        self.salvaged = self._requeue(salvaged or [])
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit survives a power cut, not only a killed process. Actions are a few
+        # per minute; the fsync is the price of "nothing lost" (see bench numbers in tests).
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
         self.recovered = self._recover()
         self.prune()
 
@@ -231,32 +216,6 @@ class Outbox:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _requeue(self, rows: list[dict[str, Any]]) -> int:
-        """Put actions salvaged from a damaged outbox back in; unfinished ones due now."""
-        done = 0
-        unfinished = (ItemState.PENDING.value, ItemState.SENDING.value)
-        for row in rows:
-            cols = [c for c in _OUTBOX_COLUMNS if c in row]
-            values = [row[c] for c in cols]
-            if row.get("state") in unfinished:
-                values[cols.index("state")] = ItemState.PENDING.value
-                if "next_try_at" in cols:
-                    values[cols.index("next_try_at")] = self.clock()
-            try:
-                self._db.execute(
-                    f"INSERT OR IGNORE INTO outbox ({', '.join(cols)}) "
-                    f"VALUES ({', '.join('?' * len(cols))})",
-                    values,
-                )
-            except sqlite3.Error:
-                continue  # a row without its required fields cannot be sent anyway
-            done += 1
-        if rows:
-            at_rest.notice(
-                f"outbox: {done} of {len(rows)} saved actions recovered and queued again"
-            )
-        return done
-
     def _recover(self) -> int:
         """Items left 'sending' by a crash go back to pending, due now, with the same key:
         the server may or may not have applied them, and its idempotency store knows."""
@@ -271,6 +230,30 @@ class Outbox:
                 ),
             )
             return cur.rowcount
+
+    def adopt(self, rows: list[tuple[Any, ...]]) -> int:
+        """Take in rows read from a damaged outbox (columns as ``_COLUMNS``, without ids):
+        each keeps its idempotency key, so the server answers a resend from its store and
+        the action applies once; one that was being sent is pending again. A key already
+        here is skipped. Returns how many were taken."""
+        taken = 0
+        now = self.clock()
+        with self._lock:
+            for row in rows:
+                values = list(row[1:])
+                if values[7] == ItemState.SENDING.value:
+                    values[7] = ItemState.PENDING.value
+                    values[11] = now
+                try:
+                    cur = self._db.execute(
+                        f"INSERT OR IGNORE INTO outbox ({_COLUMNS.partition(', ')[2]}) "
+                        f"VALUES ({', '.join('?' * len(values))})",
+                        values,
+                    )
+                except sqlite3.Error:  # a row too damaged to hold: skipped, the rest goes on
+                    continue
+                taken += cur.rowcount
+        return taken
 
     # ---- subscriptions -------------------------------------------------------------------
 
@@ -606,3 +589,11 @@ class Outbox:
 
 def _json_or_none(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def salvage_outbox(damaged: Path, outbox: Outbox) -> int:
+    """Queue again what a damaged outbox file still holds (``state_files.open_state``)."""
+    from commandcenter.state_files import readable_rows
+
+    columns = tuple(c.strip() for c in _COLUMNS.split(","))
+    return outbox.adopt(readable_rows(damaged, "outbox", columns))

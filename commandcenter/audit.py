@@ -18,7 +18,6 @@ GBK and shows mojibake; cells that Excel would run as a formula are defused.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import sqlite3
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from commandcenter import at_rest, hall_time, lifecycle
+from commandcenter import hall_time, lifecycle
 from commandcenter.privacy import Mask
 
 _SCHEMA = """
@@ -52,16 +51,6 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
-_COLUMNS = ("ts", "actor", "role", "case_id", "action", "params", "result", "reason", "key")
-
-
-def _setup(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("PRAGMA busy_timeout=5000")
-    db.executescript(_SCHEMA)
-    db.execute("SELECT count(*) FROM audit").fetchone()
-
 
 # Results written by the outbox and the sender (free text is allowed; these are the usual).
 RESULT_QUEUED = "queued"  # written to the outbox, not yet sent
@@ -163,20 +152,14 @@ class AuditLog:
 
     def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         self._lock = threading.RLock()
-        # A damaged log is kept aside whole (it is evidence) and a new one started; the
-        # rows still readable are copied into it, so the record goes on where it was.
-        self._db, salvaged = at_rest.open_sqlite(
-            self.path, "audit log", _setup, salvage=lambda p: at_rest.salvage_rows(p, "audit")
-        )
-        for row in salvaged or ():
-            cols = [c for c in _COLUMNS if c in row]
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute(
-                    f"INSERT INTO audit ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                    [row[c] for c in cols],
-                )
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:

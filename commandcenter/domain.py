@@ -163,6 +163,9 @@ class Case:
     rating: int = 0
     reporter_name: str = ""
     reporter_phone: str = ""
+    # The source system's own deadline (办理时限/截止时间, Open311 expected_datetime);
+    # 0 = none, and the hall's SlaPolicy decides (sla.py).
+    due_ts: float = 0.0
     timeline: list[TimelineEntry] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)
 

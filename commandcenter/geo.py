@@ -31,6 +31,7 @@ import numpy as np
 CRS_WGS84 = "wgs84"
 CRS_GCJ02 = "gcj02"
 CRS_NAMES: tuple[str, ...] = (CRS_WGS84, CRS_GCJ02)
+CRS_BD09 = "bd09"  # Baidu's: read from imports (``convert``), never drawn in
 
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG), for great-circle distances
 MERCATOR_R = 6_378_137.0  # WGS-84 semi-major axis: EPSG:3857 sphere
@@ -58,6 +59,8 @@ def normalize_crs(name: str) -> str:
         return CRS_WGS84
     if key in ("gcj02", "gcj", "mars", "amap", "gaode"):
         return CRS_GCJ02
+    if key in ("bd09", "bd09ll", "baidu"):
+        return CRS_BD09
     raise ValueError(f"unknown coordinate system {name!r}: expected one of {CRS_NAMES}")
 
 
@@ -215,12 +218,39 @@ def gcj02_to_wgs84(
     return wlon, wlat
 
 
+_BD_X_PI = math.pi * 3000.0 / 180.0
+
+
+def gcj02_to_bd09(lon: Any, lat: Any) -> tuple[Array, Array]:
+    """GCJ-02 -> BD-09 (Baidu's further offset of the Chinese datum)."""
+    x, y = _arr(lon), _arr(lat)
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _BD_X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _BD_X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon: Any, lat: Any) -> tuple[Array, Array]:
+    x, y = _arr(lon) - 0.0065, _arr(lat) - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _BD_X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
+    return z * np.cos(theta), z * np.sin(theta)
+
+
 def convert(lon: Any, lat: Any, src: str, dst: str) -> tuple[Array, Array]:
     """Points from datum ``src`` to datum ``dst`` (names as ``normalize_crs`` accepts)."""
     s = normalize_crs(src)
     d = normalize_crs(dst)
     if s == d:
         return _arr(lon), _arr(lat)
+    if s == CRS_BD09:
+        lon, lat = bd09_to_gcj02(lon, lat)
+        s = CRS_GCJ02
+        if d == CRS_GCJ02:
+            return lon, lat
+    if d == CRS_BD09:
+        if s == CRS_WGS84:
+            lon, lat = wgs84_to_gcj02(lon, lat)
+        return gcj02_to_bd09(lon, lat)
     if s == CRS_WGS84:
         return wgs84_to_gcj02(lon, lat)
     return gcj02_to_wgs84(lon, lat)

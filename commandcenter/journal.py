@@ -18,7 +18,7 @@ Layout (one SQLite file, WAL):
 applied, whatever the length of the journal (bench: 24 h back over 1,000,000 events).
 
 The core imports nothing of ``feeds``; turning events and states into bytes and back is a
-``JournalCodec`` the composition root passes in (``feeds.serve.replay.journal_codec()``).
+``JournalCodec`` the composition root passes in (``feeds.journal_codec.journal_codec()``).
 
 Bounded: rows older than ``max_age_s`` (feed time) and, when the file outgrows
 ``max_bytes``, the oldest segment between two checkpoints are deleted ("rotated out");
@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from commandcenter import at_rest
 from commandcenter.store import ChangeSet, EventLike, Store
 
 log = logging.getLogger(__name__)
@@ -120,14 +119,9 @@ class Journal:
         self.commit_rows = commit_rows
         self.commit_interval_s = commit_interval_s
         self.prune_every = prune_every
-        # A damaged journal is kept aside and a new one started: the past it held is lost
-        # to time travel (the copy stays for an expert), the live console is not.
-        self._db, _ = at_rest.open_sqlite(self.path, "journal", self._setup)
-
-    def _setup(self, db: sqlite3.Connection) -> None:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = self._connect()
+        self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS events (
@@ -140,13 +134,10 @@ class Journal:
             CREATE INDEX IF NOT EXISTS checkpoints_n ON checkpoints(n);
             """
         )
-        self._init_counters(db)  # reads both tables: a damaged one fails here, not later
-
-    def _init_counters(self, db: sqlite3.Connection) -> None:
-        row = db.execute("SELECT max(n), max(t) FROM events").fetchone()
+        row = self._db.execute("SELECT max(n), max(t) FROM events").fetchone()
         self._n = int(row[0] or 0)
         self._t = float(row[1] or 0.0)
-        cp = db.execute("SELECT n, t FROM checkpoints ORDER BY id DESC LIMIT 1").fetchone()
+        cp = self._db.execute("SELECT n, t FROM checkpoints ORDER BY id DESC LIMIT 1").fetchone()
         self._cp_n = int(cp[0]) if cp else 0
         self._cp_t = float(cp[1]) if cp else 0.0
         self._pending: list[tuple[int, int, str, float, float, bytes]] = []
@@ -385,9 +376,23 @@ class Recorder:
     a new epoch) writes a checkpoint at once, so every history segment starts replayable.
     """
 
-    def __init__(self, store: Store, journal: Journal) -> None:
+    def __init__(
+        self, store: Store, journal: Journal, on_failure: Callable[[str], None] | None = None
+    ) -> None:
         self.store = store
         self.journal = journal
+        # The live picture matters more than its history: a journal that fails while the
+        # console runs (disk full, the file damaged under us) stops recording, says so once
+        # through ``on_failure``, and the store goes on applying the feed.
+        self.failed = ""
+        self._on_failure = on_failure
+
+    def _journal_failed(self, err: Exception) -> None:
+        if not self.failed:
+            self.failed = f"{type(err).__name__}: {err}"
+            log.error("journal stopped recording: %s", self.failed)
+            if self._on_failure is not None:
+                self._on_failure(self.failed)
 
     @property
     def epoch(self) -> str:
@@ -403,7 +408,11 @@ class Recorder:
 
     def reset(self, snapshot: Any) -> ChangeSet:
         cs = self.store.reset(snapshot)
-        self.journal.checkpoint(self.store, at=float(getattr(snapshot, "now", 0.0) or 0.0))
+        if not self.failed:
+            try:
+                self.journal.checkpoint(self.store, at=float(getattr(snapshot, "now", 0.0) or 0.0))
+            except (sqlite3.Error, OSError) as err:
+                self._journal_failed(err)
         return cs
 
     def apply(self, events: Iterable[EventLike]) -> ChangeSet:
@@ -415,10 +424,16 @@ class Recorder:
                 seq = ev.seq
                 fresh.append(ev)
         cs = self.store.apply(batch)
-        if fresh:
-            self.journal.append(fresh)
-            if self.journal.checkpoint_due():
-                self.journal.checkpoint(self.store)
+        if cs.rejected:  # refused by the store: quarantined upstream, never replayed
+            refused = {seq for seq, _ in cs.rejected}
+            fresh = [ev for ev in fresh if ev.seq not in refused]
+        if fresh and not self.failed:
+            try:
+                self.journal.append(fresh)
+                if self.journal.checkpoint_due():
+                    self.journal.checkpoint(self.store)
+            except (sqlite3.Error, OSError) as err:
+                self._journal_failed(err)
         return cs
 
     def set_clock(self, server_now: float, rate: float = 1.0) -> None:

@@ -223,6 +223,7 @@ def columns_of_rows(store: Any, rows: np.ndarray, now: float) -> Columns:
         created,
         f["on_site_ts"][rows],
         f["extension_s"][rows],
+        f["due_ts"][rows] if "due_ts" in f else None,
     )
     return Columns(
         n=int(rows.size),

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from commandcenter import at_rest
-
 TOKEN_ENV = "CC_FEED_TOKEN"
 
 
@@ -69,20 +67,10 @@ class Settings:
             return cls()
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as err:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise SettingsError(f"{path}: cannot read settings: {err}") from err
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            # Kept aside, so that the operator's next save does not overwrite what may be
-            # a nearly good file; the console starts on defaults and says so.
-            aside = at_rest.keep_aside(path)
-            raise SettingsError(
-                f"{path}: cannot read settings: {err}; kept as {aside.name}, using defaults"
-            ) from err
         if not isinstance(raw, dict):
-            aside = at_rest.keep_aside(path)
-            raise SettingsError(
-                f"{path}: settings must be a JSON object; kept as {aside.name}, using defaults"
-            )
+            raise SettingsError(f"{path}: settings must be a JSON object")
         if "token" in raw:
             raise SettingsError(
                 f"{path}: do not put the feed token in settings.json; use {TOKEN_ENV} or a token file (mode 600)"

@@ -10,6 +10,12 @@ practice does: a returned case does not get a fresh clock.
 The warning level is the share of the limit already used: below ``yellow_at`` blue, below
 ``red_at`` yellow, else red. Overdue (time left < 0) is always red. Both thresholds and all
 limits are configurable, per urgency and per category, from plain data (``SlaPolicy.from_dict``).
+
+A record that carries its own deadline (``due_ts`` > 0: a 12345 export's 办理时限, Open311's
+``expected_datetime``, NYC 311's ``due_date``) is judged by that deadline, whatever
+milestone it is at: the source system's overdue count is then the hall's. The policy's
+limits fill in only where a record has none. The share used is measured from filing to
+the record's deadline.
 """
 
 from __future__ import annotations
@@ -155,6 +161,9 @@ class SlaPolicy:
         else:
             milestone, limit = Milestone.HANDLE, lim.handle + case.extension_s
         deadline = case.created_ts + limit
+        due = float(getattr(case, "due_ts", 0.0) or 0.0)
+        if due > 0.0:
+            deadline, limit = due, max(due - case.created_ts, 1.0)
         used = (now - case.created_ts) / limit
         return SlaStatus(milestone, deadline, deadline - now, self.level_of(used), used)
 
@@ -168,6 +177,7 @@ class SlaPolicy:
         created: np.ndarray,
         on_site: np.ndarray,
         extension: np.ndarray,
+        due: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Vectorised ``evaluate`` over the store's columns.
 
@@ -209,6 +219,9 @@ class SlaPolicy:
         handle_m = (assigned & ~arriving) | handling
         milestone[handle_m] = Milestone.HANDLE
         limit[handle_m] = handle_l[handle_m] + extension[handle_m]
+        if due is not None:
+            own = (due > 0) & (milestone != Milestone.NONE)
+            limit[own] = np.maximum(due[own] - created[own], 1.0)
         elapsed = now - created
         remaining = created + limit - now
         used = elapsed / limit

@@ -16,17 +16,20 @@ are counted and skipped, so a replay after a reconnect can never double anything
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from commandcenter.domain import OPEN_STATES, SlaLevel, Source
 from commandcenter.observable import Subscribers
+
+if TYPE_CHECKING:  # pandas costs ~0.4 s to import; only to_frame needs it (start-up)
+    import pandas as pd
 from commandcenter.sla import LEVEL_CODES, STATE_ORDER, URGENCY_ORDER, SlaPolicy
 
 _STATE_INDEX = {s.value: i for i, s in enumerate(STATE_ORDER)}
@@ -34,32 +37,6 @@ _URGENCY_INDEX = {u.value: i for i, u in enumerate(URGENCY_ORDER)}
 SOURCE_ORDER: tuple[Source, ...] = tuple(Source)
 _SOURCE_INDEX = {s.value: i for i, s in enumerate(SOURCE_ORDER)}
 _OPEN_CODES = np.array(sorted(_STATE_INDEX[s.value] for s in OPEN_STATES), dtype=np.int8)
-
-
-_INT_RANGES = {
-    "version": (0, 2**62),
-    "supervised": (-(2**31), 2**31 - 1),
-    "rating": (-128, 127),
-}
-
-
-def _check_case(c: Any) -> None:
-    """Raise ValueError before anything is written when a case record would not fit the
-    columns: the row must be all of the record or none of it."""
-    if not isinstance(c.id, str):
-        raise TypeError("case id is not text")
-    for name, (lo, hi) in _INT_RANGES.items():
-        value = getattr(c, name)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise ValueError(f"{name}={value!r:.40} outside {lo}..{hi}")
-    for name in (*_FLOAT_COLS,):
-        value = float(getattr(c, name))
-        if not np.isfinite(value):
-            raise ValueError(f"{name} is not a finite number")
-    state = getattr(c.state, "value", c.state)
-    urgency = getattr(c.urgency, "value", c.urgency)
-    if state not in _STATE_INDEX or urgency not in _URGENCY_INDEX:
-        raise ValueError(f"unknown state {state!r:.40} or urgency {urgency!r:.40}")
 
 
 class EventLike(Protocol):
@@ -87,7 +64,10 @@ class ChangeSet:
     duplicates: int = 0
     stale: int = 0
     skipped: int = 0  # kinds the store does not hold
-    rejected: int = 0  # events the store refused (out-of-range numbers, wrong types)
+    # Events the store refused to hold, as (seq, reason): a value its columns cannot take
+    # (an unknown state, a number out of range). The feed link quarantines them; the store
+    # is left exactly as it was before each one.
+    rejected: list[tuple[int, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -119,7 +99,34 @@ class ChangeSet:
         self.duplicates += other.duplicates
         self.stale += other.stale
         self.skipped += other.skipped
-        self.rejected += other.rejected
+        self.rejected.extend(other.rejected)
+
+
+_FLOAT_FIELDS = (
+    "created_ts", "state_ts", "assigned_ts", "on_site_ts", "completed_ts", "closed_ts",
+    "extension_s", "lon", "lat",
+)  # fmt: skip
+_INT_RANGES = {"version": (0, 2**63 - 1), "supervised": (0, 2**31 - 1), "rating": (0, 127)}
+
+
+def _case_columns(c: Any) -> tuple[int, int]:
+    """Check that every value of a case record fits its column; return its state and
+    urgency codes. Raises ValueError/KeyError naming the field, so a case the store cannot
+    hold is refused whole instead of half-written or overflowing numpy."""
+    for name, (lo, hi) in _INT_RANGES.items():
+        value = getattr(c, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"{name}={value!r} outside {lo}..{hi}")
+    for name in _FLOAT_FIELDS:
+        value = getattr(c, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError(f"{name}={value!r} is not a finite number")
+    if not isinstance(c.id, str) or not c.id:
+        raise ValueError("the case has no id")
+    try:
+        return _STATE_INDEX[c.state], _URGENCY_INDEX[c.urgency]
+    except KeyError as err:
+        raise ValueError(f"unknown state or urgency {err}") from None
 
 
 @dataclass(slots=True)
@@ -180,6 +187,7 @@ _FLOAT_COLS = (
     "extension_s",
     "lon",
     "lat",
+    "due_ts",
 )
 # address and assignee_kind serve the ranking (repeat complaints at one address, and which
 # assignees are departments); appended last so that the older columns keep their order.
@@ -243,7 +251,6 @@ class Store:
         self.grids: dict[str, Any] = {}
         self.kpis: dict[str, Any] = {}
         self.alerts: deque[Any] = deque(maxlen=1000)
-        self.rejections: deque[str] = deque(maxlen=200)
 
     def _grow(self) -> None:
         cap = self._cap * 2
@@ -292,9 +299,9 @@ class Store:
         for c in snapshot.cases:
             try:
                 self._put_case(c, None, cs)
-            except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as err:
-                cs.rejected += 1
-                self.rejections.append(f"snapshot case: {type(err).__name__}: {err}"[:300])
+            except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as err:
+                case_id = getattr(c, "id", "?")
+                cs.rejected.append((snapshot.seq, f"snapshot case {case_id!r}: {err}"[:300]))
         for u in snapshot.units:
             self._unit_status(u, cs)
         for p in snapshot.positions:
@@ -322,15 +329,17 @@ class Store:
             seq = ev.seq
             if not cs.first_seq:
                 cs.first_seq = seq
+            kind = ev.kind
+            data = ev.data
             try:
-                if not self._apply_one(ev, cs):
-                    cs.skipped += 1
-                    continue
-            except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as err:
-                # Whatever the feed layer let through, one bad event must not stop the
-                # batch or leave half a row behind (_put_case checks before it writes).
-                cs.rejected += 1
-                self.rejections.append(f"{ev.kind} seq {ev.seq}: {type(err).__name__}: {err}"[:300])
+                handled = self._apply_one(kind, data, ev, cs)
+            except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as err:
+                # Whatever passed validation upstream, one bad record must not stop the
+                # batch nor leave a half-written row: refuse it with the reason.
+                cs.rejected.append((seq, f"{kind}: {type(err).__name__}: {err}"[:300]))
+                continue
+            if not handled:
+                cs.skipped += 1
                 continue
             cs.applied += 1
         self.seq = seq
@@ -338,10 +347,8 @@ class Store:
         self._publish(cs)
         return cs
 
-    def _apply_one(self, ev: EventLike, cs: ChangeSet) -> bool:
+    def _apply_one(self, kind: str, data: Any, ev: Any, cs: ChangeSet) -> bool:
         """Apply one event; False for a kind the store does not hold."""
-        kind = ev.kind
-        data = ev.data
         if kind == "unit.position":
             self._unit_position(data, cs)
         elif kind == "case.created" or kind == "case.updated":
@@ -388,7 +395,7 @@ class Store:
         cs.units.add(s.id)
 
     def _put_case(self, c: Any, extra: dict[str, Any] | None, cs: ChangeSet) -> None:
-        _check_case(c)
+        checked = _case_columns(c)  # raises before anything is written
         row = self._row.get(c.id)
         if row is None:
             if self._n == self._cap:
@@ -408,21 +415,15 @@ class Store:
         if extra:
             self._extras[c.id] = extra
         self._version[row] = c.version
-        self._state[row] = _STATE_INDEX[c.state]
-        self._urgency[row] = _URGENCY_INDEX[c.urgency]
+        self._state[row], self._urgency[row] = checked
         self._source[row] = _SOURCE_INDEX.get(c.source, 0)
         self._supervised[row] = c.supervised
         self._rating[row] = c.rating
         f = self._f
-        f["created_ts"][row] = c.created_ts
-        f["state_ts"][row] = c.state_ts
-        f["assigned_ts"][row] = c.assigned_ts
-        f["on_site_ts"][row] = c.on_site_ts
-        f["completed_ts"][row] = c.completed_ts
-        f["closed_ts"][row] = c.closed_ts
-        f["extension_s"][row] = c.extension_s
-        f["lon"][row] = c.lon
-        f["lat"][row] = c.lat
+        for name in _FLOAT_FIELDS:
+            f[name][row] = getattr(c, name)
+        due = getattr(c, "due_ts", 0.0)  # optional: older case-like inputs lack it
+        f["due_ts"][row] = due if isinstance(due, int | float) and math.isfinite(due) else 0.0
         codes = self._codes
         interners = self._interners
         codes["category"][row] = interners["category"].code(c.category)
@@ -479,6 +480,7 @@ class Store:
             self._f["created_ts"][:n],
             self._f["on_site_ts"][:n],
             self._f["extension_s"][:n],
+            self._f["due_ts"][:n],
         )
 
     def sla_counts(self, now: float | None = None) -> dict[SlaLevel, int]:
@@ -496,6 +498,8 @@ class Store:
 
     def to_frame(self) -> pd.DataFrame:
         """All cases as a DataFrame (categoricals decoded), for ranking and statistics."""
+        import pandas as pd
+
         n = self._n
         data: dict[str, Any] = {
             "id": pd.Series(self._ids[:n], dtype="string"),

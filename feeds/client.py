@@ -27,10 +27,12 @@ from typing import Any, Protocol
 
 import httpx
 import msgspec
+from httpx_sse import SSEError
 
 from commandcenter.status import FeedStatus, LinkState
 from feeds import protocol
-from feeds.net import read_sse, url_is_loopback
+from feeds.net import url_is_loopback
+from feeds.sse import SseMessage, read_sse
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ class ClientConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     max_event_bytes: int = protocol.MAX_EVENT_BYTES
-    max_snapshot_bytes: int = 512 << 20  # ~1M cases; more is refused while it streams
+    max_snapshot_bytes: int = 1 << 30  # 1 GiB: ~2M cases; larger is refused while reading
     slice_s: float = 0.008  # give the loop back after handling messages for this long
 
     def __repr__(self) -> str:  # the token must never reach a log line
@@ -116,8 +118,56 @@ class FeedLink:
         raise NotImplementedError
 
     def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.ensure_future(self._supervise())
+        self._task = asyncio.ensure_future(self._supervised())
         return self._task
+
+    async def _supervised(self) -> None:
+        """Run the link until stopped, whatever it raises. ``run`` handles the failures it
+        knows; anything else (a bug, a value nobody foresaw) would otherwise end the task
+        silently while the badge still says live. Here it becomes a counted cause, one log
+        line with the traceback, the badge turns to reconnecting, and the link starts again
+        after the usual back-off, from a fresh snapshot."""
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                await self.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self._crashed(err)
+            if self._stop.is_set():
+                break
+            await back_off(self.status, self._stop, attempt, self.config, self._rng)
+            attempt += 1
+
+    def _crashed(self, err: BaseException) -> None:
+        """An exception nothing expected: count it by type, log the traceback the first time
+        a type is seen (then one line), show it, and resync from a snapshot, because a batch
+        that broke half-way may have left the sink behind the feed."""
+        cause = f"internal_{type(err).__name__}"
+        first = self.status.errors[cause] == 0
+        self.status.error(cause, f"{type(err).__name__}: {err}")
+        if first:
+            log.error("feed link failed unexpectedly (%s); reconnecting", cause, exc_info=err)
+        else:
+            log.warning("feed link failed unexpectedly again (%s): %s", cause, err)
+        self._need_resync()
+        self.status.set_state(LinkState.RECONNECTING)
+
+    def _need_resync(self) -> None:
+        """Transports that can re-snapshot set their flag here."""
+
+    def _note_rejected(self, changes: Any) -> None:
+        """Events the sink refused to hold (values its columns cannot take) are quarantined
+        like malformed ones: counted, kept for the operator to look at, never applied."""
+        rejected = getattr(changes, "rejected", None)
+        if not rejected:
+            return
+        for seq, reason in rejected:
+            self.status.quarantine("rejected_by_store", f"seq {seq}: {reason}")
+            log.warning("event seq %s refused by the store: %s", seq, reason)
+        self.status.notify()
 
     async def stop(self) -> None:
         self._stop.set()
@@ -126,51 +176,6 @@ class FeedLink:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         self.status.set_state(LinkState.STOPPED)
-
-    def _apply(self, events: list[protocol.Event]) -> None:
-        """Hand events to the sink and count what it refused (a record that does not fit
-        its columns) as quarantined, so the badge and the log say so."""
-        result = self.sink.apply(events)
-        rejected = getattr(result, "rejected", 0)
-        self.status.applied += len(events) - rejected
-        if rejected:
-            rejections = getattr(self.sink, "rejections", None)
-            detail = rejections[-1] if rejections else f"{rejected} event(s)"
-            for _ in range(rejected):
-                self.status.quarantine("store_rejected", detail)
-            log.warning("store refused %d event(s): %s", rejected, detail)
-            self.status.notify()
-
-    def _crashed(self, err: BaseException) -> None:
-        """An exception nobody expected: count it under its own cause, log its traceback
-        once per cause (a loop of the same fault must not flood the log), show it on the
-        badge (RECONNECTING with last_error), and let the caller back off and reconnect."""
-        cause = f"internal_{type(err).__name__.lower()}"
-        first = self.status.errors[cause] == 0
-        self.status.error(cause, str(err) or type(err).__name__)
-        if first:
-            log.error("feed link fault (%s); reconnecting", cause, exc_info=err)
-        else:
-            log.debug("feed link fault again (%s): %s", cause, err)
-        self.status.set_state(LinkState.RECONNECTING)
-
-    async def _supervise(self) -> None:
-        """Run ``run`` until stopped, whatever it raises. Links that catch their own
-        faults (FeedClient, MqttLink) rarely reach this; a link that does not, or a fault
-        in set-up code outside their loop, still never ends the task silently."""
-        attempt = 0
-        while not self._stop.is_set():
-            try:
-                await self.run()
-                if self._stop.is_set():
-                    return
-                raise RuntimeError("feed link returned without being stopped")
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:  # supervision: nothing escapes
-                self._crashed(err)
-            await back_off(self.status, self._stop, attempt, self.config, self._rng)
-            attempt += 1
 
     async def _watch_staleness(self) -> None:
         """A silent link is not a live one: flag it long before the read times out."""
@@ -241,9 +246,9 @@ class FeedClient(FeedLink):
                         continue
                     except _FeedError as err:
                         self._failed(err.cause, err.detail)
-                    except (httpx.HTTPError, OSError, ssl.SSLError) as err:
+                    except (httpx.HTTPError, SSEError, OSError, ssl.SSLError) as err:
                         self._failed(*self._classify(err))
-                    except Exception as err:  # supervision: nothing escapes
+                    except Exception as err:  # anything else: counted, shown, reconnected
                         self._crashed(err)
                     if self._stop.is_set():
                         break
@@ -259,11 +264,16 @@ class FeedClient(FeedLink):
         log.warning("feed %s: %s", cause, detail)
         self.status.set_state(LinkState.RECONNECTING)
 
+    def _need_resync(self) -> None:
+        self._need_snapshot = True
+
     @staticmethod
     def _classify(err: BaseException) -> tuple[str, str]:
         text = str(err) or type(err).__name__
         if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(err, ssl.SSLError):
             return "tls", text
+        if isinstance(err, SSEError):
+            return "not_event_stream", text
         if isinstance(err, httpx.TimeoutException):
             return "timeout", text
         if isinstance(err, httpx.ConnectError):
@@ -274,11 +284,12 @@ class FeedClient(FeedLink):
 
     @staticmethod
     def _check_response(response: httpx.Response, what: str) -> None:
-        if response.is_redirect:
-            # Never followed: a feed that moved is a configuration matter, and following
-            # could hand the token to another host. Said as such, not as a bad snapshot.
+        if 300 <= response.status_code < 400:
+            # Never followed: the token would go wherever the redirect points.
             where = response.headers.get("location", "?")
-            raise _FeedError("redirect", f"{what}: HTTP {response.status_code} to {where[:200]}")
+            raise _FeedError(
+                "redirect_refused", f"{what}: HTTP {response.status_code} to {where}"
+            )
         if response.status_code in (401, 403):
             raise _FeedError(f"http_{response.status_code}", f"{what}: the feed refused the token")
         if response.status_code >= 400:
@@ -292,13 +303,10 @@ class FeedClient(FeedLink):
         limit = self.config.max_snapshot_bytes
         async with http.stream("GET", "/v1/snapshot") as response:
             self._check_response(response, "snapshot")
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise _FeedError("snapshot_oversized", f"{declared} bytes > {limit}")
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk
-                if len(body) > limit:
+                if len(body) > limit:  # checked while reading, not after holding it all
                     raise _FeedError("snapshot_oversized", f"more than {limit} bytes")
         try:
             snap = protocol.decode_snapshot(bytes(body))
@@ -309,7 +317,7 @@ class FeedClient(FeedLink):
             raise _FeedError("unsupported_version", f"snapshot v={snap.v}")
         if snap.epoch != self._geography_epoch:
             await self._load_geography(http, snap.epoch)
-        self.sink.reset(snap)
+        self._note_rejected(self.sink.reset(snap))
         self._bad_since_good = False
         self._last_id = (snap.epoch, snap.seq)
         self._need_snapshot = False
@@ -348,14 +356,12 @@ class FeedClient(FeedLink):
         slice_s = self.config.slice_s
         started = time.perf_counter()
         headers["Accept"] = "text/event-stream"
-        headers["Cache-Control"] = "no-store"
-        max_line = self.config.max_event_bytes + 64  # "data: " and a little slack
         async with http.stream("GET", "/v1/stream", headers=headers) as response:
             self._check_response(response, "stream")
-            kind = response.headers.get("content-type", "")
-            if "text/event-stream" not in kind:
-                raise _FeedError("not_event_stream", f"content-type {kind or '?'}")
-            reader = read_sse(response.aiter_bytes(), max_line)
+            ctype = response.headers.get("content-type", "").partition(";")[0].strip()
+            if ctype != "text/event-stream":
+                raise _FeedError("not_event_stream", f"stream: content-type {ctype or '?'}")
+            reader = read_sse(response.aiter_bytes(), self.config.max_event_bytes)
             async with contextlib.aclosing(reader) as messages:
                 async for msg in messages:
                     if self._stop.is_set():
@@ -364,34 +370,26 @@ class FeedClient(FeedLink):
                     self.status.last_data_at = time.time()
                     if self.status.state is not LinkState.LIVE:
                         self.status.set_state(LinkState.LIVE)
-                    if msg.bad:
-                        self._on_unreadable(msg.bad, msg.bad_detail, msg.id, epoch)
-                        continue
-                    self._on_message(msg.event, msg.data, msg.id, epoch)
+                    if msg.error:
+                        self._on_unreadable(msg, epoch)
+                    else:
+                        self._on_message(msg.event, msg.data, msg.id, epoch)
                     if time.perf_counter() - started >= slice_s:
                         await asyncio.sleep(0)
                         started = time.perf_counter()
         return got_data
 
-    def _on_unreadable(self, reason: str, detail: str, sse_id: str, epoch: str) -> None:
-        """A message refused while reading (oversized, not UTF-8): counted, and its id
-        still moves the cursor, so resuming does not fetch it again and again."""
-        self.status.quarantine(reason, detail)
-        log.warning("quarantined event (%s): %s", reason, detail)
+    def _on_unreadable(self, msg: SseMessage, epoch: str) -> None:
+        """A message too large to hold, or not UTF-8: quarantined unread. Its id still moves
+        our cursor (a resume must not ask for it again) and explains the seq it leaves out."""
+        detail = f"event {msg.event or 'message'} id {msg.id or '-'}: {msg.size} bytes"
+        self.status.quarantine(msg.error, detail)
+        log.warning("quarantined event (%s): %s", msg.error, detail)
+        parsed_id = protocol.parse_event_id(msg.id) if msg.id else None
+        if parsed_id is not None and parsed_id[0] == epoch and parsed_id[1] > self._last_id[1]:  # type: ignore[index]
+            self._last_id = parsed_id
         self._bad_since_good = True
-        self._advance_cursor(sse_id, epoch)
         self.status.notify()
-
-    def _advance_cursor(self, sse_id: str, epoch: str) -> None:
-        if sse_id:
-            parsed_id = protocol.parse_event_id(sse_id)
-            if parsed_id is not None:
-                if parsed_id[0] != epoch:
-                    raise _Resync(f"event from another history ({parsed_id[0]})")
-                # The server's cursor, even when the event under it turns out malformed:
-                # resuming must not ask for a bad event again and again.
-                if parsed_id[1] > self._last_id[1]:  # type: ignore[index]
-                    self._last_id = parsed_id
 
     def _on_message(self, event: str, data: str, sse_id: str, epoch: str) -> None:
         if not data and event == "message":
@@ -413,7 +411,15 @@ class FeedClient(FeedLink):
             with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
                 reason = protocol.decode_resync(data).reason
             raise _Resync(reason)
-        self._advance_cursor(sse_id, epoch)
+        if sse_id:
+            parsed_id = protocol.parse_event_id(sse_id)
+            if parsed_id is not None:
+                if parsed_id[0] != epoch:
+                    raise _Resync(f"event from another history ({parsed_id[0]})")
+                # The server's cursor, even when the event under it turns out malformed:
+                # resuming must not ask for a bad event again and again.
+                if parsed_id[1] > self._last_id[1]:  # type: ignore[index]
+                    self._last_id = parsed_id
         parsed = protocol.parse_message(data, event, self.config.max_event_bytes)
         for bad in parsed.bad:
             self.status.quarantine(bad.reason, bad.detail)
@@ -435,6 +441,9 @@ class FeedClient(FeedLink):
                     )
                     raise _Resync(f"gap before seq {fresh[0].seq}")
                 self._bad_since_good = False
-                self._apply(fresh)
+                changes = self.sink.apply(fresh)
+                rejected = len(getattr(changes, "rejected", None) or ())
+                self.status.applied += len(fresh) - rejected
+                self._note_rejected(changes)
         if parsed.bad or parsed.unknown_kinds:
             self.status.notify()

@@ -22,15 +22,17 @@ from commandcenter.domain import Case, CaseState, Source, TimelineEntry, Urgency
 PROTOCOL_VERSION = 1
 MAX_EVENT_BYTES = 1 << 20  # a single SSE message larger than this is quarantined unread
 
-# Bounded numbers. Everything the store keeps in numpy columns (int64, int32, int8, float64)
-# must fit them: a version of 10**30 or a NaN timestamp is quarantined here, with its field
-# named, instead of raising deep inside Store.apply. Finite floats only (JSON has no NaN, but
-# a producer's 1e999 or a converted dict might); times within +-1e12 s, plain values +-1e15.
-Count = Annotated[int, msgspec.Meta(ge=0, le=2**53)]  # versions, sequence numbers, counts
-Small = Annotated[int, msgspec.Meta(ge=-128, le=127)]  # ratings (int8 column)
-Medium = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]  # int32 columns
-Time = Annotated[float, msgspec.Meta(ge=-1e12, le=1e12)]
-Real = Annotated[float, msgspec.Meta(ge=-1e15, le=1e15)]
+# Numbers are bounded where they are decoded, so that a hostile or broken feed cannot pass
+# validation and then break the store: a ``version`` of 10**30 once passed as an ``int`` and
+# overflowed the store's int64 column inside ``Store.apply``; NaN or infinite coordinates and
+# times poison every sort and distance. Out-of-range values quarantine the event with
+# ``invalid_data`` and the field's name, like any other malformed field.
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
+Version = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+SmallInt = Annotated[int, msgspec.Meta(ge=0, le=100)]
+Real = Annotated[float, msgspec.Meta(ge=-1e15, le=1e15)]  # finite: NaN and inf fail both bounds
+Time = Annotated[float, msgspec.Meta(ge=-1e11, le=1e11)]  # epoch seconds, years -1200..5100
 Lon = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 Lat = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
 
@@ -64,7 +66,7 @@ class CaseData(msgspec.Struct):
     version that grows by one on each change, so applying is idempotent and order-safe."""
 
     id: str
-    version: Count
+    version: Version
     category: str
     source: str
     urgency: str
@@ -84,12 +86,13 @@ class CaseData(msgspec.Struct):
     on_site_ts: Time = 0.0
     completed_ts: Time = 0.0
     closed_ts: Time = 0.0
-    supervised: Medium = 0
-    extension_s: Time = 0.0
-    rating: Small = 0
+    supervised: Count = 0
+    extension_s: Real = 0.0
+    rating: SmallInt = 0
     reporter_name: str = ""
     reporter_phone: str = ""
     timeline: list[TimelineItem] = []
+    due_ts: float = 0.0  # the source's own deadline; 0 = the hall's SLA policy decides
 
 
 class UnitPosition(msgspec.Struct):
@@ -184,18 +187,18 @@ KINDS_KEEPING_EXTRA = frozenset({CASE_CREATED, CASE_UPDATED})
 class Envelope(msgspec.Struct):
     """What every data event looks like on the wire."""
 
-    v: int
-    seq: Count
+    v: Count
+    seq: Seq
     kind: str
     ts: Time
     data: dict[str, Any]
 
 
 class Heartbeat(msgspec.Struct):
-    now: float  # the server's clock (simulated time for the demo county)
-    seq: int  # the last sequence the server has issued
+    now: Time  # the server's clock (simulated time for the demo county)
+    seq: Seq  # the last sequence the server has issued
     epoch: str
-    rate: float = 1.0  # simulated seconds per real second; 1.0 in production
+    rate: Real = 1.0  # simulated seconds per real second; 1.0 in production
     v: int = PROTOCOL_VERSION
 
 
@@ -208,11 +211,11 @@ class Resync(msgspec.Struct):
 class Snapshot(msgspec.Struct):
     """GET /v1/snapshot: the whole live state at sequence ``seq`` of ``epoch``."""
 
-    v: int
+    v: Count
     epoch: str
-    seq: int
-    now: float
-    rate: float
+    seq: Seq
+    now: Time
+    rate: Real
     cases: list[CaseData] = []
     units: list[UnitStatusData] = []
     positions: list[UnitPosition] = []
@@ -420,6 +423,7 @@ def case_to_domain(data: CaseData, extra: dict[str, Any] | None = None) -> Case:
         rating=data.rating,
         reporter_name=data.reporter_name,
         reporter_phone=data.reporter_phone,
+        due_ts=data.due_ts,
         timeline=[
             TimelineEntry(
                 ts=t.ts, action=t.action, actor=t.actor, state=CaseState(t.state), note=t.note
@@ -458,6 +462,7 @@ def case_to_wire(case: Case) -> CaseData:
         rating=case.rating,
         reporter_name=case.reporter_name,
         reporter_phone=case.reporter_phone,
+        due_ts=case.due_ts,
         timeline=[
             TimelineItem(ts=t.ts, action=t.action, actor=t.actor, state=t.state.value, note=t.note)
             for t in case.timeline

@@ -40,9 +40,10 @@ from commandcenter.briefing import (
     playlist_from_layout,
 )
 from commandcenter.privacy import Mask
+from layouts.docking import apply_docking_theme
 from layouts.library import LayoutError
 from widgets import registry, theme
-from widgets.briefing import BlankCover, BriefingBar
+from widgets.chrome.briefing import BlankCover, BriefingBar
 
 if TYPE_CHECKING:
     from layouts.shell import ScreenWindow, Shell
@@ -347,8 +348,6 @@ class BriefingMode(QObject):
             return
         if abs(theme.current_scale() - scale) < 0.01:
             return
-        from layouts.shell import apply_docking_theme  # the shell imports this module
-
         theme.apply_theme(app, theme.current_theme(), scale)
         apply_docking_theme(app)
 

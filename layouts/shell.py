@@ -22,7 +22,7 @@ window's status bar carries a ``TimeSlider``; entering replay rebuilds the panel
 a second ``LiveBridge`` over that store, with no outbox, audit or alarm engine (the past
 cannot be acted on, and replayed alarms must not reach the audit log). Rebuilding rather
 than re-pointing panels means a panel cannot keep a stray reference to the live store.
-Every window is marked (``widgets.replay``); back to live rebuilds with the live context
+Every window is marked (``widgets.chrome.replay``); back to live rebuilds with the live context
 and closes the second bridge.
 """
 
@@ -62,62 +62,22 @@ from commandcenter.privacy import Mask
 from commandcenter.timetravel import Mode, TimeTravel, TimeTravelState
 from layouts import engine, schema
 from layouts.briefing_mode import BriefingMode
+from layouts.docking import apply_docking_theme, configure_docking
 from layouts.library import BUILTIN, DEFAULT_PRESET, PRESET, USER, LayoutLibrary, builtin_layout
 from layouts.schema import LayoutError, ScreenInfo
 from widgets import i18n, registry, theme
 from widgets.base import Panel, PanelContext
-from widgets.briefing import BlankCover, BriefingCommands
+from widgets.chrome.briefing import BlankCover, BriefingCommands
+from widgets.chrome.palette import CommandPalette, ScheduleDialog, ShellCommands
+from widgets.chrome.replay import ReplayCommands, ReplayDecoration
+from widgets.chrome.report import export_briefing
+from widgets.chrome.statusbar import HallStatusBar
+from widgets.chrome.timeslider import TimeSlider
 from widgets.live import LiveBridge
 from widgets.masking import masks_for
-from widgets.palette import CommandPalette, ScheduleDialog, ShellCommands
 from widgets.registry import PlaceholderPanel, panel_widget_name
-from widgets.replay import ReplayCommands, ReplayDecoration
-from widgets.report import export_briefing
-from widgets.statusbar import HallStatusBar
-from widgets.timeslider import TimeSlider
 
 log = logging.getLogger(__name__)
-
-DOCKING_QSS = theme.THEME_DIR / "docking.qss"
-_QSS_MARK = "/* ---- docking (layouts/shell.py) ---- */"
-_configured = False
-
-
-def configure_docking() -> None:
-    """QtAds global flags; must run before the first CDockManager exists."""
-    global _configured
-    if _configured:
-        return
-    M = ads.CDockManager
-    flags = M.configFlags()
-    for flag, on in (
-        (M.eConfigFlag.OpaqueSplitterResize, True),
-        (M.eConfigFlag.FocusHighlighting, True),
-        (M.eConfigFlag.DockAreaHasUndockButton, True),
-        (M.eConfigFlag.AllTabsHaveCloseButton, False),
-        (M.eConfigFlag.ActiveTabHasCloseButton, True),
-        (M.eConfigFlag.EqualSplitOnInsertion, True),
-        # QtAds' own light sheet would override ours per manager: ours is app-wide.
-        (M.eConfigFlag.DisableStylesheet, True),
-        # No window manager in a kiosk X server: QtAds draws the floating title bar.
-        (M.eConfigFlag.FloatingContainerForceQWidgetTitleBar, True),
-    ):
-        flags = flags | flag if on else flags & ~flag
-    M.setConfigFlags(flags)
-    _configured = True
-
-
-def apply_docking_theme(app: QApplication) -> None:
-    """Append docking.qss (rendered with the active theme's colours and scale) to the
-    application's sheet, after the main theme; calling again replaces our part only."""
-    try:
-        template = DOCKING_QSS.read_text(encoding="utf-8")
-    except OSError as err:
-        log.warning("docking sheet %s not readable: %s", DOCKING_QSS, err)
-        return
-    rendered = theme.render_qss(template, theme.colors(), theme.current_scale())
-    base = app.styleSheet().split(_QSS_MARK)[0]
-    app.setStyleSheet(f"{base}\n{_QSS_MARK}\n{rendered}")
 
 
 def screen_info(screens: list[QScreen]) -> list[ScreenInfo]:
@@ -218,7 +178,7 @@ class ScreenWindow(QMainWindow):
         self.commands.retranslate()
         self.briefing.retranslate()
         self.replay.retranslate()
-        title = QCoreApplication.translate("MainWindow", "Command Center")
+        title = i18n.zh_en("指挥中心", "Command Center")
         name = self.shell.layout_name()
         screen = self.target_screen.name() if self.target_screen else ""
         self.replay_marks.set_title(
@@ -677,6 +637,7 @@ class Shell(QObject):
             QMessageBox.Icon.Warning, title or "commandcenter", text, parent=self.windows[0]
         )
         box.setObjectName("layoutProblem")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # paths and reasons, never markup
         box.setWindowModality(Qt.WindowModality.NonModal)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         box.finished.connect(lambda *_: self._boxes.remove(box) if box in self._boxes else None)

@@ -1,12 +1,16 @@
 """Fixtures shared by all tests. Append new shared fixtures below."""
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 # Tests never need a real display; set before anything imports Qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Caches (tiles, the demo's warmed-up history) of the apps tests start go to a scratch
+# directory, never the user's ~/.cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="cc-test-cache-")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -30,7 +30,7 @@ from layouts.library import LayoutLibrary
 from layouts.shell import Shell
 from tests.demo_county import demo_store
 from widgets.base import PanelContext
-from widgets.briefing import BlankCover
+from widgets.chrome.briefing import BlankCover
 from widgets.live import LiveBridge
 from widgets.theme import apply_theme
 

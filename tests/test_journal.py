@@ -12,7 +12,7 @@ import pytest
 from commandcenter.journal import Journal, Recorder
 from commandcenter.store import Store
 from feeds import protocol as p
-from feeds.serve.replay import journal_codec
+from feeds.journal_codec import journal_codec
 
 T0 = 1_800_000_000.0
 

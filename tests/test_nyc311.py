@@ -190,7 +190,7 @@ def test_replay_is_in_time_order_and_goes_through_the_protocol(replayed) -> None
     assert c.township == "QUEENS" and c.grid == "11421" and c.category.startswith("Non-Emergency")
     extra = store.case_extra("NYC39573567")
     assert extra["nyc_status"] == "Closed"
-    assert extra["due_ts"] - c.created_ts == 8 * 3600  # due 06:58:54 PM
+    assert c.due_ts - c.created_ts == 8 * 3600  # due 06:58:54 PM: the record's own deadline
     open_case = store.case("NYC24449493")
     assert open_case.state == "assigned" and open_case.completed_ts == 0.0
     assert store.case("NYC37695674") is None  # closed the day before it was created

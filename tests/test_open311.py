@@ -69,7 +69,7 @@ def test_messy_records_each_reported_and_skipped_never_crash() -> None:
     raw = b"""[
       {"service_request_id": 00123, "status": "open", "status": "closed", "service_name": "Pothole",
        "requested_datetime": "2024-01-02T03:04:05Z", "updated_datetime": "2024-01-03T03:04:05Z",
-       "lat": 0, "long": 0, "description": "null"},
+       "updated_datetime": "null", "lat": 0, "long": 0, "description": "null"},
       {"service_request_id": "7", "status": "open", "requested_datetime": "yesterday"},
       {"service_request_id": "null", "status": "open"},
       {"service_request_id": 8, "status": "open", "requested_datetime": "2024-01-02T03:04:05-08:00",
@@ -81,7 +81,9 @@ def test_messy_records_each_reported_and_skipped_never_crash() -> None:
     ids = [r.case.id for r in b.records]
     assert ids == ["311-00123", "311-8"]
     first = b.records[0]
-    assert first.case.state == "closed"  # duplicate key: the last value wins, noted
+    # duplicate keys: the first non-null value wins (noted); a later "null" erases nothing
+    assert first.case.state == "reported"
+    assert first.case.state_ts == 1704251045.0  # 2024-01-03T03:04:05Z
     assert first.case.description == "" and first.extra["location_missing"]
     assert "agency_responsible" not in b.records[1].extra  # "NULL" is no value
     reasons = sorted(x.reason for x in b.bad)
@@ -141,3 +143,38 @@ def test_poller_against_a_real_local_server(o311: Path, fmt: str) -> None:
     assert seen[1]["updated_after"].startswith("2010-04-19T14:37:38")  # the newest seen, in UTC
     assert status.errors["http_403"] == 1 and "api_key" in status.last_error
     assert store.case("311-638344").state == "closed"
+
+
+@pytest.mark.slow
+def test_poller_wrapped_page_zone_less_times_agency_and_due(o311: Path) -> None:
+    """A server that wraps its list, repeats a key with "null", omits zones and names the
+    responsible agency: closure times survive, times are the city's, departments fill."""
+    raw = (o311 / "example_get_service_requests.json").read_text()
+    raw = raw.replace('"agency_responsible":null', '"agency_responsible":"Public Works"')
+    raw = raw.replace("-08:00", "")  # zone-less wall times
+    raw = raw.replace('"updated_datetime":"2010-04-14T06:37:38"',
+                      '"updated_datetime":"2010-04-14T09:00:00","updated_datetime":"null"')  # fmt: skip
+    body = ('{"requests": ' + raw + "}").encode()
+
+    async def requests(request: Request) -> Response:
+        return Response(body, media_type="application/json")
+
+    app = Starlette(routes=[Route("/v2/requests.json", requests)])
+    store, status = Store(), FeedStatus()
+    seq = Sequencer(store, status)
+    with ThreadedServer(app) as srv:
+        poller = Open311Poller(
+            Open311Config(base_url=f"{srv.url}/v2", zone="America/Los_Angeles"), status
+        )
+
+        async def scenario() -> None:
+            async with httpx.AsyncClient() as http:
+                seq.publish(await poller.poll_once(http))
+
+        asyncio.run(scenario())
+    closed, open_ = store.case("311-638344"), store.case("311-638349")
+    assert closed.state == "closed" and closed.closed_ts == 1271260800.0  # 09:00 PDT
+    assert closed.created_ts == 1271252258.0  # 06:37:38 PDT, not UTC
+    assert open_.state == "assigned" and open_.assignee == "Public Works"
+    assert open_.assignee_kind == "department" and _legal(open_)
+    assert open_.due_ts == 1271684258.0  # expected_datetime, 2010-04-19T06:37:38 PDT

@@ -238,7 +238,11 @@ from commandcenter.queue import SORT_KEYS  # noqa: E402
     open_only=st.booleans(),
     levels=st.sampled_from([(), ("red",), ("red", "yellow")]),
     edits=st.lists(
-        st.tuples(st.integers(0, 299), st.sampled_from(STATES), st.sampled_from(["", "县城市管理局", "冠山镇"])),
+        st.tuples(
+            st.integers(0, 299),
+            st.sampled_from(STATES),
+            st.sampled_from(["", "县城市管理局", "冠山镇"]),
+        ),
         min_size=1,
         max_size=12,
     ),
@@ -282,7 +286,9 @@ def test_a_change_outside_every_key_is_patched_in_place_and_stays_exact() -> Non
     store.apply([P.Event(store.seq + 1, P.CASE_UPDATED, now, new)])
     patched = before.unmoved(np.array([7]))
     assert patched is not None  # the cheap path is taken ...
-    assert list(QueueIndex(store).query(QueueFilter(open_only=True), sort, now)) == list(before.rows)
+    assert list(QueueIndex(store).query(QueueFilter(open_only=True), sort, now)) == list(
+        before.rows
+    )
     # ... and a change of state that leaves the filter is not patched in place
     newer = P.CaseData(**{f: getattr(new, f) for f in new.__struct_fields__})
     newer.version = new.version + 1

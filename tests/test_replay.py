@@ -114,3 +114,22 @@ def test_cli_refuses_speed_out_of_range_and_prints_listening(tmp_path: Path) -> 
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_open311_file_replays_and_fast_loads_the_whole_history(
+    shared_external: Path, tmp_path: Path
+) -> None:
+    """An Open311 file (bare array, the spec's example) was an AttributeError; a month of
+    history at 100x took hours: --fast serves it all at once."""
+    src = shared_external / "open311" / "example_get_service_requests.json"
+    with ReplayServer(src, speed=1, fast=True) as srv:
+        store, status, _ = _follow(srv.url, srv.token, lambda s: len(s) >= 2, 10)
+    assert {c.id for c in store.newest_cases(5)} == {"311-638344", "311-638349"}
+    assert store.case("311-638344").state == "closed"
+    # a NYC export spanning weeks of feed time, served in one go
+    nyc = shared_external / "nyc311_sample_mzuber88.csv"
+    events = nyc311_events(nyc)
+    assert events[-1][2] - events[0][2] > 7 * 86400
+    with ReplayServer(nyc, speed=1, fast=True) as srv:
+        store, status, _ = _follow(srv.url, srv.token, lambda s: len(s) >= 990, 20)
+    assert len(store) == 990 and status.quarantined_total == 0

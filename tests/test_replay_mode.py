@@ -22,7 +22,7 @@ from commandcenter.journal import Journal, Recorder
 from commandcenter.status import FeedStatus
 from commandcenter.store import Store
 from commandcenter.timetravel import Mode, TimeTravel
-from feeds.serve.replay import journal_codec
+from feeds.journal_codec import journal_codec
 from layouts.library import LayoutLibrary
 from layouts.shell import Shell
 from tests.test_journal import T0, fingerprint, make_events, snapshot0

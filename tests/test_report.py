@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QLabel
 from commandcenter.privacy import Mask
 from commandcenter.store import Store
 from tests.demo_county import demo_store
-from widgets.report import ReportOptions, export_briefing, export_pdf, overdue_cases
+from widgets.chrome.report import ReportOptions, export_briefing, export_pdf, overdue_cases
 
 
 def pdf_text(path: Path) -> str:

@@ -23,8 +23,8 @@ from layouts.shell import Shell
 from tests.test_layout_engine import deep_doc, test_panels  # noqa: F401 (autouse fixture)
 from widgets import i18n
 from widgets.base import PanelContext
+from widgets.chrome.palette import CommandPalette, fuzzy_score
 from widgets.live import LiveBridge
-from widgets.palette import CommandPalette, fuzzy_score
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from commandcenter.journal import Journal, Recorder
 from commandcenter.store import Store
 from commandcenter.timetravel import Mode, TimeTravel
-from feeds.serve.replay import journal_codec
+from feeds.journal_codec import journal_codec
 from tests.test_journal import T0, fingerprint, make_events, snapshot0
 
 
@@ -50,7 +50,7 @@ def test_bounds_are_the_window_narrowed_to_the_journal(tmp_path: Path) -> None:
 
 
 def test_time_slider_drives_the_controller_and_cleans_up(tmp_path: Path, qapp) -> None:  # type: ignore[no-untyped-def]
-    from widgets.timeslider import TimeSlider
+    from widgets.chrome.timeslider import TimeSlider
 
     _live, _rec, tt, _ = _setup(tmp_path)
     w = TimeSlider(tt)

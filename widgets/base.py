@@ -54,7 +54,7 @@ from commandcenter.selection import Selection
 from commandcenter.status import FeedStatus, LinkState
 from commandcenter.store import Store
 from widgets import theme
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.live import LiveBridge
 
 log = logging.getLogger(__name__)
@@ -139,14 +139,14 @@ def freshness(status: FeedStatus, now: float | None = None) -> tuple[str, str]:
     zh = is_chinese()
     age = status.data_age(now)
     if status.state in (LinkState.RECONNECTING, LinkState.STOPPED):
-        return ("已断开" if zh else "disconnected"), "down"
+        return (zh_en("已断开", "disconnected")), "down"
     if status.state is LinkState.CONNECTING or age is None:
-        return ("连接中" if zh else "connecting"), "stale"
+        return (zh_en("连接中", "connecting")), "stale"
     if status.state is LinkState.STALE or age > STALE_AFTER_S:
         return (f"{age:.0f} 秒前" if zh else f"{age:.0f} s old"), "stale"
     if age > AGING_AFTER_S:
         return (f"{age:.0f} 秒前" if zh else f"{age:.0f} s old"), "aging"
-    return ("实时" if zh else "live"), "live"
+    return (zh_en("实时", "live")), "live"
 
 
 class Panel(QWidget):
@@ -331,7 +331,7 @@ class Panel(QWidget):
         self.title_label.setText(self.title())
         self.title_label.setToolTip(self.description())
         if self.settings_button is not None:
-            self.settings_button.setToolTip("面板设置" if is_chinese() else "Panel settings")
+            self.settings_button.setToolTip(zh_en("面板设置", "Panel settings"))
 
     def retranslate(self) -> None:
         """Subclasses re-set their texts; call super()."""
@@ -369,7 +369,7 @@ class Panel(QWidget):
     def _refresh_badge(self, *_: object) -> None:
         status = self.ctx.status
         if self.ctx.replay:
-            text, level = ("回放" if is_chinese() else "replay"), "down"
+            text, level = (zh_en("回放", "replay")), "down"
         else:
             text, level = freshness(status)
         if self.badge.text() != text:
@@ -399,8 +399,7 @@ class SettingsDialog(QDialog):
 
     def __init__(self, panel: Panel) -> None:
         super().__init__(panel)
-        zh = is_chinese()
-        self.setWindowTitle(f"{panel.title()} · {'设置' if zh else 'Settings'}")
+        self.setWindowTitle(f"{panel.title()} · {zh_en('设置', 'Settings')}")
         self.setObjectName("panelSettingsDialog")
         form = QFormLayout()
         self._editors: dict[str, tuple[Setting, QWidget]] = {}

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QMainWindow, QToolButton, QWidget
 from commandcenter.status import FeedStatus
 from commandcenter.store import Store
 from widgets import i18n
+from widgets.i18n import zh_en
 from widgets.live import DEFAULT_FRAME_HZ, LiveBridge
 from widgets.overview import OverviewPanel
 
@@ -120,21 +121,21 @@ class MainWindow(QMainWindow):
 
     # -- language
     def retranslate(self) -> None:
-        title = self.tr("Command Center")
+        title = zh_en("指挥中心", "Command Center")
         if i18n.is_chinese() and self._county:
             title = f"{title} · {self._county}"
         self.setWindowTitle(title)
-        self.file_menu.setTitle(self.tr("&File"))
-        self.view_menu.setTitle(self.tr("&View"))
-        self.lang_menu.setTitle(self.tr("&Language"))
-        self.toggle_lang_action.setText(self.tr("Switch language"))
-        self.fullscreen_action.setText(self.tr("&Full screen"))
-        self.quit_action.setText(self.tr("&Quit"))
+        self.file_menu.setTitle(zh_en("文件(&F)", "&File"))
+        self.view_menu.setTitle(zh_en("视图(&V)", "&View"))
+        self.lang_menu.setTitle(zh_en("语言(&L)", "&Language"))
+        self.toggle_lang_action.setText(zh_en("切换语言", "Switch language"))
+        self.fullscreen_action.setText(zh_en("全屏(&F)", "&Full screen"))
+        self.quit_action.setText(zh_en("退出(&Q)", "&Quit"))
         current = i18n.current_language()
         self.lang_actions[current].setChecked(True)
         other = i18n.ENGLISH if current == i18n.CHINESE else i18n.CHINESE
         self.lang_button.setText(i18n.LANGUAGE_NAMES[other])
-        self.lang_button.setToolTip(self.tr("Switch language (Ctrl+L)"))
+        self.lang_button.setToolTip(zh_en("切换语言 (Ctrl+L)", "Switch language (Ctrl+L)"))
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:

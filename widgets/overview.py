@@ -52,7 +52,7 @@ from commandcenter.sla import LEVEL_CODES, Milestone, SlaStatus, format_remainin
 from commandcenter.status import LINK_LABELS_ZH, FeedStatus, LinkState
 from commandcenter.store import ChangeSet, Store
 from widgets import theme
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.live import LiveBridge
 
 NEWEST_LIMIT = 200
@@ -174,17 +174,19 @@ class StatusStrip(QFrame):
         st = self._status
         _set_prop(self.badge, "state", st.state.value)
         self.badge.setText(link_label(st.state))
-        tip = self.tr("Feed link: {state} since {time}").format(
+        tip = zh_en("数据链路：{state}（自 {time} 起）", "Feed link: {state} since {time}").format(
             state=link_label(st.state), time=_hms(st.since)
         )
-        tip += "\n" + self.tr("Reconnects: {reconnects}, resyncs: {resyncs}").format(
-            reconnects=st.reconnects, resyncs=st.resyncs
-        )
+        tip += "\n" + zh_en(
+            "重连 {reconnects} 次，重新同步 {resyncs} 次",
+            "Reconnects: {reconnects}, resyncs: {resyncs}",
+        ).format(reconnects=st.reconnects, resyncs=st.resyncs)
         self.badge.setToolTip(tip)
-        self.received.setText(self.tr("received {n}").format(n=f"{st.received:,}"))
+        self.received.setText(zh_en("接收 {n}", "received {n}").format(n=f"{st.received:,}"))
         self.received.setToolTip(
-            self.tr(
-                "Events received {received}, applied {applied}, duplicates {duplicates}"
+            zh_en(
+                "已接收事件 {received}，已应用 {applied}，重复 {duplicates}",
+                "Events received {received}, applied {applied}, duplicates {duplicates}",
             ).format(
                 received=f"{st.received:,}",
                 applied=f"{st.applied:,}",
@@ -193,7 +195,7 @@ class StatusStrip(QFrame):
         )
         bad = st.quarantined_total
         _set_prop(self.quarantined, "alert", bad > 0)
-        self.quarantined.setText(self.tr("quarantined {n}").format(n=f"{bad:,}"))
+        self.quarantined.setText(zh_en("隔离 {n}", "quarantined {n}").format(n=f"{bad:,}"))
         self.quarantined.setToolTip(self.problems_text())
         err = st.last_error
         self.last_error.setText(err)
@@ -204,39 +206,53 @@ class StatusStrip(QFrame):
         st = self._status
         lines: list[str] = []
         for title, counter in (
-            (self.tr("Quarantined (malformed) events by reason:"), st.quarantined),
-            (self.tr("Unknown event kinds (skipped):"), st.unknown_kinds),
-            (self.tr("Connection errors by cause:"), st.errors),
+            (
+                zh_en(
+                    "已隔离（格式错误）的事件，按原因：",
+                    "Quarantined (malformed) events by reason:",
+                ),
+                st.quarantined,
+            ),
+            (zh_en("未知事件类型（已跳过）：", "Unknown event kinds (skipped):"), st.unknown_kinds),
+            (zh_en("连接错误，按原因：", "Connection errors by cause:"), st.errors),
         ):
             if counter:
                 lines.append(title)
                 lines.extend(f"  {reason}: {n:,}" for reason, n in counter.most_common())
         if st.last_error:
-            lines.append(self.tr("Last error: {error}").format(error=st.last_error))
-        return "\n".join(lines) if lines else self.tr("No problems recorded.")
+            lines.append(
+                zh_en("最近错误：{error}", "Last error: {error}").format(error=st.last_error)
+            )
+        return "\n".join(lines) if lines else zh_en("无异常记录。", "No problems recorded.")
 
     def age_text(self, age: float | None) -> str:
         if age is None:
-            return self.tr("no data yet")
+            return zh_en("尚无数据", "no data yet")
         age = max(0.0, age)
         if age < 120:
-            return self.tr("data {age} s old").format(age=int(age))
+            return zh_en("数据 {age} 秒前", "data {age} s old").format(age=int(age))
         if age < 7200:
-            return self.tr("data {age} min old").format(age=int(age // 60))
-        return self.tr("data {age} h old").format(age=int(age // 3600))
+            return zh_en("数据 {age} 分钟前", "data {age} min old").format(age=int(age // 60))
+        return zh_en("数据 {age} 小时前", "data {age} h old").format(age=int(age // 3600))
 
     def update_time(self) -> None:
         """Data age and clock: called every second by the bridge's tick."""
         age = self._status.data_age()
         self.age.setText(self.age_text(age))
-        self.age.setToolTip(self.tr("Time since the server last proved alive (event or heartbeat)"))
+        self.age.setToolTip(
+            zh_en(
+                "距服务器上次确认在线（事件或心跳）的时间",
+                "Time since the server last proved alive (event or heartbeat)",
+            )
+        )
         _set_prop(self.age, "stale", age is None or age > STALE_AFTER_S)
         now = self._store.clock.now()
         self.clock.setText(_hms(now))
         self.clock.setToolTip(
-            self.tr("Feed clock {date} (the server's time; the demo county may run faster)").format(
-                date=local(now).strftime("%Y-%m-%d %H:%M:%S")
-            )
+            zh_en(
+                "数据源时钟 {date}（服务器时间；演示县可能快于实际时间运行）",
+                "Feed clock {date} (the server's time; the demo county may run faster)",
+            ).format(date=local(now).strftime("%Y-%m-%d %H:%M:%S"))
         )
 
     def changeEvent(self, event: QEvent) -> None:
@@ -356,36 +372,43 @@ class SlaTiles(QWidget):
         p = self._store.policy
         lo, hi = round(p.yellow_at * 100), round(p.red_at * 100)
         self.red.set_texts(
-            self.tr("Red warning"),
-            self.tr("≥ {hi}% of time limit used").format(hi=hi),
-            self.tr(
-                "Open cases that have used at least {hi}% of their time limit, or are overdue."
+            zh_en("红色预警", "Red warning"),
+            zh_en("已用时限 ≥ {hi}%", "≥ {hi}% of time limit used").format(hi=hi),
+            zh_en(
+                "已用时限达到 {hi}% 及以上或已超时的在办案件。",
+                "Open cases that have used at least {hi}% of their time limit, or are overdue.",
             ).format(hi=hi),
         )
         self.yellow.set_texts(
-            self.tr("Yellow warning"),
-            self.tr("{lo}–{hi}% of time limit used").format(lo=lo, hi=hi),
-            self.tr(
-                "Open cases that have used at least {lo}% but less than {hi}% of their time limit."
+            zh_en("黄色预警", "Yellow warning"),
+            zh_en("已用时限 {lo}%–{hi}%", "{lo}–{hi}% of time limit used").format(lo=lo, hi=hi),
+            zh_en(
+                "已用时限达到 {lo}% 但不足 {hi}% 的在办案件。",
+                "Open cases that have used at least {lo}% but less than {hi}% of their time limit.",
             ).format(lo=lo, hi=hi),
         )
         self.blue.set_texts(
-            self.tr("Blue warning"),
-            self.tr("< {lo}% of time limit used").format(lo=lo),
-            self.tr("Open cases that have used less than {lo}% of their time limit.").format(lo=lo),
+            zh_en("蓝色预警", "Blue warning"),
+            zh_en("已用时限 < {lo}%", "< {lo}% of time limit used").format(lo=lo),
+            zh_en(
+                "已用时限不足 {lo}% 的在办案件。",
+                "Open cases that have used less than {lo}% of their time limit.",
+            ).format(lo=lo),
         )
         self.overdue.set_texts(
-            self.tr("Overdue"),
-            self.tr("past the deadline"),
-            self.tr(
-                "Open cases past the deadline of their current step: sign and assign, arrive on site, or handle and report back. Overdue cases are also counted as red."
+            zh_en("已超时", "Overdue"),
+            zh_en("已超过当前环节时限", "past the deadline"),
+            zh_en(
+                "已超过当前环节（签收派遣、到场或处置反馈）时限的在办案件。超时案件同时计入红色预警。",
+                "Open cases past the deadline of their current step: sign and assign, arrive on site, or handle and report back. Overdue cases are also counted as red.",
             ),
         )
         self.open.set_texts(
-            self.tr("Open cases"),
-            self.tr("still the hall's business"),
-            self.tr(
-                "Cases discovered, reported, signed, dispatched, returned or being handled: every case a time limit runs for."
+            zh_en("在办案件", "Open cases"),
+            zh_en("尚未办结，时限计时中", "still the hall's business"),
+            zh_en(
+                "处于发现、待签收、已签收、已派遣、已退回或处置中的案件，即所有仍在计算时限的案件。",
+                "Cases discovered, reported, signed, dispatched, returned or being handled: every case a time limit runs for.",
             ),
         )
         self._equalise_captions()
@@ -503,7 +526,7 @@ class NewestCasesModel(QAbstractTableModel):
     # -- content
     def _display(self, case: Any, sla: SlaStatus, col: int) -> str:
         if col == self.URGENT:
-            return self.tr("Urgent") if case.urgency == Urgency.URGENT else ""
+            return zh_en("急", "Urgent") if case.urgency == Urgency.URGENT else ""
         if col == self.ID:
             return case.id
         if col == self.FILED:
@@ -532,31 +555,34 @@ class NewestCasesModel(QAbstractTableModel):
         if sla.milestone is Milestone.NONE or sla.level is None:
             return "—"
         if sla.remaining < 0:
-            return self.tr("overdue {time}").format(time=format_remaining(-sla.remaining))
+            return zh_en("超时 {time}", "overdue {time}").format(
+                time=format_remaining(-sla.remaining)
+            )
         return format_remaining(sla.remaining)
 
     def level_name(self, level: SlaLevel) -> str:
         return {
-            SlaLevel.RED: self.tr("Red"),
-            SlaLevel.YELLOW: self.tr("Yellow"),
-            SlaLevel.BLUE: self.tr("Blue"),
+            SlaLevel.RED: zh_en("红色", "Red"),
+            SlaLevel.YELLOW: zh_en("黄色", "Yellow"),
+            SlaLevel.BLUE: zh_en("蓝色", "Blue"),
         }[level]
 
     def milestone_name(self, m: Milestone) -> str:
         return {
-            Milestone.ASSIGN: self.tr("sign and assign"),
-            Milestone.ARRIVE: self.tr("arrive on site"),
-            Milestone.HANDLE: self.tr("handle and report back"),
+            Milestone.ASSIGN: zh_en("签收派遣", "sign and assign"),
+            Milestone.ARRIVE: zh_en("到场", "arrive on site"),
+            Milestone.HANDLE: zh_en("处置反馈", "handle and report back"),
         }.get(m, "")
 
     def _tooltip(self, case: Any, sla: SlaStatus, col: int) -> str:
         if col == self.SLA:
             if sla.level is None:
-                return self.tr("No time limit runs: the case is {state}.").format(
-                    state=state_label(case.state)
-                )
-            return self.tr(
-                "{level} warning: {step} due {deadline}, {used}% of the limit used"
+                return zh_en(
+                    "案件{state}，不再计时。", "No time limit runs: the case is {state}."
+                ).format(state=state_label(case.state))
+            return zh_en(
+                "{level}预警：{step}时限至 {deadline}，已用 {used}%",
+                "{level} warning: {step} due {deadline}, {used}% of the limit used",
             ).format(
                 level=self.level_name(sla.level),
                 step=self.milestone_name(sla.milestone),
@@ -566,7 +592,7 @@ class NewestCasesModel(QAbstractTableModel):
         shown = self.mask.case(case)  # a masked copy (the record itself when masking is off)
         lines = [x for x in (getattr(shown, "title", ""), getattr(shown, "address", "")) if x]
         lines.append(
-            self.tr("Filed {time} · grid {grid}").format(
+            zh_en("上报于 {time} · 网格 {grid}", "Filed {time} · grid {grid}").format(
                 time=local(case.created_ts).strftime("%Y-%m-%d %H:%M:%S"),
                 grid=case.grid,
             )
@@ -576,13 +602,13 @@ class NewestCasesModel(QAbstractTableModel):
     def width_samples(self) -> dict[int, tuple[str, ...]]:
         """Texts that must fit in the fixed-width columns (the others stretch)."""
         return {
-            self.URGENT: (self.tr("Urgent"),),
+            self.URGENT: (zh_en("急", "Urgent"),),
             self.ID: tuple(self._ids[:50]) or ("PD000000000000",),
             self.FILED: ("00-00 00:00",),
             self.SOURCE: tuple(source_label(s) for s in Source),
             self.TOWNSHIP: ("石门口乡", *(c.township for c in self._cases[:50])),
             self.STATE: tuple(state_label(s) for s in CaseState),
-            self.SLA: (self.tr("overdue {time}").format(time="00h00m"),),
+            self.SLA: (zh_en("超时 {time}", "overdue {time}").format(time="00h00m"),),
         }
 
     # -- updates
@@ -636,15 +662,15 @@ class NewestCasesModel(QAbstractTableModel):
 
     def retranslate(self) -> None:
         self._headers = [
-            self.tr("Urgent"),
-            self.tr("Case ID"),
-            self.tr("Filed"),
-            self.tr("Category"),
-            self.tr("Source"),
-            self.tr("Township"),
-            self.tr("State"),
-            self.tr("Time left"),
-            self.tr("Assignee"),
+            zh_en("急", "Urgent"),
+            zh_en("案件编号", "Case ID"),
+            zh_en("上报时间", "Filed"),
+            zh_en("类别", "Category"),
+            zh_en("来源", "Source"),
+            zh_en("乡镇", "Township"),
+            zh_en("状态", "State"),
+            zh_en("剩余时限", "Time left"),
+            zh_en("承办单位", "Assignee"),
         ]
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
         if self._cases:
@@ -818,7 +844,7 @@ class OverviewPanel(QWidget):
 
     def _update_note(self) -> None:
         self.section_note.setText(
-            self.tr("newest {shown} of {total} cases").format(
+            zh_en("共 {total} 件，显示最新 {shown} 件", "newest {shown} of {total} cases").format(
                 shown=f"{self.model.rowCount():,}", total=f"{len(self._store):,}"
             )
         )
@@ -834,7 +860,7 @@ class OverviewPanel(QWidget):
 
     # -- language and size
     def retranslate(self) -> None:
-        self.section_title.setText(self.tr("Newest cases"))
+        self.section_title.setText(zh_en("最新案件", "Newest cases"))
         self._update_note()
         self.model.retranslate()
         self._apply_metrics()

@@ -17,7 +17,8 @@ Mapping of one request (column names as in the Socrata JSON; the CSV's headers, 
 | ``incident_zip``, else ``community_board`` | ``grid`` (empty when neither is usable) |
 | ``incident_address`` | ``address`` |
 | ``latitude``/``longitude`` | ``lat``/``lon``; missing, zero or junk -> 0.0 |
-| ``due_date`` | kept as ``due_ts`` (and ``status`` as ``nyc_status``) in the event's extra fields |
+| ``due_date`` | ``due_ts``: the request's own deadline, which the SLA counts against |
+| ``status`` | kept as ``nyc_status`` in the event's extra fields |
 
 311 has no urgency: every case is ``normal``; the source is ``hotline`` (the 12345 of
 New York). A request counts as closed when it has a valid closed date, whatever its
@@ -128,8 +129,6 @@ def to_versions(raw: Mapping[str, Any], where: str) -> list[Version] | Skipped:
     descriptor = _text(raw, "descriptor")
     extra: dict[str, Any] = {"nyc_status": _text(raw, "status")}
     due = parse_time(raw.get("due_date"))
-    if due is not None:
-        extra["due_ts"] = due
     case = Case(
         id=f"{ID_PREFIX}{key}",
         version=1,
@@ -146,6 +145,7 @@ def to_versions(raw: Mapping[str, Any], where: str) -> list[Version] | Skipped:
         title=f"{category}: {descriptor}" if descriptor else category,
         description=descriptor,
         address=_text(raw, "incident_address"),
+        due_ts=due or 0.0,  # the request's own deadline drives the SLA
         timeline=[
             TimelineEntry(
                 created,
@@ -247,7 +247,7 @@ def replay(
 
     Ties in time keep a case's created event before its update (a request closed the
     second it was opened), then follow case ids, so a replay is the same every time. The
-    extra fields (``due_ts``, ``nyc_status``) travel inside ``data`` as unknown fields,
+    extra field (``nyc_status``) travel inside ``data`` as unknown fields,
     which the protocol keeps in ``Event.extra``.
     """
     cases = imported.cases if isinstance(imported, Imported) else imported

@@ -18,6 +18,11 @@ Mapping (one service request -> one ``CaseData``):
 | ``requested_datetime`` / ``updated_datetime`` | ``created_ts`` / ``state_ts``; ``version`` = updated time in whole seconds |
 | ``lat``/``long`` (0, missing or out of range: no location) | ``lat``/``lon`` (0.0, noted) |
 | ``address``, ``description``, ``status_notes`` | ``address``, ``description`` |
+| ``agency_responsible`` | ``assignee`` (a department; an open request is ``assigned``) |
+| ``expected_datetime`` | ``due_ts``: the request's own deadline drives the SLA |
+
+Duplicate keys: the first non-null value wins (docs/sources.md says why). A
+``{"requests": [...]}`` or ``{"service_requests": [...]}`` wrapper is unwrapped.
 
 Polling: ``GET {base}/requests.json|xml?updated_after=<last seen updated_datetime>``; a
 request seen again with the same updated time is not re-emitted.
@@ -34,9 +39,10 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
+from zoneinfo import ZoneInfo
 
 import httpx
 from defusedxml import DefusedXmlException
@@ -94,8 +100,9 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def parse_time(value: Any) -> float | None:
-    """ISO 8601 with a zone (the spec requires one; a missing one is taken as UTC)."""
+def parse_time(value: Any, zone: tzinfo = UTC) -> float | None:
+    """ISO 8601 with a zone (the spec requires one); a zone-less time is wall time in
+    ``zone``, the city's (``Open311Config.zone``; the source profile's ``time.zone``)."""
     value = _clean(value)
     if value is None:
         return None
@@ -104,7 +111,7 @@ def parse_time(value: Any) -> float | None:
     except ValueError:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+        dt = dt.replace(tzinfo=zone)
     return dt.timestamp()
 
 
@@ -133,7 +140,11 @@ _CLOSED_PATH = (
 
 
 def to_record(
-    fields: dict[str, Any], index: int, out: Open311Batch, id_prefix: str = "311-"
+    fields: dict[str, Any],
+    index: int,
+    out: Open311Batch,
+    id_prefix: str = "311-",
+    zone: tzinfo = UTC,
 ) -> Open311Record | None:
     """One GeoReport request (a dict of raw values) -> a case, or a BadRecord in ``out``."""
     raw_id = _clean(fields.get("service_request_id"))
@@ -153,12 +164,12 @@ def to_record(
             )
         )
         return None
-    requested = parse_time(fields.get("requested_datetime"))
+    requested = parse_time(fields.get("requested_datetime"), zone)
     if requested is None:
         detail = f"requested_datetime {fields.get('requested_datetime')!r} is not ISO 8601"
         out.bad.append(BadRecord(index, "bad_time", f"{rid}: {detail}", str(fields)[:300]))
         return None
-    updated = parse_time(fields.get("updated_datetime")) or requested
+    updated = parse_time(fields.get("updated_datetime"), zone) or requested
     status = _text(fields.get("status")).lower() or "open"
     if status not in ("open", "closed"):
         out.notes.append(f"{rid}: unknown status {status!r} taken as open")
@@ -189,6 +200,13 @@ def to_record(
     ]
     state = "reported"
     closed_ts = 0.0
+    # agency_responsible is the department the request was routed to
+    agency = _text(fields.get("agency_responsible"))
+    path = _CLOSED_PATH if status == "closed" else (_CLOSED_PATH[:2] if agency else ())
+    if path and status != "closed":
+        for action, st in path:
+            timeline.append(P.TimelineItem(ts=requested, action=action, actor="Open311", state=st))
+        state = "assigned"
     if status == "closed":
         for action, st in _CLOSED_PATH:
             timeline.append(P.TimelineItem(ts=updated, action=action, actor="Open311", state=st))
@@ -198,6 +216,7 @@ def to_record(
         v = _clean(fields.get(key))
         if v is not None:
             extra[key] = str(v)
+    due = parse_time(fields.get("expected_datetime"), zone) or 0.0
     case = P.CaseData(
         id=f"{id_prefix}{rid}",
         version=max(1, int(updated)),
@@ -217,6 +236,10 @@ def to_record(
         closed_ts=closed_ts,
         completed_ts=closed_ts,
         timeline=timeline,
+        assignee=agency if state != "reported" else "",
+        assignee_kind="department" if agency and state != "reported" else "",
+        assigned_ts=requested if agency and state != "reported" else 0.0,
+        due_ts=due,
     )
     rec = Open311Record(case=case, updated_ts=updated, extra=extra)
     out.records.append(rec)
@@ -286,13 +309,17 @@ def _loads_object(text: str, dups: list[str]) -> Any:
         for k, v in pairs:
             if k in d:
                 dups.append(k)
-            d[k] = v  # last wins, as most JSON parsers do
+                if _clean(d[k]) is not None:
+                    continue  # the first non-null wins (docs/sources.md: the repeat is emptier)
+            d[k] = v
         return d
 
     return json.loads(text, object_pairs_hook=hook)
 
 
-def parse_requests_json(raw: bytes | str, id_prefix: str = "311-") -> Open311Batch:
+def parse_requests_json(
+    raw: bytes | str, id_prefix: str = "311-", zone: tzinfo = UTC
+) -> Open311Batch:
     out = Open311Batch()
     if isinstance(raw, bytes):
         if len(raw) > MAX_DOCUMENT_BYTES:
@@ -311,8 +338,13 @@ def parse_requests_json(raw: bytes | str, id_prefix: str = "311-") -> Open311Bat
         except json.JSONDecodeError as err:
             out.bad.append(BadRecord(-1, "malformed_json", str(err), text[:300]))
             return out
-        if isinstance(doc, dict) and isinstance(doc.get("service_requests"), list):
-            items = [json.dumps(x) for x in doc["service_requests"]]
+        wrapped = next(
+            (doc[k] for k in ("requests", "service_requests")
+             if isinstance(doc, dict) and isinstance(doc.get(k), list)),
+            None,
+        )  # fmt: skip
+        if wrapped is not None:
+            items = [json.dumps(x) for x in wrapped]
         elif isinstance(doc, dict):
             items = [json.dumps(doc)]
         else:
@@ -342,9 +374,9 @@ def parse_requests_json(raw: bytes | str, id_prefix: str = "311-") -> Open311Bat
             continue
         if dups:
             out.notes.append(
-                f"record {index}: duplicate keys {sorted(set(dups))}: the last value kept"
+                f"record {index}: duplicate keys {sorted(set(dups))}: the first non-null kept"
             )
-        to_record(fields, index, out, id_prefix)
+        to_record(fields, index, out, id_prefix, zone)
     return out
 
 
@@ -357,15 +389,17 @@ def _fields_of(elem: Element, index: int, out: Open311Batch) -> dict[str, Any]:
     for child in elem:
         if child.tag in fields:
             dups.append(child.tag)
+            if _clean(fields[child.tag]) is not None:
+                continue  # the first non-null wins, as in JSON
         fields[child.tag] = (child.text or "").strip()
     if dups:
         out.notes.append(
-            f"record {index}: duplicate elements {sorted(set(dups))}: the last value kept"
+            f"record {index}: duplicate elements {sorted(set(dups))}: the first non-null kept"
         )
     return fields
 
 
-def parse_requests_xml(raw: bytes, id_prefix: str = "311-") -> Open311Batch:
+def parse_requests_xml(raw: bytes, id_prefix: str = "311-", zone: tzinfo = UTC) -> Open311Batch:
     out = Open311Batch()
     if len(raw) > MAX_DOCUMENT_BYTES:
         out.bad.append(BadRecord(-1, "oversized", f"{len(raw)} bytes"))
@@ -394,7 +428,7 @@ def parse_requests_xml(raw: bytes, id_prefix: str = "311-") -> Open311Batch:
                     )
                 )
                 continue
-            to_record(_fields_of(elem, index, out), index, out, id_prefix)
+            to_record(_fields_of(elem, index, out), index, out, id_prefix, zone)
         tail = raw[raw.rfind(b"</request>") + 10 :] if b"</request>" in raw else raw
         if b"<request" in tail:
             out.bad.append(
@@ -412,14 +446,16 @@ def parse_requests_xml(raw: bytes, id_prefix: str = "311-") -> Open311Batch:
         return out
     requests = [root] if root.tag == "request" else list(root.iter("request"))
     for index, elem in enumerate(requests):
-        to_record(_fields_of(elem, index, out), index, out, id_prefix)
+        to_record(_fields_of(elem, index, out), index, out, id_prefix, zone)
     return out
 
 
-def parse_requests(raw: bytes, fmt: str, id_prefix: str = "311-") -> Open311Batch:
-    return (
-        parse_requests_xml(raw, id_prefix) if fmt == "xml" else parse_requests_json(raw, id_prefix)
-    )
+def parse_requests(
+    raw: bytes, fmt: str, id_prefix: str = "311-", zone: tzinfo = UTC
+) -> Open311Batch:
+    if fmt == "xml":
+        return parse_requests_xml(raw, id_prefix, zone)
+    return parse_requests_json(raw, id_prefix, zone)
 
 
 # ---- polling ---------------------------------------------------------------------------
@@ -435,6 +471,7 @@ class Open311Config:
     id_prefix: str = "311-"
     since: float | None = None  # first updated_after; None = everything the server returns
     timeout_s: float = 20.0
+    zone: str = "UTC"  # of zone-less times (the spec wants a zone; some servers omit it)
 
     def __repr__(self) -> str:
         return f"Open311Config(base_url={self.base_url!r}, fmt={self.fmt!r}, api_key=<hidden>)"
@@ -502,7 +539,11 @@ class Open311Poller:
             raise httpx.HTTPStatusError(
                 f"HTTP {response.status_code}", request=response.request, response=response
             )
-        return self.accept(parse_requests(response.content, self.config.fmt, self.config.id_prefix))
+        return self.accept(
+            parse_requests(
+                response.content, self.config.fmt, self.config.id_prefix, ZoneInfo(self.config.zone)
+            )
+        )
 
     async def run(
         self, publish: Callable[[list[RawEvent]], Any], stop: asyncio.Event | None = None

@@ -2,6 +2,7 @@
 
     python -m feeds.serve.replay --speed 10 journal.sqlite3        # a console's journal
     python -m feeds.serve.replay --speed 60 nyc311_sample.csv      # a 311 export (CSV or JSON)
+    python -m feeds.serve.replay --fast --profile open311 requests.json   # all at once
 
 It is the reference server with another driver: the same ``feeds.serve.hub.Hub`` numbers and
 keeps the events, and the same routes of ``feeds.serve.server.create_app`` serve snapshot,
@@ -12,33 +13,30 @@ from the recording in time order and published when the replay clock, which runs
 ``ts``. The feed's ``now``/``rate`` are the replay clock, so countdowns in the console run
 in the recording's time. Actions are refused (403): a replay is read only.
 
-This module also holds ``journal_codec()``, the bytes <-> protocol mapping the core's
-``commandcenter.journal.Journal`` needs (the core does not import the protocol).
+The journal codec lives on the consumer side, in ``feeds.journal_codec``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import logging
 import os
 import secrets
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from starlette.applications import Starlette
 
-from commandcenter.domain import Role, Source
+from commandcenter.domain import Role
 from commandcenter.journal import Journal
 from feeds import protocol as P
+from feeds.journal_codec import ProtocolJournalCodec, journal_codec  # noqa: F401 (re-exported)
 from feeds.serve.hub import Hub
 from feeds.serve.server import (
     EmbeddedServer,
@@ -53,43 +51,6 @@ log = logging.getLogger(__name__)
 
 MIN_SPEED, MAX_SPEED = 1.0, 100.0
 RawEvent = tuple[str, Any, float]
-
-
-# ---- journal codec ---------------------------------------------------------------------
-
-
-class ProtocolJournalCodec:
-    """Journal rows hold the payload JSON of each event; states are snapshot JSON."""
-
-    def __init__(self) -> None:
-        self._enc = msgspec.json.Encoder()
-        self._dec = {kind: msgspec.json.Decoder(typ) for kind, typ in P.PAYLOAD_TYPES.items()}
-
-    def encode_event(self, event: Any) -> bytes:
-        return self._enc.encode(event.data)
-
-    def decode_events(self, rows: Sequence[tuple[int, str, float, bytes]]) -> list[Any]:
-        out: list[P.Event] = []
-        dec = self._dec
-        for seq, kind, ts, payload in rows:
-            d = dec.get(kind)
-            if d is None:
-                continue
-            try:
-                out.append(P.Event(seq=seq, kind=kind, ts=ts, data=d.decode(payload)))
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                log.warning("journal row seq %d (%s) unreadable: skipped", seq, kind)
-        return out
-
-    def encode_state(self, state: dict[str, Any]) -> bytes:
-        return self._enc.encode(state)
-
-    def decode_state(self, raw: bytes) -> P.Snapshot:
-        return P.decode_snapshot(raw)
-
-
-def journal_codec() -> ProtocolJournalCodec:
-    return ProtocolJournalCodec()
 
 
 # ---- sources ---------------------------------------------------------------------------
@@ -137,104 +98,47 @@ def journal_source(path: str | Path) -> tuple[dict[str, Any], Iterator[RawEvent]
     return geography, events()
 
 
-_NY = ZoneInfo("America/New_York")
+def export_events(path: str | Path, profile: str | Path | None = None) -> list[RawEvent]:
+    """An export (CSV, XLSX, JSON, NDJSON) -> case events in time order, mapped by a source
+    profile (docs/sources.md): the same mapping as ``main.py import``, so a replay and an
+    import of one file cannot disagree. Without ``profile``: ``open311`` for a JSON file of
+    GeoReport requests, ``nyc311`` otherwise. Rejected rows are logged by reason."""
+    from feeds.sources.profile import load_profile
+    from feeds.sources.tabular import map_table, read_table
 
-
-def _nyc_time(value: str | None) -> float | None:
-    if not value:
-        return None
-    for fmt in ("%m/%d/%Y %I:%M:%S %p", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return datetime.strptime(value.strip(), fmt).replace(tzinfo=_NY).timestamp()
-        except ValueError:
-            continue
-    return None
-
-
-def _first(row: dict[str, Any], *keys: str) -> str:
-    for k in keys:
-        v = row.get(k)
-        if v not in (None, ""):
-            return str(v)
-    return ""
-
-
-def nyc311_events(path: str | Path) -> list[RawEvent]:
-    """A NYC 311 export (Socrata CSV with title-case headers, or its JSON) -> case events.
-
-    A minimal mapping of our own (feeds.adapters.nyc311 is the full one when present):
-    each request is created at ``Created Date``; a closed one is closed at ``Closed Date``
-    with a legal full timeline. Rows without a key or a creation time are skipped."""
     p = Path(path)
-    if p.suffix.lower() == ".json":
-        rows: list[dict[str, Any]] = json.loads(p.read_text(encoding="utf-8"))
-    else:
-        with p.open(encoding="utf-8", newline="") as f:
-            rows = list(csv.DictReader(f))
-    out: list[RawEvent] = []
-    skipped = 0
-    for row in rows:
-        key = _first(row, "Unique Key", "unique_key")
-        created = _nyc_time(_first(row, "Created Date", "created_date"))
-        if not key or created is None:
-            skipped += 1
-            continue
-        closed = _nyc_time(_first(row, "Closed Date", "closed_date"))
-        try:
-            lat = float(_first(row, "Latitude", "latitude") or 0.0)
-            lon = float(_first(row, "Longitude", "longitude") or 0.0)
-        except ValueError:
-            lat = lon = 0.0
-        category = _first(row, "Complaint Type", "complaint_type") or "311"
-        address = _first(row, "Incident Address", "incident_address")
-        base = P.CaseData(
-            id=f"NYC{key}",
-            version=1,
-            category=category,
-            source=Source.HOTLINE.value,
-            urgency="normal",
-            state="reported",
-            township=_first(row, "Borough", "borough"),
-            grid="",
-            lon=lon,
-            lat=lat,
-            created_ts=created,
-            state_ts=created,
-            title=f"{category} {address}".strip(),
-            description=_first(row, "Descriptor", "descriptor"),
-            address=address,
-            assignee=_first(row, "Agency", "agency"),
-            timeline=[
-                P.TimelineItem(
-                    ts=created, action="discover", actor="311", state="discovered", note="12345热线"
-                ),
-                P.TimelineItem(ts=created, action="report", actor="311", state="reported"),
-            ],
-        )
-        out.append((P.CASE_CREATED, base, created))
-        status = _first(row, "Status", "status").lower()
-        if closed is not None and closed >= created and status == "closed":
-            path_ = [("sign", "signed"), ("assign", "assigned"), ("arrive", "handling"),
-                     ("complete", "completed"), ("verify", "closed")]  # fmt: skip
-            timeline = list(base.timeline) + [
-                P.TimelineItem(ts=closed, action=a, actor="311", state=s) for a, s in path_
-            ]
-            done = msgspec.structs.replace(base, version=2, state="closed", state_ts=closed, closed_ts=closed,
-                           completed_ts=closed, assignee_kind="department", timeline=timeline)  # fmt: skip
-            out.append((P.CASE_UPDATED, done, closed))
-    if skipped:
-        log.warning("%s: %d rows without a key or creation time skipped", p.name, skipped)
-    out.sort(key=lambda e: e[2])
+    prof = load_profile(profile or _guess_profile(p))
+    mapped = map_table(read_table(p, prof), prof)
+    if len(mapped.rejected):
+        log.warning("%s: %d rows rejected: %s", p.name, len(mapped.rejected),
+                    dict(mapped.rejected["reason"].value_counts()))  # fmt: skip
+    out = [(kind, data, ts) for kind, ts, data in mapped.versions]
+    out.sort(key=lambda e: (e[2], e[0] != P.CASE_CREATED))
     return out
 
 
-def load_source(path: str | Path) -> tuple[dict[str, Any], Iterator[RawEvent]]:
+def _guess_profile(p: Path) -> str:
+    if p.suffix.lower() in (".json", ".ndjson", ".jsonl"):
+        with p.open("rb") as f:
+            if b"service_request_id" in f.read(1 << 16):
+                return "open311"
+    return "nyc311"
+
+
+def nyc311_events(path: str | Path) -> list[RawEvent]:
+    """A NYC 311 export as case events (the ``nyc311`` profile)."""
+    return export_events(path, "nyc311")
+
+
+def load_source(
+    path: str | Path, profile: str | Path | None = None
+) -> tuple[dict[str, Any], Iterator[RawEvent]]:
     p = Path(path)
     with p.open("rb") as f:
         head = f.read(16)
     if head.startswith(b"SQLite format 3"):
         return journal_source(p)
-    return {}, iter(nyc311_events(p))
+    return {}, iter(export_events(p, profile))
 
 
 # ---- the service -----------------------------------------------------------------------
@@ -258,6 +162,7 @@ class ReplayService(FeedService):
         speed: float = 1.0,
         geography: dict[str, Any] | None = None,
         loop_forever: bool = False,
+        fast: bool = False,
     ) -> None:
         # Deliberately not FeedService.__init__: no county, no world; the routes only
         # need hub, config, tokens, geography and world.now.
@@ -276,6 +181,7 @@ class ReplayService(FeedService):
         self._events = events
         self._pending: RawEvent | None = next(self._events, None)
         self.loop_forever = loop_forever
+        self.fast = fast  # as fast as possible: the whole recording into the history at once
         self.published = 0
         self.build_s = 0.0
         if self._pending is not None:
@@ -295,7 +201,9 @@ class ReplayService(FeedService):
         t0_wall = loop.time()
         tick = 0.05
         while True:
-            replay_now = t0_feed + (loop.time() - t0_wall) * self.speed
+            replay_now = (
+                float("inf") if self.fast else t0_feed + (loop.time() - t0_wall) * self.speed
+            )
             batch: list[RawEvent] = []
             while (
                 self._pending is not None and self._pending[2] <= replay_now and len(batch) < 5000
@@ -305,6 +213,8 @@ class ReplayService(FeedService):
             if batch:
                 self.hub.publish(batch)
                 self.published += len(batch)
+            if batch and self.fast:
+                replay_now = batch[-1][2]
             self.world.now = self.hub.now = max(self.hub.now, replay_now)
             if self._pending is None:
                 log.info("replay finished: %d events", self.published)
@@ -320,14 +230,26 @@ class ReplayService(FeedService):
 class ReplayServer(EmbeddedServer):
     """The replay on a background thread (tests, the app's demo mode)."""
 
-    def __init__(self, source: str | Path, speed: float = 1.0, **overrides: Any) -> None:
+    def __init__(
+        self,
+        source: str | Path,
+        speed: float = 1.0,
+        *,
+        fast: bool = False,
+        profile: str | Path | None = None,
+        **overrides: Any,
+    ) -> None:
         super().__init__(ServerConfig(**overrides))
         self.source = Path(source)
         self.speed = speed
+        self.fast = fast
+        self.profile = profile
 
     def _make_app(self) -> Starlette:
-        geography, events = load_source(self.source)
-        svc = ReplayService(self.config, events, speed=self.speed, geography=geography)
+        geography, events = load_source(self.source, self.profile)
+        svc = ReplayService(
+            self.config, events, speed=self.speed, geography=geography, fast=self.fast
+        )
         return create_app(self.config, service=svc)
 
     @property
@@ -336,9 +258,19 @@ class ReplayServer(EmbeddedServer):
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m feeds.serve.replay", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m feeds.serve.replay", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("file", type=Path, help="a journal (.sqlite3) or a 311 export (.csv/.json)")
     ap.add_argument("--speed", type=float, default=1.0, help="1..100 times real time")
+    ap.add_argument(
+        "--fast",
+        action="store_true",
+        help="as fast as possible: serve the whole recording at once (load it into history)",
+    )
+    ap.add_argument(
+        "--profile", metavar="NAME|PATH", help="source profile of an export (docs/sources.md)"
+    )
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--heartbeat", type=float, default=2.0)
@@ -374,8 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         heartbeat_s=args.heartbeat,
         log_level=args.log_level,
     )
-    geography, events = load_source(args.file)
-    svc = ReplayService(config, events, speed=args.speed, geography=geography)
+    geography, events = load_source(args.file, args.profile)
+    svc = ReplayService(config, events, speed=args.speed, geography=geography, fast=args.fast)
     serve_blocking(create_app(config, service=svc), config)
     return 0
 

@@ -46,6 +46,7 @@ from feeds import protocol as P
 from feeds.net import is_loopback
 from feeds.serve.hub import Hub, Stored
 from feeds.serve.simulator.county import County
+from feeds.serve.simulator.history_cache import warmed_world
 from feeds.serve.simulator.world import World
 
 log = logging.getLogger("feeds.serve.server")
@@ -90,6 +91,7 @@ class ServerConfig:
     max_batch_bytes: int = 512 * 1024
     position_interval_s: float = 8.0
     log_level: str = "warning"
+    history_cache: bool = False  # keep the warmed-up demo world on disk (simulator/history_cache)
 
 
 def parse_tokens(text: str) -> dict[str, Role]:
@@ -127,17 +129,30 @@ class FeedService:
         else:
             self.hub.set_meta("seed", str(seed))
             self.hub.set_meta("cases_per_day", repr(cpd))
-        self.county = County.build(seed, outline_path=config.outline_path)
         start = config.start_ts if config.start_ts is not None else time.time()
         if self.hub.restored:
             start = self.hub.now or start
-        self.world = World(
-            self.county,
-            seed=seed,
-            start_ts=start,
-            cases_per_day=cpd,
-            position_interval_s=config.position_interval_s,
-        )
+        self.history_from = "built"
+        if config.history_cache and not self.hub.restored:
+            # the county and its warmed-up history from disk (start-up budget)
+            self.world, self.history_from = warmed_world(
+                seed,
+                start,
+                config.history_hours,
+                cpd,
+                config.position_interval_s,
+                config.outline_path,
+            )
+            self.county = self.world.county
+        else:
+            self.county = County.build(seed, outline_path=config.outline_path)
+            self.world = World(
+                self.county,
+                seed=seed,
+                start_ts=start,
+                cases_per_day=cpd,
+                position_interval_s=config.position_interval_s,
+            )
         st = self.hub.state
         if self.hub.restored:
             self.world.adopt(
@@ -152,7 +167,7 @@ class FeedService:
                 alerts=list(st.alerts),
             )
         else:
-            if config.history_hours > 0:
+            if config.history_hours > 0 and not config.history_cache:  # else warmed above
                 self.world.warm_up(config.history_hours)
             self.hub.now = self.world.now
             self.hub.publish(self.world.state_events())
@@ -611,7 +626,9 @@ class EmbeddedServer:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m feeds.serve.server", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m feeds.serve.server", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rate", type=float, default=1.0, help="simulated seconds per real second")
     ap.add_argument("--history-hours", type=float, default=8.0)

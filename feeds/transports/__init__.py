@@ -35,6 +35,7 @@ class Sequencer:
     def __init__(self, sink: FeedSink, status: FeedStatus | None = None, epoch: str = "") -> None:
         self.sink = sink
         self.status = status or FeedStatus()
+        self.last_change: Any = None  # what the sink's last apply returned (a ChangeSet)
         if not sink.epoch:
             sink.reset(
                 protocol.Snapshot(
@@ -54,7 +55,7 @@ class Sequencer:
             seq += 1
             batch.append(protocol.Event(seq=seq, kind=kind, ts=ts, data=data))
         if batch:
-            self.sink.apply(batch)
+            self.last_change = self.sink.apply(batch)
             self.status.received += len(batch)
             self.status.applied += len(batch)
             self.status.last_data_at = time.time()

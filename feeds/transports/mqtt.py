@@ -213,7 +213,7 @@ class MqttTransport(FeedLink):
                     self._failed(*classify(err))
                 except (OSError, ssl.SSLError, TimeoutError) as err:
                     self._failed(*classify(err))
-                except Exception as err:  # supervision: nothing escapes
+                except Exception as err:  # anything else: counted, shown, reconnected
                     self._crashed(err)
                 if self._stop.is_set():
                     break
@@ -233,7 +233,7 @@ class MqttTransport(FeedLink):
             # Subscribed first, snapshot second: whatever happens in between is queued by
             # the broker and deduped by seq, so nothing falls between the two.
             snap = await self._snapshot()
-            self.sink.reset(snap)
+            self._note_rejected(self.sink.reset(snap))
             self._held.clear()
             self._need_snapshot = False
         self.status.last_data_at = time.time()
@@ -249,6 +249,10 @@ class MqttTransport(FeedLink):
         self.status.error(cause, detail)
         log.warning("MQTT feed %s: %s", cause, detail)
         self.status.set_state(LinkState.RECONNECTING)
+
+    def _need_resync(self) -> None:
+        if self._snapshot is not None:
+            self._need_snapshot = True
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         messages = client.messages
@@ -394,7 +398,9 @@ class MqttTransport(FeedLink):
         else:
             self._held_since = 0.0
         if fresh:
-            self._apply(fresh)
+            changes = self.sink.apply(fresh)
+            st.applied += len(fresh) - len(getattr(changes, "rejected", None) or ())
+            self._note_rejected(changes)
 
 
 def http_snapshot(

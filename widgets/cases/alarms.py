@@ -31,6 +31,7 @@ from commandcenter.sla import format_remaining
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.cases import common
+from widgets.i18n import zh_en
 from widgets.registry import register
 
 LEVEL_COLOURS = {
@@ -91,9 +92,9 @@ class AlarmsModel(QAbstractTableModel):
                 return theme.color("red")
         if role == Qt.ItemDataRole.ToolTipRole:
             if a.acknowledged:
-                return self.tr("Acknowledged by {who}: {comment}").format(
-                    who=a.ack_by or "—", comment=a.ack_comment or "—"
-                )
+                return zh_en(
+                    "已由 {who} 确认：{comment}", "Acknowledged by {who}: {comment}"
+                ).format(who=a.ack_by or "—", comment=a.ack_comment or "—")
             if a.case_ids:
                 return ", ".join(a.case_ids)
         if role == Qt.ItemDataRole.UserRole:
@@ -120,18 +121,18 @@ class AlarmsModel(QAbstractTableModel):
                 return "—"
             left = self.engine.time_left(a)
             if left < 0:
-                return self.tr("overdue {time}").format(time=format_remaining(-left))
+                return zh_en("超期 {time}", "overdue {time}").format(time=format_remaining(-left))
             return format_remaining(left)
         if col == self.RAISED:
             return local(a.raised_at).strftime("%H:%M:%S")
         if col == self.STATUS:
             if a.acknowledged:
-                return self.tr("✓ {who}").format(who=a.ack_by or "—")
+                return zh_en("✓ {who} 已确认", "✓ {who}").format(who=a.ack_by or "—")
             if a.snoozed_until > now:
-                return self.tr("snoozed until {time}").format(
+                return zh_en("暂缓至 {time}", "snoozed until {time}").format(
                     time=local(a.snoozed_until).strftime("%H:%M")
                 )
-            return self.tr("new")
+            return zh_en("未处理", "new")
         return ""
 
     def set_alarms(self, alarms: list[Alarm]) -> None:
@@ -146,12 +147,12 @@ class AlarmsModel(QAbstractTableModel):
 
     def retranslate(self) -> None:
         self._headers = [
-            self.tr("Alarm"),
-            self.tr("Case"),
-            self.tr("Where"),
-            self.tr("Time left"),
-            self.tr("Raised"),
-            self.tr("Status"),
+            zh_en("告警", "Alarm"),
+            zh_en("案件", "Case"),
+            zh_en("位置", "Where"),
+            zh_en("剩余时限", "Time left"),
+            zh_en("发生时间", "Raised"),
+            zh_en("状态", "Status"),
         ]
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 5)
 
@@ -273,8 +274,8 @@ class AlarmsPanel(Panel):
         if not hasattr(self, "model") or self.torn_down:
             return
         self.model.retranslate()
-        self.comment.setPlaceholderText(self.tr("Comment (what was done)…"))
-        self.ack_button.setText(self.tr("Acknowledge"))
+        self.comment.setPlaceholderText(zh_en("说明（已采取的措施）…", "Comment (what was done)…"))
+        self.ack_button.setText(zh_en("确认", "Acknowledge"))
         for b, m in zip(self.snooze_buttons, SNOOZE_MINUTES, strict=True):
-            b.setText(self.tr("Snooze {n} min").format(n=m))
+            b.setText(zh_en("暂缓 {n} 分钟", "Snooze {n} min").format(n=m))
         self.refresh()

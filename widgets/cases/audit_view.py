@@ -31,7 +31,7 @@ from commandcenter.hall_time import local
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.cases import common
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.registry import register
 
 RESULT_LABELS_EN = {
@@ -121,13 +121,13 @@ class AuditModel(QAbstractTableModel):
 
     def retranslate(self) -> None:
         self._headers = [
-            self.tr("Time"),
-            self.tr("Who"),
-            self.tr("Case"),
-            self.tr("Action"),
-            self.tr("Result"),
-            self.tr("Reason"),
-            self.tr("Details"),
+            zh_en("时间", "Time"),
+            zh_en("操作人", "Who"),
+            zh_en("案件", "Case"),
+            zh_en("操作", "Action"),
+            zh_en("结果", "Result"),
+            zh_en("原因", "Reason"),
+            zh_en("详情", "Details"),
         ]
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 6)
 
@@ -205,11 +205,11 @@ class AuditLogPanel(Panel):
         audit = self.ctx.audit
         if audit is None:
             self.model.set_records([])
-            self.count.setText(self.tr("No audit log on this console"))
+            self.count.setText(zh_en("本席位没有操作日志", "No audit log on this console"))
             return
         records = audit.query(limit=int(self.settings["limit"]), **self.filters())
         self.model.set_records(records)
-        self.count.setText(self.tr("{n} rows").format(n=f"{len(records):,}"))
+        self.count.setText(zh_en("{n} 条", "{n} rows").format(n=f"{len(records):,}"))
 
     def _reload_if_visible(self) -> None:
         if self.isVisible():
@@ -223,12 +223,14 @@ class AuditLogPanel(Panel):
             return 0
         if not path:
             path, _ = QFileDialog.getSaveFileName(
-                self, self.tr("Export audit log"), "audit.csv", "CSV (*.csv)"
+                self, zh_en("导出操作日志", "Export audit log"), "audit.csv", "CSV (*.csv)"
             )
             if not path:
                 return 0
         n = audit.export_csv(path, **self.filters())
-        self.count.setText(self.tr("{n} rows exported to {path}").format(n=n, path=path))
+        self.count.setText(
+            zh_en("已导出 {n} 条到 {path}", "{n} rows exported to {path}").format(n=n, path=path)
+        )
         return n
 
     def retranslate(self) -> None:
@@ -236,8 +238,10 @@ class AuditLogPanel(Panel):
         if not hasattr(self, "model") or self.torn_down:
             return
         self.model.retranslate()
-        self.text.setPlaceholderText(self.tr("Search case, officer, reason…"))
-        self.export_button.setText(self.tr("Export CSV…"))
+        self.text.setPlaceholderText(
+            zh_en("搜索案件、操作人、原因…", "Search case, officer, reason…")
+        )
+        self.export_button.setText(zh_en("导出 CSV…", "Export CSV…"))
 
         def fill(box: QComboBox, items: list[tuple[str, Any]]) -> None:
             current = box.currentData()
@@ -248,7 +252,7 @@ class AuditLogPanel(Panel):
 
         fill(
             self.result_box,
-            [(self.tr("All results"), None)]
+            [(zh_en("全部结果", "All results"), None)]
             + [
                 (result_label(r), r)
                 for r in (
@@ -265,14 +269,17 @@ class AuditLogPanel(Panel):
         fill(
             self.since_box,
             [
-                (self.tr("Last hour"), 1),
-                (self.tr("Last 8 hours"), 8),
-                (self.tr("Last 24 hours"), 24),
-                (self.tr("Last 7 days"), 24 * 7),
-                (self.tr("Everything"), 0),
+                (zh_en("近 1 小时", "Last hour"), 1),
+                (zh_en("近 8 小时", "Last 8 hours"), 8),
+                (zh_en("近 24 小时", "Last 24 hours"), 24),
+                (zh_en("近 7 天", "Last 7 days"), 24 * 7),
+                (zh_en("全部时间", "Everything"), 0),
             ],
         )
         if self.since_box.currentIndex() < 0 or self.since_box.currentData() is None:
             self.since_box.setCurrentIndex(2)
-        fill(self.mine_box, [(self.tr("Everyone"), "all"), (self.tr("Only me"), "mine")])
+        fill(
+            self.mine_box,
+            [(zh_en("所有人", "Everyone"), "all"), (zh_en("仅本人", "Only me"), "mine")],
+        )
         self.reload()

@@ -30,7 +30,7 @@ from commandcenter.actions import ITEM_STATE_LABELS_ZH, ItemState, OutboxItem
 from commandcenter.alarms import KIND_LABELS_ZH, AlarmKind
 from commandcenter.domain import CaseState
 from widgets.base import PanelContext
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 
 Action = lifecycle.Action
 
@@ -128,7 +128,7 @@ def refusal_reason(ctx: PanelContext, case: Any, action: Action) -> str | None:
     """Why ``action`` cannot be taken on ``case`` now (None when it can, parameters aside):
     the life cycle's own words, after this console's queued actions on the case."""
     if ctx.outbox is None:
-        return "read-only console: no outbox" if not is_chinese() else "只读席位：无法提交操作"
+        return zh_en("只读席位：无法提交操作", "read-only console: no outbox")
     state = ctx.outbox.project_state(case.id, case.state)
     if action not in lifecycle.legal_actions(state, ctx.role):
         return lifecycle.check(state, action.value, ctx.role, None) or "not allowed"
@@ -150,9 +150,9 @@ def perform(
     case = ctx.store.case(case_id)
     label = action_label(str(action))
     if case is None:
-        return Outcome(False, f"{case_id}: " + ("案件不存在" if zh else "no such case"))
+        return Outcome(False, f"{case_id}: " + (zh_en("案件不存在", "no such case")))
     if ctx.outbox is None:
-        return Outcome(False, "只读席位：无法提交操作" if zh else "read-only console: no outbox")
+        return Outcome(False, zh_en("只读席位：无法提交操作", "read-only console: no outbox"))
     try:
         item = ctx.outbox.enqueue(
             case_id,
@@ -166,7 +166,7 @@ def perform(
     except lifecycle.IllegalTransition as err:
         head = f"{case_id} {label}：被拒绝 — " if zh else f"{case_id} {label}: refused — "
         return Outcome(False, head + err.reason)
-    tail = "已提交，待服务器确认" if zh else "queued, waiting for the server"
+    tail = zh_en("已提交，待服务器确认", "queued, waiting for the server")
     return Outcome(True, f"{case_id} {label}：{tail}" if zh else f"{case_id} {label}: {tail}", item)
 
 
@@ -192,20 +192,20 @@ def gather_params(parent: QWidget, case: Any, action: Action) -> dict[str, Any] 
     zh = is_chinese()
     name = action_label(action.value)
     if action in (Action.RETURN, Action.ESCALATE, Action.REJECT):
-        reason = prompt_text(parent, f"{case.id} {name}", "原因：" if zh else "Reason:")
+        reason = prompt_text(parent, f"{case.id} {name}", zh_en("原因：", "Reason:"))
         return None if reason is None else {"reason": reason}
     if action is Action.EXTEND:
         items = [(f"{h} 小时" if zh else f"{h} hours") for h in EXTENSION_HOURS]
-        i = prompt_choice(parent, f"{case.id} {name}", "延长：" if zh else "Extend by:", items)
+        i = prompt_choice(parent, f"{case.id} {name}", zh_en("延长：", "Extend by:"), items)
         if i is None:
             return None
-        reason = prompt_text(parent, f"{case.id} {name}", "原因：" if zh else "Reason:")
+        reason = prompt_text(parent, f"{case.id} {name}", zh_en("原因：", "Reason:"))
         if reason is None:
             return None
         return {"seconds": EXTENSION_HOURS[i] * 3600, "reason": reason}
     if action is Action.EVALUATE:
         items = ["5 ★★★★★", "4 ★★★★", "3 ★★★", "2 ★★", "1 ★"]
-        i = prompt_choice(parent, f"{case.id} {name}", "评价：" if zh else "Rating:", items)
+        i = prompt_choice(parent, f"{case.id} {name}", zh_en("评价：", "Rating:"), items)
         return None if i is None else {"rating": 5 - i}
     return {}
 

@@ -46,6 +46,7 @@ from widgets import theme
 from widgets.base import Panel, PanelContext
 from widgets.cases import common
 from widgets.cases.common import Action
+from widgets.i18n import zh_en
 from widgets.overview import source_label, state_label
 from widgets.registry import register
 from widgets.video.nearby import nearest_cameras
@@ -297,9 +298,11 @@ class CaseDetailPanel(Panel):
         else:
             colour = c[str(sla.level)]
             left = (
-                self.tr("overdue {time}").format(time=format_remaining(-sla.remaining))
+                zh_en("超期 {time}", "overdue {time}").format(time=format_remaining(-sla.remaining))
                 if sla.remaining < 0
-                else self.tr("{time} left").format(time=format_remaining(sla.remaining))
+                else zh_en("剩余 {time}", "{time} left").format(
+                    time=format_remaining(sla.remaining)
+                )
             )
             badge = (
                 f"<span style='background:{colour}; color:{c['on_badge']};'>"
@@ -307,7 +310,7 @@ class CaseDetailPanel(Panel):
             )
         masked = self._mask().case(case)
         urgent = (
-            f"<span style='color:{c['red']}'>{self.tr('Urgent')}</span>　"
+            f"<span style='color:{c['red']}'>{zh_en('紧急', 'Urgent')}</span>　"
             if case.urgency == "urgent"
             else ""
         )
@@ -323,9 +326,13 @@ class CaseDetailPanel(Panel):
             f"<b>{html.escape(state_label(case.state))}</b>",
         ]
         if assignee:
-            meta.append(self.tr("assigned to {name}").format(name=common.field_html(assignee, 80)))
+            meta.append(
+                zh_en("承办：{name}", "assigned to {name}").format(
+                    name=common.field_html(assignee, 80)
+                )
+            )
         if case.supervised:
-            meta.append(self.tr("supervised ×{n}").format(n=case.supervised))
+            meta.append(zh_en("督办 ×{n}", "supervised ×{n}").format(n=case.supervised))
         self.head.setText(
             f"<div style='font-size:16pt'><b>{urgent}{common.field_html(case.id, 60)}　{title}</b>"
             f"　{badge}</div>"
@@ -388,13 +395,17 @@ class CaseDetailPanel(Panel):
         name = mask.name(case.reporter_name or "") or "—"
         phone = mask.phone(case.reporter_phone or "") or "—"
         self.reporter.setText(
-            self.tr("Reporter: {name}　{phone}").format(
+            zh_en("报告人：{name}　{phone}", "Reporter: {name}  {phone}").format(
                 name=common.clip(name, 80), phone=common.clip(phone, 40)
             )
         )
         self.reveal_button.setVisible(bool(case.reporter_name or case.reporter_phone))
         self.reveal_button.setEnabled(not revealed)
-        self.reveal_button.setText(self.tr("Shown (logged)") if revealed else self.tr("Reveal"))
+        self.reveal_button.setText(
+            zh_en("已显示（已留痕）", "Shown (logged)")
+            if revealed
+            else zh_en("显示（留痕）", "Reveal")
+        )
 
     def _refresh_place(self, case: Any) -> None:
         store = self.ctx.store
@@ -412,14 +423,14 @@ class CaseDetailPanel(Panel):
         self.minimap.set_points((case.lon, case.lat), pts, cam_pts)
         if cams:
             self.cameras.setText(
-                self.tr("Cameras nearby: {list}").format(
+                zh_en("附近监控：{list}", "Cameras nearby: {list}").format(
                     list="；".join(
                         f"{common.clip(store.cameras[cid].name, 80)} {d:.0f} m" for cid, d in cams
                     )
                 )
             )
         else:
-            self.cameras.setText(self.tr("No camera within 3 km"))
+            self.cameras.setText(zh_en("3 公里内无监控", "No camera within 3 km"))
         extra = store.case_extra(case.id)
         links = []
         for key in ("media", "attachments", "photos", "videos"):
@@ -429,9 +440,9 @@ class CaseDetailPanel(Panel):
                     label = v.get("name", url) if isinstance(v, dict) else url.rsplit("/", 1)[-1]
                     links.append(f"<a href='{html.escape(url)}'>{html.escape(str(label))}</a>")
         self.media.setText(
-            self.tr("Attachments: {list}").format(list="　".join(links))
+            zh_en("附件：{list}", "Attachments: {list}").format(list="　".join(links))
             if links
-            else self.tr("No attachments")
+            else zh_en("无附件", "No attachments")
         )
 
     # ---- actions -------------------------------------------------------------------------
@@ -487,11 +498,25 @@ class CaseDetailPanel(Panel):
         if not hasattr(self, "timeline") or self.torn_down:
             return
         self.timeline.setHeaderLabels(
-            [self.tr("Time"), self.tr("Action"), self.tr("Who"), self.tr("State"), self.tr("Note")]
+            [
+                zh_en("时间", "Time"),
+                zh_en("操作", "Action"),
+                zh_en("操作人", "Who"),
+                zh_en("状态", "State"),
+                zh_en("说明", "Note"),
+            ]
         )
-        self.empty.setText(self.tr("Select a case in the queue, the map or the alarms"))
+        self.empty.setText(
+            zh_en(
+                "请在案件队列、地图或告警中选择一件案件",
+                "Select a case in the queue, the map or the alarms",
+            )
+        )
         self.reveal_button.setToolTip(
-            self.tr("Show the reporter's name and phone; the audit log records that you did")
+            zh_en(
+                "显示报告人姓名和电话；操作日志会记录您的查看",
+                "Show the reporter's name and phone; the audit log records that you did",
+            )
         )
         if self.case_id:
             self.show_case(self.case_id)

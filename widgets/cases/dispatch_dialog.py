@@ -33,7 +33,7 @@ from widgets import theme
 from widgets.base import PanelContext
 from widgets.cases import common
 from widgets.cases.common import Action
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.overview import state_label
 
 KIND_LABELS_ZH = {
@@ -90,7 +90,7 @@ class DispatchDialog(QDialog):
         self.case_id = case_id
         case = ctx.store.case(case_id)
         self.case = case
-        self.setWindowTitle(self.tr("Dispatch {case}").format(case=case_id))
+        self.setWindowTitle(zh_en("派遣 {case}", "Dispatch {case}").format(case=case_id))
         head = QLabel(self)
         head.setObjectName("dispatchHead")
         head.setWordWrap(True)
@@ -103,11 +103,18 @@ class DispatchDialog(QDialog):
             )
         self.bodies = QTreeWidget(self)
         self.bodies.setObjectName("dispatchBodies")
-        self.bodies.setHeaderLabels([self.tr("Suggested body"), self.tr("Level"), self.tr("Why")])
+        self.bodies.setHeaderLabels(
+            [zh_en("建议承办单位", "Suggested body"), zh_en("层级", "Level"), zh_en("依据", "Why")]
+        )
         self.units = QTreeWidget(self)
         self.units.setObjectName("dispatchUnits")
         self.units.setHeaderLabels(
-            [self.tr("Nearest unit"), self.tr("Status"), self.tr("Distance"), self.tr("ETA")]
+            [
+                zh_en("最近力量", "Nearest unit"),
+                zh_en("状态", "Status"),
+                zh_en("距离", "Distance"),
+                zh_en("预计到达", "ETA"),
+            ]
         )
         for tree in (self.bodies, self.units):
             tree.setRootIsDecorated(False)
@@ -120,7 +127,12 @@ class DispatchDialog(QDialog):
         self.units.itemSelectionChanged.connect(lambda: self._picked(self.units))
         self.other = QLineEdit(self)
         self.other.setObjectName("dispatchOther")
-        self.other.setPlaceholderText(self.tr("Or type another department, township or village"))
+        self.other.setPlaceholderText(
+            zh_en(
+                "或输入其他部门、乡镇或村（社区）",
+                "Or type another department, township or village",
+            )
+        )
         self.other_kind = QComboBox(self)
         for k in (AssigneeKind.DEPARTMENT, AssigneeKind.TOWNSHIP, AssigneeKind.VILLAGE):
             self.other_kind.addItem(kind_label(k), k.value)
@@ -138,16 +150,28 @@ class DispatchDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setText(self.tr("Dispatch"))
+        ok.setText(zh_en("派遣", "Dispatch"))
         ok.setObjectName("dispatchSend")
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Cancel"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(zh_en("取消", "Cancel"))
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(head)
-        layout.addWidget(QLabel(self.tr("Responsible bodies (by category and area)"), self))
+        layout.addWidget(
+            QLabel(
+                zh_en("建议承办（按类别与属地）", "Responsible bodies (by category and area)"), self
+            )
+        )
         layout.addWidget(self.bodies, 3)
-        layout.addWidget(QLabel(self.tr("Field units (available first, then by distance)"), self))
+        layout.addWidget(
+            QLabel(
+                zh_en(
+                    "现场力量（空闲优先，按距离）",
+                    "Field units (available first, then by distance)",
+                ),
+                self,
+            )
+        )
         layout.addWidget(self.units, 3)
         layout.addLayout(other_row)
         layout.addWidget(self.choice)
@@ -175,7 +199,7 @@ class DispatchDialog(QDialog):
                     u.name,
                     unit_status_label(u.status),
                     f"{u.distance_m / 1000:.1f} km",
-                    self.tr("{minutes} min").format(minutes=f"{u.eta_min:.0f}"),
+                    zh_en("{minutes} 分钟", "{minutes} min").format(minutes=f"{u.eta_min:.0f}"),
                 ]
             )
             if u.status == UnitStatus.AVAILABLE.value:
@@ -222,11 +246,11 @@ class DispatchDialog(QDialog):
     def _show_choice(self) -> None:
         p = self.params()
         if p is None:
-            self.choice.setText(self.tr("Choose a body or a unit"))
+            self.choice.setText(zh_en("请选择承办单位或现场力量", "Choose a body or a unit"))
             return
         name = self.ctx.store.display_name(p["assignee"])
         self.choice.setText(
-            self.tr("Dispatch to: {name} ({level})").format(
+            zh_en("派遣给：{name}（{level}）", "Dispatch to: {name} ({level})").format(
                 name=name, level=kind_label(AssigneeKind(p["assignee_kind"]))
             )
         )
@@ -240,7 +264,7 @@ class DispatchDialog(QDialog):
     def accept(self) -> None:
         params = self.params()
         if params is None:
-            self.choice.setText(self.tr("Choose a body or a unit"))
+            self.choice.setText(zh_en("请选择承办单位或现场力量", "Choose a body or a unit"))
             return
         outcome = common.perform(self.ctx, self.case_id, Action.ASSIGN, params)
         self.outcome = outcome

@@ -77,7 +77,7 @@ from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.cases import common
 from widgets.cases.common import Action
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.live import TICK_MS
 from widgets.overview import source_label, state_label
 from widgets.registry import register
@@ -237,7 +237,7 @@ class CaseQueueModel(QAbstractTableModel):
         assert cols is not None
         store = self.store
         if col == self.URGENT:
-            return self.tr("Urgent") if case.urgency == Urgency.URGENT else ""
+            return zh_en("紧急", "Urgent") if case.urgency == Urgency.URGENT else ""
         if col == self.ID:
             return case.id
         if col == self.CATEGORY:
@@ -260,7 +260,7 @@ class CaseQueueModel(QAbstractTableModel):
                 return "—"
             rem = float(cols.remaining[r])
             if rem < 0:
-                return self.tr("overdue {time}").format(time=format_remaining(-rem))
+                return zh_en("超期 {time}", "overdue {time}").format(time=format_remaining(-rem))
             return format_remaining(rem)
         if col == self.ASSIGNEE:
             return store.display_name(case.assignee) or "—"
@@ -279,20 +279,21 @@ class CaseQueueModel(QAbstractTableModel):
             if item.state in NEEDS_ATTENTION:
                 return item.reason
             if item.last_error:
-                return self.tr("not delivered yet: {error}; retried automatically").format(
-                    error=item.last_error
-                )
+                return zh_en(
+                    "尚未送达：{error}；将自动重试",
+                    "not delivered yet: {error}; retried automatically",
+                ).format(error=item.last_error)
             return common.marker_text(item)
         lines = [x for x in (getattr(case, "title", ""), getattr(case, "address", "")) if x]
         lines.append(
-            self.tr("Filed {time} · grid {grid}").format(
+            zh_en("立案 {time} · 网格 {grid}", "Filed {time} · grid {grid}").format(
                 time=local(case.created_ts).strftime("%Y-%m-%d %H:%M:%S"), grid=case.grid
             )
         )
         return "\n".join(lines)
 
     def level_name(self, level: int) -> str:
-        return (self.tr("Blue"), self.tr("Yellow"), self.tr("Red"))[level]
+        return (zh_en("蓝", "Blue"), zh_en("黄", "Yellow"), zh_en("红", "Red"))[level]
 
     # -- rows
     def case_id_at(self, row: int) -> str:
@@ -411,17 +412,17 @@ class CaseQueueModel(QAbstractTableModel):
 
     def retranslate(self) -> None:
         self._headers = [
-            self.tr("Urgent"),
-            self.tr("Case ID"),
-            self.tr("Category"),
-            self.tr("Source"),
-            self.tr("Township / grid"),
-            self.tr("State"),
-            self.tr("Warning"),
-            self.tr("Time left"),
-            self.tr("Assignee"),
-            self.tr("Age"),
-            self.tr("My action"),
+            zh_en("紧急", "Urgent"),
+            zh_en("案件编号", "Case ID"),
+            zh_en("类别", "Category"),
+            zh_en("来源", "Source"),
+            zh_en("乡镇 / 网格", "Township / grid"),
+            zh_en("状态", "State"),
+            zh_en("预警", "Warning"),
+            zh_en("剩余时限", "Time left"),
+            zh_en("承办单位", "Assignee"),
+            zh_en("已用时", "Age"),
+            zh_en("本席操作", "My action"),
         ]
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
 
@@ -645,7 +646,7 @@ class CaseQueuePanel(Panel):
 
     def _fill_combos(self) -> None:
         zh = is_chinese()
-        any_ = "全部" if zh else "All"
+        any_ = zh_en("全部", "All")
 
         def fill(box: QComboBox, head: str, items: list[tuple[str, Any]]) -> None:
             current = box.currentData()
@@ -658,31 +659,31 @@ class CaseQueuePanel(Panel):
 
         fill(
             self.state_box,
-            self.tr("State"),
-            [(self.tr("Open"), "__open__")] + [(state_label(s), s.value) for s in CaseState],
+            zh_en("状态", "State"),
+            [(zh_en("在办", "Open"), "__open__")] + [(state_label(s), s.value) for s in CaseState],
         )
         fill(
             self.level_box,
-            self.tr("Warning"),
+            zh_en("预警", "Warning"),
             [
-                (self.tr("Red"), "red"),
-                (self.tr("Yellow"), "yellow"),
-                (self.tr("Blue"), "blue"),
-                (self.tr("Overdue"), "__overdue__"),
+                (zh_en("红", "Red"), "red"),
+                (zh_en("黄", "Yellow"), "yellow"),
+                (zh_en("蓝", "Blue"), "blue"),
+                (zh_en("已超期", "Overdue"), "__overdue__"),
             ],
         )
         store = self.ctx.store
         towns = store._interners["township"].values
         fill(
             self.area_box,
-            self.tr("Township"),
+            zh_en("乡镇", "Township"),
             sorted(((store.display_name(t), t) for t in towns if t), key=lambda x: x[0]),
         )
         cats = store._interners["category"].values
-        fill(self.category_box, self.tr("Category"), [(c, c) for c in sorted(cats) if c])
-        fill(self.source_box, self.tr("Source"), [(source_label(s), s.value) for s in Source])
+        fill(self.category_box, zh_en("类别", "Category"), [(c, c) for c in sorted(cats) if c])
+        fill(self.source_box, zh_en("来源", "Source"), [(source_label(s), s.value) for s in Source])
         self.saved_box.clear()
-        self.saved_box.addItem(self.tr("Saved filters…"), None)
+        self.saved_box.addItem(zh_en("常用筛选…", "Saved filters…"), None)
         for name in self.saved.names():
             self.saved_box.addItem(name, name)
 
@@ -744,7 +745,9 @@ class CaseQueuePanel(Panel):
     def save_current_filter(self, name: str | None = None) -> str | None:
         """Save the filter under a name (asked when not given); returns the name."""
         if not isinstance(name, str):
-            name = common.prompt_text(self, self.tr("Save filter"), self.tr("Name:"))
+            name = common.prompt_text(
+                self, zh_en("保存筛选", "Save filter"), zh_en("名称：", "Name:")
+            )
         if not name:
             return None
         try:
@@ -966,7 +969,11 @@ class CaseQueuePanel(Panel):
         cid = self.current_case_id()
         n = self.alarms.acknowledge_case(cid, "", self.ctx.actor, self.ctx.role.value) if cid else 0
         if n:
-            self.show_message(self.tr("{case}: {n} alarm(s) acknowledged").format(case=cid, n=n))
+            self.show_message(
+                zh_en("{case}：已确认 {n} 条告警", "{case}: {n} alarm(s) acknowledged").format(
+                    case=cid, n=n
+                )
+            )
         self._refresh_flash()
         return n
 
@@ -1007,14 +1014,16 @@ class CaseQueuePanel(Panel):
 
     def _update_count(self) -> None:
         self.count_label.setText(
-            self.tr("{shown} of {total}").format(
+            zh_en("{shown} / 共 {total} 件", "{shown} of {total}").format(
                 shown=f"{self.model.rowCount():,}", total=f"{len(self.ctx.store):,}"
             )
         )
 
     def _on_mute(self, muted: bool) -> None:
         common.sounds().muted = muted
-        self.mute_button.setText(self.tr("Muted") if muted else self.tr("Sound on"))
+        self.mute_button.setText(
+            zh_en("已静音", "Muted") if muted else zh_en("提示音开", "Sound on")
+        )
 
     # ---- language, teardown ----------------------------------------------------------------
 
@@ -1023,16 +1032,20 @@ class CaseQueuePanel(Panel):
         if not hasattr(self, "model") or self.torn_down:
             return
         self.model.retranslate()
-        self.search.setPlaceholderText(self.tr("Search id, title, address, assignee…"))
-        self.save_button.setText(self.tr("Save"))
-        self.save_button.setToolTip(self.tr("Save the current filter under a name"))
+        self.search.setPlaceholderText(
+            zh_en("搜索编号、标题、地址、承办单位…", "Search id, title, address, assignee…")
+        )
+        self.save_button.setText(zh_en("保存", "Save"))
+        self.save_button.setToolTip(
+            zh_en("将当前筛选条件保存为常用筛选", "Save the current filter under a name")
+        )
         self._on_mute(self.mute_button.isChecked())
-        self.mute_button.setToolTip(self.tr("Mute the alarm tones"))
-        self.ack_button.setText(self.tr("Seen"))
+        self.mute_button.setToolTip(zh_en("关闭告警提示音", "Mute the alarm tones"))
+        self.ack_button.setText(zh_en("知道了", "Seen"))
         self.keys_label.setText(
-            self.tr(
-                "j/k move · Enter open · s sign · d dispatch · r return · e supervise ·"
-                " x extend · v verify and close · c call back · a acknowledge"
+            zh_en(
+                "j/k 上下 · Enter 打开 · s 签收 · d 派遣 · r 退回 · e 督办 · x 延期 · v 核查结案 · c 回访评价 · a 确认告警",
+                "j/k move · Enter open · s sign · d dispatch · r return · e supervise · x extend · v verify and close · c call back · a acknowledge",
             )
         )
         self._fill_combos()

@@ -28,7 +28,7 @@ from commandcenter import hall_time
 from commandcenter.store import ChangeSet
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.registry import register
 
 PATROL_NORM = 2  # 一日双巡
@@ -150,7 +150,6 @@ class GridModel(QAbstractTableModel):
         return [i for i, c in enumerate(COLUMNS) if not (c[0] == "worker" and self.by != "grid")]
 
     def text(self, r: GridRow, key: str) -> str:
-        zh = is_chinese()
         if key == "name":
             return r.name if self.by != "grid" else f"{r.name}"
         if key == "worker":
@@ -161,12 +160,12 @@ class GridModel(QAbstractTableModel):
             if self.by == "grid":
                 return f"{r.patrols}/{PATROL_NORM}{tick}"
             if k == 1:
-                label = "上午应巡" if zh else "Morning"
+                label = zh_en("上午应巡", "Morning")
             else:
                 label = (
-                    ("下午应巡" if zh else "Afternoon")
+                    (zh_en("下午应巡", "Afternoon"))
                     if self.due < k
-                    else ("一日双巡" if zh else "Twice")
+                    else (zh_en("一日双巡", "Twice"))
                 )
             return f"{label} {r.done(k)}/{r.grids}{tick}"
         return f"{int(getattr(r, key)):,}"
@@ -326,21 +325,21 @@ class GridStatsPanel(Panel):
             "afternoon": f"{int(self.settings['afternoon_by']):02d}:00",
         }
         if due == 0:
-            text = self.tr(
-                "{grids} grids: morning patrol due by {morning}, done in {once}; "
-                "{patrols} patrols today, {events} events reported"
+            text = zh_en(
+                "共 {grids} 个网格：上午应巡（{morning} 前）已巡 {once} 个；今日巡查 {patrols} 次，上报事件 {events} 件",
+                "{grids} grids: morning patrol due by {morning}, done in {once}; {patrols} patrols today, {events} events reported",
             )
         elif due == 1:
             n["behind"] = f"{grids - once:,}"
-            text = self.tr(
-                "{grids} grids: morning patrol due, done in {once} ({behind} behind); "
-                "second patrol due by {afternoon}, done in {met}; {events} events reported"
+            text = zh_en(
+                "共 {grids} 个网格：上午应巡已巡 {once} 个（{behind} 个未巡）；下午应巡（{afternoon} 前）已巡 {met} 个；上报事件 {events} 件",
+                "{grids} grids: morning patrol due, done in {once} ({behind} behind); second patrol due by {afternoon}, done in {met}; {events} events reported",
             )
         else:
             n["behind"] = f"{grids - met:,}"
-            text = self.tr(
-                "{grids} grids: twice-daily patrols due, done in {met} ({behind} behind); "
-                "{patrols} patrols today, {events} events reported"
+            text = zh_en(
+                "共 {grids} 个网格：一日双巡已完成 {met} 个（{behind} 个未完成）；今日巡查 {patrols} 次，上报事件 {events} 件",
+                "{grids} grids: twice-daily patrols due, done in {met} ({behind} behind); {patrols} patrols today, {events} events reported",
             )
         self.summary.setText(text.format(**n))
 

@@ -51,7 +51,7 @@ from commandcenter.store import ChangeSet
 from commandcenter.xlsx import write_xlsx
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.insights.common import Job, pen, relay, style_plot
 from widgets.registry import register
 
@@ -210,8 +210,8 @@ class RankingModel(QAbstractTableModel):
                 for p in ("closure", "on_time", "satisfaction", "overdue", "repeat", "handling")
                 if f"s_{p}" in r and float(r[f"s_{p}"]) == float(r[f"s_{p}"])
             ]
-            return ("分项得分 " if zh else "parts ") + ", ".join(parts)
-        return "点击查看这些案件" if zh else "Click to select these cases"
+            return (zh_en("分项得分 ", "parts ")) + ", ".join(parts)
+        return zh_en("点击查看这些案件", "Click to select these cases")
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
@@ -444,20 +444,20 @@ class RankingPanel(Panel):
         t = self.table
         zh = is_chinese()
         if not len(t):
-            self.note.setText(self.tr("No cases received in this window."))
+            self.note.setText(zh_en("本周期内没有受理案件。", "No cases received in this window."))
             return
         a = t.attrs
         start = hall_time.local(float(a["start"])).strftime("%m-%d")
         end = hall_time.local(float(a["end"]) - 1).strftime("%m-%d")
         ranked = int(t["ranked"].sum())
-        text = self.tr(
-            "{start} to {end}: {ranked} of {n} ranked (at least {min} cases); "
-            "score 0-100 from closure, on-time, satisfaction, overdue, repeats, handling time"
+        text = zh_en(
+            "{start} 至 {end}：{n} 个对象中 {ranked} 个参与排名（至少 {min} 件）；综合得分 0–100，由结案率、按时率、满意度、超期、重复投诉、处置时长计算",
+            "{start} to {end}: {ranked} of {n} ranked (at least {min} cases); score 0-100 from closure, on-time, satisfaction, overdue, repeats, handling time",
         ).format(start=start, end=end, ranked=ranked, n=len(t), min=int(a["min_cases"]))
         if int(a.get("unattributed", 0)):
-            text += self.tr("; {n} cases not attributed at this level").format(
-                n=int(a["unattributed"])
-            )
+            text += zh_en(
+                "；{n} 件案件无法归属到此层级", "; {n} cases not attributed at this level"
+            ).format(n=int(a["unattributed"]))
         self.note.setText(text)
         self.note.setToolTip("\n".join(f"{k}: {v}" for k, v in a.items()) if not zh else "")
 
@@ -471,8 +471,8 @@ class RankingPanel(Panel):
         for i, w in enumerate(WINDOWS.values()):
             self.window_box.setItemText(i, w[1] if zh else w[2])
         self._sync_boxes()
-        self.csv_button.setText(self.tr("Export CSV"))
-        self.xlsx_button.setText(self.tr("Export Excel"))
+        self.csv_button.setText(zh_en("导出 CSV", "Export CSV"))
+        self.xlsx_button.setText(zh_en("导出 Excel", "Export Excel"))
         self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
         if len(self.table):
             self.model.set_table(
@@ -541,14 +541,14 @@ class RankingPanel(Panel):
 
     def _ask_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, self.tr("Export CSV"), self._default_name("csv"), "CSV (*.csv)"
+            self, zh_en("导出 CSV", "Export CSV"), self._default_name("csv"), "CSV (*.csv)"
         )
         if path:
             self.export_csv(path)
 
     def _ask_xlsx(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, self.tr("Export Excel"), self._default_name("xlsx"), "Excel (*.xlsx)"
+            self, zh_en("导出 Excel", "Export Excel"), self._default_name("xlsx"), "Excel (*.xlsx)"
         )
         if path:
             self.export_xlsx(path)

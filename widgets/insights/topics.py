@@ -32,7 +32,7 @@ from commandcenter import topics as TP
 from commandcenter.store import ChangeSet
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.insights.common import Job, relay
 from widgets.masking import mask_of
 from widgets.registry import register
@@ -69,7 +69,6 @@ class TopicModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.HEAD)
 
     def text(self, t: TP.Topic, col: int) -> str:
-        zh = is_chinese()
         if col == 0:
             return t.keyword
         if col == 1:
@@ -80,7 +79,7 @@ class TopicModel(QAbstractTableModel):
             return "—" if math.isnan(t.expected) else f"{t.expected:.1f}"
         if col == 4:
             if t.burst is None:
-                return "基线不足" if zh else "no baseline"
+                return zh_en("基线不足", "no baseline")
             return f"▲ ×{t.ratio:.1f}" if t.burst else f"×{t.ratio:.1f}"
         # the township says "where" at a glance; the grids are in the tooltip
         if t.townships:
@@ -358,7 +357,9 @@ class HotTopicsPanel(Panel):
             return
         text = self.mask.text(str(getattr(case, "description", "") or case.title))
         self.example.setText(
-            self.tr("Newest “{keyword}” case: {text}").format(keyword=t.keyword, text=text)
+            zh_en("最新“{keyword}”案件：{text}", "Newest “{keyword}” case: {text}").format(
+                keyword=t.keyword, text=text
+            )
         )
 
     # ---- texts -------------------------------------------------------------------------
@@ -374,23 +375,23 @@ class HotTopicsPanel(Panel):
         bursts = sum(1 for t in self.topics if t.burst)
         if self.topics and all(t.burst is None for t in self.topics):
             self.note.setText(
-                self.tr(
-                    "{window}: {n} keywords by heat (newer cases weigh more). Not enough "
-                    "baseline: the data held does not cover the week before, so bursts are "
-                    "not judged. Click a row to see its cases on the map."
+                zh_en(
+                    "{window}：{n} 个热词，按热度排序（越新权重越高）。基线不足：现有数据未覆盖前一周，暂不判断突增。点击一行在地图上查看案件。",
+                    "{window}: {n} keywords by heat (newer cases weigh more). Not enough baseline: the data held does not cover the week before, so bursts are not judged. Click a row to see its cases on the map.",
                 ).format(window=label, n=len(self.topics))
             )
         else:
             self.note.setText(
-                self.tr(
-                    "{window}: {n} keywords, {bursts} rising sharply against the week before "
-                    "(▲); heat weighs newer cases more. Click a row to see its cases on the map."
+                zh_en(
+                    "{window}：{n} 个热词，其中 {bursts} 个较前一周明显突增（▲）；热度按时间衰减，越新权重越高。点击一行在地图上查看案件。",
+                    "{window}: {n} keywords, {bursts} rising sharply against the week before (▲); heat weighs newer cases more. Click a row to see its cases on the map.",
                 ).format(window=label, n=len(self.topics), bursts=bursts)
             )
         self.repeat_title.setText(
-            self.tr("Repeat complaints (same place and category, 7 days): {n}").format(
-                n=len(self.repeats)
-            )
+            zh_en(
+                "重复投诉（同一地点同一类别，7 天内）：{n} 处",
+                "Repeat complaints (same place and category, 7 days): {n}",
+            ).format(n=len(self.repeats))
         )
         if not self.repeats and self.settings["show_repeats"]:
             self.note.setText(self.note.text() + "\n" + self.repeat_title.text())

@@ -27,7 +27,7 @@ from commandcenter.domain import SOURCE_LABELS_ZH, Source
 from commandcenter.store import ChangeSet
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.insights.common import SERIES_COLORS, Job, pen, relay, style_plot
 from widgets.registry import register
 
@@ -44,7 +44,7 @@ SOURCE_LABELS_EN: dict[str, str] = {
 def key_label(by: str, key: str) -> str:
     zh = is_chinese()
     if key == T.OTHER:
-        return "其他" if zh else "Other"
+        return zh_en("其他", "Other")
     if by == "source":
         try:
             return SOURCE_LABELS_ZH[Source(key)] if zh else SOURCE_LABELS_EN.get(key, key)
@@ -177,34 +177,37 @@ class TrendsPanel(Panel):
         """A chart's headline: the total, and last week's only when the data covers it."""
         if what == "Filed":
             if covered:
-                return self.tr(
-                    "Filed {unit}: {now} (same period last week {last}, {change})"
+                return zh_en(
+                    "受理量（{unit}）：{now} 件（上周同期 {last}，{change}）",
+                    "Filed {unit}: {now} (same period last week {last}, {change})",
                 ).format(
                     unit=unit, now=f"{now:,}", last=f"{last:,}", change=change_label(now, last)
                 )
-            return self.tr("Filed {unit}: {now} (same period last week: not enough data)").format(
-                unit=unit, now=f"{now:,}"
-            )
+            return zh_en(
+                "受理量（{unit}）：{now} 件（上周同期：数据不足）",
+                "Filed {unit}: {now} (same period last week: not enough data)",
+            ).format(unit=unit, now=f"{now:,}")
         if covered:
-            return self.tr("Closed {unit}: {now} (same period last week {last}, {change})").format(
-                unit=unit, now=f"{now:,}", last=f"{last:,}", change=change_label(now, last)
-            )
-        return self.tr("Closed {unit}: {now} (same period last week: not enough data)").format(
-            unit=unit, now=f"{now:,}"
-        )
+            return zh_en(
+                "结案量（{unit}）：{now} 件（上周同期 {last}，{change}）",
+                "Closed {unit}: {now} (same period last week {last}, {change})",
+            ).format(unit=unit, now=f"{now:,}", last=f"{last:,}", change=change_label(now, last))
+        return zh_en(
+            "结案量（{unit}）：{now} 件（上周同期：数据不足）",
+            "Closed {unit}: {now} (same period last week: not enough data)",
+        ).format(unit=unit, now=f"{now:,}")
 
     def draw(self) -> None:
         r = self.result
         if not r:
             return
-        zh = is_chinese()
         step = r["step"]
         filed: T.Trend = r["filed"]
         closed: T.Trend = r["closed"]
         overdue: T.OverdueTrend = r["overdue"]
         x = np.arange(len(filed.total), dtype=float)
         ticks = self._ticks(filed.edges, step)
-        unit = self.tr("per hour") if step == T.HOUR_STEP else self.tr("per day")
+        unit = zh_en("每小时", "per hour") if step == T.HOUR_STEP else zh_en("每天", "per day")
         n_f, l_f = int(filed.total.sum()), int(filed.last_week_total.sum())
         n_c, l_c = int(closed.total.sum()), int(closed.last_week_total.sum())
         self.heads["filed"].setText(
@@ -216,11 +219,16 @@ class TrendsPanel(Panel):
         o_now, o_last = int(overdue.counts[-1]), int(overdue.last_week[-1])
         if overdue.last_week_covered:
             self.heads["overdue"].setText(
-                self.tr("Overdue now: {now} (a week ago {last})").format(now=o_now, last=o_last)
+                zh_en(
+                    "当前超期：{now} 件（一周前 {last}）", "Overdue now: {now} (a week ago {last})"
+                ).format(now=o_now, last=o_last)
             )
         else:
             self.heads["overdue"].setText(
-                self.tr("Overdue now: {now} (a week ago: not enough data)").format(now=o_now)
+                zh_en(
+                    "当前超期：{now} 件（一周前：数据不足）",
+                    "Overdue now: {now} (a week ago: not enough data)",
+                ).format(now=o_now)
             )
         for plot in self.plots.values():
             item = plot.getPlotItem()
@@ -243,13 +251,13 @@ class TrendsPanel(Panel):
                     pen=pen(SERIES_COLORS[i % len(SERIES_COLORS)], 2),
                     name=key_label(by, k),
                 )
-            fp.plot(x, filed.total, pen=pen("text_strong", 3), name="合计" if zh else "Total")
+            fp.plot(x, filed.total, pen=pen("text_strong", 3), name=zh_en("合计", "Total"))
             if filed.last_week_covered:
                 fp.plot(
                     x,
                     filed.last_week_total,
                     pen=pen("text_dim", 2, dashed=True),
-                    name="上周同期" if zh else "Last week",
+                    name=zh_en("上周同期", "Last week"),
                 )
         else:
             _plot_against_last_week(
@@ -276,17 +284,16 @@ class TrendsPanel(Panel):
             plot.getPlotItem().enableAutoRange(axis="y")
         if filed.last_week_covered:
             self.note.setText(
-                self.tr(
-                    "Solid: this period; dashed: the same period last week. The last point is "
-                    "still running and is compared with last week up to the same minute."
+                zh_en(
+                    "实线为本期，虚线为上周同期。最后一个时段尚未结束，与上周同期比较到同一分钟。",
+                    "Solid: this period; dashed: the same period last week. The last point is still running and is compared with last week up to the same minute.",
                 )
             )
         else:
             self.note.setText(
-                self.tr(
-                    "The data held does not cover the same period last week (fewer than "
-                    "{n} cases filed then), so no comparison is drawn. The last point is "
-                    "still running."
+                zh_en(
+                    "现有数据未覆盖上周同期（当时受理不足 {n} 件），不作同比、不画虚线。最后一个时段尚未结束。",
+                    "The data held does not cover the same period last week (fewer than {n} cases filed then), so no comparison is drawn. The last point is still running.",
                 ).format(n=T.MIN_LAST_WEEK_CASES)
             )
 

@@ -40,7 +40,7 @@ from commandcenter.geojson import load as load_geojson
 from commandcenter.store import ChangeSet
 from commandcenter.tiles import MBTilesSource, TileCache, TileSourceError, XYZSource
 from widgets.base import Panel, PanelContext, Setting
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.map import tools
 from widgets.map.canvas import MapCanvas, Projection
 from widgets.map.layers.boundaries import (
@@ -379,7 +379,7 @@ class MapPanel(Panel):
                 if info is not None and info.warnings:
                     self._message(
                         "tiles",
-                        ("底图提示：" if zh else "Base map: ") + "; ".join(info.warnings),
+                        (zh_en("底图提示：", "Base map: ")) + "; ".join(info.warnings),
                     )
                 cache = None
             else:
@@ -402,9 +402,7 @@ class MapPanel(Panel):
         self.canvas.add_layer(self.tile_layer, 0)
 
     def _tile_failed(self, message: str) -> None:
-        self._message(
-            "tiles", ("底图瓦片加载失败：" if is_chinese() else "Tiles failed: ") + message
-        )
+        self._message("tiles", (zh_en("底图瓦片加载失败：", "Tiles failed: ")) + message)
 
     def _close_tiles(self) -> None:
         if self.tile_layer is not None:
@@ -520,7 +518,7 @@ class MapPanel(Panel):
         the cached layers once a pan has settled."""
         self._load_boundaries_if_changed()
         now = time.monotonic()
-        for item in (self.boundaries, self.cameras, self.components):
+        for item in self._cached_layers():
             if item.cache.recentre(now):
                 item.update()
         self.cases.refresh_levels()
@@ -542,6 +540,9 @@ class MapPanel(Panel):
             self.legend.counts = new
             self.canvas.overlay.update()
         self._update_status()
+
+    def _cached_layers(self) -> tuple:
+        return (self.boundaries, self.cameras, self.components, self.cases.points)
 
     def _update_choropleth(self) -> None:
         self._choro_at = time.monotonic()
@@ -817,7 +818,7 @@ class MapPanel(Panel):
         hit = hits[self._search_i % len(hits)]
         self.fly_to_hit(hit)
         n = len(hits)
-        more = ("（回车看下一个）" if zh else " (Enter for next)") if n > 1 else ""
+        more = (zh_en("（回车看下一个）", " (Enter for next)")) if n > 1 else ""
         self.status_label.setText(f"{self._search_i % n + 1}/{n} {hit.label}{more}")
 
     def fly_to_hit(self, hit: SearchHit) -> None:
@@ -839,9 +840,9 @@ class MapPanel(Panel):
             return
         zh = is_chinese()
         self.search_box.setPlaceholderText(
-            "搜索：案件号 / 地址 / 网格 / 乡镇"
-            if zh
-            else "Search: case id / address / grid / township"
+            zh_en(
+                "搜索：案件号 / 地址 / 网格 / 乡镇", "Search: case id / address / grid / township"
+            )
         )
         labels = {
             "pan": (
@@ -863,14 +864,16 @@ class MapPanel(Panel):
             zt, et, ztip, etip = labels[key]
             btn.defaultAction().setText(zt if zh else et)
             btn.defaultAction().setToolTip(ztip if zh else etip)
-        self.home_button.setText("⌂ 全县" if zh else "⌂ County")
-        self.home_button.setToolTip("显示全县（Home 键）" if zh else "Whole county (Home)")
-        self.layers_button.setText("图层" if zh else "Layers")
+        self.home_button.setText(zh_en("⌂ 全县", "⌂ County"))
+        self.home_button.setToolTip(zh_en("显示全县（Home 键）", "Whole county (Home)"))
+        self.layers_button.setText(zh_en("图层", "Layers"))
         for key, z_, e_ in LAYER_KEYS:
             self.layer_actions[key].setText(z_ if zh else e_)
         self.canvas.overlay.update()
 
     def on_teardown(self) -> None:
         self.canvas.stop()
+        for item in self._cached_layers():
+            item.cache.stop()
         self._close_tiles()
         QToolTip.hideText()

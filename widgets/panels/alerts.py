@@ -25,6 +25,7 @@ from commandcenter.privacy import Mask
 from commandcenter.store import ChangeSet, Store
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
+from widgets.i18n import zh_en
 from widgets.masking import mask_of, reporter_of
 from widgets.registry import register
 
@@ -117,16 +118,16 @@ class AlertsModel(QAbstractTableModel):
     # -- words
     def level_name(self, level: str) -> str:
         return {
-            "red": self.tr("Red"),
-            "yellow": self.tr("Yellow"),
-            "blue": self.tr("Blue"),
+            "red": zh_en("红色", "Red"),
+            "yellow": zh_en("黄色", "Yellow"),
+            "blue": zh_en("蓝色", "Blue"),
         }.get(level, level)
 
     def kind_name(self, kind: str) -> str:
         return {
-            "sla.breach": self.tr("Time limit"),
-            "cluster": self.tr("Cluster"),
-            "sensor": self.tr("Sensor"),
+            "sla.breach": zh_en("超时", "Time limit"),
+            "cluster": zh_en("聚集", "Cluster"),
+            "sensor": zh_en("物联感知", "Sensor"),
         }.get(kind, kind)
 
     def message(self, a: Any) -> str:
@@ -140,13 +141,18 @@ class AlertsModel(QAbstractTableModel):
         lines = [self.message(a)]
         if getattr(a, "case_id", ""):
             lines.append(
-                self.tr("Case {case} (select to show it everywhere)").format(case=a.case_id)
+                zh_en(
+                    "案件 {case}（点选后各面板同步显示）",
+                    "Case {case} (select to show it everywhere)",
+                ).format(case=a.case_id)
             )
         if getattr(a, "grid", ""):
-            lines.append(self.tr("Grid {grid}").format(grid=self._store.display_name(a.grid)))
+            lines.append(
+                zh_en("网格 {grid}", "Grid {grid}").format(grid=self._store.display_name(a.grid))
+            )
         if a.ts:
             lines.append(
-                self.tr("Raised {time} · {kind}").format(
+                zh_en("告警于 {time} · {kind}", "Raised {time} · {kind}").format(
                     time=local(a.ts).strftime("%Y-%m-%d %H:%M:%S"), kind=a.kind
                 )
             )
@@ -174,7 +180,12 @@ class AlertsModel(QAbstractTableModel):
         return self._alerts[row]
 
     def retranslate(self) -> None:
-        self._headers = [self.tr("Time"), self.tr("Level"), self.tr("Kind"), self.tr("Message")]
+        self._headers = [
+            zh_en("时间", "Time"),
+            zh_en("级别", "Level"),
+            zh_en("类型", "Kind"),
+            zh_en("内容", "Message"),
+        ]
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
         if self._alerts:
             self.dataChanged.emit(

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from commandcenter.hall_time import local
 from commandcenter.status import FeedStatus, LinkState
 from widgets.base import Panel, PanelContext, Setting
+from widgets.i18n import zh_en
 from widgets.masking import mask_of
 from widgets.overview import link_label
 from widgets.registry import register
@@ -147,7 +148,7 @@ class FeedStatusPanel(Panel):
             _repolish(self.state)
         self.state.setText(link_label(st.state))
         self.since.setText(
-            self.tr("since {time}").format(time=local(st.since).strftime("%H:%M:%S"))
+            zh_en("自 {time} 起", "since {time}").format(time=local(st.since).strftime("%H:%M:%S"))
         )
         age = st.data_age()
         self.age.setText(self._age_text(age))
@@ -171,7 +172,9 @@ class FeedStatusPanel(Panel):
                 value.setProperty("alert", alert)
                 _repolish(value)
         self.last_error.setText(
-            self.tr("Last error: {error}").format(error=self.mask.text(st.last_error))
+            zh_en("最近错误：{error}", "Last error: {error}").format(
+                error=self.mask.text(st.last_error)
+            )
             if st.last_error
             else ""
         )
@@ -181,19 +184,19 @@ class FeedStatusPanel(Panel):
 
     def _age_text(self, age: float | None) -> str:
         if age is None:
-            return self.tr("no data yet")
+            return zh_en("尚无数据", "no data yet")
         if age < 120:
-            return self.tr("data {age} s old").format(age=int(max(0.0, age)))
+            return zh_en("数据 {age} 秒前", "data {age} s old").format(age=int(max(0.0, age)))
         if age < 7200:
-            return self.tr("data {age} min old").format(age=int(age // 60))
-        return self.tr("data {age} h old").format(age=int(age // 3600))
+            return zh_en("数据 {age} 分钟前", "data {age} min old").format(age=int(age // 60))
+        return zh_en("数据 {age} 小时前", "data {age} h old").format(age=int(age // 3600))
 
     def _fill_problems(self, st: FeedStatus) -> None:
         rows: list[tuple[str, str, int]] = []
         for kind, counter in (
-            (self.tr("quarantined"), st.quarantined),
-            (self.tr("unknown kind"), st.unknown_kinds),
-            (self.tr("connection"), st.errors),
+            (zh_en("隔离", "quarantined"), st.quarantined),
+            (zh_en("未知类型", "unknown kind"), st.unknown_kinds),
+            (zh_en("连接", "connection"), st.errors),
         ):
             rows.extend((kind, reason, n) for reason, n in counter.most_common())
         key = tuple(rows)
@@ -205,7 +208,7 @@ class FeedStatusPanel(Panel):
             t.setRowCount(1)
             t.setItem(0, 0, _item(""))
             t.setItem(0, 1, _item(""))
-            t.setItem(0, 2, _item(self.tr("No problems recorded.")))
+            t.setItem(0, 2, _item(zh_en("无异常记录。", "No problems recorded.")))
             return
         t.setRowCount(len(rows))
         for r, (kind, reason, n) in enumerate(rows):
@@ -240,34 +243,53 @@ class FeedStatusPanel(Panel):
         if not hasattr(self, "counters"):
             return
         captions = {
-            "received": self.tr("received"),
-            "applied": self.tr("applied"),
-            "duplicates": self.tr("duplicates"),
-            "quarantined": self.tr("quarantined"),
-            "reconnects": self.tr("reconnects"),
-            "resyncs": self.tr("resyncs"),
+            "received": zh_en("接收", "received"),
+            "applied": zh_en("已应用", "applied"),
+            "duplicates": zh_en("重复", "duplicates"),
+            "quarantined": zh_en("隔离", "quarantined"),
+            "reconnects": zh_en("重连", "reconnects"),
+            "resyncs": zh_en("重新同步", "resyncs"),
         }
         tips = {
-            "received": self.tr("Events received from the feed since the program started"),
-            "applied": self.tr("Events applied to the live model"),
-            "duplicates": self.tr(
-                "Events received twice (after a reconnect) and skipped: never counted twice"
+            "received": zh_en(
+                "程序启动以来从数据源接收的事件数",
+                "Events received from the feed since the program started",
             ),
-            "quarantined": self.tr("Malformed events set aside; the reasons are listed below"),
-            "reconnects": self.tr("Times the link was lost and opened again"),
-            "resyncs": self.tr("Times the server could not resume and a new snapshot was taken"),
+            "applied": zh_en("已应用到实时模型的事件数", "Events applied to the live model"),
+            "duplicates": zh_en(
+                "重复收到（重连后）而跳过的事件：绝不重复计数",
+                "Events received twice (after a reconnect) and skipped: never counted twice",
+            ),
+            "quarantined": zh_en(
+                "格式错误而被隔离的事件；原因见下表",
+                "Malformed events set aside; the reasons are listed below",
+            ),
+            "reconnects": zh_en(
+                "链路断开后重新连接的次数", "Times the link was lost and opened again"
+            ),
+            "resyncs": zh_en(
+                "服务器无法续传而重新获取快照的次数",
+                "Times the server could not resume and a new snapshot was taken",
+            ),
         }
         for key, (caption, value) in self.counters.items():
             caption.setText(captions[key])
             caption.setToolTip(tips[key])
             value.setToolTip(tips[key])
-        self.age.setToolTip(self.tr("Time since the server last proved alive (event or heartbeat)"))
-        self.problems_title.setText(self.tr("Refused and failed, by reason"))
-        self.problems.setHorizontalHeaderLabels(
-            [self.tr("Count"), self.tr("Kind"), self.tr("Reason")]
+        self.age.setToolTip(
+            zh_en(
+                "距服务器上次确认在线（事件或心跳）的时间",
+                "Time since the server last proved alive (event or heartbeat)",
+            )
         )
-        self.bad_title.setText(self.tr("Recent bad events"))
-        self.bad.setHorizontalHeaderLabels([self.tr("Time"), self.tr("Reason"), self.tr("Detail")])
+        self.problems_title.setText(zh_en("被拒收和失败，按原因", "Refused and failed, by reason"))
+        self.problems.setHorizontalHeaderLabels(
+            [zh_en("次数", "Count"), zh_en("类别", "Kind"), zh_en("原因", "Reason")]
+        )
+        self.bad_title.setText(zh_en("最近的坏数据", "Recent bad events"))
+        self.bad.setHorizontalHeaderLabels(
+            [zh_en("时间", "Time"), zh_en("原因", "Reason"), zh_en("详情", "Detail")]
+        )
         self._problems_key = ()
         self._bad_key = ()
         self.refresh()

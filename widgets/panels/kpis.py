@@ -35,7 +35,7 @@ from commandcenter.kpis import KpiHistory, definition
 from commandcenter.store import ChangeSet
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.registry import register
 
 # English names of the KPIs the platform reports (their Chinese label comes with the data).
@@ -282,9 +282,13 @@ class KpisPanel(Panel):
                 tile.label.setText(KPI_LABELS_EN.get(name, name) if not zh else name)
                 tile.value.setText("—")
                 tile.unit.setText("")
-                tile.target.setText(self.tr("no data"))
+                tile.target.setText(zh_en("无数据", "no data"))
                 meets: bool | None = None
-                tile.setToolTip(self.tr("The feed has not reported {name} yet.").format(name=name))
+                tile.setToolTip(
+                    zh_en(
+                        "数据源尚未报送 {name}。", "The feed has not reported {name} yet."
+                    ).format(name=name)
+                )
             else:
                 value, target, unit = float(kpi.value), float(kpi.target), str(kpi.unit)
                 tile.label.setText(kpi_label(kpi))
@@ -292,9 +296,11 @@ class KpisPanel(Panel):
                 tile.unit.setText("" if unit == "%" else unit_label(unit))
                 meets = meets_target(value, target)
                 tile.target.setText(
-                    self.tr("target ≥ {target}").format(target=format_value(target, unit))
+                    zh_en("目标 ≥ {target}", "target ≥ {target}").format(
+                        target=format_value(target, unit)
+                    )
                     if target
-                    else self.tr("no target")
+                    else zh_en("未设目标", "no target")
                 )
                 tile.setToolTip(self._tooltip(kpi, meets))
             state = {True: "ok", False: "miss", None: "none"}[meets]
@@ -306,33 +312,41 @@ class KpisPanel(Panel):
                 for w in (tile, tile.value):
                     w.style().unpolish(w)
                     w.style().polish(w)
-        self.empty.setText(self.tr("No KPIs reported by the feed yet."))
+        self.empty.setText(zh_en("数据源尚未报送考核指标。", "No KPIs reported by the feed yet."))
 
     def _tooltip(self, kpi: Any, meets: bool | None) -> str:
         lines = [
             f"{kpi.label or kpi.name} ({kpi.name})",
-            self.tr("Value: {value} {unit}").format(
+            zh_en("数值：{value} {unit}", "Value: {value} {unit}").format(
                 value=format_value(float(kpi.value), kpi.unit), unit=unit_label(kpi.unit)
             ),
         ]
         if meets is None:
-            lines.append(self.tr("No target is set for this indicator."))
+            lines.append(zh_en("此指标未设目标。", "No target is set for this indicator."))
         else:
             lines.append(
-                self.tr("Target: at least {target}; {verdict}").format(
+                zh_en(
+                    "目标：不低于 {target}；{verdict}", "Target: at least {target}; {verdict}"
+                ).format(
                     target=format_value(float(kpi.target), kpi.unit),
-                    verdict=self.tr("met") if meets else self.tr("missed"),
+                    verdict=zh_en("已达标", "met") if meets else zh_en("未达标", "missed"),
                 )
             )
         text = definition(str(kpi.name), is_chinese())
         if text:
             lines.append(text)
-            lines.append(self.tr("(as computed by the reference feed, the demo county)"))
+            lines.append(
+                zh_en(
+                    "（按参考数据源即演示县的算法）",
+                    "(as computed by the reference feed, the demo county)",
+                )
+            )
         ts, values = self.history.samples(str(kpi.name))
         if len(values):
             lines.append(
-                self.tr(
-                    "Trend line: {n} samples since {since}, lowest {low}, highest {high}"
+                zh_en(
+                    "走势线：自 {since} 起 {n} 个采样，最低 {low}，最高 {high}",
+                    "Trend line: {n} samples since {since}, lowest {low}, highest {high}",
                 ).format(
                     n=len(values),
                     since=hall_time.local(float(ts[0])).strftime("%H:%M"),

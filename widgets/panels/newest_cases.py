@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 from commandcenter.selection import Selection
 from commandcenter.store import ChangeSet
 from widgets.base import Panel, PanelContext, Setting
+from widgets.i18n import zh_en
 from widgets.masking import mask_of
 from widgets.overview import NEWEST_LIMIT, CasesTable, NewestCasesModel
 from widgets.registry import register
@@ -87,7 +88,7 @@ class NewestCasesPanel(Panel):
 
     def _update_note(self) -> None:
         self.note.setText(
-            self.tr("newest {shown} of {total} cases").format(
+            zh_en("共 {total} 件，显示最新 {shown} 件", "newest {shown} of {total} cases").format(
                 shown=f"{self.model.rowCount():,}", total=f"{len(self.ctx.store):,}"
             )
         )

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 from commandcenter.selection import Selection
 from commandcenter.store import ChangeSet
 from widgets.base import Panel, PanelContext, Setting
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.registry import register
 from widgets.video.nearby import nearest_cameras
 from widgets.video.player import VideoPlayer
@@ -149,7 +149,7 @@ class VideoPanel(Panel):
         self.info.setText(
             (f"截图已保存：{path}" if is_chinese() else f"Snapshot saved: {path}")
             if ok
-            else ("无画面，未截图" if is_chinese() else "No picture to save")
+            else (zh_en("无画面，未截图", "No picture to save"))
         )
         return path if ok else None
 
@@ -160,18 +160,17 @@ class VideoPanel(Panel):
         if cam is None:
             self.info.setText("" if not self.camera_id else self.camera_id)
             return
-        zh = is_chinese()
-        fov = f"{cam.fov:.0f}°" if cam.fov else ("全景" if zh else "dome")
+        fov = f"{cam.fov:.0f}°" if cam.fov else (zh_en("全景", "dome"))
         self.info.setText(
-            f"{camera_label(cam, self.camera_id)}  {'朝向' if zh else 'facing'} "
-            f"{cam.direction:.0f}°  {'视场' if zh else 'FOV'} {fov}"
+            f"{camera_label(cam, self.camera_id)}  {zh_en('朝向', 'facing')} "
+            f"{cam.direction:.0f}°  {zh_en('视场', 'FOV')} {fov}"
         )
 
     def retranslate(self) -> None:
         super().retranslate()
         if not hasattr(self, "player"):
             return
-        self.snap_button.setText("截图" if is_chinese() else "Snapshot")
+        self.snap_button.setText(zh_en("截图", "Snapshot"))
         self.player.retranslate()
         self._update_info()
 

@@ -41,7 +41,7 @@ from PySide6.QtMultimedia import QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from widgets import theme
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 
 log = logging.getLogger(__name__)
 
@@ -383,17 +383,17 @@ class VideoPlayer(QWidget):
         zh = is_chinese()
         s = self.state
         if s is StreamState.IDLE:
-            return "未选择摄像头" if zh else "No camera"
+            return zh_en("未选择摄像头", "No camera")
         if s is StreamState.CONNECTING:
             n = f"（第 {self.attempts} 次）" if zh else f" (attempt {self.attempts})"
-            return ("正在连接…" if zh else "Connecting…") + (n if self.attempts > 1 else "")
+            return (zh_en("正在连接…", "Connecting…")) + (n if self.attempts > 1 else "")
         if s is StreamState.OFFLINE:
-            return "摄像头离线" if zh else "Camera offline"
+            return zh_en("摄像头离线", "Camera offline")
         wait = max(0, round(self._retry_at - time.monotonic()))
         if s is StreamState.STALLED:
-            head = "画面中断" if zh else "Stream stalled"
+            head = zh_en("画面中断", "Stream stalled")
         else:
-            head = "无法播放" if zh else "Cannot play"
+            head = zh_en("无法播放", "Cannot play")
         if zh:
             return f"{head}\n{wait} 秒后重连（已尝试 {self.attempts} 次）"
         return f"{head}\nretrying in {wait} s ({self.attempts} attempts)"

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from commandcenter.selection import Selection
 from commandcenter.store import ChangeSet
 from widgets.base import Panel, PanelContext, Setting
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.registry import register
 from widgets.video.nearby import nearest_cameras
 from widgets.video.panel import camera_label
@@ -362,14 +362,13 @@ class VideoWallPanel(Panel):
             self.refill()
 
     def _refill_list(self) -> None:
-        zh = is_chinese()
         cams = self.ctx.store.cameras
         self.camera_list.clear()
         for cid in sorted(cams):
             cam = cams[cid]
             label = camera_label(cam, cid)
             if not cam.online:
-                label += "（离线）" if zh else " (offline)"
+                label += zh_en("（离线）", " (offline)")
             item = QListWidgetItem(label)
             item.setData(Qt.ItemDataRole.UserRole, cid)
             self.camera_list.addItem(item)
@@ -398,7 +397,7 @@ class VideoWallPanel(Panel):
         else:
             text = f"{shown} 路视频" if zh else f"{shown} streams"
         if self.maximised is not None:
-            text += " · 已放大，双击还原" if zh else " · maximised, double-click to restore"
+            text += zh_en(" · 已放大，双击还原", " · maximised, double-click to restore")
         self.status.setText(text)
 
     def retranslate(self) -> None:

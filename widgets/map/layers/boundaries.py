@@ -36,7 +36,7 @@ from PySide6.QtGui import (
 from commandcenter.geojson import Area
 from commandcenter.store import Store
 from widgets import theme
-from widgets.i18n import is_chinese
+from widgets.i18n import is_chinese, zh_en
 from widgets.map.canvas import Projection
 from widgets.map.layers.cache import RasterCache
 
@@ -189,7 +189,7 @@ class BoundaryLayer(pg.GraphicsObject):
         self._bounds = QRectF()
         self._sprites: dict[tuple[str, float, str], tuple[QPixmap, float, float]] = {}
         self.version = 0  # bumped when areas or fill classes change (cache key)
-        self.cache = RasterCache(self.render)
+        self.cache = RasterCache(self.render, extent=self.extent, on_settle=lambda: self.update())
 
     def set_areas(
         self, county: list[MapArea], townships: list[MapArea], grids: list[MapArea]
@@ -441,16 +441,16 @@ class Legend:
             lo = 0.0
             fmt = (lambda v: f"{v:.1f}") if self.metric == "per_1000" else (lambda v: f"{v:.0f}")
             if not self.breaks:
-                lines.append(("swatch", RAMP[0], "无数据" if zh else "no data"))
+                lines.append(("swatch", RAMP[0], zh_en("无数据", "no data")))
             for i, b in enumerate(self.breaks):
                 lines.append(("swatch", RAMP[i], f"{fmt(lo)} – {fmt(b)}" if i else f"≤ {fmt(b)}"))
                 lo = b
-        lines.append(("title", "", "案件预警" if zh else "Case warnings"))
+        lines.append(("title", "", zh_en("案件预警", "Case warnings")))
         names = (
-            ("overdue", c["red"], "超期" if zh else "Overdue"),
-            ("red", c["red"], "红色预警" if zh else "Red"),
-            ("yellow", c["yellow"], "黄色预警" if zh else "Yellow"),
-            ("blue", c["blue"], "蓝色预警" if zh else "Blue"),
+            ("overdue", c["red"], zh_en("超期", "Overdue")),
+            ("red", c["red"], zh_en("红色预警", "Red")),
+            ("yellow", c["yellow"], zh_en("黄色预警", "Yellow")),
+            ("blue", c["blue"], zh_en("蓝色预警", "Blue")),
         )
         for key, col, text in names:
             n = self.counts.get(key)

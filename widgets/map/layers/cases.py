@@ -22,6 +22,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap
 from commandcenter.store import ChangeSet, Store
 from widgets import theme
 from widgets.map.canvas import Projection
+from widgets.map.layers.markers import CachedPointLayer
 from widgets.map.layers.points import PointLayer, Sprite
 
 # style codes: index into the sprite list; higher draws on top
@@ -39,6 +40,28 @@ def case_sprites(scale: float = 1.0) -> list[Sprite]:
         Sprite(c["red"], 12 * scale, "#05070c", 1.5),
         Sprite(c["red"], 13 * scale, "#ffffff", 2.0, "diamond"),
     ]
+
+
+def _bins(x: np.ndarray, y: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """(bin index per point, points per bin) of square cells of ``cell`` metres.
+
+    Why not np.unique over the cell keys: it sorts, ~100 ms at 1M points; the county's
+    cells form a small dense grid, so a bincount over it and a compaction are O(n)."""
+    ix = np.floor(x / cell).astype(np.int64)
+    iy = np.floor(y / cell).astype(np.int64)
+    ix -= ix.min()
+    iy -= iy.min()
+    ny = int(iy.max()) + 1
+    dense = ix * ny + iy
+    size = (int(ix.max()) + 1) * ny
+    if size > 4 * x.size + 1_000_000:  # sparse (far-flung points): sorting is cheaper
+        _, inv, cnt = np.unique(dense, return_inverse=True, return_counts=True)
+        return inv, cnt
+    full = np.bincount(dense, minlength=size)
+    used = np.flatnonzero(full)
+    remap = np.zeros(size, dtype=np.int64)
+    remap[used] = np.arange(used.size)
+    return remap[dense], full[used]
 
 
 class ClusterLayer(pg.GraphicsObject):
@@ -90,14 +113,14 @@ class ClusterLayer(pg.GraphicsObject):
                 e.astype(np.int16),
             )
         else:
-            ix = np.floor(x / cell).astype(np.int64)
-            iy = np.floor(y / cell).astype(np.int64)
-            keys = ix * 4_194_304 + iy
-            _, inv, cnt = np.unique(keys, return_inverse=True, return_counts=True)
+            inv, cnt = _bins(x, y, cell)
             sx = np.bincount(inv, weights=x)
             sy = np.bincount(inv, weights=y)
+            # worst style per bin without ufunc.at (slow): count each style, keep the top
             worst = np.full(cnt.size, -1, dtype=np.int16)
-            np.maximum.at(worst, inv, st)
+            for code in range(int(st.max()) + 1):
+                has = np.bincount(inv[st == code], minlength=cnt.size) > 0
+                worst[has] = code
             self._cx, self._cy, self._count, self._worst = sx / cnt, sy / cnt, cnt, worst
         self._key = key
         return self._cx, self._cy, self._count, self._worst
@@ -218,7 +241,7 @@ class CasesLayer:
     def __init__(self, store: Store, projection: Projection) -> None:
         self.store = store
         self.projection = projection
-        self.points = PointLayer(case_sprites())
+        self.points = CachedPointLayer(case_sprites())
         self.points.style_visible[CLOSED] = False
         self.clusters = ClusterLayer(self.points)
         self.selection = SelectionLayer(self.points)
@@ -228,6 +251,8 @@ class CasesLayer:
         self._style = np.zeros(0, dtype=np.int16)
         self._levels_dirty = True
         self._last_levels = 0.0
+        self._clusters_dirty = False
+        self._changed = np.zeros(0, dtype=np.int64)  # rows whose style the last refresh moved
         self.cluster_mode = False
 
     # ---- data --------------------------------------------------------------------------
@@ -279,12 +304,18 @@ class CasesLayer:
             self._x[idx] = x
             self._y[idx] = y
         self._levels_dirty = True
+        old_n = self.points.n
         if grew:
             self.refresh_levels(force=True, publish=False)
-            self._publish(n)
+            self.points.extend(self._x[:n], self._y[:n], self._style[:n], old_n)
+            self.points.mark_dirty(self._changed[self._changed < old_n])
+            self.clusters.invalidate()
         else:
-            self.points.positions_changed()
             self.refresh_levels()
+        if idx.size:
+            self.points.mark_dirty(idx[idx < old_n], moved=True)
+            # re-binning 100k points costs ~10 ms: at most at the level refresh's pace
+            self._clusters_dirty = True
 
     def refresh_levels(self, force: bool = False, publish: bool = True) -> bool:
         """Recompute warning styles of every row (vectorised); rate-limited unless forced."""
@@ -295,17 +326,24 @@ class CasesLayer:
             return False
         n = len(self.store)
         self._ensure(n)
+        changed = np.zeros(0, dtype=np.int64)
         if n:
             milestone, remaining, level = self.store.sla_arrays()
             st = (level + 1).astype(np.int16)
             st[(level >= 0) & (milestone > 0) & (remaining < 0)] = OVERDUE
+            changed = np.flatnonzero(self._style[:n] != st)
             self._style[:n] = st
+        self._changed = changed
         self._levels_dirty = False
         self._last_levels = now
+        if self._clusters_dirty:
+            self._clusters_dirty = False
+            self.clusters.invalidate()
         if publish:
             if self.points.n == n:
-                self.points.styles_changed()
-                self.clusters.invalidate()
+                if changed.size:  # only the markers whose warning level moved repaint
+                    self.points.mark_dirty(changed)
+                    self.clusters.invalidate()
             else:
                 self._publish(n)
         return True
@@ -318,7 +356,7 @@ class CasesLayer:
 
     def set_show_closed(self, show: bool) -> None:
         self.points.style_visible[CLOSED] = show
-        self.points.update()
+        self.points.visibility_changed()
         self.clusters.invalidate()
 
     def set_cluster_mode(self, on: bool) -> None:

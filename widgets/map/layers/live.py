@@ -29,6 +29,7 @@ from PySide6.QtGui import (
 from commandcenter import geo
 from commandcenter.store import Store
 from widgets import theme
+from widgets.i18n import zh_en
 from widgets.map.canvas import Projection
 from widgets.map.layers.cache import RasterCache
 from widgets.map.layers.points import PointLayer, Sprite
@@ -68,7 +69,7 @@ UNIT_KIND_LABELS = {
 def unit_status_label(code: str, zh: bool) -> str:
     """The status in the operator's language; an unknown code is shown as it came."""
     pair = UNIT_STATUS_LABELS.get(code)
-    return (pair[0] if zh else pair[1]) if pair else (code or ("未知" if zh else "unknown"))
+    return (pair[0] if zh else pair[1]) if pair else (code or (zh_en("未知", "unknown")))
 
 
 def unit_kind_label(code: str, zh: bool) -> str:
@@ -303,7 +304,7 @@ class CamerasLayer(pg.GraphicsObject):
         self.focus_x = np.zeros(0)  # selected cases (Mercator): their cameras show wedges
         self.focus_y = np.zeros(0)
         self.version = 0
-        self.cache = RasterCache(self.render)
+        self.cache = RasterCache(self.render, extent=self.extent, on_settle=lambda: self.update())
 
     def boundingRect(self) -> QRectF:  # type: ignore[override]
         w = geo.MERCATOR_HALF
@@ -318,6 +319,13 @@ class CamerasLayer(pg.GraphicsObject):
         self.scale = geo.mercator_scale(lat)
         self.version += 1
         self.update()
+
+    def extent(self) -> tuple[float, float, float, float] | None:
+        ok = np.isfinite(self.x) & np.isfinite(self.y)
+        if not ok.any():
+            return None
+        x, y = self.x[ok], self.y[ok]
+        return (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
 
     def set_focus(self, x: np.ndarray, y: np.ndarray) -> None:
         """Mercator positions of the selected cases (the first 200 count)."""
@@ -430,7 +438,9 @@ class ComponentsLayer(PointLayer):
     def __init__(self) -> None:
         super().__init__([Sprite(c, 4.0, "#05070c", 0.8, "square") for c in COMPONENT_COLOURS])
         self.version = 0
-        self.cache = RasterCache(lambda q: PointLayer.paint(self, q))
+        self.cache = RasterCache(
+            lambda q: PointLayer.paint(self, q), extent=self.extent, on_settle=lambda: self.update()
+        )
         self.setOpacity(0.5)
 
     def set_points(self, x: np.ndarray, y: np.ndarray, style: np.ndarray) -> None:

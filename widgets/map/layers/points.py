@@ -134,6 +134,11 @@ class PointLayer(pg.GraphicsObject):
             float(x.min()), float(y.min()), float(np.ptp(x)) + 1, float(np.ptp(y)) + 1
         )
 
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """Mercator box of the points (the raster caches' overview), None when empty."""
+        r = self._bounds
+        return None if r.isNull() else (r.left(), r.top(), r.right(), r.bottom())
+
     def boundingRect(self) -> QRectF:  # type: ignore[override]
         # Markers have a size in pixels, not metres: pad generously (a few hundred metres
         # at any useful zoom) so their edges are never clipped by the item's bounds.
@@ -175,24 +180,28 @@ class PointLayer(pg.GraphicsObject):
         rows, px, py = self.visible_rows(t, w, h)
         self.on_screen = len(rows)
         rows, px, py = self._unoccluded(rows, px, py, w, h)
-        k = len(rows)
-        self.drawn = k
-        if k == 0:
+        self.drawn = len(rows)
+        if len(rows) == 0:
             return
-        self._frags.resize(k)
+        p.save()
+        p.resetTransform()
+        self._draw_fragments(p, rows, px, py)
+        p.restore()
+
+    def _draw_fragments(
+        self, p: QPainter, rows: np.ndarray, px: np.ndarray, py: np.ndarray
+    ) -> None:
+        """One drawPixmapFragments call: the sprite of each row centred at (px, py)."""
+        self._frags.resize(len(rows))
         a = self._frags.ndarray()
-        src = self.rects[self.style[rows]]
         a[:, 0] = px
         a[:, 1] = py
-        a[:, 2:6] = src
+        a[:, 2:6] = self.rects[self.style[rows]]
         a[:, 6] = 1.0
         a[:, 7] = 1.0
         a[:, 8] = 0.0
         a[:, 9] = 1.0
-        p.save()
-        p.resetTransform()
         p.drawPixmapFragments(*self._frags.drawargs(), self.atlas)
-        p.restore()
 
     def _unoccluded(self, rows: np.ndarray, px: np.ndarray, py: np.ndarray, w: float, h: float):
         """Snap to whole pixels and keep the last marker (in draw order) on each pixel."""

@@ -9,7 +9,7 @@ an officer looking at the right-hand wall must not have to turn to the left one 
 that the feed is down. The bar is driven by the shared ``LiveBridge`` (one 1 Hz tick and
 status signal for all windows) and disconnects itself in ``teardown``.
 
-The time slider (``widgets.timeslider.TimeSlider``) goes in a slot of its own
+The time slider (``widgets.chrome.timeslider.TimeSlider``) goes in a slot of its own
 (``set_time_slider``) so every screen can leave live mode and show that it has; the bar
 tears it down with itself, because the slider subscribes to the shell's time-travel
 controller, which outlives every window.
@@ -22,9 +22,10 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from widgets.chrome.timeslider import TimeSlider
+from widgets.i18n import zh_en
 from widgets.live import LiveBridge
 from widgets.overview import StatusStrip
-from widgets.timeslider import TimeSlider
 
 __all__ = ["HallStatusBar", "StatusStrip"]
 
@@ -84,12 +85,15 @@ class HallStatusBar(QStatusBar):
 
     def retranslate(self) -> None:
         self.where.setText(
-            self.tr("Layout {layout} · screen {screen}").format(
+            zh_en("布局 {layout} · 屏幕 {screen}", "Layout {layout} · screen {screen}").format(
                 layout=self._layout_name or "—", screen=self._screen_name or "—"
             )
         )
         self.where.setToolTip(
-            self.tr("The layout shown and the screen (monitor output) this window is on")
+            zh_en(
+                "当前显示的布局，以及本窗口所在的屏幕（显示器输出）",
+                "The layout shown and the screen (monitor output) this window is on",
+            )
         )
 
     def changeEvent(self, event: QEvent) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QSizePolicy, QWidget
 
 from widgets import theme
+from widgets.i18n import zh_en
 
 
 def format_clock(seconds: float) -> str:
@@ -114,18 +115,19 @@ class BriefingBar(QFrame):
             self.retranslate()
 
     def retranslate(self) -> None:
-        self.masked.setText(self.tr("Masked"))
+        self.masked.setText(zh_en("已脱敏", "Masked"))
         self.masked.setToolTip(
-            self.tr(
-                "Names, phone numbers and exact addresses of reporters are hidden on this screen"
+            zh_en(
+                "本屏已隐去报告人姓名、电话和详细地址",
+                "Names, phone numbers and exact addresses of reporters are hidden on this screen",
             )
         )
         self.masked.setVisible(self._is_masked)
-        self.state.setText(self.tr("Paused"))
-        self.state.setToolTip(self.tr("The time does not run: P resumes"))
+        self.state.setText(zh_en("已暂停", "Paused"))
+        self.state.setToolTip(zh_en("计时已停止：按 P 继续", "The time does not run: P resumes"))
         self.state.setVisible(self._paused)
-        self.position.setToolTip(self.tr("Screen of the briefing"))
-        self.remaining.setToolTip(self.tr("Time left on this screen"))
+        self.position.setToolTip(zh_en("汇报当前屏 / 总屏数", "Screen of the briefing"))
+        self.remaining.setToolTip(zh_en("本屏剩余时间", "Time left on this screen"))
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -230,29 +232,46 @@ class BriefingCommands(QObject):
     def retranslate(self) -> None:
         t = {
             "start": (
-                self.tr("&Start briefing"),
-                self.tr("Show the briefing of this layout screen by screen, masked, in large type"),
+                zh_en("开始汇报(&S)", "&Start briefing"),
+                zh_en(
+                    "按汇报清单逐屏放映本布局：大字号、已脱敏",
+                    "Show the briefing of this layout screen by screen, masked, in large type",
+                ),
             ),
             "stop": (
-                self.tr("S&top briefing"),
-                self.tr("End the briefing and return to the layout shown before"),
+                zh_en("结束汇报(&T)", "S&top briefing"),
+                zh_en(
+                    "结束汇报，回到汇报前的布局",
+                    "End the briefing and return to the layout shown before",
+                ),
             ),
-            "next": (self.tr("&Next screen"), self.tr("Go to the next screen of the briefing")),
+            "next": (
+                zh_en("下一屏(&N)", "&Next screen"),
+                zh_en("切换到汇报的下一屏", "Go to the next screen of the briefing"),
+            ),
             "prev": (
-                self.tr("&Previous screen"),
-                self.tr("Go back to the previous screen of the briefing"),
+                zh_en("上一屏(&P)", "&Previous screen"),
+                zh_en("回到汇报的上一屏", "Go back to the previous screen of the briefing"),
             ),
             "pause": (
-                self.tr("&Pause / resume"),
-                self.tr("Stop the clock on this screen, or let it run again"),
+                zh_en("暂停/继续(&P)", "&Pause / resume"),
+                zh_en(
+                    "暂停本屏计时，或恢复计时", "Stop the clock on this screen, or let it run again"
+                ),
             ),
             "blank": (
-                self.tr("&Blank screen"),
-                self.tr("Black out every screen; the briefing keeps its place"),
+                zh_en("黑屏(&B)", "&Blank screen"),
+                zh_en(
+                    "所有屏幕黑屏；汇报保持当前位置",
+                    "Black out every screen; the briefing keeps its place",
+                ),
             ),
             "export": (
-                self.tr("Export &briefing…"),
-                self.tr("Save every screen as PNG and the masked briefing report as PDF"),
+                zh_en("导出汇报材料(&B)…", "Export &briefing…"),
+                zh_en(
+                    "将每块屏幕保存为 PNG，并生成已脱敏的汇报 PDF",
+                    "Save every screen as PNG and the masked briefing report as PDF",
+                ),
             ),
         }
         for key, (text, tip) in t.items():
@@ -261,19 +280,34 @@ class BriefingCommands(QObject):
             keys = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             act.setToolTip(f"{tip} ({keys})" if keys else tip)
             act.setStatusTip(tip)
-        self.menu.setTitle(self.tr("B&riefing"))
+        self.menu.setTitle(zh_en("领导汇报(&R)", "B&riefing"))
 
     def texts(self) -> dict[str, str]:
         """Messages the shell shows about briefings (translated here, with the actions)."""
         return {
-            "no_playlist": self.tr(
-                "This layout has no briefing: open a layout with one (the leader briefing preset)."
+            "no_playlist": zh_en(
+                "本布局没有汇报清单：请打开带汇报清单的布局（如“领导研判大屏”预设）。",
+                "This layout has no briefing: open a layout with one (the leader briefing preset).",
             ),
-            "bad_playlist": self.tr("The briefing of this layout cannot be used: {error}"),
-            "bad_item": self.tr("Screen {position} of the briefing cannot be shown: {error}"),
-            "started": self.tr("Briefing started: {count} screens, {minutes} min"),
-            "stopped": self.tr("Briefing ended"),
-            "exporting": self.tr("Exporting the briefing…"),
-            "exported": self.tr("Briefing exported: {count} screens and the report in {folder}"),
-            "export_failed": self.tr("The briefing could not be exported: {error}"),
+            "bad_playlist": zh_en(
+                "本布局的汇报清单无法使用：{error}",
+                "The briefing of this layout cannot be used: {error}",
+            ),
+            "bad_item": zh_en(
+                "汇报第 {position} 屏无法显示：{error}",
+                "Screen {position} of the briefing cannot be shown: {error}",
+            ),
+            "started": zh_en(
+                "汇报开始：共 {count} 屏，约 {minutes} 分钟",
+                "Briefing started: {count} screens, {minutes} min",
+            ),
+            "stopped": zh_en("汇报结束", "Briefing ended"),
+            "exporting": zh_en("正在导出汇报材料…", "Exporting the briefing…"),
+            "exported": zh_en(
+                "汇报材料已导出：{count} 张屏幕截图和报告，位于 {folder}",
+                "Briefing exported: {count} screens and the report in {folder}",
+            ),
+            "export_failed": zh_en(
+                "汇报材料导出失败：{error}", "The briefing could not be exported: {error}"
+            ),
         }

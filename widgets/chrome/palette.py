@@ -36,6 +36,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.i18n import zh_en
+
 # ---- matching ------------------------------------------------------------------------
 
 
@@ -108,17 +110,23 @@ class CommandPalette(QDialog):
     def __init__(self, entries: list[tuple[str, QAction]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("commandPalette")
-        self.setWindowTitle(self.tr("Command palette"))
+        self.setWindowTitle(zh_en("命令面板", "Command palette"))
         self.setModal(True)
         self._entries = entries
         self.query = QLineEdit(self)
         self.query.setObjectName("paletteQuery")
-        self.query.setPlaceholderText(self.tr("Type a command, e.g. save, 布局, full screen"))
+        self.query.setPlaceholderText(
+            zh_en(
+                "输入命令，例如：保存、布局、全屏", "Type a command, e.g. save, layout, full screen"
+            )
+        )
         self.query.setClearButtonEnabled(True)
         self.list = QListWidget(self)
         self.list.setObjectName("paletteList")
         self.list.setUniformItemSizes(True)
-        self.hint = QLabel(self.tr("Enter runs · Esc closes · ↑↓ choose"), self)
+        self.hint = QLabel(
+            zh_en("回车执行 · Esc 关闭 · ↑↓ 选择", "Enter runs · Esc closes · ↑↓ choose"), self
+        )
         self.hint.setObjectName("paletteHint")
         col = QVBoxLayout(self)
         col.addWidget(self.query)
@@ -263,49 +271,73 @@ class ShellCommands(QObject):
 
     def retranslate(self) -> None:
         t = {
-            "save": (self.tr("&Save layout"), self.tr("Save the arrangement of every screen")),
-            "save_as": (
-                self.tr("Save layout &as…"),
-                self.tr("Save the arrangement under a new name"),
+            "save": (
+                zh_en("保存布局(&S)", "&Save layout"),
+                zh_en("保存每块屏幕的面板布置", "Save the arrangement of every screen"),
             ),
-            "rename": (self.tr("&Rename layout…"), self.tr("Give the current layout a new name")),
+            "save_as": (
+                zh_en("布局另存为(&A)…", "Save layout &as…"),
+                zh_en("以新名称保存当前布置", "Save the arrangement under a new name"),
+            ),
+            "rename": (
+                zh_en("重命名布局(&R)…", "&Rename layout…"),
+                zh_en("给当前布局改名", "Give the current layout a new name"),
+            ),
             "delete": (
-                self.tr("&Delete layout"),
-                self.tr("Delete the current layout from this computer (presets stay)"),
+                zh_en("删除布局(&D)", "&Delete layout"),
+                zh_en(
+                    "从本机删除当前布局（预设布局保留）",
+                    "Delete the current layout from this computer (presets stay)",
+                ),
             ),
             "export": (
-                self.tr("&Export layout…"),
-                self.tr("Write the layout to a file for another hall or a backup"),
+                zh_en("导出布局(&E)…", "&Export layout…"),
+                zh_en(
+                    "把布局写入文件，用于其他大厅或备份",
+                    "Write the layout to a file for another hall or a backup",
+                ),
             ),
             "import_": (
-                self.tr("&Import layout…"),
-                self.tr("Read a layout file; it is checked and upgraded before use"),
+                zh_en("导入布局(&I)…", "&Import layout…"),
+                zh_en(
+                    "读取布局文件；使用前会校验并升级",
+                    "Read a layout file; it is checked and upgraded before use",
+                ),
             ),
             "bind_schedule": (
-                self.tr("&Bind to schedule…"),
-                self.tr("Show this layout during a shift (day or night)"),
+                zh_en("绑定班次(&B)…", "&Bind to schedule…"),
+                zh_en(
+                    "在某个班次（白班或夜班）显示此布局",
+                    "Show this layout during a shift (day or night)",
+                ),
             ),
             "panel_settings": (
-                self.tr("Panel &settings…"),
-                self.tr("Edit the settings of the focused panel"),
+                zh_en("面板设置(&S)…", "Panel &settings…"),
+                zh_en("编辑当前选中面板的设置", "Edit the settings of the focused panel"),
             ),
             "full_screen": (
-                self.tr("&Full screen this screen"),
-                self.tr("Fill this screen with its window"),
+                zh_en("本屏全屏(&F)", "&Full screen this screen"),
+                zh_en("让窗口铺满本块屏幕", "Fill this screen with its window"),
             ),
             "kiosk": (
-                self.tr("&Kiosk"),
-                self.tr("Frameless full screen without menus; the same keys leave it"),
+                zh_en("展示模式(&K)", "&Kiosk"),
+                zh_en(
+                    "无边框全屏、隐藏菜单；再按同一快捷键退出",
+                    "Frameless full screen without menus; the same keys leave it",
+                ),
             ),
             "toggle_language": (
-                self.tr("Switch &language"),
-                self.tr("Switch between Chinese and English"),
+                zh_en("切换语言(&L)", "Switch &language"),
+                zh_en("在中文和英文之间切换", "Switch between Chinese and English"),
             ),
             "palette": (
-                self.tr("&Command palette…"),
-                self.tr("Find and run any command by typing its name"),
+                zh_en("命令面板(&C)…", "&Command palette…"),
+                zh_en("输入名称查找并执行任何命令", "Find and run any command by typing its name"),
             ),
-            "quit": (self.tr("&Quit"), self.tr("Close every window and stop")),
+            "quit": (
+                zh_en("退出(&Q)", "&Quit"),
+                zh_en("关闭所有窗口并退出", "Close every window and stop"),
+            ),
         }
         for key, (text, tip) in t.items():
             act = self.actions[key]
@@ -313,12 +345,12 @@ class ShellCommands(QObject):
             keys = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             act.setToolTip(f"{tip} ({keys})" if keys else tip)
             act.setStatusTip(tip)
-        self.layout_menu.setTitle(self.tr("&Layout"))
-        self.open_menu.setTitle(self.tr("&Open layout"))
-        self.preset_menu.setTitle(self.tr("Open &preset"))
-        self.panels_menu.setTitle(self.tr("&Panels"))
-        self.add_panel_menu.setTitle(self.tr("&Add panel"))
-        self.view_menu.setTitle(self.tr("&View"))
+        self.layout_menu.setTitle(zh_en("布局(&L)", "&Layout"))
+        self.open_menu.setTitle(zh_en("打开布局(&O)", "&Open layout"))
+        self.preset_menu.setTitle(zh_en("打开预设(&P)", "Open &preset"))
+        self.panels_menu.setTitle(zh_en("面板(&P)", "&Panels"))
+        self.add_panel_menu.setTitle(zh_en("添加面板(&A)", "&Add panel"))
+        self.view_menu.setTitle(zh_en("视图(&V)", "&View"))
         for menu in (
             self.layout_menu,
             self.open_menu,
@@ -332,22 +364,31 @@ class ShellCommands(QObject):
     def texts(self) -> dict[str, str]:
         """Dialog and message texts the shell shows (translated here, with the actions)."""
         return {
-            "save_as_title": self.tr("Save layout as"),
-            "rename_title": self.tr("Rename layout"),
-            "name_prompt": self.tr("Layout name:"),
-            "export_title": self.tr("Export layout"),
-            "import_title": self.tr("Import layout"),
-            "file_filter": self.tr("Layout files (*.json)"),
-            "delete_question": self.tr("Delete the layout “{name}” from this computer?"),
-            "saved": self.tr("Layout “{name}” saved"),
-            "imported": self.tr("Layout “{name}” imported"),
-            "exported": self.tr("Layout exported to {path}"),
-            "failed": self.tr("The layout could not be used"),
-            "no_panel": self.tr("No panel has the focus: click into a panel first."),
-            "no_settings": self.tr("This panel has no settings."),
-            "scheduled": self.tr("“{name}” is shown from {start} to {end}"),
-            "unscheduled": self.tr("“{name}” is no longer bound to a shift"),
-            "empty": self.tr("(none yet)"),
+            "save_as_title": zh_en("布局另存为", "Save layout as"),
+            "rename_title": zh_en("重命名布局", "Rename layout"),
+            "name_prompt": zh_en("布局名称：", "Layout name:"),
+            "export_title": zh_en("导出布局", "Export layout"),
+            "import_title": zh_en("导入布局", "Import layout"),
+            "file_filter": zh_en("布局文件 (*.json)", "Layout files (*.json)"),
+            "delete_question": zh_en(
+                "从本机删除布局“{name}”？", "Delete the layout “{name}” from this computer?"
+            ),
+            "saved": zh_en("布局“{name}”已保存", "Layout “{name}” saved"),
+            "imported": zh_en("布局“{name}”已导入", "Layout “{name}” imported"),
+            "exported": zh_en("布局已导出到 {path}", "Layout exported to {path}"),
+            "failed": zh_en("布局无法使用", "The layout could not be used"),
+            "no_panel": zh_en(
+                "没有选中的面板：请先点击一个面板。",
+                "No panel has the focus: click into a panel first.",
+            ),
+            "no_settings": zh_en("此面板没有可设置的项目。", "This panel has no settings."),
+            "scheduled": zh_en(
+                "“{name}”将在 {start} 至 {end} 显示", "“{name}” is shown from {start} to {end}"
+            ),
+            "unscheduled": zh_en(
+                "“{name}”已不再绑定班次", "“{name}” is no longer bound to a shift"
+            ),
+            "empty": zh_en("（暂无）", "(none yet)"),
         }
 
 
@@ -369,15 +410,21 @@ class ScheduleDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("scheduleDialog")
-        self.setWindowTitle(self.tr("Bind “{name}” to a schedule").format(name=layout_name))
+        self.setWindowTitle(
+            zh_en("将“{name}”绑定到班次", "Bind “{name}” to a schedule").format(name=layout_name)
+        )
         self.day = QRadioButton(
-            self.tr("Day shift ({start}–{end})").format(start=DAY_SHIFT[0], end=DAY_SHIFT[1])
+            zh_en("白班（{start}–{end}）", "Day shift ({start}–{end})").format(
+                start=DAY_SHIFT[0], end=DAY_SHIFT[1]
+            )
         )
         self.night = QRadioButton(
-            self.tr("Night shift ({start}–{end})").format(start=NIGHT_SHIFT[0], end=NIGHT_SHIFT[1])
+            zh_en("夜班（{start}–{end}）", "Night shift ({start}–{end})").format(
+                start=NIGHT_SHIFT[0], end=NIGHT_SHIFT[1]
+            )
         )
-        self.custom = QRadioButton(self.tr("Custom hours"))
-        self.none = QRadioButton(self.tr("Not bound to a shift"))
+        self.custom = QRadioButton(zh_en("自定义时段", "Custom hours"))
+        self.none = QRadioButton(zh_en("不绑定班次", "Not bound to a shift"))
         self.start = QTimeEdit(self)
         self.end = QTimeEdit(self)
         for edit in (self.start, self.end):
@@ -395,9 +442,14 @@ class ScheduleDialog(QDialog):
         self.start.setTime(QTime.fromString(hours[0] or DAY_SHIFT[0], "HH:mm"))
         self.end.setTime(QTime.fromString(hours[1] or DAY_SHIFT[1], "HH:mm"))
         form = QFormLayout()
-        form.addRow(self.tr("From"), self.start)
-        form.addRow(self.tr("To"), self.end)
-        note = QLabel(self.tr("Times are the hall's local time; a night shift runs past midnight."))
+        form.addRow(zh_en("开始", "From"), self.start)
+        form.addRow(zh_en("结束", "To"), self.end)
+        note = QLabel(
+            zh_en(
+                "时间为大厅当地时间；夜班跨越午夜。",
+                "Times are the hall's local time; a night shift runs past midnight.",
+            )
+        )
         note.setWordWrap(True)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel

@@ -1,0 +1,160 @@
+"""The console's own files (journal, outbox, audit, settings, layouts, tile cache): private
+at rest, and never a reason not to start.
+
+A duty console that will not start because its journal was truncated by a power cut keeps
+the hall dark; deleting the file by hand loses the officer's pending actions. So a file
+that cannot be opened is moved aside as ``NAME.corrupt-<time>`` (with its SQLite ``-wal``
+and ``-shm`` companions), a fresh one takes its place, the reason goes to the list of
+problems the shell shows at start, and, for the outbox, whatever rows SQLite can still
+read are queued again with their idempotency keys (so a resend can never apply twice).
+
+Files are created 0600 in directories 0700: they hold case details, officers' actions
+and, unless masked, reporters' names and phone numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def private_dir(path: Path) -> Path:
+    """Make ``path`` (and missing parents) a directory only its owner can enter."""
+    path.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # not ours to change (e.g. a shared mount): still usable
+        os.chmod(path, DIR_MODE)
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Owner-only permissions on ``path`` and its SQLite companions, where they exist."""
+    for p in (path, *(path.with_name(path.name + s) for s in SQLITE_COMPANIONS)):
+        with contextlib.suppress(OSError):
+            if p.exists():
+                os.chmod(p, FILE_MODE)
+
+
+def touch_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 before anything writes it, so it is never
+    readable by others even for an instant (the umask does not decide)."""
+    private_dir(path.parent)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE)
+        os.close(fd)
+    private_file(path)
+
+
+def set_aside(path: Path) -> Path:
+    """Move ``path`` (and its companions) to ``NAME.corrupt-<time>``; return the new path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    path.replace(target)
+    for suffix in SQLITE_COMPANIONS:
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.replace(target.with_name(target.name + suffix))
+    private_file(target)
+    return target
+
+
+def check_sqlite(path: Path, *, thorough: bool) -> None:
+    """Raise sqlite3.DatabaseError when ``path`` is not a readable SQLite database.
+    ``thorough`` runs quick_check (for small files: outbox, audit); otherwise reading the
+    schema catches random and truncated files at the cost of one page."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if thorough:
+            rows = db.execute("PRAGMA quick_check").fetchall()
+            if rows != [("ok",)]:
+                raise sqlite3.DatabaseError("; ".join(str(r[0]) for r in rows[:3]))
+    finally:
+        db.close()
+
+
+def open_state[T](
+    path: Path,
+    opener: Callable[[Path], T],
+    what: str,
+    problems: list[str],
+    *,
+    thorough: bool = False,
+    salvage: Callable[[Path, T], int] | None = None,
+) -> T:
+    """Open one state file with ``opener``; if it is corrupt, keep it aside, report it in
+    ``problems`` (zh / en, with the path of the copy) and open a fresh one. ``salvage``
+    (old path, new object) -> rows recovered, for files whose rows must not be lost."""
+    touch_private(path)
+    try:
+        check_sqlite(path, thorough=thorough)
+        obj = opener(path)
+    except sqlite3.DatabaseError as err:
+        aside = set_aside(path)
+        log.error("%s %s is unreadable (%s): kept as %s, starting a new one", what, path, err, aside)
+        touch_private(path)
+        obj = opener(path)
+        recovered = 0
+        if salvage is not None:
+            try:
+                recovered = salvage(aside, obj)
+            except sqlite3.Error as salvage_err:  # what could not be read is still kept aside
+                log.error("salvaging %s failed: %s", aside, salvage_err)
+        tail = f"; {recovered} 条已恢复 / {recovered} recovered" if salvage is not None else ""
+        problems.append(
+            f"{what} 文件损坏，已另存为 / {what} file was corrupt, kept as:\n{aside}\n"
+            f"({err}){tail}"
+        )
+    private_file(path)
+    return obj
+
+
+def readable_rows(path: Path, table: str, columns: tuple[str, ...]) -> list[tuple]:
+    """Every row of ``table`` SQLite can still read from a damaged file, by rowid ranges, so
+    one bad page loses only the rows on it."""
+    db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    cols = ", ".join(columns)
+    rows: list[tuple] = []
+    try:
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError:
+            return rows  # not a database at all (random bytes): nothing to read
+        try:
+            top = db.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0
+        except sqlite3.DatabaseError:
+            top = 1 << 20
+        step = 64
+        for lo in range(0, int(top) + 1, step):
+            try:
+                rows.extend(
+                    db.execute(
+                        f"SELECT {cols} FROM {table} WHERE rowid >= ? AND rowid < ?",
+                        (lo, lo + step),
+                    ).fetchall()
+                )
+            except sqlite3.DatabaseError:
+                for rid in range(lo, lo + step):
+                    with contextlib.suppress(sqlite3.DatabaseError):
+                        rows.extend(
+                            db.execute(f"SELECT {cols} FROM {table} WHERE rowid = ?", (rid,))
+                        )
+    finally:
+        db.close()
+    return rows

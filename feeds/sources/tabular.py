@@ -1,0 +1,548 @@
+"""Rows of an export (CSV, XLSX/XLS, JSON, NDJSON) -> case records, by a profile, in columns.
+
+Why columns: a county's export is months of work orders (a million rows); mapping, date
+parsing and validation are pandas vector operations over whole columns, and only the
+last step (building each case record) walks the rows. Every row that cannot be used is
+rejected with a reason (``missing_id``, ``bad_date:created``, ``ambiguous_date:due``,
+``unknown_value:status``, ``wrong_type:lat``, ``missing_column:受理时间``, ...) and its raw
+values are kept for the rejects file; the others go on.
+
+Duplicate JSON keys: the first non-null value wins. Open311 servers (and the spec's own
+examples) repeat keys, and the repeat is a later, emptier copy of the field (a second
+``updated_datetime`` of ``"null"``); "last wins", as most parsers do, erased every closure
+time. ``null``, ``"null"`` and ``""`` are all null here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from commandcenter import geo
+from commandcenter.domain import SOURCE_LABELS_ZH, Source
+from feeds import protocol as P
+from feeds.sources.profile import Profile
+
+_NULLS = frozenset({"", "null", "none", "nil", "n/a", "nan", "nat"})
+_ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
+_LEADING_ZERO = re.compile(r'(?<=[:\[,])\s*(-?0\d+(?:\.\d+)?)(?=\s*[,}\]])')
+# The life-cycle path an imported record implies, in order; a case reaches its state by it.
+_PATH = (
+    ("report", "reported"),
+    ("sign", "signed"),
+    ("assign", "assigned"),
+    ("arrive", "handling"),
+    ("complete", "completed"),
+    ("verify", "closed"),
+)
+_STEP = {state: i for i, (_, state) in enumerate(_PATH)}
+_STEP["discovered"] = -1
+IMPORTABLE_STATES = frozenset(_STEP)
+
+
+@dataclass(slots=True)
+class Table:
+    """One input file as strings (or Excel's own dates), with the file row of each row."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray  # 1-based row number in the file (header and title rows counted)
+    problems: list[str] = field(default_factory=list)  # whole-file notes
+
+
+@dataclass(slots=True)
+class Mapped:
+    """What a table became: records with their events, and the rows rejected."""
+
+    versions: list[tuple[str, float, P.CaseData]]  # (kind, ts, record), in row order
+    case_rows: np.ndarray  # the file row of each accepted row
+    rejected: pd.DataFrame  # row, reason, detail, then the raw columns
+    read: int
+    preview: pd.DataFrame | None = None  # the mapped fields of every accepted row
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+def _first_non_null(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    for k, v in pairs:
+        if k not in d or _is_null(d[k]):
+            d[k] = v
+    return d
+
+
+def _is_null(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and v.strip().lower() in _NULLS)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_first_non_null)
+    except json.JSONDecodeError:
+        # ``"service_code":006`` (invalid JSON the GeoReport spec itself shows): kept as text.
+        return json.loads(_quote_leading_zeros(text), object_pairs_hook=_first_non_null)
+
+
+def _quote_leading_zeros(text: str) -> str:
+    out, pos = [], 0
+    for m in re.finditer(r'"(?:[^"\\]|\\.)*"', text, re.S):
+        out.append(_LEADING_ZERO.sub(r'"\1"', text[pos : m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_LEADING_ZERO.sub(r'"\1"', text[pos:]))
+    return "".join(out)
+
+
+def _records_of(doc: Any, profile: Profile) -> list[Any]:
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict):
+        for key in profile.records:
+            if isinstance(doc.get(key), list):
+                return doc[key]
+        return [doc]
+    raise ValueError(f"not a list or an object of records but {type(doc).__name__}")
+
+
+def _cell_text(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, (datetime, date)):
+        return v  # Excel's own dates: already unambiguous
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False)
+    return str(v).strip()
+
+
+def _from_records(items: list[Any], first_row: int) -> Table:
+    problems = []
+    good = [x for x in items if isinstance(x, dict)]
+    if len(good) != len(items):
+        problems.append(f"{len(items) - len(good)} items are not objects")
+    frame = pd.json_normalize(good, sep=".") if good else pd.DataFrame()
+    frame = frame.map(_cell_text) if len(frame) else frame
+    rows = np.array([i for i, x in enumerate(items, start=first_row) if isinstance(x, dict)])
+    return Table(frame.reset_index(drop=True), rows, problems)
+
+
+def _find_header(grid: pd.DataFrame, wanted: list[str]) -> int:
+    """Index of the row naming the most of the profile's columns among the first 30 (a
+    merged title row, a blank row or an export banner above the header is skipped)."""
+    need = set(wanted)
+    best, best_hits = 0, 0
+    for i in range(min(len(grid), 30)):
+        hits = len(need & {str(c).strip() for c in grid.iloc[i].tolist()})
+        if hits > best_hits:
+            best, best_hits = i, hits
+    return best
+
+
+def read_table(path: str | Path, profile: Profile) -> Table:
+    """A file as a Table; raises ValueError (with the reason) when it cannot be read."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt == "jsonl":
+        fmt = "ndjson"
+    if fmt not in profile.formats:
+        raise ValueError(f"{path.name}: {fmt!r} is not a format of profile {profile.name} "
+                         f"({', '.join(profile.formats)})")  # fmt: skip
+    if fmt == "csv":
+        header = (profile.header_row - 1) if profile.header_row else 0
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=profile.encoding,
+                                header=header, skip_blank_lines=True, on_bad_lines="skip")  # fmt: skip
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+            raise ValueError(f"{path.name}: not a readable CSV: {err}") from err
+        frame.columns = [str(c).strip() for c in frame.columns]
+        return Table(frame, np.arange(header + 2, header + 2 + len(frame)))
+    if fmt in ("xlsx", "xls"):
+        try:
+            grid = pd.read_excel(path, sheet_name=profile.sheet, header=None, dtype=object,
+                                 engine="calamine")  # fmt: skip
+        except Exception as err:  # calamine raises its own types for damaged workbooks
+            raise ValueError(f"{path.name}: not a readable workbook: {err}") from err
+        grid = grid.map(_cell_text)
+        h = (profile.header_row - 1) if profile.header_row else _find_header(grid, profile.columns())
+        names = [str(c).strip() or f"column{i + 1}" for i, c in enumerate(grid.iloc[h].tolist())]
+        body = grid.iloc[h + 1 :]
+        blank = body.apply(lambda r: all(v == "" for v in r), axis=1) if len(body) else []
+        keep = ~np.asarray(blank, dtype=bool)
+        rows = np.arange(h + 2, h + 2 + len(body))[keep]
+        frame = body[keep].reset_index(drop=True)
+        frame.columns = names
+        problems = [f"{int((~keep).sum())} blank rows skipped"] if (~keep).any() else []
+        return Table(frame, rows, problems)
+    text = path.read_text(encoding=profile.encoding, errors="replace")
+    if fmt == "ndjson":
+        items, bad = [], []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    items.append(_loads(line))
+                except json.JSONDecodeError:
+                    items.append(None)
+                    bad.append(n)
+        t = _from_records(items, 1)
+        if bad:
+            t.problems.append(f"lines {bad[:10]} are not JSON")
+        return t
+    try:
+        doc = _loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path.name}: not JSON: {err}") from err
+    return _from_records(_records_of(doc, profile), 1)
+
+
+# ---- mapping ---------------------------------------------------------------------------------
+
+
+class _Reasons:
+    """The first reason each row is rejected for ('' = fine)."""
+
+    def __init__(self, n: int) -> None:
+        self.reason = np.full(n, "", dtype=object)
+        self.detail = np.full(n, "", dtype=object)
+
+    def add(self, mask: np.ndarray, reason: str, detail: Any = "") -> None:
+        m = np.asarray(mask, dtype=bool) & (self.reason == "")
+        if m.any():
+            self.reason[m] = reason
+            self.detail[m] = detail[m] if isinstance(detail, np.ndarray) else detail
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.reason == ""
+
+
+def _text_of(frame: pd.DataFrame, col: str, n: int) -> pd.Series:
+    s = frame[col]
+    if s.dtype != object or (len(s) and not isinstance(s.iloc[0], str)):
+        s = s.map(lambda v: v.isoformat(sep=" ") if isinstance(v, (datetime, date)) else str(v))
+    return s.astype(object).where(s.notna(), "")
+
+
+def _values(frame: pd.DataFrame, spec: Any, n: int, missing: list[str]) -> pd.Series:
+    """The raw text of a field before lookups: first non-empty column, constant or template."""
+    if spec.constant is not None:
+        return pd.Series([spec.constant] * n, dtype=object)
+    if spec.template is not None:
+        out = spec.template
+        parts = re.split(r"(\{[^{}]+\})", out)
+        acc = pd.Series([""] * n, dtype=object)
+        for part in parts:
+            if part.startswith("{") and part.endswith("}"):
+                col = part[1:-1]
+                if col not in frame.columns:
+                    missing.append(col)
+                    continue
+                acc = acc + _nullify(_text_of(frame, col, n).str.strip())
+            else:
+                acc = acc + part
+        return acc.str.strip(" :-/|").astype(object)
+    present = [c for c in spec.columns if c in frame.columns]
+    if not present:
+        missing.extend(spec.columns)
+        return pd.Series([""] * n, dtype=object)
+    acc = _text_of(frame, present[0], n).str.strip()
+    for col in present[1:]:
+        nxt = _text_of(frame, col, n).str.strip()
+        acc = acc.where(~acc.str.lower().isin(_NULLS), nxt)
+    return acc
+
+
+_NULL_SPELLINGS = sorted({v for x in _NULLS for v in (x, x.upper(), x.title())})
+
+
+def _nullify(s: pd.Series) -> pd.Series:
+    """'null', 'NULL', 'N/A', 'NaN' ... -> '' (values are stripped already)."""
+    return s.where(~s.isin(_NULL_SPELLINGS), "")
+
+
+def parse_times(s: pd.Series, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
+    """(epoch seconds, problem) per value: NaN where empty; problem '' or 'bad', 'ambiguous'
+    (two formats read it differently) or 'ambiguous_local' (a wall time that happens twice
+    or never in the zone, at a daylight-saving change)."""
+    n = len(s)
+    out = np.full(n, np.nan)
+    problem = np.full(n, "", dtype=object)
+    is_dt = s.map(lambda v: isinstance(v, (datetime, date))).to_numpy(dtype=bool) if n else np.zeros(0, bool)
+    text = s.where(~is_dt, "").astype(str).str.strip()
+    empty = text.str.lower().isin(_NULLS).to_numpy() & ~is_dt
+    readings = [_read_format(text, fmt, profile) for fmt in profile.date_formats]
+    if readings:
+        # -inf: a format read the wall time, but the zone has no single instant for it
+        stack = np.vstack(readings)
+        finite = np.isfinite(stack)
+        count = finite.sum(axis=0)
+        local_gap = (np.isneginf(stack).any(axis=0)) & (count == 0)
+        highest = np.max(np.where(finite, stack, -np.inf), axis=0)
+        lowest = np.min(np.where(finite, stack, np.inf), axis=0)
+        out = np.where(count > 0, highest, np.nan)
+        problem[(count > 1) & (highest != lowest)] = "ambiguous"
+        problem[local_gap & ~empty] = "ambiguous_local"
+        problem[(count == 0) & ~local_gap & ~empty] = "bad"
+    else:
+        problem[~empty] = "bad"
+    if is_dt.any():
+        dts = pd.to_datetime(s[is_dt].astype(object).map(lambda v: pd.Timestamp(v)))
+        local = dts.dt.tz_localize(profile.zone, ambiguous="NaT", nonexistent="NaT")
+        vals = local.astype("int64").to_numpy() / 1e9
+        nat = local.isna().to_numpy()
+        vals[nat] = np.nan
+        out[is_dt] = vals
+        problem[np.flatnonzero(is_dt)[nat]] = "ambiguous_local"
+        problem[np.flatnonzero(is_dt)[~nat]] = ""
+    out[empty] = np.nan
+    return out, problem
+
+
+def _epoch(ts: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    arr = pd.Series(ts)
+    vals = arr.astype("int64").to_numpy().astype(np.float64) / 1e9
+    if arr.dt.unit != "ns":
+        vals = arr.dt.as_unit("ns").astype("int64").to_numpy().astype(np.float64) / 1e9
+    vals[arr.isna().to_numpy()] = np.nan
+    return vals
+
+
+def _localize(naive: pd.Series, profile: Profile) -> np.ndarray:
+    """Zone-less wall times in the profile's zone; a time the zone skips or repeats -> NaN
+    (rejected as ambiguous_local: never guessed)."""
+    local = naive.dt.tz_localize(profile.zone, ambiguous="NaT", nonexistent="NaT")
+    out = _epoch(local.dt.tz_convert("UTC"))
+    out[(naive.notna() & local.isna()).to_numpy()] = -np.inf
+    return out
+
+
+def _read_format(text: pd.Series, fmt: str, profile: Profile) -> np.ndarray:
+    n = len(text)
+    if fmt == "excel_serial":
+        num = pd.to_numeric(text.where(text.str.fullmatch(r"\d{4,6}(?:\.\d+)?"), None), errors="coerce")
+        wall = pd.to_datetime("1899-12-30") + pd.to_timedelta(num, unit="D")
+        return _localize(pd.Series(wall).dt.round("s"), profile)
+    if fmt == "epoch":
+        num = pd.to_numeric(text.where(text.str.fullmatch(r"\d{9,10}(?:\.\d+)?"), None), errors="coerce")
+        return num.to_numpy(dtype=np.float64)
+    if fmt == "iso8601":
+        iso = text.where(text.str.match(r"^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)?"), "")
+        zoned = iso.str.contains(_ZONED) & (iso != "")
+        out = np.full(n, np.nan)
+        if zoned.any():
+            z = pd.to_datetime(iso[zoned].str.replace(" ", "T", n=1), format="ISO8601", utc=True,
+                               errors="coerce")  # fmt: skip
+            out[zoned.to_numpy()] = _epoch(z)
+        naive = (~zoned) & (iso != "")
+        if naive.any():
+            w = pd.to_datetime(iso[naive], format="ISO8601", errors="coerce")
+            out[naive.to_numpy()] = _localize(pd.Series(w), profile)
+        return out
+    wall = pd.to_datetime(text, format=fmt, errors="coerce")
+    if getattr(wall.dt, "tz", None) is not None:
+        return _epoch(wall.dt.tz_convert("UTC"))
+    return _localize(wall, profile)
+
+
+def _lookup(values: pd.Series, voc: Any, reasons: _Reasons, fname: str, default: str | None) -> pd.Series:
+    table = voc.table()
+    keys = values if voc.case_sensitive else values.str.strip().str.casefold()
+    mapped = keys.map(table)
+    empty = values == ""
+    unknown = mapped.isna() & ~empty
+    if unknown.any():
+        if voc.unknown == "reject":
+            reasons.add(unknown.to_numpy(), f"unknown_value:{fname}",
+                        ("not in vocabulary " + voc.name + ": " + values).to_numpy())  # fmt: skip
+        elif voc.unknown == "keep":
+            mapped = mapped.where(~unknown, values)
+        else:
+            mapped = mapped.where(~unknown, voc.unknown)
+    return mapped.where(~empty, default or "").fillna("").astype(object)
+
+
+def _numbers(values: pd.Series, reasons: _Reasons, fname: str, limit: float) -> np.ndarray:
+    num = pd.to_numeric(values.where(values != "", None), errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(num) & (values != "").to_numpy()
+    reasons.add(bad, f"wrong_type:{fname}", ("not a number: " + values).to_numpy())
+    out = np.nan_to_num(num, nan=0.0)
+    far = np.abs(out) > limit
+    reasons.add(far, f"wrong_type:{fname}", ("out of range: " + values).to_numpy())
+    return out
+
+
+def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> Mapped:
+    """Every row of ``table`` -> record versions or a rejection with a reason."""
+    frame = table.frame
+    n = len(frame)
+    reasons = _Reasons(n)
+    cols: dict[str, pd.Series] = {}
+    for fname, spec in profile.fields.items():
+        missing: list[str] = []
+        vals = _nullify(_values(frame, spec, n, missing))
+        if missing and spec.required:
+            reasons.add(np.ones(n, bool), f"missing_column:{missing[0]}",
+                        f"the file has no column {missing[0]!r} for {fname}")  # fmt: skip
+        if spec.regex is not None:
+            got = vals.str.extract(spec.regex, expand=False) if spec.regex.groups else vals.str.extract(
+                f"({spec.regex.pattern})", expand=False)  # fmt: skip
+            got = got.fillna("")
+            reasons.add(((got == "") & (vals != "")).to_numpy() & spec.required,
+                        f"no_match:{fname}", ("does not match " + spec.regex.pattern + ": " + vals).to_numpy())  # fmt: skip
+            vals = got.astype(object)
+        if spec.lookup is not None:
+            vals = _lookup(vals, profile.vocabularies[spec.lookup], reasons, fname, spec.default)
+        elif spec.default is not None:
+            vals = vals.where(vals != "", spec.default)
+        if spec.required:
+            empty = (vals == "").to_numpy()
+            reasons.add(empty, f"missing_{fname}", f"no value for {fname}")
+        cols[fname] = vals
+    times: dict[str, np.ndarray] = {}
+    for fname in ("created", "closed", "updated", "due"):
+        if fname not in cols:
+            continue
+        raw = cols[fname]
+        src = profile.fields[fname]
+        if src.constant is None and src.template is None and len(src.columns) == 1 and src.columns[0] in frame.columns:
+            raw = frame[src.columns[0]].where(frame[src.columns[0]].map(
+                lambda v: isinstance(v, (datetime, date))), raw) if frame[src.columns[0]].dtype == object else raw  # fmt: skip
+        secs, problem = parse_times(raw, profile)
+        for what in ("bad", "ambiguous", "ambiguous_local"):
+            m = problem == what
+            if m.any():
+                label = {"bad": "bad_date", "ambiguous": "ambiguous_date", "ambiguous_local": "ambiguous_local_time"}[what]
+                why = {"bad": "no accepted format reads ", "ambiguous": "two accepted formats read differently: ",
+                       "ambiguous_local": f"happens twice or never in {profile.zone.key}: "}[what]  # fmt: skip
+                reasons.add(m, f"{label}:{fname}", (why + raw.astype(str)).to_numpy())
+        times[fname] = secs
+    created = times["created"]
+    closed = times.get("closed", np.full(n, np.nan))
+    updated = times.get("updated", np.full(n, np.nan))
+    due = times.get("due", np.full(n, np.nan))
+    reasons.add((closed < created), "closed_before_created", "closed time is before the filing time")
+    # ids: namespaced by the profile's prefix; one record per id per import
+    ids = (profile.id_prefix + cols["id"].astype(str)).to_numpy(dtype=object)
+    dup = pd.Series(ids).duplicated(keep="first").to_numpy() & reasons.ok
+    reasons.add(dup, "duplicate_id", "an earlier row has the same id")
+    lat = _numbers(cols.get("lat", pd.Series([""] * n, dtype=object)), reasons, "lat", 90.0)
+    lon = _numbers(cols.get("lon", pd.Series([""] * n, dtype=object)), reasons, "lon", 180.0)
+    rating = _numbers(cols.get("rating", pd.Series([""] * n, dtype=object)), reasons, "rating", 5.0)
+    located = (lat != 0.0) & (lon != 0.0)
+    if profile.datum != "wgs84" and located.any():
+        wlon, wlat = geo.convert(lon[located], lat[located], profile.datum, "wgs84")
+        lon[located], lat[located] = wlon, wlat
+    state = cols["status"] if "status" in cols else pd.Series([""] * n, dtype=object)
+    bad_state = ~state.isin(IMPORTABLE_STATES | {""}).to_numpy()
+    reasons.add(bad_state, "unknown_value:status", ("cannot import a case in state " + state).to_numpy())
+    ok = reasons.ok
+    versions = _build(profile, ok, ids, cols, state, created, closed, updated, due, lat, lon, rating)
+    rej = np.flatnonzero(~ok)
+    rejected = pd.DataFrame({"row": table.rows[rej], "reason": reasons.reason[rej],
+                             "detail": reasons.detail[rej]})  # fmt: skip
+    raw = frame.iloc[rej].reset_index(drop=True).map(lambda v: v.isoformat(sep=" ") if isinstance(v, (datetime, date)) else v)
+    rejected = pd.concat([rejected, raw], axis=1)
+    preview = None
+    if with_preview:
+        preview = pd.DataFrame({k: v for k, v in cols.items()})
+        preview["id"] = ids
+        for k, v in times.items():
+            preview[k] = pd.to_datetime(v, unit="s", utc=True).tz_convert(profile.zone).strftime("%Y-%m-%d %H:%M")
+        preview["reason"] = reasons.reason
+    return Mapped(versions, table.rows[ok], rejected, n, preview)
+
+
+def _build(profile: Profile, ok: np.ndarray, ids: np.ndarray, cols: dict[str, pd.Series],
+           state: pd.Series, created: np.ndarray, closed: np.ndarray, updated: np.ndarray,
+           due: np.ndarray, lat: np.ndarray, lon: np.ndarray, rating: np.ndarray,
+           ) -> list[tuple[str, float, P.CaseData]]:  # fmt: skip
+    """The case record(s) of each accepted row: created at filing, and for a finished case
+    an update at its closing, each with the legal timeline that leads there."""
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return []
+
+    def col(name: str, default: str = "") -> list[str]:
+        s = cols.get(name)
+        return [default] * len(idx) if s is None else s.to_numpy(dtype=object)[idx].tolist()
+
+    source_default = Source.HOTLINE.value
+    channel = col("channel", source_default)
+    category, township, grid = col("category"), col("township"), col("grid")
+    address, title, description = col("address"), col("title"), col("description")
+    dept, rname, rphone, states = col("department"), col("reporter_name"), col("reporter_phone"), state.to_numpy(dtype=object)[idx].tolist()
+    urg = col("urgency", "normal")
+    c_ts, cl_ts, up_ts, du_ts = created[idx].tolist(), closed[idx].tolist(), updated[idx].tolist(), due[idx].tolist()
+    la, lo, rt = lat[idx].tolist(), lon[idx].tolist(), rating[idx].astype(int).tolist()
+    closed_states = profile.closed_states
+    labels = {s.value: lbl for s, lbl in SOURCE_LABELS_ZH.items()}
+    actor = profile.name
+    TI, CD = P.TimelineItem, P.CaseData
+    out: list[tuple[str, float, P.CaseData]] = []
+    append = out.append
+    for k in range(len(idx)):
+        t0 = c_ts[k]
+        tc = cl_ts[k]
+        tu = up_ts[k]
+        st = states[k]
+        has_closed = tc == tc
+        if not st:
+            st = "closed" if has_closed else ("assigned" if dept[k] else "reported")
+        elif st in closed_states and not has_closed:
+            tc = tu if tu == tu else t0  # a closed status without a closing time: its last update
+            has_closed = True
+        elif has_closed and st not in closed_states:
+            st = "closed"
+        step = _STEP.get(st, 0)
+        assignee = dept[k]
+        if assignee and step < 2:
+            step = 2  # a responsible department named: the record was routed to it
+        if step >= 2 and not assignee:
+            assignee = actor
+        open_step = min(step, 3) if step <= 3 else (2 if assignee else 1)
+        src = channel[k] or source_default
+        items = [TI(t0, "discover", actor, "discovered", labels.get(src, ""))]
+        t_move = tu if (tu == tu and tu >= t0) else t0
+        for i in range(open_step + 1):
+            a, s = _PATH[i]
+            items.append(TI(t0 if i < 3 else t_move, a, actor, s))
+        due_k = du_ts[k] if du_ts[k] == du_ts[k] else 0.0
+        first_state = _PATH[open_step][1] if open_step >= 0 else "discovered"
+        base = CD(id=ids[idx[k]], version=1, category=category[k], source=src, urgency=urg[k] or "normal",
+                  state=first_state, township=township[k], grid=grid[k], lon=lo[k], lat=la[k],
+                  created_ts=t0, state_ts=items[-1].ts, title=title[k] or category[k], description=description[k],
+                  address=address[k], assignee=assignee if open_step >= 2 else "",
+                  assignee_kind="department" if open_step >= 2 else "", assigned_ts=t0 if open_step >= 2 else 0.0,
+                  on_site_ts=t_move if open_step >= 3 else 0.0, rating=rt[k], reporter_name=rname[k],
+                  reporter_phone=rphone[k], timeline=items, due_ts=due_k)  # fmt: skip
+        append((P.CASE_CREATED, t0, base))
+        if step > open_step:
+            end = tc if has_closed else t_move
+            done = list(items)
+            for i in range(open_step + 1, step + 1):
+                a, s = _PATH[i]
+                done.append(TI(end, a, actor, s))
+            append((P.CASE_UPDATED, end, CD(
+                id=base.id, version=2, category=base.category, source=src, urgency=base.urgency, state=st,
+                township=base.township, grid=base.grid, lon=base.lon, lat=base.lat, created_ts=t0,
+                state_ts=end, title=base.title, description=base.description, address=base.address,
+                assignee=assignee, assignee_kind="department", assigned_ts=t0,
+                on_site_ts=end if step >= 3 else 0.0, completed_ts=end if step >= 4 else 0.0,
+                closed_ts=end if step >= 5 else 0.0, rating=base.rating, reporter_name=base.reporter_name,
+                reporter_phone=base.reporter_phone, timeline=done, due_ts=due_k)))  # fmt: skip
+    return out
+
+
+def iter_files(paths: list[str | Path]) -> Iterator[Path]:
+    for p in paths:
+        yield Path(p)

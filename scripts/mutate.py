@@ -1,0 +1,160 @@
+"""Mutation testing of the core, one module at a time: `make mutate [MODULES="sla queue"]`.
+
+Why per module: a mutant of ``sla.py`` only has to face the tests that pin the SLA rules,
+and a run over the whole suite would take hours on a shared machine. Each module gets its
+own staging folder (build/mutate/<module>/) holding links to the checkout and a copy of
+pyproject.toml with a ``[tool.mutmut]`` section naming that one module and its test files;
+mutmut writes its mutated copies under the staging folder, never into the checkout.
+
+At the end a table says, per module, how many mutants were killed and which survived.
+Survivors that are equivalent (no test can tell them apart) are listed, with the reason,
+in docs/testing.md; every other survivor is a missing test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = ROOT / "build" / "mutate"
+
+# module -> the test files that pin it (core tests only: no Qt, no servers).
+MODULES: dict[str, list[str]] = {
+    "sla": ["tests/test_sla.py", "tests/test_sla_oracle.py"],
+    "lifecycle": ["tests/test_lifecycle.py", "tests/test_lifecycle_oracle.py"],
+    "actions": ["tests/test_outbox.py", "tests/test_outbox_rules.py"],
+    "store": ["tests/test_store.py", "tests/test_store_oracle.py"],
+    "queue": ["tests/test_queue.py"],
+    "dispatch": ["tests/test_dispatch.py"],
+    "privacy": ["tests/test_privacy.py"],
+    "journal": ["tests/test_journal.py", "tests/test_timetravel.py"],
+    "metrics": ["tests/test_metrics.py"],
+}
+
+# What the tests need beside the module under test; linked, not copied.
+LINKED = ["feeds", "widgets", "layouts", "resources", "bench", "main.py"]
+
+
+def stage(module: str, tests: list[str]) -> Path:
+    where = STAGE / module
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    for name in [*LINKED, "commandcenter", "tests"]:
+        if (ROOT / name).exists():
+            (where / name).symlink_to(ROOT / name)
+    tests = [t for t in tests if (ROOT / t).exists()]
+    conf = {
+        "source_paths": ["commandcenter"],
+        "only_mutate": [f"commandcenter/{module}.py"],
+        "also_copy": LINKED,
+        "pytest_add_cli_args": ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"],
+        "pytest_add_cli_args_test_selection": tests,
+    }
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    text += "\n[tool.mutmut]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in conf.items())
+    (where / "pyproject.toml").write_text(text, encoding="utf-8")
+    return where
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    return f'"{value}"'
+
+
+def run(module: str, children: int) -> dict[str, int | list[str]]:
+    where = stage(module, MODULES[module])
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONDONTWRITEBYTECODE="1")
+    log = where / "run.log"
+    with log.open("w") as out:
+        subprocess.run(
+            [mutmut, "run", "--max-children", str(children)],
+            cwd=where,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    return tally(where)
+
+
+def tally(where: Path) -> dict[str, int | list[str]]:
+    """Count outcomes from mutmut's own result files (mutants/**/*.meta), read with
+    mutmut's own exit-code table."""
+    import json
+
+    from mutmut.stats import status_by_exit_code
+
+    counts = {"killed": 0, "survived": 0, "timeout": 0, "no tests": 0, "other": 0}
+    survivors: list[str] = []
+    for meta in (where / "mutants").rglob("*.meta"):
+        data = json.loads(meta.read_text())
+        for name, code in data.get("exit_code_by_key", {}).items():
+            status = status_by_exit_code[code]
+            if status in ("killed", "caught by type check"):
+                counts["killed"] += 1
+            elif status in ("timeout", "segfault"):
+                counts["timeout"] += 1  # a mutant that hangs or crashes is caught, slowly
+            elif status in ("survived", "no tests"):
+                counts[status] += 1
+                survivors.append(name)
+            else:
+                counts["other"] += 1
+                survivors.append(f"{name} ({status})")
+    return {**counts, "survivors": sorted(survivors)}
+
+
+def table(rows: dict[str, dict]) -> str:
+    head = f"{'module':<11}{'mutants':>8}{'killed':>8}{'timeout':>8}{'survived':>9}{'no test':>8}{'score':>8}"
+    lines = [head, "-" * len(head)]
+    for module, r in rows.items():
+        total = sum(r[k] for k in ("killed", "survived", "timeout", "no tests", "other"))
+        caught = r["killed"] + r["timeout"]
+        score = f"{100 * caught / total:.1f}%" if total else "-"
+        lines.append(
+            f"{module:<11}{total:>8}{r['killed']:>8}{r['timeout']:>8}{r['survived']:>9}"
+            f"{r['no tests']:>8}{score:>8}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help=f"default: all of {', '.join(MODULES)}")
+    parser.add_argument("--children", type=int, default=1, help="parallel mutants (default 1)")
+    parser.add_argument(
+        "--report-only", action="store_true", help="tally the last run, do not run again"
+    )
+    parser.add_argument("--survivors", action="store_true", help="list surviving mutants")
+    args = parser.parse_args()
+    modules = args.modules or [m for m in MODULES if (ROOT / f"commandcenter/{m}.py").exists()]
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown:
+        parser.error(f"unknown module(s) {unknown}; known: {list(MODULES)}")
+    tomllib.loads((ROOT / "pyproject.toml").read_text())  # fail early on a broken file
+    rows = {}
+    for module in modules:
+        if args.report_only:
+            rows[module] = tally(STAGE / module)
+        else:
+            print(f"mutating commandcenter/{module}.py ...", flush=True)
+            rows[module] = run(module, args.children)
+        print(table({module: rows[module]}).splitlines()[-1], flush=True)
+    print()
+    print(table(rows))
+    if args.survivors:
+        for module, r in rows.items():
+            for name in r["survivors"]:
+                print(f"survived  {module}: {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""Source profiles and the bulk history import, on files whose headers, formats and zones
+differ from the demo's (and from each other's)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from commandcenter import geo
+from commandcenter.journal import Journal
+from commandcenter.store import Store
+from feeds.journal_codec import journal_codec
+from feeds.sources.importer import import_files, rejects_path
+from feeds.sources.profile import ProfileError, load_profile, parse_profile
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+# A city whose 311 export is nothing like NYC's: its own column names, day-first dates in
+# local time without a zone, a deadline per record.
+CITY_PROFILE = """\
+[profile]
+name = "city-311"
+version = 1
+
+[read]
+formats = ["csv"]
+
+[time]
+zone = "Europe/Berlin"
+formats = ["%d.%m.%Y %H:%M"]
+
+[ids]
+prefix = "C-"
+
+[fields]
+id = "Ticket"
+created = "Geöffnet"
+closed = "Erledigt"
+due = "Frist"
+category = "Art"
+department = { column = "Amt", required = true }
+township = "Bezirk"
+lat = "Breite"
+lon = "Länge"
+status = { column = "Zustand", lookup = "status" }
+
+[vocabularies.status]
+map = { offen = "assigned", "in Arbeit" = "handling", erledigt = "closed" }
+unknown = "reject"
+"""
+
+
+def _city_export(shared_external: Path, out: Path) -> pd.DataFrame:
+    """The NYC sample rewritten into the city's schema; every third request left open."""
+    nyc = pd.read_csv(shared_external / "nyc311_sample_mzuber88.csv", dtype=str,
+                      keep_default_na=False)  # fmt: skip
+    fmt_in = "%m/%d/%Y %I:%M:%S %p"
+    created = pd.to_datetime(nyc["Created Date"], format=fmt_in)
+    closed = pd.to_datetime(nyc["Closed Date"], format=fmt_in, errors="coerce")
+    due = pd.to_datetime(nyc["Due Date"], format=fmt_in, errors="coerce")
+    open_ = np.arange(len(nyc)) % 3 == 0
+    closed[open_] = pd.NaT
+
+    def fmt(s: pd.Series) -> pd.Series:
+        return s.dt.strftime("%d.%m.%Y %H:%M").fillna("")
+
+    city = pd.DataFrame({
+        "Ticket": nyc["Unique Key"],
+        "Geöffnet": fmt(created),
+        "Erledigt": fmt(closed),
+        "Frist": fmt(due),
+        "Art": nyc["Complaint Type"],
+        "Amt": nyc["Agency"],
+        "Bezirk": nyc["Borough"],
+        "Breite": nyc["Latitude"],
+        "Länge": nyc["Longitude"],
+        "Zustand": np.where(open_, "offen", "erledigt"),
+    })  # fmt: skip
+    city.to_csv(out, index=False, sep=",", encoding="utf-8")
+    return city
+
+
+def test_overdue_by_department_from_per_record_due_dates_equals_pandas(
+    shared_external: Path, tmp_path: Path
+) -> None:
+    export = tmp_path / "city.csv"
+    city = _city_export(shared_external, export)
+    profile = parse_profile(CITY_PROFILE, "city.toml")
+    store = Store()
+    result = import_files(profile, [export], store)
+    assert result.read == len(city)
+    assert result.imported + result.rejected_total == len(city)
+    assert result.rejected_total > 0  # the sample's closed-before-created requests
+    # two due dates fall in the hour Berlin repeats when the clocks go back: never guessed
+    assert set(result.rejected) == {"closed_before_created", "ambiguous_local_time:due"}
+
+    # Independent computation: open requests whose own deadline (else filing + 7 days,
+    # the default policy for a normal case being handled) is past at ``now``.
+    df = city.copy()
+    created = pd.to_datetime(df["Geöffnet"], format="%d.%m.%Y %H:%M").dt.tz_localize(
+        BERLIN, ambiguous="NaT", nonexistent="NaT")  # fmt: skip
+    closed = pd.to_datetime(df["Erledigt"], format="%d.%m.%Y %H:%M", errors="coerce").dt.tz_localize(
+        BERLIN, ambiguous="NaT", nonexistent="NaT")  # fmt: skip
+    due = pd.to_datetime(df["Frist"], format="%d.%m.%Y %H:%M", errors="coerce").dt.tz_localize(
+        BERLIN, ambiguous="NaT", nonexistent="NaT")  # fmt: skip
+    ok = ~(closed < created) & ~(due.isna() & (df["Frist"] != ""))
+    df, created, closed, due = df[ok], created[ok], closed[ok], due[ok]
+    deadline = due.where(due.notna(), created + pd.Timedelta(days=7))
+    now = created.max() + pd.Timedelta(days=3)
+    is_open = df["Zustand"] == "offen"
+    expected = df[is_open & (deadline < now)].groupby("Amt").size()
+    expected = expected[expected > 0].sort_index()
+
+    milestone, remaining, _ = store.sla_arrays(now.timestamp())
+    frame = store.to_frame()
+    over = (milestone > 0) & (remaining < 0)
+    got = frame[over].groupby("assignee", observed=True).size()
+    got = got[got > 0].sort_index()
+    got.index = got.index.astype(str)
+    assert got.to_dict() == expected.to_dict()
+    assert got.sum() > 0
+    # the record's own deadline, not the policy's, is what the store holds
+    rid = city["Ticket"].iloc[1]
+    want = pd.Timestamp(pd.to_datetime(city["Frist"].iloc[1], format="%d.%m.%Y %H:%M"), tz=BERLIN)
+    assert store.case(f"C-{rid}").due_ts == want.timestamp()
+
+
+def test_each_bad_row_is_rejected_with_its_reason_while_the_rest_imports(tmp_path: Path) -> None:
+    profile = parse_profile(CITY_PROFILE, "city.toml")
+    rows = [
+        "Ticket,Geöffnet,Erledigt,Frist,Art,Amt,Bezirk,Breite,Länge,Zustand",
+        "1,01.03.2024 08:00,,05.03.2024 08:00,Lärm,Ordnungsamt,Mitte,52.52,13.40,offen",
+        "2,gestern,,,Lärm,Ordnungsamt,Mitte,52.52,13.40,offen",  # malformed date
+        "3,01.03.2024 09:00,,,Müll,Stadtreinigung,Mitte,nördlich,13.40,offen",  # wrong type
+        "4,01.03.2024 10:00,,,Müll,Stadtreinigung,Mitte,52.5,13.4,eingefroren",  # vocabulary
+        "5,01.03.2024 11:00,02.03.2024 11:00,,Licht,Tiefbauamt,Pankow,52.55,13.41,erledigt",
+        "5,01.03.2024 11:00,02.03.2024 11:00,,Licht,Tiefbauamt,Pankow,52.55,13.41,erledigt",
+        "6,31.03.2024 02:30,,,Licht,Tiefbauamt,Pankow,,,offen",  # skipped by DST in Berlin
+    ]
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    store = Store()
+    result = import_files(profile, [path], store)
+    assert result.read == 7
+    assert result.imported == 2
+    assert dict(result.rejected) == {
+        "bad_date:created": 1,
+        "wrong_type:lat": 1,
+        "unknown_value:status": 1,
+        "duplicate_id": 1,
+        "ambiguous_local_time:created": 1,
+    }
+    rejects = pd.read_csv(rejects_path(path), dtype=str, encoding="utf-8-sig")
+    assert rejects["row"].tolist() == ["3", "4", "5", "7", "8"]
+    assert "gestern" in rejects.loc[0, "detail"]
+    assert rejects.loc[2, "Zustand"] == "eingefroren"
+    assert store.case("C-5").state == "closed"
+
+    # A file without the department column: every row says so, nothing crashes.
+    no_dept = tmp_path / "nodept.csv"
+    pd.read_csv(path, dtype=str).drop(columns=["Amt"]).to_csv(no_dept, index=False)
+    again = import_files(profile, [no_dept], Store())
+    assert again.imported == 0
+    assert again.rejected["missing_column:Amt"] == 7
+
+
+def test_two_formats_reading_one_value_differently_is_rejected_never_guessed(tmp_path: Path) -> None:
+    text = CITY_PROFILE.replace('formats = ["%d.%m.%Y %H:%M"]', 'formats = ["%d/%m/%Y", "%m/%d/%Y"]')
+    profile = parse_profile(text.replace('formats = ["csv"]', 'formats = ["csv"]'), "p.toml")
+    path = tmp_path / "d.csv"
+    path.write_text("Ticket,Geöffnet,Art,Amt\n1,03/04/2024,A,X\n2,25/04/2024,A,X\n3,04/04/2024,A,X\n",
+                    encoding="utf-8")  # fmt: skip
+    store = Store()
+    result = import_files(profile, [path], store)
+    assert dict(result.rejected) == {"ambiguous_date:created": 1}
+    assert store.case("C-2") is not None and store.case("C-3") is not None
+    detail = pd.read_csv(rejects_path(path), dtype=str)["detail"][0]
+    assert "two accepted formats" in detail and "03/04/2024" in detail
+
+
+def _wrapped_open311(shared_external: Path, out: Path) -> None:
+    """The spec's example in a {"requests": [...]} wrapper, with a duplicated
+    updated_datetime whose second copy is "null", "null" strings, zone-less times and an
+    agency responsible."""
+    raw = (shared_external / "open311" / "example_get_service_requests.json").read_text()
+    raw = raw.replace('"agency_responsible":null', '"agency_responsible":"Public Works"')
+    raw = raw.replace('"updated_datetime":"2010-04-14T06:37:38-08:00"',
+                      '"updated_datetime":"2010-04-14T09:00:00","updated_datetime":"null"')  # fmt: skip
+    raw = raw.replace('"requested_datetime":"2010-04-14T06:37:38-08:00"',
+                      '"requested_datetime":"2010-04-14T06:37:38"')  # fmt: skip
+    raw = raw.replace('"description":null', '"description":"null"', 1)
+    out.write_text('{"requests": ' + raw + "}", encoding="utf-8")
+
+
+def test_open311_bare_and_wrapped_with_duplicate_keys_and_null_strings(
+    shared_external: Path, tmp_path: Path
+) -> None:
+    bare = shared_external / "open311" / "example_get_service_requests.json"
+    store = Store()
+    result = import_files("open311", [bare], store)
+    assert (result.read, result.imported, result.rejected_total) == (2, 2, 0)
+    closed = store.case("311-638344")
+    assert closed.state == "closed"
+    assert closed.category == "Sidewalk and Curb Issues"
+    assert closed.due_ts == pd.Timestamp("2010-04-15T06:37:38-08:00").timestamp()
+
+    text = (Path(load_profile("open311").path)).read_text(encoding="utf-8")
+    profile = parse_profile(text.replace('zone = "UTC"', 'zone = "America/Los_Angeles"'), "sf.toml")
+    wrapped = tmp_path / "wrapped.json"
+    _wrapped_open311(shared_external, wrapped)
+    store = Store()
+    result = import_files(profile, [wrapped], store)
+    assert (result.read, result.imported, result.rejected_total) == (2, 2, 0)
+    case = store.case("311-638344")
+    la = ZoneInfo("America/Los_Angeles")
+    assert case.closed_ts == pd.Timestamp("2010-04-14 09:00:00", tz=la).timestamp()  # first non-null
+    assert case.created_ts == pd.Timestamp("2010-04-14 06:37:38", tz=la).timestamp()  # zone-less: LA
+    assert case.assignee == "Public Works" and case.assignee_kind == "department"
+    assert "null" not in case.description
+    assert store.case("311-638349").state == "assigned"  # open, routed to its agency
+
+
+def _cn12345_xlsx(path: Path) -> pd.DataFrame:
+    """A 12345 export as a platform writes it: a merged title row, Chinese headers, blank
+    rows, dates as Excel serial numbers and as text, GCJ-02 coordinates."""
+    import xlsxwriter
+
+    header = ["工单编号", "受理时间", "诉求类型", "诉求内容", "所属乡镇/街道", "承办单位",
+              "办理时限", "办结时间", "工单状态", "满意度", "联系人", "联系电话", "经度", "纬度"]  # fmt: skip
+    rows = []
+    base = pd.Timestamp("2024-05-06 08:30:00")
+    for i in range(40):
+        created = base + pd.Timedelta(hours=7 * i)
+        done = i % 4 != 0
+        rows.append([
+            f"GD2024{i:05d}", created, ["噪音扰民", "道路破损", "垃圾清运"][i % 3], f"诉求{i}",
+            ["冠山镇", "娘子关镇", "巨城镇"][i % 3], ["城管局", "交通局", "环卫中心"][i % 3],
+            created + pd.Timedelta(days=3), created + pd.Timedelta(days=2) if done else None,
+            "已办结" if done else "办理中", "满意" if done else "", "张*", "138****1234",
+            113.58 + i * 0.001, 37.80 + i * 0.001,
+        ])  # fmt: skip
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("工单")
+    ws.merge_range(0, 0, 0, len(header) - 1, "平定县12345热线工单导出（2024年5月）")
+    ws.write_row(1, 0, header)
+    r = 2
+    for i, row in enumerate(rows):
+        if i in (10, 25):
+            r += 1  # a blank row
+        for c, v in enumerate(row):
+            if isinstance(v, pd.Timestamp):
+                if c == 1 and i % 2:  # text dates in some rows
+                    ws.write_string(r, c, v.strftime("%Y/%m/%d %H:%M"))
+                else:  # an Excel serial number, no date format applied
+                    serial = (v - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
+                    ws.write_number(r, c, round(serial, 8))
+            elif v is not None:
+                ws.write(r, c, v)
+        r += 1
+    wb.close()
+    return pd.DataFrame(rows, columns=header)
+
+
+def test_cn12345_xlsx_with_title_row_blank_rows_and_serial_dates(tmp_path: Path) -> None:
+    path = tmp_path / "12345工单.xlsx"
+    expected = _cn12345_xlsx(path)
+    store = Store()
+    result = import_files("cn12345-xlsx", [path], store)
+    assert (result.read, result.imported, result.rejected_total) == (40, 40, 0)
+    assert any("blank rows" in p for p in result.problems)
+    sh = ZoneInfo("Asia/Shanghai")
+    for i in (0, 1, 7):
+        case = store.case(f"12345-GD2024{i:05d}")
+        row = expected.iloc[i]
+        assert case.created_ts == pytest.approx(row["受理时间"].tz_localize(sh).timestamp(), abs=1)
+        assert case.due_ts == pytest.approx(row["办理时限"].tz_localize(sh).timestamp(), abs=1)
+        assert case.assignee == row["承办单位"] and case.township == row["所属乡镇/街道"]
+        wlon, wlat = geo.convert(row["经度"], row["纬度"], "gcj02", "wgs84")
+        assert (case.lon, case.lat) == pytest.approx((float(wlon), float(wlat)), abs=1e-9)
+    assert store.case("12345-GD202400000").state == "handling"
+    done = store.case("12345-GD202400001")
+    assert done.state == "completed" and done.rating == 4 and done.completed_ts > done.created_ts
+
+
+def test_profile_errors_name_the_line_and_the_key() -> None:
+    bad_zone = CITY_PROFILE.replace('zone = "Europe/Berlin"', 'zone = "Mars/Olympus"')
+    with pytest.raises(ProfileError) as err:
+        parse_profile(bad_zone, "city.toml")
+    assert err.value.line == 9 and err.value.key == "time.zone"
+    assert str(err.value).startswith("city.toml:9: time.zone:")
+    bad_vocab = CITY_PROFILE.replace('erledigt = "closed"', 'erledigt = "done"')
+    with pytest.raises(ProfileError) as err:
+        parse_profile(bad_vocab, "city.toml")
+    assert err.value.key == "vocabularies.status.map" and err.value.line == 28
+    assert "'done'" in str(err.value)
+    with pytest.raises(ProfileError) as err:
+        parse_profile(CITY_PROFILE.replace('category = "Art"\n', ""), "city.toml")
+    assert err.value.key == "fields.category"
+    with pytest.raises(ProfileError) as err:
+        parse_profile(CITY_PROFILE.replace("version = 1", "version = 9"), "city.toml")
+    assert err.value.line == 3
+    with pytest.raises(ProfileError) as err:
+        parse_profile(CITY_PROFILE + '\n[cameras]\nurl_template = "rtsp://admin:pw@gw/{channel}"\n')
+    assert err.value.key == "cameras.url_template" and "credentials" in str(err.value)
+    with pytest.raises(ProfileError) as err:
+        parse_profile("[profile\nname=1")
+    assert err.value.line == 1
+
+
+def _run_import(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
+    env = {"XDG_STATE_HOME": str(state), "PATH": "/usr/bin:/bin", "HOME": str(state)}
+    return subprocess.run([sys.executable, "main.py", "import", *args], capture_output=True,
+                          text=True, timeout=120, env=env, cwd=Path(__file__).parent.parent)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_command_line_import_dry_run_json_and_idempotent_reimport(
+    shared_external: Path, tmp_path: Path
+) -> None:
+    export = tmp_path / "nyc.csv"
+    export.write_bytes((shared_external / "nyc311_sample_mzuber88.csv").read_bytes())
+    journal_path = tmp_path / "journal.sqlite3"
+    dry = _run_import("--profile", "nyc311", "--dry-run", str(export), state=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.strip().splitlines()[-1] == "read 1000, imported 990, rejected 10"
+    assert not journal_path.exists()
+    first = _run_import("--profile", "nyc311", "--json", "--journal", str(journal_path),
+                        str(export), state=tmp_path)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout.strip().splitlines()[-1]) == {
+        "read": 1000, "imported": 990, "rejected": {"closed_before_created": 10}}  # fmt: skip
+    assert "importing" in first.stderr  # the progress bar
+    assert rejects_path(export).exists()
+    journal = Journal(journal_path, journal_codec())
+    rows = journal.count()
+    assert rows > 990  # created + closed versions
+    journal.close()
+    again = _run_import("--profile", "nyc311", "--journal", str(journal_path), str(export),
+                        state=tmp_path)  # fmt: skip
+    assert again.stdout.strip().splitlines()[-1] == "read 0, imported 0, rejected 0"
+    assert "already imported" in again.stderr
+    journal = Journal(journal_path, journal_codec())
+    assert journal.count() == rows
+    # the history replays into a store: time travel and rankings can use it
+    store = Store()
+    journal.seek_into(store, journal.bounds()[1])
+    assert len(store) == 990
+    journal.close()
+    bad = _run_import("--profile", str(tmp_path / "nope.toml"), str(export), state=tmp_path)
+    assert bad.returncode == 2 and "profile error" in bad.stderr
