@@ -166,9 +166,11 @@ class CaseDetailPanel(Panel):
         self.pending = QLabel(self.body)
         self.pending.setObjectName("casePending")
         self.pending.setWordWrap(True)
+        self.pending.setTextFormat(Qt.TextFormat.RichText)  # ours; data in it is escaped
         self.message = QLabel(self.body)
         self.message.setObjectName("caseMessage")
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.RichText)  # ours; data in it is escaped
         self.buttons: dict[Action, QPushButton] = {}
         button_row = QGridLayout()
         button_row.setSpacing(4)
@@ -202,6 +204,9 @@ class CaseDetailPanel(Panel):
         self.cameras = QLabel(self.body)
         self.cameras.setObjectName("caseCameras")
         self.cameras.setWordWrap(True)
+        self.cameras.setTextFormat(Qt.TextFormat.PlainText)  # camera names are feed data
+        self.reporter.setTextFormat(Qt.TextFormat.PlainText)
+        self.reporter.setWordWrap(True)  # a long name must not widen the panel
         self.camera_view = NearbyCameraView(self.body, ctx.status.video)
         self.empty = QLabel(self.body)
         self.empty.setObjectName("placeholderMessage")
@@ -312,28 +317,33 @@ class CaseDetailPanel(Panel):
             if case.urgency == "urgent"
             else ""
         )
-        title = html.escape(getattr(masked, "title", "") or case.category)
+        title = common.field_html(getattr(masked, "title", "") or case.category, 100)
         where = " / ".join(
             x for x in (store.display_name(case.township), store.display_name(case.grid)) if x
         )
         assignee = store.display_name(case.assignee)
         meta = [
-            html.escape(case.category),
+            common.field_html(case.category, 80),
             html.escape(source_label(case.source)),
-            html.escape(where),
+            common.field_html(where, 160),
             f"<b>{html.escape(state_label(case.state))}</b>",
         ]
         if assignee:
             meta.append(
-                zh_en("承办：{name}", "assigned to {name}").format(name=html.escape(assignee))
+                zh_en("承办：{name}", "assigned to {name}").format(
+                    name=common.field_html(assignee, 80)
+                )
             )
         if case.supervised:
             meta.append(zh_en("督办 ×{n}", "supervised ×{n}").format(n=case.supervised))
         self.head.setText(
-            f"<div style='font-size:16pt'><b>{urgent}{html.escape(case.id)}　{title}</b>　{badge}</div>"
+            f"<div style='font-size:16pt'><b>{urgent}{common.field_html(case.id, 60)}　{title}</b>"
+            f"　{badge}</div>"
             f"<div style='color:{c['text_dim']}'>{' · '.join(meta)}</div>"
-            f"<div>{html.escape(getattr(masked, 'address', '') or '')}　"
-            f"{html.escape(getattr(masked, 'description', '') or '')}</div>"
+            # Clipped: the head must leave the action buttons in view whatever the feed sends
+            # (the full description is in the timeline and the export).
+            f"<div>{common.field_html(getattr(masked, 'address', '') or '', 120)}　"
+            f"{common.field_html(getattr(masked, 'description', '') or '', 200)}</div>"
         )
 
     def _refresh_pending(self) -> None:
@@ -351,7 +361,7 @@ class CaseDetailPanel(Panel):
             detail = it.reason or it.last_error
             lines.append(
                 f"<span style='color:{colour}'><b>{html.escape(common.marker_text(it))}</b></span>"
-                + (f"　{html.escape(detail)}" if detail else "")
+                + (f"　{common.field_html(detail)}" if detail else "")
             )
         self.pending.setText("<br>".join(lines))
         self.pending.setVisible(bool(lines))
@@ -389,7 +399,7 @@ class CaseDetailPanel(Panel):
         phone = mask.phone(case.reporter_phone or "") or "—"
         self.reporter.setText(
             zh_en("报告人：{name}　{phone}", "Reporter: {name}  {phone}").format(
-                name=name, phone=phone
+                name=common.clip(name, 80), phone=common.clip(phone, 40)
             )
         )
         self.reveal_button.setVisible(bool(case.reporter_name or case.reporter_phone))
@@ -422,7 +432,9 @@ class CaseDetailPanel(Panel):
         if cams:
             self.cameras.setText(
                 zh_en("附近监控：{list}", "Cameras nearby: {list}").format(
-                    list="；".join(f"{store.cameras[cid].name} {d:.0f} m" for cid, d in cams)
+                    list="；".join(
+                        f"{common.clip(store.cameras[cid].name, 80)} {d:.0f} m" for cid, d in cams
+                    )
                 )
             )
         else:
@@ -467,7 +479,7 @@ class CaseDetailPanel(Panel):
         c = theme.colors()
         colour = c["amber"] if outcome.ok else c["red"]
         self.message.setText(
-            f"<span style='color:{colour}'><b>{html.escape(outcome.message)}</b></span>"
+            f"<span style='color:{colour}'><b>{common.field_html(outcome.message)}</b></span>"
         )
 
     def reveal(self) -> None:

@@ -206,7 +206,7 @@ class CaseQueueModel(QAbstractTableModel):
                 return int(Qt.AlignmentFlag.AlignCenter)
             return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(case, col)
+            return common.plain_tooltip(self._tooltip(case, col))
         if role == self.CaseIdRole:
             return case.id
         if role == self.LevelRole:
