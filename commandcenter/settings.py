@@ -67,10 +67,12 @@ class Settings:
             return cls()
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise SettingsError(f"{path}: cannot read settings: {err}; {_keep_aside(path)}") from err
+        except OSError as err:
             raise SettingsError(f"{path}: cannot read settings: {err}") from err
         if not isinstance(raw, dict):
-            raise SettingsError(f"{path}: settings must be a JSON object")
+            raise SettingsError(f"{path}: settings must be a JSON object; {_keep_aside(path)}")
         if "token" in raw:
             raise SettingsError(
                 f"{path}: do not put the feed token in settings.json; use {TOKEN_ENV} or a token file (mode 600)"
@@ -123,3 +125,14 @@ class TokenRedactor(logging.Filter):
             record.msg = msg
             record.args = None
         return True
+
+
+def _keep_aside(path: Path) -> str:
+    """A settings file the app cannot read would be overwritten by the next save (a language
+    switch, a shortcut): move it aside first so the operator's edits are not lost."""
+    from commandcenter.state_files import set_aside
+
+    try:
+        return f"kept as {set_aside(path)}, using defaults"
+    except OSError as err:
+        return f"could not keep a copy ({err}), using defaults"

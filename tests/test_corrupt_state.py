@@ -16,6 +16,7 @@ import pytest
 
 from commandcenter.actions import ItemState, Outbox, salvage_outbox
 from commandcenter.domain import Role
+from commandcenter.settings import Settings, SettingsError
 from commandcenter.state_files import open_state
 from tests.support import ROOT
 
@@ -110,3 +111,14 @@ def test_the_app_starts_on_corrupt_state_files_and_says_so(tmp_path: Path) -> No
     assert _mode(state) == 0o700
     for f in state.glob("*.sqlite3*"):
         assert _mode(f) == 0o600, f
+
+
+def test_unreadable_settings_are_kept_aside_before_anything_overwrites_them(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text('{"language": "en", "theme": ', encoding="utf-8")  # cut off mid-write
+    with pytest.raises(SettingsError) as err:
+        Settings.load(path)
+    kept = list(tmp_path.glob("settings.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8").startswith('{"language"')
+    assert str(kept[0]) in str(err.value) and not path.exists()
+    assert Settings.load(path).language == Settings().language  # defaults from now on

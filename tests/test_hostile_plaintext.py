@@ -55,10 +55,9 @@ def _poison(store) -> str:  # type: ignore[no-untyped-def]
     return store._records[0].id
 
 
-# Panels outside the case desk that this walk caught showing feed text as a tooltip Qt may
-# read as HTML (docs/reliability.md lists them as open). The test fails when one of them is
-# fixed (so the list shrinks) and when any other panel shows markup.
-KNOWN_OFFENDERS = {"KpisPanel", "AlertsPanel", "VideoWallPanel"}
+# Panels allowed to show markup: none. Any panel that puts feed text where Qt may read it as
+# HTML fails the walk.
+KNOWN_OFFENDERS: set[str] = set()
 
 
 def _panel_of(w: QWidget) -> str:

@@ -27,6 +27,7 @@ from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import zh_en
 from widgets.masking import mask_of, reporter_of
+from widgets.plaintext import plain_tooltip
 from widgets.registry import register
 
 LEVELS: tuple[str, ...] = ("blue", "yellow", "red")  # ascending severity
@@ -108,7 +109,7 @@ class AlertsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.TIME, self.LEVEL):
             return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(a)
+            return plain_tooltip(self._tooltip(a))
         if role == self.CaseIdRole:
             return getattr(a, "case_id", "") or ""
         if role == self.LevelRole:

@@ -39,6 +39,7 @@ from commandcenter.store import ChangeSet
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import is_chinese, zh_en
+from widgets.plaintext import plain_tooltip
 from widgets.registry import register
 
 # English names of the KPIs the platform reports (their Chinese label comes with the data).
@@ -320,7 +321,7 @@ class KpisPanel(Panel):
                 tile.unit.setText("" if m.unit == "%" else unit_label(m.unit))
                 tile.target.setText(self._target_line(mv))
                 self._platform_line(tile, mv, kpi)
-                tile.setToolTip(self._tooltip_ours(mv, kpi))
+                tile.setToolTip(plain_tooltip(self._tooltip_ours(mv, kpi)))
                 if mv.value is not None:
                     self._sample(name, mv.value, fig.now)
                 target = float(m.target or 0.0)
@@ -334,9 +335,11 @@ class KpisPanel(Panel):
                 meets = None
                 target = 0.0
                 tile.setToolTip(
-                    zh_en(
-                        "数据源尚未报送 {name}。", "The feed has not reported {name} yet."
-                    ).format(name=name)
+                    plain_tooltip(
+                        zh_en(
+                            "数据源尚未报送 {name}。", "The feed has not reported {name} yet."
+                        ).format(name=name)
+                    )
                 )
             else:
                 tile.mv = None
@@ -354,7 +357,7 @@ class KpisPanel(Panel):
                     if target
                     else zh_en("未设目标", "no target")
                 )
-                tile.setToolTip(self._tooltip(kpi, meets))
+                tile.setToolTip(plain_tooltip(self._tooltip(kpi, meets)))
                 self._sample(name, value, fig.now)
             state = {True: "ok", False: "miss", None: "none"}[meets]
             _, values = self.history.samples(name)

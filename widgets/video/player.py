@@ -43,6 +43,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 from commandcenter.video_health import VideoHealth, redact_url
 from widgets import theme
 from widgets.i18n import is_chinese, zh_en
+from widgets.plaintext import plain_tooltip
 from widgets.video.ffmpeg_log import quiet_ffmpeg_log
 
 log = logging.getLogger(__name__)
@@ -466,7 +467,7 @@ class VideoPlayer(QWidget):
         # Never show a camera's credentials (rtsp://user:pass@...) on a wall.
         shown = self.shown_url()
         path = self.path_text()
-        self.setToolTip(f"{self.caption}\n{shown}\n{path}\n{self.reason}".strip())
+        self.setToolTip(plain_tooltip(f"{self.caption}\n{shown}\n{path}\n{self.reason}".strip()))
         if s is StreamState.PLAYING:
             self.overlay.hide()
             return
