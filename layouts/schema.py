@@ -46,6 +46,10 @@ class LayoutError(ValueError):
     """A layout that cannot be used, with a reason an operator can act on."""
 
 
+class NewerLayoutError(LayoutError):
+    """The layout comes from a newer version of the program: refused, never moved aside."""
+
+
 # ---- migrations ------------------------------------------------------------------------
 
 
@@ -93,7 +97,7 @@ def migrate(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if not isinstance(version, int) or isinstance(version, bool):
         raise LayoutError("the layout has no integer 'version'")
     if version > VERSION:
-        raise LayoutError(
+        raise NewerLayoutError(
             f"layout version {version} is newer than this program understands ({VERSION})"
         )
     steps = []
@@ -233,6 +237,10 @@ def load_layout_file(path: Path) -> LoadResult:
         return LoadResult(None, f"{path}: {err}", _backup(path))
     try:
         doc, steps = parse(text)
+    except NewerLayoutError as err:
+        # Not broken: written by a newer console (one hall, two versions during an upgrade).
+        # Left exactly where it is, so that console still finds it; nothing is copied.
+        return LoadResult(None, f"{path.name}: {err}; left in place for the console that wrote it")
     except LayoutError as err:
         return LoadResult(None, f"{path.name}: {err}", _backup(path))
     return LoadResult(doc, migrated=steps)

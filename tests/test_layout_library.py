@@ -40,14 +40,12 @@ def lib(tmp_path: Path) -> LayoutLibrary:
 BROKEN = {
     "corrupt": '{"schema": "commandcenter.layout", "version": 1, "name": "x", "panels": {',
     "empty": "",
-    "version99": json.dumps({**builtin_layout(), "version": 99}),
     "not_json": "this is not a layout at all\n",
     "not_a_layout": json.dumps({"version": 1, "name": "x"}),
 }
 EXPECTED_WORDS = {
     "corrupt": "not valid JSON",
     "empty": "empty",
-    "version99": "newer than this program",
     "not_json": "not valid JSON",
     "not_a_layout": "not a commandcenter layout",
 }
@@ -141,6 +139,18 @@ def test_broken_user_file_is_kept_as_bak_and_last_good_is_used(
     assert got.backups == baks and str(baks[0]) in got.message
     # moved aside: it no longer shows in the list nor nags at the next start
     assert "坏的" not in [e.key for e in lib.entries()]
+
+
+def test_a_layout_of_a_newer_version_is_refused_and_left_in_place(lib: LayoutLibrary) -> None:
+    good_key, good = lib.save_as(doc("好的"), "好的")
+    lib.set_current(good_key, USER, good)
+    newer = json.dumps({**builtin_layout(), "version": 99})
+    lib.user_path("新版").write_text(newer, encoding="utf-8")
+    got = lib.startup("新版")
+    assert got.doc == good and got.key == good_key
+    assert "newer than this program" in got.message and "left in place" in got.message
+    assert lib.user_path("新版").read_text(encoding="utf-8") == newer  # untouched
+    assert not list(lib.user_dir.glob("新版.json.*.bak")) and got.backups == []
 
 
 def test_current_file_broken_falls_back_to_its_snapshot(lib: LayoutLibrary) -> None:
