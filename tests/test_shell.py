@@ -271,7 +271,11 @@ def test_app_starts_through_a_broken_layout_and_says_why(
     assert r.returncode == 0, r.stderr[-3000:]
     assert words in r.stderr and "broken.json" in r.stderr
     assert "上次的好布局" in r.stderr  # says what it shows instead
-    assert list(user.glob("broken.json.*.bak")), "the broken file must be kept as .bak"
+    if "newer" in words:  # not broken: left in place, untouched, for the newer console
+        assert not list(user.glob("broken.json.*.bak"))
+        assert (user / "broken.json").read_text(encoding="utf-8") == content
+    else:
+        assert list(user.glob("broken.json.*.bak")), "the broken file must be kept as .bak"
     log = (tmp_path / "state" / "logs" / "commandcenter.log").read_text(encoding="utf-8")
     assert words in log
 
