@@ -246,6 +246,9 @@ class VideoPlayer(QWidget):
             self._player.mediaStatusChanged.disconnect(self._on_media_status)
         except (RuntimeError, TypeError):
             pass
+        # Detach the sink first: FFmpeg's decoder thread delivers frames to it, and the sink
+        # (a child of this object) may be destroyed before the player's deferred delete runs.
+        self._player.setVideoSink(None)
         self._player.stop()
         self._player.setSource(QUrl())
         self._player.deleteLater()
