@@ -28,5 +28,6 @@ def test_a_corrupt_cache_is_kept_aside_and_the_world_built(tmp_path, caplog) -> 
     path.write_bytes(b"not a pickle")
     w, how = warmed_world(3, T0, 0.25, 550.0, 8.0, directory=tmp_path)
     assert how == "built" and w.cases
-    assert path.with_suffix(".corrupt").read_bytes() == b"not a pickle"
+    kept = list(path.parent.glob(path.name + ".corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == b"not a pickle"
     assert "unreadable" in caplog.text

@@ -9,7 +9,8 @@ that, or at another time of day, a fresh warm-up is cheaper to trust than a long
 The key holds everything the world depends on: seed, cases per day, fix interval, hours
 of history, the outline file (path, size, mtime) and the source of the simulator itself,
 so a changed simulator never serves a stale county. A file that does not load is moved
-aside as ``*.corrupt``, logged, and the world is built afresh: the demo still starts.
+aside as ``NAME.corrupt-<time>`` (``commandcenter.state_files.set_aside``, as every state
+file), logged, and the world is built afresh: the demo still starts.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from commandcenter.state_files import set_aside
 from feeds.serve.simulator.county import County
 from feeds.serve.simulator.world import World
 
@@ -91,12 +93,11 @@ def _load(path: Path, start_ts: float) -> World | None:
         if not isinstance(world, World):
             raise TypeError(f"holds a {type(world).__name__}, not a World")
     except Exception as err:  # a torn or foreign file: keep it aside, build afresh
-        aside = path.with_suffix(".corrupt")
-        log.warning("demo history cache %s unreadable (%s); moved to %s", path, err, aside)
         try:
-            path.replace(aside)
-        except OSError:
-            pass
+            aside: Path | str = set_aside(path)
+        except OSError as move_err:
+            aside = f"nowhere ({move_err})"
+        log.warning("demo history cache %s unreadable (%s); moved to %s", path, err, aside)
         return None
     gap = start_ts - world.now
     if not 0 <= gap <= MAX_GAP_S:
