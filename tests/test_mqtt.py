@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from commandcenter.status import FeedStatus
+from commandcenter.status import FeedStatus, LinkState
 from commandcenter.store import Store
 from feeds import protocol as p
 from feeds.serve.mqtt_bridge import MqttBridge, group_envelopes
@@ -181,6 +181,8 @@ def test_username_password_required_and_never_logged(
             config(broker, "c-good", username="console", password=secret), good_store, good_status
         )
         good.start()
+        # Published before the console subscribed, the events would never reach it.
+        assert await wait_until(lambda: good_status.state is LinkState.LIVE, 10)
         bridge = MqttBridge(config(broker, "bridge-3", username="console", password=secret))
         bridge.epoch = "e3"
         await bridge.maybe_heartbeat(force=True)
