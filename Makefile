@@ -28,10 +28,7 @@ ifdef PYTHON
 export PYTHON
 endif
 
-TS := $(wildcard resources/i18n/*.ts)
-QM := $(TS:.ts=.qm)
-
-.PHONY: help run test lint bench mutate venv sysdeps sysdeps-run sysdeps-test i18n clean package package-test
+.PHONY: help run test lint bench mutate venv sysdeps sysdeps-run sysdeps-test clean package package-test
 
 # A fresh stamp does not help if .venv's interpreter is < 3.12 or gone (base
 # Python removed, venv remade by hand): then rebuild it whatever the stamp says.
@@ -61,13 +58,7 @@ sysdeps-test: $(STAMP) ## check/install system packages for `make test`
 sysdeps: $(STAMP) ## check/install system packages for both
 	@scripts/sysdeps all
 
-i18n: $(QM) ## compile resources/i18n/*.ts to .qm (nothing to do without .ts)
-	@:
-
-resources/i18n/%.qm: resources/i18n/%.ts | $(STAMP)
-	$(VENV)/bin/pyside6-lrelease -silent $< -qm $@
-
-run: $(STAMP) sysdeps-run i18n ## start the app: main.py $(ARGS)
+run: $(STAMP) sysdeps-run ## start the app: main.py $(ARGS)
 	$(VPY) main.py $(ARGS)
 
 lint: $(STAMP) ## ruff check and import-linter contracts
@@ -75,7 +66,7 @@ lint: $(STAMP) ## ruff check and import-linter contracts
 	$(VENV)/bin/lint-imports
 
 test: export QT_QPA_PLATFORM := offscreen
-test: $(STAMP) sysdeps-test i18n lint ## lint, then pytest offscreen: $(PYTEST_ARGS)
+test: $(STAMP) sysdeps-test lint ## lint, then pytest offscreen: $(PYTEST_ARGS)
 	@seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
 	echo "pytest in random order, seed $$seed (replay: make test SEED=$$seed)"; \
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p randomly --randomly-seed=$$seed \
@@ -85,7 +76,7 @@ test: $(STAMP) sysdeps-test i18n lint ## lint, then pytest offscreen: $(PYTEST_A
 mutate: $(STAMP) ## mutation testing of the core, per module (not part of test); MODULES=...
 	nice -n 15 $(VPY) scripts/mutate.py $(MODULES)
 
-bench: $(STAMP) i18n ## run the benchmarks (python -m bench), print a table
+bench: $(STAMP) ## run the benchmarks (python -m bench), print a table
 	$(VPY) -m bench
 
 # The installer (docs/install.md): PyInstaller is pinned under the 'package' extra and
@@ -96,13 +87,12 @@ $(PKG_STAMP): $(STAMP) pyproject.toml
 	$(VPY) -m pip install --quiet -e '.[dev,package]'
 	@touch $@
 
-package: $(PKG_STAMP) sysdeps-run i18n ## build the bundle and the .deb into build/package/
+package: $(PKG_STAMP) sysdeps-run ## build the bundle and the .deb into build/package/
 	VENV=$(VENV) packaging/build
 
 package-test: package ## install the .deb (root), start it headless on the demo, remove it
 	scripts/package-test
 
-clean: ## remove .venv, caches and compiled translations
+clean: ## remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .import_linter_cache build *.egg-info
-	rm -f resources/i18n/*.qm
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

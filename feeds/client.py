@@ -27,7 +27,6 @@ from typing import Any, Protocol
 
 import httpx
 import msgspec
-from httpx_sse import SSEError
 
 from commandcenter.status import FeedStatus, LinkState
 from feeds import protocol
@@ -246,7 +245,7 @@ class FeedClient(FeedLink):
                         continue
                     except _FeedError as err:
                         self._failed(err.cause, err.detail)
-                    except (httpx.HTTPError, SSEError, OSError, ssl.SSLError) as err:
+                    except (httpx.HTTPError, OSError, ssl.SSLError) as err:
                         self._failed(*self._classify(err))
                     except Exception as err:  # anything else: counted, shown, reconnected
                         self._crashed(err)
@@ -272,8 +271,6 @@ class FeedClient(FeedLink):
         text = str(err) or type(err).__name__
         if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(err, ssl.SSLError):
             return "tls", text
-        if isinstance(err, SSEError):
-            return "not_event_stream", text
         if isinstance(err, httpx.TimeoutException):
             return "timeout", text
         if isinstance(err, httpx.ConnectError):
@@ -351,7 +348,7 @@ class FeedClient(FeedLink):
         epoch = self._last_id[0]
         headers = {"Last-Event-ID": protocol.format_event_id(*self._last_id)}
         got_data = False
-        # Time-sliced: when the socket already holds more data, httpx-sse hands message
+        # Time-sliced: when the socket already holds more data, the SSE reader hands message
         # after message over without ever suspending, so a fast stream could keep the Qt
         # loop (which runs us) from painting for as long as the burst lasts. After
         # ``slice_s`` of handling we yield once; nothing is skipped, the rest waits.
@@ -396,7 +393,7 @@ class FeedClient(FeedLink):
     def _on_message(self, event: str, data: str, sse_id: str, epoch: str) -> None:
         if not data and event == "message":
             # A block with no data (e.g. only "retry:") dispatches nothing, per the SSE spec;
-            # httpx-sse still yields it.
+            # the reader still yields it.
             return
         if event == protocol.SSE_HEARTBEAT:
             try:
