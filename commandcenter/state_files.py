@@ -96,30 +96,33 @@ def open_state[T](
     problems: list[str],
     *,
     thorough: bool = False,
-    salvage: Callable[[Path, T], int] | None = None,
+    salvage: Callable[[Path, T], tuple[int, str]] | None = None,
 ) -> T:
     """Open one state file with ``opener``; if it is corrupt, keep it aside, report it in
     ``problems`` (zh / en, with the path of the copy) and open a fresh one. ``salvage``
-    (old path, new object) -> rows recovered, for files whose rows must not be lost."""
+    (old path, new object) -> (rows recovered, a note), for files whose rows must not be
+    lost."""
     touch_private(path)
     try:
         check_sqlite(path, thorough=thorough)
         obj = opener(path)
     except sqlite3.DatabaseError as err:
         aside = set_aside(path)
-        log.error("%s %s is unreadable (%s): kept as %s, starting a new one", what, path, err, aside)
+        log.error(
+            "%s %s is unreadable (%s): kept as %s, starting a new one", what, path, err, aside
+        )
         touch_private(path)
         obj = opener(path)
-        recovered = 0
+        recovered, note = 0, ""
         if salvage is not None:
             try:
-                recovered = salvage(aside, obj)
+                recovered, note = salvage(aside, obj)
             except sqlite3.Error as salvage_err:  # what could not be read is still kept aside
                 log.error("salvaging %s failed: %s", aside, salvage_err)
         tail = f"; {recovered} 条已恢复 / {recovered} recovered" if salvage is not None else ""
+        tail += f" ({note})" if note else ""
         problems.append(
-            f"{what} 文件损坏，已另存为 / {what} file was corrupt, kept as:\n{aside}\n"
-            f"({err}){tail}"
+            f"{what} 文件损坏，已另存为 / {what} file was corrupt, kept as:\n{aside}\n({err}){tail}"
         )
     private_file(path)
     return obj
@@ -139,7 +142,7 @@ def readable_rows(path: Path, table: str, columns: tuple[str, ...]) -> list[tupl
         try:
             top = db.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0
         except sqlite3.DatabaseError:
-            top = 1 << 20
+            top = rowid_bound(db, path, table, len(columns))
         step = 64
         for lo in range(0, int(top) + 1, step):
             try:
@@ -158,3 +161,21 @@ def readable_rows(path: Path, table: str, columns: tuple[str, ...]) -> list[tupl
     finally:
         db.close()
     return rows
+
+
+def rowid_bound(db: sqlite3.Connection, path: Path, table: str, n_columns: int) -> int:
+    """The highest rowid worth probing when ``max(rowid)`` cannot be read (its page is
+    destroyed). An AUTOINCREMENT table's ``sqlite_sequence`` entry is exact (it is never
+    lower than any rowid handed out). Otherwise the file itself bounds it: a table leaf
+    cell takes at least a 2-byte pointer, two varints and a record header of one byte per
+    column, so ``pages * page_size / (4 + n_columns)`` rows is more than the file can hold
+    (rowids above that exist only after deletions; the outbox also has the audit log)."""
+    with contextlib.suppress(sqlite3.DatabaseError):
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+        if row is not None and int(row[0]) >= 0:
+            return int(row[0])
+    page_size = 4096
+    with contextlib.suppress(sqlite3.DatabaseError):
+        page_size = int(db.execute("PRAGMA page_size").fetchone()[0]) or page_size
+    pages = max(1, -(-path.stat().st_size // page_size))
+    return pages * page_size // (4 + n_columns)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -15,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from commandcenter.actions import ItemState, Outbox, salvage_outbox
+from commandcenter.audit import AuditLog
 from commandcenter.domain import Role
 from commandcenter.settings import Settings, SettingsError
-from commandcenter.state_files import open_state
+from commandcenter.state_files import open_state, readable_rows, rowid_bound
 from tests.support import ROOT
 
 
@@ -50,7 +52,9 @@ def test_a_damaged_outbox_is_kept_aside_and_its_readable_actions_queued_again(
     problems: list[str] = []
     box = open_state(path, Outbox, "outbox", problems, thorough=True, salvage=salvage_outbox)
     aside = [
-        p for p in tmp_path.glob("outbox.sqlite3.corrupt-*") if not p.name.endswith(("-wal", "-shm"))
+        p
+        for p in tmp_path.glob("outbox.sqlite3.corrupt-*")
+        if not p.name.endswith(("-wal", "-shm"))
     ]
     assert len(aside) == 1 and aside[0].stat().st_size > 0
     assert problems and str(aside[0]) in problems[0] and "recovered" in problems[0]
@@ -65,6 +69,84 @@ def test_a_damaged_outbox_is_kept_aside_and_its_readable_actions_queued_again(
     again: list[str] = []
     open_state(path, Outbox, "outbox", again, thorough=True, salvage=salvage_outbox).close()
     assert again == []
+
+
+def _pages(path: Path, name: str, kind: str = "leaf") -> list[int]:
+    """The page numbers of one table's b-tree (SQLite's dbstat), before the damage."""
+    db = sqlite3.connect(path)
+    try:
+        return [
+            int(r[0])
+            for r in db.execute(
+                "SELECT pageno FROM dbstat WHERE name = ? AND pagetype = ? ORDER BY pageno",
+                (name, kind),
+            )
+        ]
+    finally:
+        db.close()
+
+
+def _overwrite_pages(path: Path, pages: list[int], page_size: int = 4096) -> None:
+    with path.open("r+b") as f:
+        for n in pages:
+            f.seek((n - 1) * page_size)
+            f.write(random.Random(n).randbytes(page_size))
+
+
+def test_actions_on_destroyed_pages_are_queued_again_from_the_audit_log(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.sqlite3")
+    path = tmp_path / "outbox.sqlite3"
+    pending: set[str] = set()
+    confirmed: set[str] = set()
+    with Outbox(path, audit=audit) as box:
+        for i in range(400):
+            item = box.enqueue(f"C{i:04d}", "sign", actor="duty", role=Role.DUTY_OFFICER,
+                               params={"note": f"第{i}件"}, state="reported")  # fmt: skip
+            if i % 3 == 0:  # answered by the server, as the sender records it
+                box.mark_sending(item.key)
+                box.mark_confirmed(item.key)
+                audit.record(actor="duty", role="duty_officer", case_id=item.case_id,
+                             action="sign", result="confirmed", key=item.key)  # fmt: skip
+                confirmed.add(item.key)
+            else:
+                pending.add(item.key)
+    leaves = _pages(path, "outbox")
+    assert len(leaves) >= 6
+    # The last leaf (it holds max(rowid)), one in the middle, and sqlite_sequence: SQLite
+    # can no longer tell how far the rowids go, and two pages of actions are gone.
+    destroyed = [leaves[len(leaves) // 2], leaves[-1], *_pages(path, "sqlite_sequence")]
+    _overwrite_pages(path, destroyed)
+    with pytest.raises(sqlite3.DatabaseError):
+        sqlite3.connect(path).execute("SELECT max(rowid) FROM outbox").fetchone()
+
+    # Probing is bounded by what the file can hold, not by 2**20 rowids one by one.
+    db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    top = rowid_bound(db, path, "outbox", 18)
+    db.close()
+    assert 400 <= top <= (path.stat().st_size // 4096) * 4096 // 22 < 1 << 20
+    on_file = {r[0] for r in readable_rows(path, "outbox", ("key",))}
+    lost_on_pages = (pending | confirmed) - on_file
+    assert on_file <= pending | confirmed and lost_on_pages & pending and lost_on_pages & confirmed
+
+    problems: list[str] = []
+    box = open_state(path, lambda p: Outbox(p, audit=audit), "outbox", problems,
+                     thorough=True, salvage=salvage_outbox)  # fmt: skip
+    items = {i.key: i for i in box.items(limit=1000)}
+    # Every action the server had not answered is queued again, under its own key; the
+    # answered ones on the destroyed pages stay answered (the audit log holds them).
+    assert pending <= set(items)
+    assert all(items[k].state is ItemState.PENDING for k in pending)
+    assert not (lost_on_pages & confirmed) & set(items)
+    requeued = lost_on_pages & pending
+    assert f"{len(requeued)} re-queued from the audit log" in problems[0]
+    assert all(items[k].last_error.startswith("re-queued from the audit log") for k in requeued)
+    assert items[min(requeued)].params["note"].startswith("第")
+    # Per case and overall, the original order: the first written goes out first.
+    due = [i.key for i in box.items(states=[ItemState.PENDING], limit=1000)][::-1]
+    created = [items[k].created_at for k in due]
+    assert created == sorted(created)
+    box.close()
+    audit.close()
 
 
 def test_a_random_file_gives_a_fresh_outbox_and_a_report(tmp_path: Path) -> None:
