@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import logging.handlers
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,8 +32,16 @@ SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 def private_dir(path: Path) -> Path:
-    """Make ``path`` (and missing parents) a directory only its owner can enter."""
-    path.mkdir(parents=True, exist_ok=True)
+    """Make ``path`` a directory only its owner can enter; the parents it has to create
+    are made the same way (``mkdir(parents=True)`` would give them the umask's 0755)."""
+    missing: list[Path] = []
+    p = path
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another thread or process was first
+            d.mkdir(mode=DIR_MODE)
     with contextlib.suppress(OSError):  # not ours to change (e.g. a shared mount): still usable
         os.chmod(path, DIR_MODE)
     return path
@@ -53,6 +63,38 @@ def touch_private(path: Path) -> None:
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE)
         os.close(fd)
     private_file(path)
+
+
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write a small state file (a layout, a saved filter) atomically and 0600 from its
+    first byte: a temporary file beside it, then a rename, so a crash mid-write leaves the
+    old file, never half a new one."""
+    private_dir(path.parent)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class PrivateLogHandler(logging.handlers.RotatingFileHandler):
+    """The console's log, 0600 in a 0700 folder, rotated files too: it names cases,
+    officers and, in tracebacks, whatever the data held."""
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        touch_private(path)
+        for n in range(1, backups + 1):  # rotated before files were private
+            private_file(path.with_name(f"{path.name}.{n}"))
+        super().__init__(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_CREAT | os.O_WRONLY | os.O_APPEND, FILE_MODE)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 def set_aside(path: Path) -> Path:

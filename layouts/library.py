@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from commandcenter.settings import config_dir
+from commandcenter.state_files import write_private
 from layouts import schema
 from layouts.schema import LayoutError
 
@@ -245,14 +246,10 @@ class LayoutLibrary:
 
     def set_current(self, key: str, source: str, doc: dict[str, Any]) -> None:
         """Remember the layout shown as the last good one (with a copy of it)."""
-        path = self.user_dir / CURRENT_FILE
-        self.user_dir.mkdir(parents=True, exist_ok=True)
         text = json.dumps(
             {"key": key, "source": source, "snapshot": doc}, ensure_ascii=False, indent=2
         )
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        tmp.replace(path)
+        write_private(self.user_dir / CURRENT_FILE, text + "\n")
 
     # ---- writing ---------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from commandcenter.state_files import write_private
+
 SCHEMA = "commandcenter.layout"
 VERSION = 1
 
@@ -261,12 +263,9 @@ def _backup(path: Path) -> Path | None:
 
 
 def save_layout_file(path: Path, doc: dict[str, Any]) -> None:
-    """Write atomically (temp file + rename): a crash mid-save leaves the old layout."""
-    text = dumps(doc)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Write atomically (temp file + rename): a crash mid-save leaves the old layout.
+    Owner-only (0600 in 0700), as every state file: layouts name screens and places."""
+    write_private(path, dumps(doc))
 
 
 # ---- screens ---------------------------------------------------------------------------
