@@ -386,6 +386,13 @@ def main(argv: list[str] | None = None) -> int:
         loaded.key,
         len(shell.windows),
     )
+    from commandcenter.privacy import Mask, journal_mask
+
+    try:  # reporters' personal data at rest: masked in the journal on leader/viewer screens
+        codec.mask = journal_mask(settings.mask_journal, (loaded.doc.get("role"), ctx.role))
+    except ValueError as err:
+        problems.append(f"settings: {err}; the journal is masked")
+        codec.mask = Mask(enabled=True)
     if loaded.problems:
         problems.append(
             "布局无法使用 / layout could not be used:\n"
