@@ -17,7 +17,11 @@ Failure policy, because a hall must come up whatever is on disk:
 - the fallback is the last good layout (``current.json`` keeps a validated snapshot, so
   it survives even when the file it came from is the broken one), else the role's
   default preset, else a built-in one-panel layout that needs no file at all;
-- import validates and migrates first and writes nothing when the file is unusable.
+- import validates and migrates first and writes nothing when the file is unusable;
+- a layout written by a newer version is not broken and not ours to change: it is left
+  in place and opened *read-only*, as far as this version understands it (else as its
+  nearest preset: the one of the same key, else of its role, else the default). Nothing
+  here writes over, renames or deletes it; a save goes to a new name (the shell's).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from typing import Any
 from commandcenter.settings import config_dir
 from commandcenter.state_files import write_private
 from layouts import schema
-from layouts.schema import LayoutError
+from layouts.schema import LayoutError, NewerLayoutError
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,7 @@ class Entry:
     path: Path
     schedule: dict[str, str] | None = None
     problem: str = ""  # why it cannot be opened, if so
+    read_only: str = ""  # why it opens read-only (a newer version wrote it), if so
 
 
 @dataclass(slots=True)
@@ -95,6 +100,7 @@ class Loaded:
     problems: list[str] = field(default_factory=list)
     backups: list[Path] = field(default_factory=list)
     migrated: list[str] = field(default_factory=list)
+    read_only: str = ""  # why it must not be saved over (a newer version wrote it)
 
     @property
     def message(self) -> str:
@@ -108,6 +114,7 @@ class LayoutLibrary:
     def __init__(self, user_dir: Path | None = None, presets_dir: Path | None = None) -> None:
         self.user_dir = user_dir if user_dir is not None else config_dir() / "layouts"
         self.presets_dir = presets_dir if presets_dir is not None else PRESETS_DIR
+        self._read_only: dict[tuple[str, str], str] = {}  # (key, source) -> why
 
     # ---- listing ---------------------------------------------------------------------
 
@@ -128,7 +135,13 @@ class LayoutLibrary:
                 if path.name == CURRENT_FILE:
                     continue
                 try:
-                    doc, _ = schema.parse(path.read_text(encoding="utf-8"))
+                    text = path.read_text(encoding="utf-8")
+                    doc, _ = schema.parse(text)
+                except NewerLayoutError as err:  # opens read-only: listed, not greyed out
+                    raw = json.loads(text)
+                    name = raw.get("name") if isinstance(raw.get("name"), str) else path.stem
+                    out.append(Entry(path.stem, name or path.stem, src, path, read_only=str(err)))
+                    continue
                 except (LayoutError, OSError, UnicodeDecodeError) as err:
                     out.append(Entry(path.stem, path.stem, src, path, problem=str(err)))
                     continue
@@ -157,6 +170,8 @@ class LayoutLibrary:
                 raise LayoutError(f"preset {path.name}: {err}") from err
             return Loaded(doc, key, src, migrated=steps)
         result = schema.load_layout_file(path)
+        if result.newer is not None:
+            return self._read_only_copy(result, key, src)
         if result.doc is None:
             err = LayoutError(result.problem)
             err.backup = result.backup  # type: ignore[attr-defined]
@@ -170,6 +185,70 @@ class LayoutLibrary:
         if result.migrated:
             log.info("layout %s migrated: %s", path.name, ", ".join(result.migrated))
         return Loaded(result.doc, key, src, migrated=result.migrated)
+
+    def _read_only_copy(self, result: schema.LoadResult, key: str, src: str) -> Loaded:
+        """A newer version's layout opened read-only: what this version understands of
+        it, else its nearest preset under its name; the file stays as it is."""
+        raw = result.newer
+        doc, how = result.doc, "as far as this version understands it"
+        if doc is None:
+            doc, preset = self._nearest_preset(raw, key)
+            how = f"as the nearest preset “{preset}”"
+            if isinstance(raw.get("name"), str) and raw["name"].strip():
+                doc["name"] = raw["name"]
+        why = f"{result.problem}. Opened read-only, {how}; a save goes to a new name"
+        log.warning("layout: %s", why)
+        self._read_only[(key, src)] = why
+        return Loaded(doc, key, src, read_only=why)
+
+    def _nearest_preset(self, raw: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
+        """The preset of the same key, else the first of the same role, else the default
+        one, else the built-in layout; (document, its key)."""
+        role = raw.get("role")
+        same_role = [
+            e.key
+            for e in self.presets()
+            if not e.problem and role and self._role_of(e.path) == role
+        ]
+        for candidate in (key, *same_role, DEFAULT_PRESET):
+            if self.preset_path(candidate).exists():
+                try:
+                    return self.load(candidate, PRESET).doc, candidate
+                except LayoutError:
+                    continue
+        return builtin_layout(), "builtin"
+
+    @staticmethod
+    def _role_of(path: Path) -> str:
+        try:
+            return str(json.loads(path.read_text(encoding="utf-8")).get("role", ""))
+        except (OSError, ValueError, AttributeError):
+            return ""
+
+    def read_only_reason(self, key: str, source: str) -> str:
+        """Why the layout (key, source) last loaded must not be saved over ("" when it may
+        be): a newer version wrote it and the file is still that version's."""
+        why = self._read_only.get((key, source), "")
+        if why and source == USER and not schema.is_newer(self.user_path(key)):
+            self._read_only.pop((key, source), None)  # replaced by hand meanwhile
+            return ""
+        return why
+
+    def free_name(self, name: str) -> str:
+        """``name``, or ``name 2``, ``name 3`` ... whichever has no user layout yet."""
+        candidate, n = name, 1
+        while self.user_path(key_for(candidate)).exists():
+            n += 1
+            candidate = f"{name} {n}"
+        return candidate
+
+    def _refuse_newer(self, key: str, doing: str) -> None:
+        path = self.user_path(key)
+        if path.exists() and schema.is_newer(path):
+            raise NewerLayoutError(
+                f"{path.name} was written by a newer version of the program: it is not "
+                f"{doing} here (left as it is for that version); save under a new name"
+            )
 
     def _resolve(self, ref: str, source: str | None) -> tuple[Path, str, str]:
         as_path = Path(ref)
@@ -257,6 +336,7 @@ class LayoutLibrary:
         """Write ``doc`` as a user layout (under ``key``, else a key from its name);
         returns the key. Validates first: an invalid layout never reaches the disk."""
         key = key or key_for(doc["name"])
+        self._refuse_newer(key, "written over")
         schema.save_layout_file(self.user_path(key), doc)
         return key
 
@@ -270,6 +350,7 @@ class LayoutLibrary:
 
     def rename(self, key: str, name: str) -> str:
         """Rename a user layout (its file follows its name); returns the new key."""
+        self._refuse_newer(key, "renamed")
         old = self.user_path(key)
         doc = self.load(key, USER).doc
         doc["name"] = name.strip()
@@ -289,6 +370,7 @@ class LayoutLibrary:
         path = self.user_path(key)
         if not path.exists():
             raise LayoutError(f"there is no user layout {key!r} (presets cannot be deleted)")
+        self._refuse_newer(key, "deleted")
         path.unlink()
 
     def export(self, doc: dict[str, Any], path: Path) -> None:

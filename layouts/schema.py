@@ -49,7 +49,34 @@ class LayoutError(ValueError):
 
 
 class NewerLayoutError(LayoutError):
-    """The layout comes from a newer version of the program: refused, never moved aside."""
+    """The layout comes from a newer version of the program: never moved aside, never
+    written over; opened read-only (``understood``) as far as this version can."""
+
+
+def understood(raw: Any) -> dict[str, Any] | None:
+    """What this version can make of a layout a newer one wrote: the document read as
+    the current version when it validates as one (a newer version adds to the format;
+    unknown panels become placeholders that keep their settings), else None."""
+    if not isinstance(raw, dict):
+        return None
+    doc = copy.deepcopy(raw)
+    doc["version"] = VERSION
+    try:
+        validate(doc)
+    except (LayoutError, AttributeError, TypeError):
+        return None
+    return doc
+
+
+def is_newer(path: Path) -> bool:
+    """Whether the layout file at ``path`` was written by a newer version (so this one
+    must leave it as it is)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    v = raw.get("version") if isinstance(raw, dict) else None
+    return isinstance(v, int) and not isinstance(v, bool) and v > VERSION
 
 
 # ---- migrations ------------------------------------------------------------------------
@@ -226,6 +253,7 @@ class LoadResult:
     problem: str = ""  # why the file could not be used
     backup: Path | None = None  # where the unusable file was kept
     migrated: list[str] = field(default_factory=list)
+    newer: Any = None  # the raw document of a newer version (read-only, left in place)
 
 
 def load_layout_file(path: Path) -> LoadResult:
@@ -241,8 +269,14 @@ def load_layout_file(path: Path) -> LoadResult:
         doc, steps = parse(text)
     except NewerLayoutError as err:
         # Not broken: written by a newer console (one hall, two versions during an upgrade).
-        # Left exactly where it is, so that console still finds it; nothing is copied.
-        return LoadResult(None, f"{path.name}: {err}; left in place for the console that wrote it")
+        # Left exactly where it is, so that console still finds it; nothing is copied. The
+        # caller opens what this version understands of it, read-only.
+        raw = json.loads(text)
+        return LoadResult(
+            understood(raw),
+            f"{path.name}: {err}; left in place for the console that wrote it",
+            newer=raw,
+        )
     except LayoutError as err:
         return LoadResult(None, f"{path.name}: {err}", _backup(path))
     return LoadResult(doc, migrated=steps)
