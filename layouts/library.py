@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from commandcenter.settings import config_dir
-from commandcenter.state_files import write_private
+from commandcenter.state_files import private_dir, private_file, write_private
 from layouts import schema
 from layouts.schema import LayoutError, NewerLayoutError
 
@@ -270,6 +270,10 @@ class LayoutLibrary:
         Never raises: the built-in layout is the end of the chain."""
         problems: list[str] = []
         backups: list[Path] = []
+        if self.user_dir.is_dir():  # folders and files an older version made 0755 / 0644
+            private_dir(self.user_dir)
+            for f in self.user_dir.glob("*.json"):
+                private_file(f)
 
         def attempt(ref: str, source: str | None = None) -> Loaded | None:
             try:

@@ -5,6 +5,7 @@ are private at rest (0700 / 0600)."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sqlite3
@@ -20,6 +21,7 @@ from commandcenter.audit import AuditLog
 from commandcenter.domain import Role
 from commandcenter.settings import Settings, SettingsError
 from commandcenter.state_files import open_state, readable_rows, rowid_bound
+from layouts.library import builtin_layout
 from tests.support import ROOT
 
 
@@ -204,3 +206,39 @@ def test_unreadable_settings_are_kept_aside_before_anything_overwrites_them(tmp_
     assert len(kept) == 1 and kept[0].read_text(encoding="utf-8").startswith('{"language"')
     assert str(kept[0]) in str(err.value) and not path.exists()
     assert Settings.load(path).language == Settings().language  # defaults from now on
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_every_state_file_the_app_writes_is_private(tmp_path: Path) -> None:
+    """Journal, outbox, audit, the log, layouts and the last-layout pointer: folders 0700,
+    files 0600, whatever the umask; files an older version left 0644 are tightened."""
+    state, cfg = tmp_path / "state", tmp_path / "cfg"
+    (state / "logs").mkdir(parents=True, mode=0o755)
+    (state / "logs" / "commandcenter.log").write_text("old line\n", encoding="utf-8")
+    (cfg / "layouts").mkdir(parents=True, mode=0o755)
+    old_layout = cfg / "layouts" / "old.json"
+    old_layout.write_text(json.dumps(builtin_layout(), ensure_ascii=False), encoding="utf-8")
+    for p in (state, state / "logs", state / "logs" / "commandcenter.log", cfg / "layouts",
+              old_layout):  # fmt: skip
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CC_CONFIG_DIR=str(cfg),
+               CC_STATE_DIR=str(state), XDG_CACHE_HOME=str(tmp_path / "cache"))  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-c", "import os, runpy, sys; os.umask(0o022); sys.argv = sys.argv[1:];"
+         " runpy.run_path(sys.argv[0], run_name='__main__')", str(ROOT / "main.py"),
+         "--geometry", "1280x800", "--seed", "3", "--history-hours", "0.2", "--quit-after", "3"],
+        capture_output=True, text=True, env=env, timeout=100, cwd=ROOT,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    written = sorted([*state.rglob("*"), *(cfg / "layouts").rglob("*")])
+    names = {p.relative_to(tmp_path).as_posix() for p in written}
+    for must in ("state/journal.sqlite3", "state/outbox.sqlite3", "state/audit.sqlite3",
+                 "state/logs/commandcenter.log", "cfg/layouts/current.json"):  # fmt: skip
+        assert must in names, must
+    wrong = {
+        p.relative_to(tmp_path).as_posix(): oct(_mode(p))
+        for p in [state, cfg / "layouts", *written]
+        if _mode(p) != (0o700 if p.is_dir() else 0o600)
+    }
+    assert wrong == {}
