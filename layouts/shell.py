@@ -353,7 +353,12 @@ class Shell(QObject):
         self._mark_windows()
         self.settle()
         if self.read_only and self.read_only != told:
-            self.show_problem(self.read_only, i18n.zh_en("只读布局", "Read-only layout"))
+            lead = i18n.zh_en(
+                "此布局由较新版本写入：以只读方式打开，原文件保持不变，保存时另存为新名称。",
+                "Written by a newer version: opened read-only, the file stays as it is, "
+                "a save goes to a new name.",
+            )
+            self.show_problem(f"{lead}\n\n{self.read_only}", i18n.zh_en("只读布局", "Read-only layout"))
         self.layoutChanged.emit(key)
 
     def settle(self) -> None:
