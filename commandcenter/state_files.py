@@ -97,14 +97,20 @@ class PrivateLogHandler(logging.handlers.RotatingFileHandler):
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
-def set_aside(path: Path) -> Path:
-    """Move ``path`` (and its companions) to ``NAME.corrupt-<time>``; return the new path."""
+def aside_path(path: Path) -> Path:
+    """``NAME.corrupt-<time>`` beside ``path``, not taken yet: where a damaged file goes."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     n = 1
-    while target.exists():
+    while target.exists() or target.is_symlink():
         n += 1
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    return target
+
+
+def set_aside(path: Path) -> Path:
+    """Move ``path`` (and its companions) to ``NAME.corrupt-<time>``; return the new path."""
+    target = aside_path(path)
     path.replace(target)
     for suffix in SQLITE_COMPANIONS:
         side = path.with_name(path.name + suffix)

@@ -11,7 +11,8 @@ preset (Ctrl+S on a preset saves the operator's copy; "Open preset" still reache
 shipped one).
 
 Failure policy, because a hall must come up whatever is on disk:
-- a user file that cannot be used is moved aside as ``.bak`` (``schema.load_layout_file``
+- a user file that cannot be used is moved aside as ``NAME.corrupt-<time>``, as every
+  damaged state file (``schema.load_layout_file``
   makes the copy; the broken original is then removed so it does not nag at every start)
   and the caller gets a message for a dialog and the log;
 - the fallback is the last good layout (``current.json`` keeps a validated snapshot, so
@@ -158,10 +159,10 @@ class LayoutLibrary:
 
     def load(self, ref: str, source: str | None = None) -> Loaded:
         """Load a layout by key (user first, then preset) or by path. Raises LayoutError
-        with the reason (and a ``.bak`` kept) when it cannot be used."""
+        with the reason (and a ``.corrupt-<time>`` copy kept) when it cannot be used."""
         path, src, key = self._resolve(ref, source)
         if src == PRESET:
-            # Never write .bak files into the shipped (maybe read-only) presets folder.
+            # Never write copies into the shipped (maybe read-only) presets folder.
             try:
                 doc, steps = schema.parse(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError) as err:
@@ -179,7 +180,7 @@ class LayoutLibrary:
                 log.error(
                     "layout %s unusable (%s); kept as %s", path, result.problem, result.backup
                 )
-                if src == USER:  # moved aside: the .bak is the operator's copy now
+                if src == USER:  # moved aside: the copy is the operator's now
                     path.unlink(missing_ok=True)
             raise err
         if result.migrated:

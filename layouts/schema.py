@@ -2,7 +2,8 @@
 
 A layout is plain JSON with a schema version. Old files are migrated step by step
 (``MIGRATIONS``), so an operator's layout survives every upgrade; a file that cannot be
-read is never silently dropped: ``load_layout_file`` keeps it as ``.bak`` and says why.
+read is never silently dropped: ``load_layout_file`` keeps it as ``NAME.corrupt-<time>``
+and says why.
 
 Shape (version 1)::
 
@@ -32,13 +33,12 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from commandcenter.state_files import write_private
+from commandcenter.state_files import aside_path, write_private
 
 SCHEMA = "commandcenter.layout"
 VERSION = 1
@@ -257,7 +257,7 @@ class LoadResult:
 
 
 def load_layout_file(path: Path) -> LoadResult:
-    """Read a layout; an unusable file is copied to ``<name>.<time>.bak`` and reported,
+    """Read a layout; an unusable file is copied to ``<name>.corrupt-<time>`` and reported,
     never deleted or overwritten, so the operator's work can be recovered by hand."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -283,12 +283,9 @@ def load_layout_file(path: Path) -> LoadResult:
 
 
 def _backup(path: Path) -> Path | None:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.{stamp}.bak")
-    n = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.{stamp}-{n}.bak")
-        n += 1
+    """A copy as ``NAME.corrupt-<time>``, named as every damaged state file is
+    (``state_files.aside_path``); the library removes a user layout's original."""
+    target = aside_path(path)
     try:
         shutil.copy2(path, target)
     except OSError:

@@ -1,6 +1,6 @@
 """Layout files: list, save-as, rename, delete, export/import, v0 migration, and every
 kind of broken file (corrupt, empty, unknown version, not JSON): a clear message, a
-``.bak`` kept, and a usable layout all the same."""
+``NAME.corrupt-<time>`` copy kept, and a usable layout all the same."""
 
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_import_refuses_broken_files_and_writes_nothing(
 
 
 @pytest.mark.parametrize("kind", sorted(BROKEN))
-def test_broken_user_file_is_kept_as_bak_and_last_good_is_used(
+def test_broken_user_file_is_kept_aside_and_last_good_is_used(
     lib: LayoutLibrary, kind: str
 ) -> None:
     good_key, good = lib.save_as(doc("好的"), "好的")
@@ -134,7 +134,7 @@ def test_broken_user_file_is_kept_as_bak_and_last_good_is_used(
     got = lib.startup("坏的")
     assert got.doc == good and got.key == good_key
     assert EXPECTED_WORDS[kind] in got.message
-    baks = list(lib.user_dir.glob("坏的.json.*.bak"))
+    baks = list(lib.user_dir.glob("坏的.json.corrupt-*"))
     assert len(baks) == 1 and baks[0].read_text(encoding="utf-8") == BROKEN[kind]
     assert got.backups == baks and str(baks[0]) in got.message
     # moved aside: it no longer shows in the list nor nags at the next start
@@ -168,7 +168,7 @@ def test_a_layout_of_a_newer_version_opens_read_only_and_is_never_written(
     key, _ = lib.save_as(got.doc, lib.free_name("新版"))
     assert key == "新版 2" and lib.read_only_reason(key, USER) == ""
     assert lib.user_path("新版").read_text(encoding="utf-8") == newer  # untouched
-    assert not list(lib.user_dir.glob("新版.json.*.bak")) and got.backups == []
+    assert not list(lib.user_dir.glob("新版.json.corrupt-*")) and got.backups == []
 
 
 def test_a_newer_layout_this_version_cannot_read_opens_as_its_nearest_preset(

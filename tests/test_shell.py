@@ -273,11 +273,11 @@ def test_app_starts_through_a_broken_layout_and_says_why(
     if "newer" not in words:
         assert "上次的好布局" in r.stderr  # says what it shows instead
     if "newer" in words:  # not broken: left in place, untouched, opened read-only
-        assert not list(user.glob("broken.json.*.bak"))
+        assert not list(user.glob("broken.json.corrupt-*"))
         assert (user / "broken.json").read_text(encoding="utf-8") == content
         assert "read-only" in r.stderr and "nearest preset" in r.stderr
     else:
-        assert list(user.glob("broken.json.*.bak")), "the broken file must be kept as .bak"
+        assert list(user.glob("broken.json.corrupt-*")), "the broken file must be kept aside"
     log = (tmp_path / "state" / "logs" / "commandcenter.log").read_text(encoding="utf-8")
     assert words in log
 
