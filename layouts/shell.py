@@ -358,7 +358,9 @@ class Shell(QObject):
                 "Written by a newer version: opened read-only, the file stays as it is, "
                 "a save goes to a new name.",
             )
-            self.show_problem(f"{lead}\n\n{self.read_only}", i18n.zh_en("只读布局", "Read-only layout"))
+            self.show_problem(
+                f"{lead}\n\n{self.read_only}", i18n.zh_en("只读布局", "Read-only layout")
+            )
         self.layoutChanged.emit(key)
 
     def settle(self) -> None:

@@ -430,3 +430,38 @@ def test_a_damaged_tile_cache_is_reported_and_the_tile_fetched_again(
             assert image_complete(cache.path(key, z, x, y).read_bytes())
             assert list(cache.path(key, z, x, y).parent.glob(f"{y}.corrupt-*"))
         p.teardown()
+
+
+def test_an_mbtiles_file_damaged_inside_shows_what_failed_and_draws_the_rest(
+    ctx, qtbot, shared_external: Path, tmp_path: Path
+) -> None:
+    import random
+    import sqlite3
+
+    from tests.test_tiles import _mbtiles_with_big_tiles, _png
+
+    path = tmp_path / "county.mbtiles"
+    _mbtiles_with_big_tiles(path, _png(shared_external))
+    con = sqlite3.connect(path)
+    overflow = [r[0] for r in con.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'tiles' AND pagetype = 'overflow'")]  # fmt: skip
+    con.close()
+    with path.open("r+b") as f:
+        for n in overflow[len(overflow) // 3 :: 20]:
+            f.seek((n - 1) * 4096)
+            f.write(random.Random(n).randbytes(4096))
+    p = make(ctx, qtbot, base="mbtiles", mbtiles_path=str(path), tile_crs="wgs84")
+    assert p.tile_layer is not None  # it opens: the damage is inside the tile data
+    p.canvas.fly_to_box((-2e7, -2e7, 2e7, 2e7), animate=False)
+    p.canvas.grab()
+    qtbot.waitUntil(
+        lambda: p.fetcher.pending() == 0 and len(p.tile_layer.images) >= 16, timeout=10000
+    )
+    p._frame()
+    failed = p.fetcher.errors
+    drawn = [k for k, img in p.tile_layer.images.items() if img is not None]
+    assert failed >= 1 and len(drawn) == 16 - failed
+    assert (
+        f"底图瓦片加载失败 {failed} 次" in p.banner.text() and "county.mbtiles" in p.banner.text()
+    )
+    p.teardown()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import stat
+import zlib
 from pathlib import Path
 
 import pytest
@@ -197,7 +198,12 @@ def _mbtiles_with_big_tiles(path: Path, png: bytes) -> None:
         "CREATE TABLE tiles (zoom_level INT, tile_column INT, tile_row INT, tile_data BLOB)"
     )
     con.execute("CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)")
-    big = png[:-12] + bytes(random.Random(0).randbytes(20_000)) + png[-12:]
+    # A private ancillary chunk ("prVt": decoders skip it) makes a whole, valid PNG of
+    # 20 kB out of a small one.
+    body = random.Random(0).randbytes(20_000)
+    chunk = len(body).to_bytes(4, "big") + b"prVt" + body
+    chunk += zlib.crc32(b"prVt" + body).to_bytes(4, "big")
+    big = png[:-12] + chunk + png[-12:]
     for x in range(4):
         for y in range(4):
             con.execute("INSERT INTO tiles VALUES (2, ?, ?, ?)", (x, y, big))

@@ -265,6 +265,8 @@ class MapPanel(Panel):
         self.tile_layer: TileLayer | None = None
         self.fetcher: TileFetcher | None = None
         self._cache_seen = -1  # the version of the tile cache's health last shown
+        self._tile_error = ""  # the first tile failure of this source, shown with a count
+        self._errors_shown = 0
         self._tile_key: tuple[str, str, str] | None = None
         self._components_given = False
         self._components_built = False
@@ -379,6 +381,7 @@ class MapPanel(Panel):
         self._message("tiles", None)
         self._message("tile_cache", None)
         self._cache_seen = -1
+        self._tile_error = ""
         zh = is_chinese()
         if s["base"] == "none":
             return
@@ -415,7 +418,18 @@ class MapPanel(Panel):
         self.canvas.add_layer(self.tile_layer, 0)
 
     def _tile_failed(self, message: str) -> None:
-        self._message("tiles", (zh_en("底图瓦片加载失败：", "Tiles failed: ")) + message)
+        self._tile_error = self._tile_error or message
+        self._show_tile_errors()
+
+    def _show_tile_errors(self) -> None:
+        """The first failure and how many tiles have failed so far (the fetcher reports a
+        cause once; the count is refreshed with the frame)."""
+        n = self.fetcher.errors if self.fetcher is not None else 0
+        self._errors_shown = n
+        self._message(
+            "tiles",
+            zh_en(f"底图瓦片加载失败 {n} 次：", f"Tiles failed ({n}): ") + self._tile_error,
+        )
 
     def _cache_trouble(self, health: CacheHealth) -> None:
         """The disk cache's troubles in one banner line, counted, with where the last
@@ -562,6 +576,12 @@ class MapPanel(Panel):
         (rate-limited: both are whole-county aggregates), legend counts, and re-centring
         the cached layers once a pan has settled."""
         self._load_boundaries_if_changed()
+        if (
+            self._tile_error
+            and self.fetcher is not None
+            and self.fetcher.errors != self._errors_shown
+        ):
+            self._show_tile_errors()
         now = time.monotonic()
         for item in self._cached_layers():
             if item.cache.recentre(now):
