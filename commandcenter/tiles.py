@@ -388,6 +388,8 @@ class TileCache:
     def _keep_aside(self, path: Path) -> bool:
         try:
             kept = set_aside(path)
+        except FileNotFoundError:
+            return True  # another worker (or another map on the same cache) moved it first
         except OSError as err:
             self._disable(f"{path} is damaged and cannot be moved aside: {err}")
             return False
