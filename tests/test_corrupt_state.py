@@ -6,6 +6,7 @@ are private at rest (0700 / 0600)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import sqlite3
@@ -242,3 +243,29 @@ def test_every_state_file_the_app_writes_is_private(tmp_path: Path) -> None:
         if _mode(p) != (0o700 if p.is_dir() else 0o600)
     }
     assert wrong == {}
+
+
+def test_files_written_later_in_a_session_are_private_too(tmp_path: Path) -> None:
+    """What the app writes only when the officer acts: a saved layout, a saved queue
+    filter, the rotated log; under umask 022 each is 0600 in a 0700 folder."""
+    from commandcenter.queue import QueueFilter, SavedFilters
+    from commandcenter.state_files import PrivateLogHandler
+    from layouts.library import LayoutLibrary
+
+    old = os.umask(0o022)
+    try:
+        lib = LayoutLibrary(tmp_path / "cfg" / "layouts", tmp_path / "presets")
+        key = lib.save(builtin_layout())
+        SavedFilters(tmp_path / "cfg" / "queue_filters.json").save("夜班", QueueFilter())
+        log_file = tmp_path / "state" / "logs" / "commandcenter.log"
+        handler = PrivateLogHandler(log_file, max_bytes=200, backups=2)
+        for i in range(20):  # past max_bytes: rotated twice over
+            handler.emit(logging.makeLogRecord({"msg": f"line {i} " + "x" * 40}))
+        handler.close()
+    finally:
+        os.umask(old)
+    files = [lib.user_path(key), tmp_path / "cfg" / "queue_filters.json", log_file,
+             log_file.with_name("commandcenter.log.1"), log_file.with_name("commandcenter.log.2")]  # fmt: skip
+    assert {f.name: oct(_mode(f)) for f in files} == {f.name: "0o600" for f in files}
+    for d in (lib.user_dir, tmp_path / "cfg", log_file.parent, tmp_path / "state"):
+        assert _mode(d) == 0o700, d
