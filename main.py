@@ -201,12 +201,11 @@ def _replay_when_live(shell: Any, store: Any, minutes: float) -> None:
 
 
 def setup_logging(level: str, redactor: TokenRedactor) -> Path:
+    from commandcenter.state_files import PrivateLogHandler
+
     path = log_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    file_handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=5 << 20, backupCount=5, encoding="utf-8"
-    )
+    file_handler = PrivateLogHandler(path, max_bytes=5 << 20, backups=5)  # 0600 in 0700
     console = logging.StreamHandler(sys.stderr)
     root = logging.getLogger()
     root.setLevel(level.upper())
@@ -387,6 +386,13 @@ def main(argv: list[str] | None = None) -> int:
         loaded.key,
         len(shell.windows),
     )
+    from commandcenter.privacy import Mask, journal_mask
+
+    try:  # reporters' personal data at rest: masked in the journal on leader/viewer screens
+        codec.mask = journal_mask(settings.mask_journal, (loaded.doc.get("role"), ctx.role))
+    except ValueError as err:
+        problems.append(f"settings: {err}; the journal is masked")
+        codec.mask = Mask(enabled=True)
     if loaded.problems:
         problems.append(
             "布局无法使用 / layout could not be used:\n"

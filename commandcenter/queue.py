@@ -17,7 +17,6 @@ change there breaks one function (a public accessor on the store would be better
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 
 from commandcenter.domain import OPEN_STATES, CaseState, Source, Urgency
 from commandcenter.sla import STATE_ORDER, URGENCY_ORDER
+from commandcenter.state_files import write_private
 
 # Sort keys the queue offers (column names of the view map onto these).
 SORT_KEYS: tuple[str, ...] = (
@@ -561,7 +561,4 @@ class SavedFilters:
         return True
 
     def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".part")
-        tmp.write_text(json.dumps(self._own, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_private(self.path, json.dumps(self._own, ensure_ascii=False, indent=1))

@@ -57,6 +57,9 @@ class Settings:
     timezone: str = "Asia/Shanghai"  # the hall's clock; the feed speaks UTC epoch seconds
     theme: str = "dark"
     sla: dict[str, Any] = field(default_factory=dict)  # see commandcenter.sla.SlaPolicy.from_dict
+    # Reporters' personal data in the journal: "auto" masks it on leader and viewer screens
+    # (commandcenter.privacy.journal_mask), "on" always, "off" never.
+    mask_journal: str = "auto"
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:

@@ -180,6 +180,8 @@ class ScreenWindow(QMainWindow):
         self.replay.retranslate()
         title = i18n.zh_en("指挥中心", "Command Center")
         name = self.shell.layout_name()
+        if name and self.shell.read_only:
+            name += i18n.zh_en("（只读）", " (read-only)")
         screen = self.target_screen.name() if self.target_screen else ""
         self.replay_marks.set_title(
             f"{title} · {name} · {screen}" if name else title, self.shell.replay_ts()
@@ -252,6 +254,7 @@ class Shell(QObject):
         self._doc: dict[str, Any] = builtin_layout()
         self.key = ""
         self.source = ""
+        self.read_only = ""  # why the layout shown must not be saved over (a newer version's)
         self._panels: dict[str, tuple[Panel, ads.CDockWidget]] = {}
         self._settings_in: dict[str, dict[str, Any]] = {}
         self._quitting = False
@@ -312,6 +315,8 @@ class Shell(QObject):
         schema.validate(doc)
         self._teardown_windows()
         self._doc, self.key, self.source = doc, key, source
+        told = self.read_only
+        self.read_only = self.library.read_only_reason(key, source)
         self._panel_ctx = self.panel_context(doc)
         screens = self.screens()
         targets = schema.match_screens(doc["screens"], screen_info(screens))
@@ -347,6 +352,15 @@ class Shell(QObject):
             win.place(self.first_size if i == 0 else None)
         self._mark_windows()
         self.settle()
+        if self.read_only and self.read_only != told:
+            lead = i18n.zh_en(
+                "此布局由较新版本写入：以只读方式打开，原文件保持不变，保存时另存为新名称。",
+                "Written by a newer version: opened read-only, the file stays as it is, "
+                "a save goes to a new name.",
+            )
+            self.show_problem(
+                f"{lead}\n\n{self.read_only}", i18n.zh_en("只读布局", "Read-only layout")
+            )
         self.layoutChanged.emit(key)
 
     def settle(self) -> None:
@@ -556,7 +570,19 @@ class Shell(QObject):
 
     def save(self) -> str:
         """Save the arrangement under the current key (a preset is saved as the
-        operator's own copy with the same key); returns the key."""
+        operator's own copy with the same key); returns the key. A read-only layout (a
+        newer version's file) is never written over: it is saved under a new name."""
+        if self.read_only:
+            old = self.layout_name()
+            key = self.save_as(self.library.free_name(i18n.zh_en(f"{old} 副本", f"{old} copy")))
+            self.show_problem(
+                i18n.zh_en(
+                    f"“{old}”由较新版本写入，保持原样；已另存为“{self.layout_name()}”。",
+                    f"“{old}” was written by a newer version and stays as it is; "
+                    f"saved as “{self.layout_name()}” instead.",
+                )
+            )
+            return key
         doc = self.capture_layout()
         key = self.library.save(doc, self.key if self.key and self.source != BUILTIN else None)
         self._remember(doc, key, USER)
@@ -620,6 +646,7 @@ class Shell(QObject):
         for win, entry in zip(self.windows, self._doc["screens"], strict=False):
             win.entry = entry
         self.key, self.source = key, source
+        self.read_only = self.library.read_only_reason(key, source)
         self.library.set_current(key, source, doc)
         for win in self.windows:
             win.retranslate()
@@ -910,10 +937,12 @@ class Shell(QObject):
             label = e.name if e.name == e.key else f"{e.name}  ({e.key})"
             if e.schedule:
                 label += f"  ⏱ {e.schedule['from']}–{e.schedule['to']}"
+            if e.read_only:
+                label += i18n.zh_en("（只读）", " (read-only)")
             act = menu.addAction(label)
             act.setObjectName(f"open-{source}-{e.key}")
             act.setEnabled(not e.problem)
-            act.setToolTip(e.problem or str(e.path))
+            act.setToolTip(e.problem or e.read_only or str(e.path))
             act.setCheckable(True)
             act.setChecked(e.key == self.key and source == self.source)
             act.triggered.connect(lambda _=False, k=e.key, s=source: self.open_layout(k, s))
