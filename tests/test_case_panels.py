@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,7 +191,10 @@ def test_an_illegal_action_is_refused_with_its_reason(desk: Desk, qtbot: Any) ->
     p.select_case(case.id)
     p.view.setFocus()
     QTest.keyClick(p.view, Qt.Key.Key_V)  # verify and close a case nobody signed for
-    assert "被拒绝" in p.banner.text() and "sign for it first" in p.banner.text()
+    assert "被拒绝" in p.banner.text() and "请先签收" in p.banner.text()
+    assert not re.search("[A-Za-z]{3,}", p.banner.text().removeprefix(case.id)), (
+        "the reason is in the UI's language, not the wire's English"
+    )
     assert desk.outbox.items(case.id) == [], "nothing stored, nothing sent"
     assert desk.audit.query(case_id=case.id)[0].result == "refused_local"
     # The detail says the same before the click: disabled, the reason as its tooltip.
@@ -198,7 +202,7 @@ def test_an_illegal_action_is_refused_with_its_reason(desk: Desk, qtbot: Any) ->
     qtbot.addWidget(d)
     desk.ctx.selection.select([case.id])
     b = d.buttons[common.Action.VERIFY]
-    assert not b.isEnabled() and "sign for it first" in b.toolTip()
+    assert not b.isEnabled() and "请先签收" in b.toolTip()
     assert d.buttons[common.Action.SIGN].isEnabled()
 
 
@@ -223,7 +227,7 @@ def test_a_conflict_is_shown_not_swallowed(desk: Desk, qtbot: Any) -> None:
     QTest.keyClick(p.view, Qt.Key.Key_S)
     desk.deliver()
     assert marker(p, case.id) == "conflict"
-    assert "冲突" in p.banner.text() and "version" in p.banner.text()
+    assert "冲突" in p.banner.text() and "版本" in p.banner.text()
     assert p.ack_button.isVisible()
     p.ack_button.click()
     assert desk.outbox.needs_attention() == [] and not p.ack_button.isVisible()
