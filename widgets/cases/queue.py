@@ -866,6 +866,8 @@ class CaseQueuePanel(Panel):
         flt.stage = str(self.stages.tabData(self.stages.currentIndex()) or "") if staged else ""
         self.stages.setVisible(staged)
         self._requery_now()
+        if self.view.currentIndex().row() < 0 and self.model.rowCount():
+            self.view.selectRow(0)  # a new list: the cursor on its first case, keys ready
         self.say(
             zh_en("{queue}：{n} 件", "{queue}: {n}").format(
                 queue=self._tab_title(), n=f"{self.model.shown_in_filter():,}"
