@@ -35,7 +35,7 @@ from tests.support import BUSY_MORNING, ServerProcess
 from widgets import i18n, registry, theme
 from widgets.base import PanelContext
 from widgets.cases import common
-from widgets.cases.queue import CaseQueueModel, CaseQueuePanel
+from widgets.cases.queue import TABS, CaseQueueModel, CaseQueuePanel
 from widgets.live import LiveBridge
 
 pytestmark = pytest.mark.slow
@@ -155,6 +155,9 @@ def test_sign_from_the_queue_with_the_keyboard(desk: Desk, qtbot: Any) -> None:
     assert "待服务器确认" in p.banner.text()
     assert desk.deliver() == 1
     assert marker(p, case.id) == "confirmed"
+    assert "服务器已确认" in p.banner.text() and "待服务器确认" not in p.banner.text(), (
+        "the pending note gives way to the server's answer"
+    )
     desk.sync()
     assert desk.store.case(case.id).state == "signed"
     assert desk.store.case(case.id).timeline[-1].actor == "值班员王五"
@@ -296,3 +299,23 @@ def test_new_urgent_case_flashes_until_acknowledged(desk: Desk, qtbot: Any) -> N
     QTest.keyClick(p.view, Qt.Key.Key_A)
     assert case.id not in p.model.flashing
     assert desk.audit.query(action="alarm.acknowledge", case_id=case.id)
+
+
+def test_signed_inside_to_sign_stays_with_a_note_after_the_server_confirms(
+    desk: Desk, qtbot: Any
+) -> None:
+    p = queue_panel(desk, qtbot)
+    p.tabs.setCurrentIndex(TABS.index("to_sign"))
+    assert p.model.filter.duty == "to_sign" and p.model.rowCount() >= 2
+    taken = {i.case_id for i in desk.outbox.items()}
+    row = next(r for r in range(p.model.rowCount()) if p.model.case_id_at(r) not in taken)
+    p.view.selectRow(row)
+    p.view.setFocus()
+    case_id = p.current_case_id()
+    QTest.keyClick(p.view, Qt.Key.Key_S)
+    assert desk.deliver() == 1
+    desk.sync()  # the snapshot: the case is signed, no longer one to sign
+    qtbot.waitUntil(lambda: p.model.pinned == case_id)
+    assert p.current_case_id() == case_id
+    assert "已签收，不再属于此筛选" in p.banner.text()
+    assert p.model.counts[("to_sign", "")] == p.model.rowCount() - 1

@@ -398,7 +398,9 @@ class CaseDetailPanel(Panel):
     def _refresh_buttons(self) -> None:
         case = self.ctx.store.case(self.case_id) if self.case_id else None
         for action, b in self.buttons.items():
-            b.setText(common.action_label(action.value) + common.key_hint(action))
+            # "Verify & close": an ampersand on a button is a mnemonic unless doubled.
+            label = common.action_label(action.value).replace("&", "&&")
+            b.setText(label + common.key_hint(action))
             reason = common.refusal_reason(self.ctx, case, action) if case is not None else ""
             b.setEnabled(reason is None)
             b.setToolTip(reason or "")

@@ -42,7 +42,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QFont, QKeyEvent
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -532,9 +532,30 @@ class CaseQueueView(QTableView):
             CaseQueueModel.AGE: 4.5,
             CaseQueueModel.OUTBOX: 7,
         }
+        # English words are wider than the Chinese ones the em widths were set for: a
+        # column is at least as wide as its header and its longest fixed label.
+        bold = QFont(self.font())
+        bold.setBold(True)
+        fb = QFontMetrics(bold)
+        samples = {
+            CaseQueueModel.URGENT: [zh_en("紧急", "Urgent")],
+            CaseQueueModel.SOURCE: [source_label(s) for s in Source],
+            CaseQueueModel.STATE: [state_label(s) for s in CaseState],
+            CaseQueueModel.LEVEL: [zh_en("黄", "Yellow")],
+            CaseQueueModel.COUNTDOWN: [zh_en("超期 23h59m", "overdue 23h59m")],
+        }
+        model = self.model()
         for col, w in widths.items():
-            if col != CaseQueueModel.CATEGORY:
-                self.horizontalHeader().resizeSection(col, round(w * em + fm.height()))
+            if col == CaseQueueModel.CATEGORY:
+                continue
+            header = str(model.headerData(col, Qt.Orientation.Horizontal) or "")
+            need = max(
+                [fb.horizontalAdvance(header) + 2 * em]
+                + [fb.horizontalAdvance(t) for t in samples.get(col, [])]
+            )
+            self.horizontalHeader().resizeSection(
+                col, max(round(w * em + fm.height()), need + fm.height() + em)
+            )
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Plain letter keys are the officer's actions (no modifier: Ctrl+… stays the
@@ -621,6 +642,7 @@ class CaseQueuePanel(Panel):
         self.model = CaseQueueModel(ctx.store, parent=self)
         self._awaiting: dict[str, str] = {}  # outbox key -> case id of a queued action
         self._pinned_said = ""  # the kept row's note last said (said once, not per re-sort)
+        self._first_row_wanted = False  # start_focus came before the first cases
         self._palette: list[QAction] = []
         self.view = CaseQueueView(self.model, self.body)
         self.saved = SavedFilters(config_dir() / "queue_filters.json")
@@ -695,9 +717,15 @@ class CaseQueuePanel(Panel):
     def start_focus(self) -> QWidget:
         """Where the keyboard goes when the console starts: the list, its first row
         current, so j/k and the action keys work before any click."""
-        if self.view.currentIndex().row() < 0 and self.model.rowCount():
-            self.view.selectRow(0)
+        self._first_row_wanted = True  # cases may arrive later (the feed connects)
+        self._take_first_row()
         return self.view
+
+    def _take_first_row(self) -> None:
+        if self._first_row_wanted and self.model.rowCount():
+            self._first_row_wanted = False
+            if self.view.currentIndex().row() < 0:
+                self.view.selectRow(0)
 
     # ---- building ------------------------------------------------------------------------
 
@@ -993,6 +1021,7 @@ class CaseQueuePanel(Panel):
 
     def _after_requery(self) -> None:
         self._update_count()
+        self._take_first_row()
         sel = self.ctx.selection.case_ids
         if sel and self.view.currentIndex().row() < 0:
             self._show_case(sel[0])
