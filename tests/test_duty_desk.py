@@ -129,8 +129,12 @@ def test_search_types_letters_and_down_or_enter_hand_over_to_the_results(
     desk.press(qtbot, Qt.Key.Key_Return)
     assert QApplication.focusWidget() is q.view
     assert q.current_case_id() == target.id
+    qtbot.waitUntil(lambda: q.key_states.get(common.Action.SIGN) is True)
+    assert not q.key_states[common.Action.ASSIGN], "派遣 looks disabled before 签收"
+    assert "line-through" in q.keys_label.text()
     desk.press(qtbot, "s")
     assert [i.action for i in desk.outbox.items(target.id)] == ["sign"]
+    assert q.key_states[common.Action.ASSIGN] and not q.key_states[common.Action.SIGN]
     assert "待服务器确认" in status_text(desk)
     # Down from the search box reaches the results too.
     desk.press(qtbot, Qt.Key.Key_Slash)

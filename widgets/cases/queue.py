@@ -26,6 +26,7 @@ New urgent cases (the alarm engine's ``new_urgent``) flash and sound until ackno
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -665,6 +666,8 @@ class CaseQueuePanel(Panel):
         banner_row.addWidget(self.ack_button)
         self.keys_label = QLabel(self.body)
         self.keys_label.setObjectName("sectionNote")
+        self.keys_label.setTextFormat(Qt.TextFormat.RichText)  # ours: no feed text in it
+        self.key_states: dict[Action, bool] = {}  # which action keys fit the current case
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(4)
@@ -975,6 +978,8 @@ class CaseQueuePanel(Panel):
     def _on_changed(self, cs: ChangeSet) -> None:
         if not (cs.reset or cs.cases_created or cs.cases_updated):
             return
+        if cs.reset or self.current_case_id() in cs.cases_updated:
+            self._refresh_keys()
         self.model.index_.mark_dirty()
         if cs.reset:
             self._fill_combos()
@@ -1075,6 +1080,8 @@ class CaseQueuePanel(Panel):
     def _on_outbox(self, item: OutboxItem) -> None:
         if self.torn_down:
             return
+        if item.case_id == self.current_case_id():
+            self._refresh_keys()  # a queued 签收 opens 派遣 at once
         self.model.markers[item.case_id] = item
         self.model.announce_cases({item.case_id})
         if item.key in self._awaiting and item.is_resolved:
@@ -1142,7 +1149,55 @@ class CaseQueuePanel(Panel):
             )
         return moved
 
+    # The legend's action keys, in order, and what each is called there.
+    LEGEND: ClassVar[tuple[Action, ...]] = (
+        Action.SIGN,
+        Action.ASSIGN,
+        Action.RETURN,
+        Action.ESCALATE,
+        Action.EXTEND,
+        Action.VERIFY,
+        Action.CALL_BACK,
+    )
+
+    def _refresh_keys(self) -> None:
+        """The key legend, the keys that cannot apply to the current case greyed and
+        struck through (the detail's buttons and the palette say the same)."""
+        cid = self.current_case_id()
+        case = self.ctx.store.case(cid) if cid else None
+        c = theme.colors()
+        # An action key fits when its action, or the one it stands for here, does.
+        alternatives = {Action.RETURN: (Action.REJECT,), Action.CALL_BACK: (Action.EVALUATE,)}
+        parts = [zh_en("j/k 上下", "j/k move"), zh_en("Enter 打开", "Enter open")]
+        self.key_states = {}
+        for action in self.LEGEND:
+            fits = case is not None and any(
+                common.refusal_reason(self.ctx, case, a) is None
+                for a in (action, *alternatives.get(action, ()))
+            )
+            self.key_states[action] = fits
+            text = f"{common.KEY_OF_ACTION[action].lower()} {common.action_label(action.value)}"
+            parts.append(
+                html.escape(text)
+                if fits
+                else f"<span style='color:{c['text_dim']}; text-decoration: line-through'>"
+                f"{html.escape(text)}</span>"
+            )
+        parts += [
+            zh_en("a 确认告警", "a acknowledge"),
+            zh_en("1–6 队列", "1–6 queues"),
+            zh_en("/ 搜索", "/ search"),
+        ]
+        self.keys_label.setText(" · ".join(parts))
+        self.keys_label.setToolTip(
+            zh_en(
+                "划去的键不适用于当前案件（按下会说明原因）",
+                "Struck-out keys do not apply to the current case (pressing one says why)",
+            )
+        )
+
     def _publish_current(self) -> None:
+        self._refresh_keys()
         cid = self.current_case_id()
         if cid:
             self.ctx.selection.select([cid], self.selection_origin)
@@ -1331,12 +1386,7 @@ class CaseQueuePanel(Panel):
         self._on_mute(self.mute_button.isChecked())
         self.mute_button.setToolTip(zh_en("关闭告警提示音", "Mute the alarm tones"))
         self.ack_button.setText(zh_en("知道了", "Seen"))
-        self.keys_label.setText(
-            zh_en(
-                "j/k 上下 · Enter 打开 · s 签收 · d 派遣 · r 退回 · e 督办 · x 延期 · v 核查结案 · c 回访评价 · a 确认告警 · 1–6 队列 · / 搜索",
-                "j/k move · Enter open · s sign · d dispatch · r return · e supervise · x extend · v verify and close · c call back · a acknowledge · 1–6 queues · / search",
-            )
-        )
+        self._refresh_keys()
         self._fill_combos()
         self._sync_bar()
         self._update_count()
