@@ -22,12 +22,13 @@ from PySide6.QtWidgets import QApplication
 from commandcenter.actions import Outbox
 from commandcenter.alarms import AlarmEngine
 from commandcenter.audit import AuditLog
-from commandcenter.domain import OPEN_STATES, CaseState, Role
+from commandcenter.domain import CaseState, Role
 from commandcenter.status import FeedStatus
 from feeds import protocol as P
 from layouts.library import LayoutLibrary
 from layouts.shell import Shell
 from tests.demo_county import demo_store
+from tests.test_queue import OPEN, in_duty
 from widgets import i18n, registry, theme
 from widgets.base import PanelContext
 from widgets.cases import common
@@ -191,32 +192,14 @@ def test_refusals_speak_the_ui_language_and_say_why(desk: Desk, qtbot: Any) -> N
 
 
 def counted(desk: Desk, duty: str, stage: str) -> int:
-    """The oracle: the cases a duty queue holds, case by case from the domain rules."""
+    """The oracle (tests/test_queue.py's rules, case by case) over the bar's default
+    filter: open cases."""
     store = desk.store
     now = store.clock.now()
-    n = 0
-    for r in range(len(store)):
-        c = store.record_at(r)
-        sla = store.policy.evaluate(c, now)
-        running = int(sla.milestone) > 0
-        open_ = c.state in OPEN_STATES
-        in_duty = {
-            "": open_,
-            "to_sign": c.state == "reported",
-            "to_dispatch": c.state in ("signed", "returned"),
-            "due_soon": running and sla.level == "red" and sla.remaining >= 0,
-            "overdue": running and sla.remaining < 0,
-            "supervised": open_ and c.supervised > 0,
-        }[duty]
-        at_stage = {
-            "": True,
-            "sign": running and c.state in ("discovered", "reported"),
-            "dispatch": running and c.state in ("signed", "returned"),
-            "on_site": int(sla.milestone) == 2,
-            "done": int(sla.milestone) == 3,
-        }[stage]
-        n += bool(open_ and in_duty and at_stage)  # the bar's default filter: open cases
-    return n
+    records = (store.record_at(r) for r in range(len(store)))
+    return sum(
+        c.state in OPEN and in_duty(c, store.policy.evaluate(c, now), duty, stage) for c in records
+    )
 
 
 def test_every_tab_counts_the_rows_it_shows_and_counts_follow_live(desk: Desk, qtbot: Any) -> None:

@@ -304,10 +304,10 @@ def test_a_change_outside_every_key_is_patched_in_place_and_stays_exact() -> Non
 
 # ---- duty queues ---------------------------------------------------------------------------
 
-OPEN = {"discovered", "reported", "signed", "assigned", "returned", "handling"}
+OPEN = {"discovered", "reported", "signed", "assigned", "returned", "handling"}  # by hand
 
 
-def _in_duty(c, sla, duty: str, stage: str) -> bool:
+def in_duty(c, sla, duty: str, stage: str) -> bool:
     """The duty queues as COMMAND_HALL.md states them, one case at a time."""
     running = int(sla.milestone) > 0
     duty_ok = {
@@ -357,7 +357,7 @@ def test_duty_queues_and_their_counts_match_a_plain_python_scan(now: float) -> N
             for c in (store.record_at(r) for r in range(len(store)))
             if c.state in OPEN
             and c.township in ("T1", "T2", "T3")
-            and _in_duty(c, store.policy.evaluate(c, now), duty, stage)
+            and in_duty(c, store.policy.evaluate(c, now), duty, stage)
         )
         assert sorted(c.id for c in records(store, rows)) == want, (duty, stage)
         assert counts[(duty, stage)] == len(want), (duty, stage)

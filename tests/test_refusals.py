@@ -14,12 +14,12 @@ import pytest
 
 from commandcenter import lifecycle
 from commandcenter.domain import CaseState, Role
+from tests.test_lifecycle_oracle import GOOD
 from widgets import i18n
 from widgets.cases import common
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-PARAMS = ({}, {"assignee": "x", "reason": "y", "rating": 3, "seconds": 60})
 
 
 def every_reason() -> list[str]:
@@ -27,7 +27,7 @@ def every_reason() -> list[str]:
     for state in CaseState:
         for action in lifecycle.Action:
             for role in Role:
-                for params in PARAMS:
+                for params in ({}, GOOD.get(action, {})):
                     reason = lifecycle.check(state, action.value, role, params)
                     if reason is not None:
                         out.add(reason)
