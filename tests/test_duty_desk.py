@@ -108,6 +108,14 @@ def test_focus_starts_in_the_queue_and_j_moves(desk: Desk, qtbot: Any) -> None:
     assert q.current_case_id() == first
     desk.press(qtbot, Qt.Key.Key_K)
     assert "已是第一件" in status_text(desk), "a key that cannot move says so"
+    desk.press(qtbot, "q")
+    assert "“q”键没有操作" in status_text(desk), "a key without an action says so too"
+    assert q.current_case_id() == first
+    desk.press(qtbot, "5")  # 已超期
+    desk.press(qtbot, "]")  # its first stage: 签收
+    assert (q.model.filter.duty, q.model.filter.stage) == ("overdue", "sign")
+    assert q.model.rowCount() == q.model.counts[("overdue", "sign")]
+    assert "已超期 · 签收" in status_text(desk)
 
 
 def test_search_types_letters_and_down_or_enter_hand_over_to_the_results(

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
@@ -114,7 +115,7 @@ def palette_actions(
             key = common.KEY_OF_ACTION.get(action)
             if key and action not in (Action.REJECT, Action.EVALUATE):
                 act.setShortcut(key)  # shown beside the entry; the queue handles the key
-                act.setShortcutContext(act.shortcutContext().WidgetShortcut)
+                act.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # never fires
             act.setEnabled(reason is None)
             tip = reason or zh_en("对 {case} 执行{action}", "{action} {case}").format(
                 case=cid, action=common.action_label(action.value)

@@ -511,6 +511,9 @@ class CaseQueueView(QTableView):
         h.setStretchLastSection(True)
         h.setSortIndicator(CaseQueueModel.COUNTDOWN, Qt.SortOrder.AscendingOrder)
         self.key_actions: dict[Qt.Key, Callable[[], Any]] = {}
+        # A plain letter or digit with no action: told so (every key answers), instead
+        # of the table's silent jump to a row starting with that letter.
+        self.unknown_key: Callable[[str], Any] | None = None
         # "My action" right after the id: pending/conflict must show in a narrow dock too.
         h.moveSection(CaseQueueModel.OUTBOX, CaseQueueModel.ID + 1)
         h.setStretchLastSection(False)
@@ -569,6 +572,16 @@ class CaseQueueView(QTableView):
             Qt.KeyboardModifier.ShiftModifier,
         ):
             slot()
+            event.accept()
+            return
+        text = event.text()
+        if (
+            self.unknown_key is not None
+            and len(text) == 1
+            and text.isalnum()
+            and mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier)
+        ):
+            self.unknown_key(text)
             event.accept()
             return
         super().keyPressEvent(event)
@@ -802,6 +815,15 @@ class CaseQueuePanel(Panel):
             keys[Qt.Key(ord(letter))] = lambda a=action: self.act(a)
         for i in range(len(TABS)):
             keys[Qt.Key(Qt.Key.Key_1 + i)] = lambda i=i: self.tabs.setCurrentIndex(i)
+        keys[Qt.Key.Key_BracketLeft] = lambda: self._step_stage(-1)
+        keys[Qt.Key.Key_BracketRight] = lambda: self._step_stage(1)
+        self.view.unknown_key = lambda key: self.say(
+            zh_en(
+                "“{key}”键没有操作：可用的键见列表下方",
+                "No action on “{key}”: the keys are listed under the table",
+            ).format(key=key),
+            error=True,
+        )
         # Enter/Return: the view's own ``activated`` signal.
         self.listen(self.view.activated, lambda _i: self.open_current())
 
@@ -904,6 +926,17 @@ class CaseQueuePanel(Panel):
                 queue=self._tab_title(), n=f"{self.model.shown_in_filter():,}"
             )
         )
+
+    def _step_stage(self, step: int) -> None:
+        """[ and ]: the previous or next stage of 将超期/已超期 (other tabs have none)."""
+        if self.model.filter.duty not in STAGED_QUEUES:
+            self.say(
+                zh_en("仅“将超期”“已超期”分环节", "Only the breach tabs split by stage"),
+                error=True,
+            )
+            return
+        n = self.stages.count()
+        self.stages.setCurrentIndex((self.stages.currentIndex() + step) % n)
 
     def _tab_title(self) -> str:
         flt = self.model.filter
@@ -1186,6 +1219,7 @@ class CaseQueuePanel(Panel):
         parts += [
             zh_en("a 确认告警", "a acknowledge"),
             zh_en("1–6 队列", "1–6 queues"),
+            zh_en("[ ] 环节", "[ ] stage"),
             zh_en("/ 搜索", "/ search"),
         ]
         self.keys_label.setText(" · ".join(parts))
@@ -1267,7 +1301,7 @@ class CaseQueuePanel(Panel):
         any case whose id is typed ("PD0000123"), enabled as the life cycle allows."""
         for act in self._palette:
             act.deleteLater()
-        ids = [self.current_case_id()] if self.current_case_id() else []
+        ids = [c for c in (self.current_case_id(), *self.ctx.selection.case_ids[:1]) if c]
         for word in query.replace(",", " ").split():
             if self.ctx.store.case(word.upper()) is not None:
                 ids.append(word.upper())
@@ -1394,6 +1428,7 @@ class CaseQueuePanel(Panel):
 
     def on_teardown(self) -> None:
         self.view.key_actions.clear()  # the lambdas hold the panel
+        self.view.unknown_key = None
         self.search.removeEventFilter(self)
         dlg = getattr(self, "dispatch_dialog", None)
         if dlg is not None and shiboken6.isValid(dlg):
