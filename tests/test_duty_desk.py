@@ -33,6 +33,7 @@ from widgets import i18n, registry, theme
 from widgets.base import PanelContext
 from widgets.cases import common
 from widgets.cases.alarms import AlarmsPanel
+from widgets.cases.detail import CaseDetailPanel
 from widgets.cases.queue import TABS, CaseQueuePanel
 from widgets.chrome.palette import CommandPalette
 from widgets.live import LiveBridge
@@ -283,13 +284,41 @@ def test_the_palette_offers_every_case_action_disabled_ones_say_why(desk: Desk, 
     assert not pal.isVisible()
     assert [i.action for i in desk.outbox.items(other)] == ["sign"]
     assert q.current_case_id() == other, "the acted case is the selected one"
-    # The same rule greys the detail's buttons (and the role's: a dispatcher cannot close).
+    # A queued 签收 opens 派遣 at once, in the palette as on the buttons.
     pal = desk.shell.open_palette(win)
     labels = pal.visible_labels()
     assert any(t.startswith(f"派遣 {other}") and "不可用" not in t for t in labels), (
         "dispatch is open once this console's 签收 is queued"
     )
     pal.close()
+    detail = desk.panel(CaseDetailPanel)
+    qtbot.waitUntil(lambda: detail.case_id == other)
+    assert detail.buttons[common.Action.ASSIGN].isEnabled()
+    assert not detail.buttons[common.Action.SIGN].isEnabled()
+
+
+def test_the_detail_takes_the_action_keys_too(desk: Desk, qtbot: Any) -> None:
+    q = desk.panel(CaseQueuePanel)
+    reported = next(
+        desk.store.record_at(r).id
+        for r in range(len(desk.store))
+        if desk.store.record_at(r).state == CaseState.REPORTED
+    )
+    assert q.select_case(reported)
+    q.open_current()
+    detail = desk.panel(CaseDetailPanel)
+    qtbot.waitUntil(lambda: detail.case_id == reported)
+    detail.buttons[common.Action.SIGN].setFocus()  # the officer tabbed into the detail
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is detail.buttons[common.Action.SIGN])
+    desk.press(qtbot, "v")
+    assert "请先签收" in detail.message.text() and "请先签收" in status_text(desk)
+    desk.press(qtbot, "s")
+    assert [i.action for i in desk.outbox.items(reported)] == ["sign"]
+    assert "待服务器确认" in detail.message.text()
+    item = desk.outbox.items(reported)[0]
+    desk.outbox.mark_sending(item.key)
+    desk.outbox.mark_confirmed(item.key)
+    assert "服务器已确认" in detail.message.text() and "待服务器确认" not in detail.message.text()
 
 
 def test_from_an_alarm_to_a_signed_and_dispatched_case_in_four_keystrokes(
