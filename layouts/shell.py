@@ -361,7 +361,29 @@ class Shell(QObject):
             self.show_problem(
                 f"{lead}\n\n{self.read_only}", i18n.zh_en("只读布局", "Read-only layout")
             )
+        self._focus_start()
         self.layoutChanged.emit(key)
+
+    def _focus_start(self) -> None:
+        """Keyboard first: the panel the officer works from (one with ``start_focus``, the
+        case queue) has the keys when the layout opens, before any click."""
+        for panel, dock in self._panels.values():
+            start = getattr(panel, "start_focus", None)
+            if callable(start):
+                dock.toggleView(True)
+                dock.raise_()
+                target = start()
+                target.window().activateWindow()
+                target.setFocus(Qt.FocusReason.OtherFocusReason)
+                return
+
+    def _say(self, panel: Panel, text: str, error: bool) -> None:
+        """A panel's answer to a key, on the status line of the window it is in now
+        (panels can be dragged between screens; a floating one answers on the first)."""
+        win = panel.window()
+        target = win if isinstance(win, ScreenWindow) else (self.windows or [None])[0]
+        if target is not None:
+            target.status.say(text, error)
 
     def settle(self) -> None:
         """Let the windows take their size, then set splitter proportions again (QtAds
@@ -397,6 +419,9 @@ class Shell(QObject):
         dock.setFeature(ads.CDockWidget.DockWidgetFeature.DockWidgetDeleteOnClose, True)
         dock.setTabToolTip(panel.title())
         dock.closed.connect(lambda pid=pid: self._on_closed(pid))
+        said = getattr(panel, "said", None)  # panels that answer keys (the case desk)
+        if said is not None:
+            said.connect(lambda text, error, p=panel: self._say(p, text, error))
         self._panels[pid] = (panel, dock)
         self._settings_in[pid] = settings
         return dock
@@ -963,10 +988,21 @@ class Shell(QObject):
             act.triggered.connect(lambda _=False, n=name: self.add_panel(n, win))
 
     def open_palette(self, win: ScreenWindow) -> CommandPalette:
-        palette = CommandPalette(win.commands.entries(), win)
+        palette = CommandPalette(win.commands.entries(), win, more=self._panel_commands)
         palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         palette.open()
         return palette
+
+    def _panel_commands(self, query: str) -> list[Any]:
+        """The palette entries panels offer for ``query`` (``palette_actions``: the case
+        actions of the selected case and of a typed case id), each name once."""
+        out: dict[str, Any] = {}
+        for panel, _dock in self._panels.values():
+            offer = getattr(panel, "palette_actions", None)
+            if callable(offer):
+                for act in offer(query):
+                    out.setdefault(act.objectName() or act.text(), act)
+        return list(out.values())
 
     def _ask_name(self, win: ScreenWindow, title: str, action: Callable[[str], str]) -> None:
         t = win.commands.texts()

@@ -13,15 +13,20 @@ The time slider (``widgets.chrome.timeslider.TimeSlider``) goes in a slot of its
 (``set_time_slider``) so every screen can leave live mode and show that it has; the bar
 tears it down with itself, because the slider subscribes to the shell's time-travel
 controller, which outlives every window.
+
+The message line (``say``) is where every key of the officer answers: what an action did,
+why it was refused, that the server confirmed it. It is a label of its own, not
+``showMessage``: a message must not hide the link badge beside it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from widgets import theme
 from widgets.chrome.timeslider import TimeSlider
 from widgets.i18n import zh_en
 from widgets.live import LiveBridge
@@ -40,7 +45,14 @@ class HallStatusBar(QStatusBar):
         self.strip = StatusStrip(bridge.store, bridge.status, self)
         self.where = QLabel(self)
         self.where.setObjectName("layoutWhere")
+        self.message = QLabel(self)
+        self.message.setObjectName("statusMessage")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # case data may be in it
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.message.clear)
         self.addWidget(self.strip, 1)
+        self.addPermanentWidget(self.message)
         self.addPermanentWidget(self.where)
         self._layout_name = ""
         self._screen_name = ""
@@ -76,6 +88,19 @@ class HallStatusBar(QStatusBar):
         self.time_slider = slider
         self.insertPermanentWidget(1, slider, 1)  # after the strip (index 0), before `where`
         self._undo.append(slider.teardown)
+
+    MESSAGE_MS = 30_000  # a message stays this long unless the next one replaces it
+
+    def say(self, text: str, error: bool = False) -> None:
+        """Show what the officer's last key did (red when it was refused)."""
+        c = theme.colors()
+        colour = c["red"] if error else c["text_strong"]
+        self.message.setStyleSheet(
+            f"QLabel#statusMessage {{ color: {colour}; font-weight: bold; padding: 0 8px; }}"
+        )
+        self.message.setText(text)
+        self.message.setToolTip(text)
+        self._message_timer.start(self.MESSAGE_MS)
 
     def set_location(self, layout_name: str, screen_name: str) -> None:
         """Say which layout this window shows and on which screen (operators arranging
