@@ -56,7 +56,9 @@ class Owned:
     alerts: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.cases or self.units or self.cameras or self.grids or self.kpis or self.alerts)
+        return bool(
+            self.cases or self.units or self.cameras or self.grids or self.kpis or self.alerts
+        )
 
 
 @dataclass(slots=True)
@@ -121,7 +123,9 @@ class SourceMux:
         self.downstream = downstream if downstream is not None else store
         self.parts: dict[str, SourceSink] = {}
 
-    def sink(self, name: str, prefix: str | None = None, *, clock: bool | None = None) -> SourceSink:
+    def sink(
+        self, name: str, prefix: str | None = None, *, clock: bool | None = None
+    ) -> SourceSink:
         """The sink for source ``name``. ``prefix`` None: none for the first source (the
         primary), ``name:`` for every other. ``clock`` None: the primary's clock rules."""
         if name in self.parts:
@@ -130,8 +134,10 @@ class SourceMux:
         if prefix is None:
             prefix = "" if primary else f"{name}:"
         for other in self.parts.values():
-            if other.prefix == prefix or (prefix and other.prefix.startswith(prefix)) or (
-                other.prefix and prefix.startswith(other.prefix)
+            if (
+                other.prefix == prefix
+                or (prefix and other.prefix.startswith(prefix))
+                or (other.prefix and prefix.startswith(other.prefix))
             ):
                 raise ValueError(
                     f"sources {other.name!r} and {name!r} would share the id prefix "
@@ -304,4 +310,3 @@ class SourceMux:
                 else:
                     merged.setdefault(key, value)
         self.downstream.set_geography(merged)
-

@@ -152,7 +152,9 @@ def check(spec: SourceSpec) -> SourceKind:
             )
         if key not in k.options and key not in COMMON_OPTIONS:
             allowed = ", ".join(sorted({*k.options, *COMMON_OPTIONS}))
-            raise SourceError(f"source {spec.name!r} ({spec.kind}): unknown option {key!r}; known: {allowed}")
+            raise SourceError(
+                f"source {spec.name!r} ({spec.kind}): unknown option {key!r}; known: {allowed}"
+            )
     for key in k.required:
         if not spec.get(key):
             raise SourceError(f"source {spec.name!r} ({spec.kind}) needs {key}=")
@@ -191,7 +193,7 @@ def from_settings(items: Any, where: str = "settings") -> list[SourceSpec]:
     specs: list[SourceSpec] = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
-            raise SourceError(f"{where}: sources[{i}] must be an object with a \"kind\"")
+            raise SourceError(f'{where}: sources[{i}] must be an object with a "kind"')
         options = {str(k): _text(v) for k, v in item.items() if k not in ("kind", "name")}
         name = str(item.get("name") or item["kind"])
         specs.append(SourceSpec(name=name, kind=item["kind"], options=options))

@@ -40,7 +40,9 @@ class LoopSink:
     """A sink for a worker thread: every call runs on the loop's thread, in order, and the
     worker waits for it (and gives up when the source stops)."""
 
-    def __init__(self, sink: FeedSink, loop: asyncio.AbstractEventLoop, stopped: threading.Event) -> None:
+    def __init__(
+        self, sink: FeedSink, loop: asyncio.AbstractEventLoop, stopped: threading.Event
+    ) -> None:
         self.sink = sink
         self.loop = loop
         self.stopped = stopped

@@ -40,7 +40,9 @@ def build(spec: SourceSpec, sink: FeedSink, status: FeedStatus) -> Open311Source
         try:
             dt = datetime.fromisoformat(spec.get("since").replace("Z", "+00:00"))
         except ValueError:
-            raise SourceError(f"source {spec.name!r}: since={spec.get('since')!r} is not ISO 8601") from None
+            raise SourceError(
+                f"source {spec.name!r}: since={spec.get('since')!r} is not ISO 8601"
+            ) from None
         since = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
     zone = spec.get("zone", "UTC")
     try:

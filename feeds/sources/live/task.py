@@ -23,5 +23,7 @@ class TaskConfig:
 
 
 class TaskSource(FeedLink):
-    def __init__(self, sink: FeedSink, status: FeedStatus, config: TaskConfig | None = None) -> None:
+    def __init__(
+        self, sink: FeedSink, status: FeedStatus, config: TaskConfig | None = None
+    ) -> None:
         super().__init__(config or TaskConfig(), sink, status, None)

@@ -1,0 +1,333 @@
+"""Live sources as plug-ins: the registry, several sources into one store through the mux
+(ids namespaced, own seq/epoch, a snapshot replaces only its own source's records), and
+real servers on 127.0.0.1: Open311 over HTTP, CoT over TCP and UDP, our v1 feed."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from commandcenter.journal import Journal, Recorder
+from commandcenter.sources import SourceMux
+from commandcenter.status import LinkState, StatusBoard
+from commandcenter.store import Store
+from feeds import protocol as P
+from feeds.journal_codec import journal_codec
+from feeds.sources import registry
+from feeds.sources.registry import SourceError, SourceSpec, parse_arg
+from tests.support import ThreadedServer, free_port, wait_until
+
+NOW = 1_795_399_200.0
+
+
+def _case(cid: str, version: int = 1, state: str = "reported") -> P.CaseData:
+    return P.CaseData(
+        id=cid, version=version, category="road", source="hotline", urgency="normal",
+        state=state, township="T1", grid="G1", lon=118.0, lat=32.0,
+        created_ts=NOW, state_ts=NOW,
+    )  # fmt: skip
+
+
+def _snapshot(epoch: str, seq: int, cases: list[P.CaseData], **kw) -> P.Snapshot:  # type: ignore[no-untyped-def]
+    return P.Snapshot(v=1, epoch=epoch, seq=seq, now=NOW, rate=1.0, cases=cases, **kw)
+
+
+def _ev(seq: int, data: object, kind: str = P.CASE_CREATED) -> P.Event:
+    return P.Event(seq=seq, kind=kind, ts=NOW + seq, data=data)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def cot_xml(uid: str, lat: float = 32.05, lon: float = 118.78) -> bytes:
+    """A fresh friendly ground unit (stale in five minutes)."""
+    now = time.time()
+    return (
+        f'<event version="2.0" uid="{uid}" type="a-f-G-U-C" time="{_iso(now)}" '
+        f'start="{_iso(now)}" stale="{_iso(now + 300)}" how="m-g">'
+        f'<point lat="{lat}" lon="{lon}" hae="0" ce="9" le="9"/>'
+        f'<detail><contact callsign="{uid}"/><track course="90" speed="3"/></detail></event>'
+    ).encode()
+
+
+# ---- the mux: several sources, one store ----------------------------------------------------
+
+
+def test_two_sources_sending_the_same_id_give_two_cases(tmp_path: Path) -> None:
+    store = Store()
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    mux = SourceMux(store, Recorder(store, journal))
+    a, b = mux.sink("v1"), mux.sink("open311")
+    a.reset(_snapshot("ea", 10, [_case("C1")]))
+    b.reset(_snapshot("eb", 0, []))
+    b.apply([_ev(1, _case("C1")), _ev(2, _case("C2"))])
+    a.apply([_ev(11, _case("C1", 2, "signed"))])
+    assert sorted(store.columns().ids) == ["C1", "open311:C1", "open311:C2"]
+    assert store.case("C1").state == "signed" and store.case("open311:C1").state == "reported"
+    # each source its own seq and epoch; the store's seq is one monotone history
+    assert (a.epoch, a.seq, b.epoch, b.seq) == ("ea", 11, "eb", 2)
+    assert store.seq == 13
+    # a source's own duplicates are skipped against its own seq, not the store's
+    cs = b.apply([_ev(2, _case("C2")), _ev(3, _case("C3"))])
+    assert cs.duplicates == 1 and "open311:C3" in cs.cases_created
+    assert mux.owner_of("open311:C3") == "open311" and mux.owner_of("C1") == "v1"
+    journal.flush()
+    assert journal.count() == 4  # every applied event journaled, renamed and renumbered
+    replay = Store()
+    journal.seek_into(replay, NOW + 100)
+    assert sorted(replay.columns().ids) == sorted(store.columns().ids)
+    journal.close()
+
+
+def test_a_snapshot_replaces_only_its_own_sources_records() -> None:
+    store = Store()
+    mux = SourceMux(store)
+    v1, cot = mux.sink("v1"), mux.sink("cot")
+    v1.reset(_snapshot("e1", 5, [_case("A"), _case("B")]))
+    cot.reset(_snapshot("c1", 0, []))
+    unit = P.UnitStatusData(id="ANDROID-1", name="Patrol 1", kind="enforcement", status="available")
+    cot.apply([_ev(1, unit, P.UNIT_STATUS), _ev(2, _case("A"))])
+    store_ids = lambda: sorted(store.columns().ids)  # noqa: E731
+    assert store_ids() == ["A", "B", "cot:A"] and "cot:ANDROID-1" in store.units
+    # a new v1 history (a resync): v1's cases replaced, CoT's unit and case kept
+    cs = v1.reset(_snapshot("e2", 1, [_case("B", 3), _case("D")]))
+    assert cs.reset and store_ids() == ["B", "D", "cot:A"]
+    assert store.case("B").version == 3 and "cot:ANDROID-1" in store.units
+    # CoT's own snapshot: its records go, v1's stay
+    cot.reset(_snapshot("c2", 0, [_case("Z")]))
+    assert store_ids() == ["B", "D", "cot:Z"] and "cot:ANDROID-1" not in store.units
+    # and references between a source's records follow its prefix
+    assigned = _case("Q")
+    assigned.assignee, assigned.assignee_kind = "ANDROID-1", "unit"
+    cot.apply([_ev(1, assigned)])
+    assert store.case("cot:Q").assignee == "cot:ANDROID-1"
+
+
+def test_prefixes_that_could_collide_are_refused() -> None:
+    mux = SourceMux(Store())
+    mux.sink("v1")
+    with pytest.raises(ValueError, match="prefix"):
+        mux.sink("b", prefix="")  # a second unprefixed source
+    mux.sink("cot")
+    with pytest.raises(ValueError, match="named"):
+        mux.sink("cot")
+    with pytest.raises(ValueError, match="prefix"):
+        mux.sink("cot2", prefix="cot:")
+
+
+def test_the_hall_status_is_the_worst_source_and_the_sum_of_their_counters() -> None:
+    board = StatusBoard()
+    a = board.add("v1", "v1", heartbeat=True)
+    b = board.add("cot", "cot")
+    a.set_state(LinkState.LIVE)
+    a.applied, b.applied = 10, 5
+    b.quarantine("cot_bad_point", "lat=99")
+    b.error("listen", "udp 127.0.0.1:9: address in use")
+    b.set_state(LinkState.RECONNECTING)
+    hall = board.hall
+    assert hall.state is LinkState.RECONNECTING and hall.applied == 15
+    assert hall.quarantined == {"cot: cot_bad_point": 1}
+    assert hall.last_error == "cot: listen: udp 127.0.0.1:9: address in use"
+    b.set_state(LinkState.LIVE)
+    assert hall.state is LinkState.LIVE
+
+
+# ---- the registry ---------------------------------------------------------------------------
+
+
+def test_source_arguments_and_settings_validated_with_the_fix_named(tmp_path: Path) -> None:
+    spec = parse_arg("cot:listen=127.0.0.1:6969,proto=tcp,name=units")
+    assert (spec.name, spec.kind, dict(spec.options)) == (
+        "units", "cot", {"listen": "127.0.0.1:6969", "proto": "tcp"},
+    )  # fmt: skip
+    with pytest.raises(SourceError, match="unknown source kind 'carrier-pigeon'"):
+        registry.check(parse_arg("carrier-pigeon:url=x"))
+    with pytest.raises(SourceError, match="unknown option 'colour'"):
+        registry.check(parse_arg("open311:url=http://127.0.0.1:1,colour=red"))
+    with pytest.raises(SourceError, match="token_file="):
+        registry.check(parse_arg("v1:url=http://127.0.0.1:1,token=s3cret"))
+    with pytest.raises(SourceError, match="needs url="):
+        registry.check(parse_arg("open311:format=xml"))
+    with pytest.raises(SourceError, match="not loopback"):
+        registry.build(parse_arg("cot:listen=0.0.0.0:6969"), SourceMux(Store()).sink("x"), None)  # type: ignore[arg-type]
+    specs = registry.unique_names(
+        registry.from_settings(
+            [{"kind": "cot", "listen": "127.0.0.1:1"}, {"kind": "cot", "file": "x"}]
+        )
+    )
+    assert [s.name for s in specs] == ["cot", "cot-2"]
+    loose = tmp_path / "token"
+    loose.write_text("s3cret")
+    loose.chmod(0o644)
+    with pytest.raises(SourceError, match="chmod 600"):
+        registry.build(
+            SourceSpec("v1", "v1", {"url": "http://127.0.0.1:1", "token_file": str(loose)}),
+            SourceMux(Store()).sink("v1"),
+            StatusBoard().add("v1", "v1"),
+        )
+
+
+# ---- real servers through the registry -------------------------------------------------------
+
+
+@pytest.fixture
+def o311(shared_external: Path) -> Path:
+    return shared_external / "open311"
+
+
+def _open311_app(body: bytes, fmt: str, seen: list[dict[str, str]]) -> Starlette:
+    async def requests(request: Request) -> Response:
+        seen.append(dict(request.query_params))
+        return Response(body, media_type=f"application/{fmt}")
+
+    return Starlette(routes=[Route(f"/open311/v2/requests.{fmt}", requests)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_open311_polled_from_a_real_server_through_the_registry(o311: Path, fmt: str) -> None:
+    seen: list[dict[str, str]] = []
+    body = (o311 / f"example_get_service_requests.{fmt}").read_bytes()
+    store = Store()
+    mux = SourceMux(store)
+    board = StatusBoard()
+    with ThreadedServer(_open311_app(body, fmt, seen)) as srv:
+        spec = parse_arg(f"open311:url={srv.url}/open311/v2,format={fmt},interval=0.2,name=city")
+        mux.sink("primary")  # the city's requests come second: namespaced
+        source = registry.build(spec, mux.sink(spec.name), board.add(spec.name, spec.kind))
+
+        async def scenario() -> None:
+            source.start()
+            assert await wait_until(lambda: len(seen) >= 2, 10)
+            await source.stop()
+
+        asyncio.run(scenario())
+    assert sorted(store.columns().ids) == ["city:311-638344", "city:311-638349"]
+    assert store.case("city:311-638344").state == "closed"
+    assert "updated_after" not in seen[0]
+    assert seen[1]["updated_after"].startswith("2010-04-19T14:37:38")
+    st = board.row("city").status
+    assert st.applied == 2 and st.errors.total() == 0
+
+
+def _send_udp(port: int, payload: bytes) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(payload, ("127.0.0.1", port))
+
+
+@pytest.mark.slow
+def test_cot_over_real_tcp_and_udp_through_the_registry_same_uid_two_units() -> None:
+    store = Store()
+    mux = SourceMux(store)
+    board = StatusBoard()
+    tcp_port, udp_port = free_port(), free_port()
+    sources = []
+    for text in (f"cot:listen=127.0.0.1:{udp_port},name=mesh",
+                 f"cot:listen=127.0.0.1:{tcp_port},proto=tcp,name=tak"):  # fmt: skip
+        spec = parse_arg(text)
+        sources.append(registry.build(spec, mux.sink(spec.name), board.add(spec.name, spec.kind)))
+
+    async def scenario() -> None:
+        for s in sources:
+            s.start()
+        assert await wait_until(lambda: all(s.bound for s in sources), 10)
+        _r, w = await asyncio.open_connection("127.0.0.1", tcp_port)
+        raw = cot_xml("ANDROID-7", 32.1, 118.9)
+        w.write(raw[:60])
+        await w.drain()
+        w.write(raw[60:] + b"<event not-closed")  # split, then a tail that never ends
+        await w.drain()
+        _send_udp(udp_port, cot_xml("ANDROID-7", 32.0, 118.7))
+        _send_udp(udp_port, b"<event uid='x' type='a-f-G' time='soon'><point/></event>")
+        assert await wait_until(lambda: len(store.units) == 2, 10)
+        w.close()
+        for s in sources:
+            await s.stop()
+
+    asyncio.run(scenario())
+    assert store.units["ANDROID-7"].lat == pytest.approx(32.0)  # the mesh is primary
+    assert store.units["tak:ANDROID-7"].lat == pytest.approx(32.1)
+    assert board.row("mesh").status.quarantined_total == 1  # the bad datagram, in its row
+    assert board.row("tak").status.quarantined_total == 0
+
+
+def _token_file(tmp_path: Path, token: str) -> Path:
+    f = tmp_path / "feed.token"
+    f.write_text(token)
+    f.chmod(0o600)
+    return f
+
+
+@pytest.mark.slow
+def test_a_failing_source_shows_its_cause_in_its_own_row_while_the_other_stays_live(
+    tmp_path: Path, qapp
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+
+    from feeds.serve.server import EmbeddedServer
+    from widgets.base import PanelContext
+    from widgets.live import LiveBridge
+    from widgets.panels.feed_status import FeedStatusPanel
+
+    store = Store()
+    mux = SourceMux(store)
+    board = StatusBoard()
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    busy = taken.getsockname()[1]
+    server = EmbeddedServer(seed=3, history_hours=0.5, heartbeat_s=0.5)
+    server.start()
+    try:
+        specs = [
+            parse_arg(f"v1:url={server.url},token_file={_token_file(tmp_path, server.token)}"),
+            parse_arg(f"cot:listen=127.0.0.1:{busy},proto=tcp"),
+        ]
+        sources = []
+        for s in specs:
+            sink = mux.sink(s.name)
+            where = registry.kind(s.kind).where(s)
+            status = board.add(s.name, s.kind, where, cases=lambda sink=sink: sink.case_count)
+            sources.append(registry.build(s, sink, status))
+        bridge = LiveBridge(store, board.hall, sources=board)
+        panel = FeedStatusPanel(PanelContext(store, board.hall, bridge))
+
+        async def scenario() -> None:
+            for s in sources:
+                s.start()
+            v1, cot = board.row("v1").status, board.row("cot").status
+            assert await wait_until(
+                lambda: v1.state is LinkState.LIVE and cot.errors["listen"] >= 1, 20
+            )
+            board.refresh()
+            panel.refresh()
+            for s in sources:
+                await s.stop()
+
+        asyncio.run(scenario())
+        table = panel.sources
+        rows = {table.item(r, 0).text(): r for r in range(table.rowCount())}
+        assert set(rows) == {"v1", "cot"}
+        v1_row, cot_row = rows["v1"], rows["cot"]
+        assert (
+            table.item(v1_row, 2).data(Qt.ItemDataRole.UserRole) == "live"
+        )  # Qt.UserRole: the state
+        assert int(table.item(v1_row, 3).text().replace(",", "")) == len(store) > 0
+        assert table.item(cot_row, 2).data(Qt.ItemDataRole.UserRole) == "reconnecting"
+        assert "address already in use" in table.item(cot_row, 6).text().lower()
+        assert table.item(v1_row, 6).text() == "—"
+        panel.teardown()
+        bridge.close()
+    finally:
+        server.stop()
+        taken.close()
