@@ -503,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         sender.start()
         await closing.wait()
         if args.report_sources:
-            _report_sources(board)
+            _report_sources(board, mux)
         await sender.stop()
         for source in sources:
             await source.stop()
@@ -525,15 +525,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _report_sources(board: Any) -> None:
-    """--report-sources: each source's own row, as the feed status panel shows it."""
+def _report_sources(board: Any, mux: Any) -> None:
+    """--report-sources: each source's own row, as the feed status panel shows it, and
+    what it holds in the store."""
     board.refresh()
     for row in board.rows:
         st = row.status
-        cases = row.cases() if row.cases is not None else 0
+        owned = mux.parts[row.name].owned
         error = st.last_error.replace("\n", " ")[:200]
         print(
-            f"SOURCE {row.name} {row.kind} {st.state.value} cases={cases} events={st.applied} "
+            f"SOURCE {row.name} {row.kind} {st.state.value} cases={len(owned.cases)} "
+            f"units={len(owned.units)} events={st.applied} "
             f"quarantined={st.quarantined_total} error={error}",
             flush=True,
         )

@@ -331,3 +331,94 @@ def test_a_failing_source_shows_its_cause_in_its_own_row_while_the_other_stays_l
     finally:
         server.stop()
         taken.close()
+
+
+# ---- the app with several sources at once ----------------------------------------------------
+
+FEED_LAYOUT = {
+    "schema": "commandcenter.layout",
+    "version": 1,
+    "name": "sources",
+    "role": "duty_officer",
+    "schedule": None,
+    "panels": {
+        "feed": {"type": "feed_status", "settings": {"recent": 8}},
+        "queue": {"type": "case_queue", "settings": {}},
+    },
+    "screens": [
+        {
+            "match": {"index": 0},
+            "kiosk": False,
+            "scale": 1.0,
+            "dock": {
+                "split": "horizontal",
+                "sizes": [1, 1],
+                "children": [{"area": ["feed"]}, {"area": ["queue"]}],
+            },
+            "floating": [],
+        }
+    ],
+}
+
+
+def _report(stdout: str) -> dict[str, dict[str, str]]:
+    rows: dict[str, dict[str, str]] = {}
+    for line in stdout.splitlines():
+        if line.startswith("SOURCE "):
+            head, _, error = line.partition(" error=")
+            name, kind, state, *counts = head.split()[1:]
+            rows[name] = {"kind": kind, "state": state, "error": error}
+            rows[name].update(c.split("=", 1) for c in counts)
+    return rows
+
+
+@pytest.mark.slow
+def test_the_app_runs_several_sources_at_once_into_one_store(tmp_path: Path, o311: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    from tests.support import ROOT
+
+    body = (o311 / "example_get_service_requests.json").read_bytes()
+    layout = tmp_path / "sources.json"
+    layout.write_text(json.dumps(FEED_LAYOUT), encoding="utf-8")
+    cot_port = free_port()
+    done = threading.Event()
+
+    def send_cot() -> None:  # a unit reporting every 0.3 s until the app is gone
+        while not done.wait(0.3):
+            _send_udp(cot_port, cot_xml("ANDROID-1"))
+            _send_udp(cot_port, cot_xml("ANDROID-2", 32.06, 118.8))
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CC_CONFIG_DIR=str(tmp_path / "cfg"),
+               CC_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
+    env.pop("CC_FEED_TOKEN", None)
+    with ThreadedServer(_open311_app(body, "json", [])) as srv:
+        sender = threading.Thread(target=send_cot, daemon=True)
+        sender.start()
+        try:
+            r = subprocess.run(
+                [sys.executable, str(ROOT / "main.py"), "--geometry", "1400x800",
+                 "--history-hours", "1", "--layout", str(layout),
+                 "--source", "v1",  # the embedded demo county, the primary
+                 "--source", f"open311:url={srv.url}/open311/v2,interval=1",
+                 "--source", f"open311:url={srv.url}/open311/v2,interval=1,name=city2",
+                 "--source", f"cot:listen=127.0.0.1:{cot_port},proto=udp",
+                 "--quit-after", "10", "--report-sources",
+                 "--screenshot", str(tmp_path / "shot.png")],
+                capture_output=True, text=True, env=env, timeout=120, cwd=ROOT,
+            )  # fmt: skip
+        finally:
+            done.set()
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = _report(r.stdout)
+    assert list(rows) == ["v1", "open311", "city2", "cot"], r.stdout
+    assert all(row["state"] == "live" for row in rows.values()), rows
+    assert int(rows["v1"]["cases"]) > 0
+    # the same two requests from two sources: two cases each, not wiped by the v1 snapshot
+    assert rows["open311"]["cases"] == rows["city2"]["cases"] == "2"
+    assert int(rows["cot"]["units"]) == 2 and int(rows["cot"]["events"]) >= 2
+    assert list(tmp_path.glob("shot*.png"))
