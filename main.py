@@ -465,7 +465,9 @@ def main(argv: list[str] | None = None) -> int:
     # server behind an MQTT source); without one they wait in the outbox.
     target = next((s for s in sources if getattr(s, "actions", None)), None)
     act_url, act_token, act_ca = target.actions if target is not None else ("", "", None)
-    redactor.add(act_token)
+    for source in sources:  # every feed token in use stays out of the logs
+        if getattr(source, "actions", None):
+            redactor.add(source.actions[1])
     for spec in specs:
         log.info("source %s (%s): %s", spec.name, spec.kind, registry.kind(spec.kind).where(spec))
     sender = ActionSender(outbox, audit, act_url, act_token, act_ca)

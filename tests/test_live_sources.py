@@ -422,3 +422,80 @@ def test_the_app_runs_several_sources_at_once_into_one_store(tmp_path: Path, o31
     assert rows["open311"]["cases"] == rows["city2"]["cases"] == "2"
     assert int(rows["cot"]["units"]) == 2 and int(rows["cot"]["events"]) >= 2
     assert list(tmp_path.glob("shot*.png"))
+
+
+# ---- configuration: the old flags become sources ---------------------------------------------
+
+
+def test_feed_and_mqtt_flags_settings_and_the_demo_become_sources(tmp_path: Path) -> None:
+    import json
+
+    from commandcenter.settings import Settings, SettingsError
+    from main import build_parser, source_specs
+
+    def specs(*argv: str, settings: Settings | None = None) -> list[tuple[str, str, dict]]:
+        args = build_parser().parse_args(list(argv))
+        return [
+            (s.name, s.kind, dict(s.options)) for s in source_specs(args, settings or Settings())
+        ]
+
+    assert specs() == [("v1", "v1", {})]  # nothing configured: the embedded demo county
+    assert specs("--feed", "https://f.example", "--token-file", "/t") == [
+        ("v1", "v1", {"url": "https://f.example", "token_file": "/t"})
+    ]
+    mqtt = specs("--mqtt", "127.0.0.1:1883", "--feed", "https://f.example", "--mqtt-county", "x")
+    assert mqtt == [("mqtt", "mqtt", {"broker": "127.0.0.1:1883", "county": "x",
+                                      "snapshot_url": "https://f.example"})]  # fmt: skip
+    both = specs("--feed", "https://f.example", "--source", "cot:listen=127.0.0.1:6969",
+                 "--source", "cot:file=/x.xml")  # fmt: skip
+    assert [(n, k) for n, k, _ in both] == [("v1", "v1"), ("cot", "cot"), ("cot-2", "cot")]
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"sources": [{"name": "city", "kind": "open311", "url": "u"}]}))
+    configured = Settings.load(path)
+    assert specs(settings=configured) == [("city", "open311", {"url": "u"})]
+    # the command line decides when it names any source
+    assert specs("--source", "v1", settings=configured) == [("v1", "v1", {})]
+    path.write_text(json.dumps({"sources": [{"kind": "v1", "url": "u", "token": "s3cret"}]}))
+    with pytest.raises(SettingsError, match="token_file"):
+        Settings.load(path)
+
+
+@pytest.mark.slow
+def test_a_watched_folder_of_exports_through_the_registry(tmp_path: Path, o311: Path) -> None:
+    """Exports dropped into a folder are mapped by their profile while the console runs;
+    a file read again changes nothing; a rejected row is counted in the source's row."""
+    import shutil
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    store = Store()
+    mux = SourceMux(store)
+    board = StatusBoard()
+    mux.sink("primary")
+    spec = parse_arg(f"file:path={folder},profile=open311,watch=0.1,name=orders")
+    source = registry.build(spec, mux.sink("orders"), board.add("orders", "file"))
+    st = board.row("orders").status
+    applied: list[int] = []
+    later = (o311 / "example_get_service_requests.json").read_text()
+    later = later.replace('"service_request_id":638344', '"service_request_id":700001')
+    # no id: rejected with its reason, the other record goes in
+    later = later.replace('"service_request_id":638349', '"service_request_id":""')
+
+    async def scenario() -> None:
+        source.start()
+        shutil.copy(o311 / "example_get_service_requests.json", folder / "day1.json")
+        assert await wait_until(lambda: len(store) == 2, 20)
+        (folder / "day2.json").write_text(later)
+        assert await wait_until(lambda: len(store) == 3 and len(source.results) == 2, 20)
+        applied.append(st.applied)
+        (folder / "day1.json").touch()  # read again: the same versions, nothing new
+        assert await wait_until(lambda: len(source.results) == 3, 20)
+        await source.stop()
+
+    asyncio.run(scenario())
+    assert sorted(store.columns().ids) == [
+        "orders:311-638344", "orders:311-638349", "orders:311-700001",
+    ]  # fmt: skip
+    assert st.applied == applied[0] > 0 and st.quarantined_total == 1, st.quarantined
+    assert any("rejected.csv" in b.detail for b in st.recent_bad)
+    assert (folder / "day2.json.rejected.csv").exists()

@@ -46,6 +46,7 @@ class LoopSink:
         self.sink = sink
         self.loop = loop
         self.stopped = stopped
+        self.applied = 0  # events the store took (not those stale or refused)
 
     @property
     def epoch(self) -> str:
@@ -77,7 +78,9 @@ class LoopSink:
         return self._call(self.sink.reset, snapshot)
 
     def apply(self, events: Iterable[Any]) -> Any:
-        return self._call(self.sink.apply, list(events))
+        changes = self._call(self.sink.apply, list(events))
+        self.applied += getattr(changes, "applied", 0)
+        return changes
 
     def set_clock(self, server_now: float, rate: float = 1.0) -> None:
         self._call(self.sink.set_clock, server_now, rate)
@@ -133,6 +136,7 @@ class FileSource(TaskSource):
             for f in files or ():
                 sig = _signature(f)
                 scratch = FeedStatus()  # written by the worker: never the shown one
+                before = sink.applied
                 try:
                     result = await asyncio.to_thread(
                         import_files, self.profile, [f], sink, status=scratch
@@ -140,22 +144,24 @@ class FileSource(TaskSource):
                 except _Stopped:
                     return
                 self.seen[f] = sig
-                self._count(f, result, scratch)
+                self._count(f, result, scratch, sink.applied - before)
             if files is not None and self.status.state is not LinkState.LIVE:
                 self.status.set_state(LinkState.LIVE)  # read what there was; watching
-            if not self.watch_s:
+            # Read once: done, unless the path is not there yet (look again in a while).
+            delay = self.watch_s or (10.0 if files is None else 0.0)
+            if not delay:
                 await self._stop.wait()
                 return
             try:
-                await asyncio.wait_for(self._stop.wait(), self.watch_s)
+                await asyncio.wait_for(self._stop.wait(), delay)
             except TimeoutError:
                 continue
 
-    def _count(self, path: Path, result: ImportResult, scratch: FeedStatus) -> None:
+    def _count(self, path: Path, result: ImportResult, scratch: FeedStatus, applied: int) -> None:
         st = self.status
         self.results.append(result)
         st.received += result.read
-        st.applied += scratch.applied
+        st.applied += applied
         st.last_data_at = scratch.last_data_at or st.last_data_at
         for reason, n in result.rejected.items():
             st.quarantined[f"file_{reason}"] += n - 1
