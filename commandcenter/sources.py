@@ -79,6 +79,20 @@ class _State:
     alerts: list[Any]
 
 
+class _Moved:
+    """An event renumbered (and renamed) for the store: what Store, Recorder and the
+    journal codec read of an event, nothing more."""
+
+    __slots__ = ("data", "extra", "kind", "seq", "ts")
+
+    def __init__(self, seq: int, kind: str, ts: float, data: Any, extra: Any) -> None:
+        self.seq = seq
+        self.kind = kind
+        self.ts = ts
+        self.data = data
+        self.extra = extra
+
+
 class SourceSink:
     """One source's view of the store: a ``FeedSink`` with its own epoch and seq."""
 
@@ -185,7 +199,9 @@ class SourceMux:
     def _translate(self, kind: str, data: Any, part: SourceSink) -> Any:
         """The payload as the store will hold it; ownership noted."""
         owned = part.owned
-        if kind in CASE_KINDS:
+        if kind == "unit.position" and not part.prefix:  # the bulk of a live feed
+            owned.units.add(data.id)
+        elif kind in CASE_KINDS:
             data = self._case(data, part)
             owned.cases.add(data.id)
         elif kind in UNIT_KINDS:
@@ -231,10 +247,10 @@ class SourceMux:
                     continue
             seq += 1
             back[seq] = ev.seq
-            moved = copy.copy(ev)
-            moved.seq = seq
-            moved.data = data
-            out.append(moved)
+            if seq == ev.seq and data is ev.data:
+                out.append(ev)  # a lone source, numbered as the store goes: as it came
+            else:
+                out.append(_Moved(seq, ev.kind, ev.ts, data, getattr(ev, "extra", None)))
         cs = self.downstream.apply(out) if out else ChangeSet()
         if cs.rejected:
             cs = dataclasses.replace(cs, rejected=[(back.get(s, s), r) for s, r in cs.rejected])

@@ -499,3 +499,52 @@ def test_a_watched_folder_of_exports_through_the_registry(tmp_path: Path, o311: 
     assert st.applied == applied[0] > 0 and st.quarantined_total == 1, st.quarantined
     assert any("rejected.csv" in b.detail for b in st.recent_bad)
     assert (folder / "day2.json.rejected.csv").exists()
+
+
+@pytest.mark.slow
+def test_mqtt_through_the_registry_beside_cot_into_one_store(tmp_path: Path) -> None:
+    """Unit positions from a real broker (the primary) and from CoT over UDP with the same
+    unit id: two units, each source's status its own."""
+    from feeds.serve.mqtt_bridge import MqttBridge
+    from feeds.transports.mosquitto import LocalMosquitto, mosquitto_binary
+    from feeds.transports.mqtt import MqttConfig
+
+    if mosquitto_binary() is None:
+        pytest.skip("mosquitto not installed (make test installs it)")
+    broker = LocalMosquitto(tmp_path / "broker").start()
+    store = Store()
+    mux = SourceMux(store)
+    board = StatusBoard()
+    udp = free_port()
+    sources = []
+    for text in (f"mqtt:broker=127.0.0.1:{broker.port},county=t,client_id=console-reg",
+                 f"cot:listen=127.0.0.1:{udp}"):  # fmt: skip
+        spec = parse_arg(text)
+        sources.append(registry.build(spec, mux.sink(spec.name), board.add(spec.name, spec.kind)))
+
+    async def scenario() -> None:
+        bridge = MqttBridge(MqttConfig(host="127.0.0.1", port=broker.port, county="t",
+                                       client_id="bridge-reg"), window=20)  # fmt: skip
+        bridge.epoch = "e-reg"
+        await bridge.maybe_heartbeat(force=True)
+        for s in sources:
+            s.start()
+        assert await wait_until(lambda: mux.parts["mqtt"].epoch == "e-reg", 15)
+        pos = P.UnitPosition(id="ANDROID-3", lon=118.7, lat=32.2, ts=time.time())
+        await bridge.publish_envelopes(
+            [(1, P.UNIT_POSITION, P.encode_envelope(1, P.UNIT_POSITION, time.time(), pos))]
+        )
+        assert await wait_until(lambda: sources[1].bound is not None, 10)
+        _send_udp(udp, cot_xml("ANDROID-3", 32.0, 118.7))
+        assert await wait_until(lambda: len(store.units) == 2, 15), list(store.units)
+        for s in sources:
+            await s.stop()
+        await bridge.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), 60))
+    finally:
+        broker.stop()
+    assert store.units["ANDROID-3"].lat == pytest.approx(32.2)
+    assert store.units["cot:ANDROID-3"].lat == pytest.approx(32.0)
+    assert board.row("mqtt").status.applied == 1 and board.row("cot").status.applied == 2
