@@ -354,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         """After the first snapshot, move its ~100k records out of the collector's reach: a
         full collection over them costs ~100 ms and would land in a live frame
         (bench/queue.py ``freeze_heap`` measures it; records are replaced, never mutated)."""
-        if cs.reset:
+        if cs.reset and len(store):  # not an empty start of a CoT or Open311 source
             bridge.changed.disconnect(_freeze_snapshot)
             gc.collect()
             gc.freeze()

@@ -285,7 +285,9 @@ class SourceMux:
         elif store.clock.server_now:  # the clock source's time goes on
             new.now, new.rate = store.clock.now(), store.clock.rate
         # else: no clock source has spoken yet; the store shows wall time meanwhile
-        new.seq = store.seq if store.epoch else snapshot.seq
+        # The store's seq only ever grows. The primary may pull it up to its own (then its
+        # events pass through unrenumbered); nobody pulls it down.
+        new.seq = max(store.seq, snapshot.seq) if not part.prefix else store.seq
         new.epoch = self._epoch()
         kept_extras: dict[str, dict[str, Any]] = {}
         if old or store.epoch:
