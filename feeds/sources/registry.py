@@ -146,9 +146,11 @@ def check(spec: SourceSpec) -> SourceKind:
     k = kind(spec.kind)
     for key in spec.options:
         if key in SECRET_OPTIONS:
+            files = [o for o in k.options if o.endswith("_file") and o != "ca_file"]
+            fix = f"give {' or '.join(f'{o}=' for o in files)}" if files else "this kind takes none"
             raise SourceError(
                 f"source {spec.name!r}: {key} must not be written inline; put it in a file "
-                f"only you can read (chmod 600) and give {key}_file="
+                f"only you can read (chmod 600) and {fix}"
             )
         if key not in k.options and key not in COMMON_OPTIONS:
             allowed = ", ".join(sorted({*k.options, *COMMON_OPTIONS}))
