@@ -426,11 +426,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     from commandcenter.privacy import Mask, journal_mask
 
-    try:  # reporters' personal data at rest: masked in the journal on leader/viewer screens
-        codec.mask = journal_mask(settings.mask_journal, (loaded.doc.get("role"), ctx.role))
-    except ValueError as err:
-        problems.append(f"settings: {err}; the journal is masked")
-        codec.mask = Mask(enabled=True)
+    def _mask_for(layout_role: Any) -> str:
+        """Reporters' personal data at rest: masked in the journal while a leader's or a
+        viewer's layout is shown (settings mask_journal), decided again at every switch.
+        Returns the settings error, if any (then the journal is masked)."""
+        try:
+            codec.mask = journal_mask(settings.mask_journal, (layout_role, ctx.role))
+        except ValueError as err:
+            codec.mask = Mask(enabled=True)
+            return f"settings: {err}; the journal is masked"
+        return ""
+
+    if mask_problem := _mask_for(loaded.doc.get("role")):
+        problems.append(mask_problem)
+    shell.layoutChanged.connect(lambda _key: _mask_for(shell.document().get("role")))
     if loaded.problems:
         problems.append(
             "布局无法使用 / layout could not be used:\n"
