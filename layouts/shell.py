@@ -599,13 +599,13 @@ class Shell(QObject):
         newer version's file) is never written over: it is saved under a new name."""
         if self.read_only:
             old = self.layout_name()
-            key = self.save_as(self.library.free_name(i18n.zh_en(f"{old} 副本", f"{old} copy")))
+            key = self.save_as(self.library.free_name(i18n.zh_en("{old} 副本", "{old} copy").format(old=old)))
             self.show_problem(
                 i18n.zh_en(
-                    f"“{old}”由较新版本写入，保持原样；已另存为“{self.layout_name()}”。",
-                    f"“{old}” was written by a newer version and stays as it is; "
-                    f"saved as “{self.layout_name()}” instead.",
-                )
+                    "“{old}”由较新版本写入，保持原样；已另存为“{new}”。",
+                    "“{old}” was written by a newer version and stays as it is; "
+                    "saved as “{new}” instead.",
+                ).format(old=old, new=self.layout_name())
             )
             return key
         doc = self.capture_layout()

@@ -428,7 +428,7 @@ class MapPanel(Panel):
         self._errors_shown = n
         self._message(
             "tiles",
-            zh_en(f"底图瓦片加载失败 {n} 次：", f"Tiles failed ({n}): ") + self._tile_error,
+            zh_en("底图瓦片加载失败 {n} 次：", "Tiles failed ({n}): ").format(n=n) + self._tile_error,
         )
 
     def _cache_trouble(self, health: CacheHealth) -> None:
@@ -442,23 +442,21 @@ class MapPanel(Panel):
             n, last = health.corrupt, health.kept[-1] if health.kept else ""
             parts.append(
                 zh_en(
-                    f"{n} 个损坏的缓存文件已另存为 {last} 等，瓦片重新获取",
-                    f"{n} damaged file(s) kept aside (last: {last}), tiles fetched again",
-                )
+                    "{n} 个损坏的缓存文件已另存为 {last} 等，瓦片重新获取",
+                    "{n} damaged file(s) kept aside (last: {last}), tiles fetched again",
+                ).format(n=n, last=last)
             )
         if health.write_errors:
             parts.append(
                 zh_en(
-                    f"{health.write_errors} 次写入失败（{health.last_error}）",
-                    f"{health.write_errors} write(s) failed ({health.last_error})",
-                )
+                    "{n} 次写入失败（{error}）", "{n} write(s) failed ({error})"
+                ).format(n=health.write_errors, error=health.last_error)
             )
         if health.disabled:
             parts.append(
                 zh_en(
-                    f"缓存已停用：{health.disabled}；瓦片直接获取",
-                    f"cache off: {health.disabled}; tiles fetched without it",
-                )
+                    "缓存已停用：{why}；瓦片直接获取", "cache off: {why}; tiles fetched without it"
+                ).format(why=health.disabled)
             )
         if parts:
             self._message("tile_cache", zh_en("底图缓存：", "Tile cache: ") + "；".join(parts))
