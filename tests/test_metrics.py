@@ -209,3 +209,20 @@ def test_incremental_equals_batch_under_reordered_and_repeated_updates(versions,
             continue
         a, b = live.value(name), batch.value(name)
         assert (a.value, a.numerator, a.n) == (b.value, b.numerator, b.n), name
+
+
+def test_a_platform_rate_one_report_behind_is_not_a_difference(day) -> None:
+    """One case between two platform reports moves a rate by 100/n points and a count by
+    one: within that the tile marks nothing; beyond it the difference is flagged."""
+    _world, store, now, _ = day[-1]
+    fig = MetricEngine(store).figures(now)
+    rate = fig.value("closure_rate")
+    assert rate.value is not None and rate.n > 20
+    one_case = 100.0 / rate.n
+    assert platform_difference(rate, rate.value + 0.8 * one_case) is None
+    assert platform_difference(rate, rate.value - 0.8 * one_case) is None
+    assert platform_difference(rate, rate.value + 1.5 * one_case) == pytest.approx(1.5 * one_case)
+    count = fig.value("overdue_now")
+    assert platform_difference(count, (count.value or 0) + 1) is None
+    assert platform_difference(count, (count.value or 0) - 1) is None
+    assert platform_difference(count, (count.value or 0) + 2) == 2
