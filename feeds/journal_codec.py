@@ -46,6 +46,14 @@ class ProtocolJournalCodec:
     def decode_state(self, raw: bytes) -> P.Snapshot:
         return P.decode_snapshot(raw)
 
+    def encode_history(self, segment: Any) -> bytes:
+        return segment.encode()
+
+    def decode_history(self, raw: bytes) -> Any:
+        from feeds.sources.cases import ImportedCases
+
+        return ImportedCases.decode(raw)
+
 
 def journal_codec() -> ProtocolJournalCodec:
     return ProtocolJournalCodec()
