@@ -131,6 +131,9 @@ def _case_columns(c: Any) -> tuple[int, int]:
         raise ValueError(f"unknown state or urgency {err}") from None
 
 
+BULK_REPAINT = 10_000  # a bulk load of more cases than this is published as a reset
+
+
 @dataclass(slots=True)
 class BulkCases:
     """Many cases as columns, for ``Store.bulk_load`` (an imported history of months).
@@ -539,7 +542,10 @@ class Store:
         rows[fresh] = np.arange(first, first + k)
         take = np.flatnonzero(fresh | newer)
         self._ids.extend(new_ids)
-        self._row.update(placed)
+        if self._row:
+            self._row.update(placed)
+        else:
+            self._row = placed  # the first load: the map is built once, not copied
         self._records.extend([None] * k)
         if k:
             self._lazy.append((first, np.flatnonzero(fresh), bulk.record))
@@ -566,6 +572,9 @@ class Store:
         cs.cases_created = new_ids
         cs.cases_updated = set(ids[newer].tolist())
         cs.applied = len(take)
+        # Many cases at once: panels repaint from the columns, as after a snapshot, rather
+        # than asking for (and so building) every record.
+        cs.reset = cs.applied > BULK_REPAINT
         self._publish(cs)
         return cs
 

@@ -69,6 +69,7 @@ def raw_requests(csv_path: Path, json_path: Path) -> pd.DataFrame:
             "key": c["Unique Key"],
             "created": pd.to_datetime(c["Created Date"], format=fmt),
             "closed": pd.to_datetime(c["Closed Date"].replace("", None), format=fmt),
+            "due": pd.to_datetime(c["Due Date"].replace("", None), format=fmt),
             "agency": c["Agency"],
             "complaint": c["Complaint Type"],
             "borough": c["Borough"],
@@ -83,6 +84,7 @@ def raw_requests(csv_path: Path, json_path: Path) -> pd.DataFrame:
             "key": j["unique_key"],
             "created": pd.to_datetime(j["created_date"], format="ISO8601"),
             "closed": pd.to_datetime(j["closed_date"], format="ISO8601"),
+            "due": pd.to_datetime(j["due_date"], format="ISO8601") if "due_date" in j else pd.NaT,
             "agency": j["agency"],
             "complaint": j["complaint_type"],
             "borough": j["borough"],
@@ -94,6 +96,7 @@ def raw_requests(csv_path: Path, json_path: Path) -> pd.DataFrame:
     df = pd.concat([a, b], ignore_index=True)
     df["created"] = df["created"].dt.tz_localize(ZONE)
     df["closed"] = df["closed"].dt.tz_localize(ZONE)
+    df["due"] = pd.to_datetime(df["due"]).dt.tz_localize(ZONE)
     return df
 
 
@@ -104,13 +107,15 @@ def usable(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def expected_by_agency(df: pd.DataFrame, now: float) -> pd.DataFrame:
-    created_s = df["created"].map(pd.Timestamp.timestamp)
     hours = (df["closed"] - df["created"]).dt.total_seconds() / 3600
+    # a request's own due date is its deadline; the policy's 7 days only where it has none
+    deadline = df["due"].where(df["due"].notna(), df["created"] + pd.Timedelta(seconds=WEEK_S))
+    deadline_s = deadline.map(pd.Timestamp.timestamp)
     df = df.assign(
         is_closed=df["closed"].notna(),
         hours=hours,
-        on_time=hours * 3600 <= WEEK_S,
-        overdue=df["closed"].isna() & (now - created_s > WEEK_S),
+        on_time=df["closed"].notna() & (df["closed"] <= deadline),
+        overdue=df["closed"].isna() & (now > deadline_s),
     )
     g = df.groupby("agency")
     out = pd.DataFrame(
@@ -217,6 +222,9 @@ def test_department_table_equals_independent_pandas(files, replayed) -> None:
     np.testing.assert_allclose(got["p90_handling_s"] / 3600, want["p90_h"], rtol=1e-9)
     np.testing.assert_allclose(got["on_time_rate"], want["on_time_rate"], rtol=1e-12)
     assert (got["overdue_now"] == want["overdue_now"]).all()
+    # the requests' own due dates decide: the policy's 7 days alone would give other rates
+    policy_only = expected_by_agency(raw.assign(due=pd.NaT), now)
+    assert not np.allclose(got["on_time_rate"], policy_only["on_time_rate"].loc[want.index])
     assert (got["repeats"] == want["repeats"]).all()
     assert (got["ranked"] == (want["received"] >= 20)).all()
     assert full.attrs["unattributed"] == 0

@@ -210,11 +210,22 @@ class ImportedCases:
     # ---- bytes -----------------------------------------------------------------------
 
     def encode(self) -> bytes:
-        """The columns as one msgpack document (a journal history segment)."""
-        doc: dict[str, Any] = {"format": HISTORY_FORMAT}
+        """The columns as one msgpack document (a journal history segment): numbers as
+        their raw bytes, text as its distinct values and a code per case where that is
+        smaller (category, township, department... repeat; ids do not)."""
+        doc: dict[str, Any] = {"format": HISTORY_FORMAT, "n": len(self)}
         for f in fields(self):
             v = getattr(self, f.name)
-            doc[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
+            if not isinstance(v, np.ndarray):
+                doc[f.name] = v
+            elif v.dtype != object:
+                doc[f.name] = {"dtype": v.dtype.str, "data": np.ascontiguousarray(v).tobytes()}
+            else:
+                codes, uniques = pd.factorize(v)
+                if len(uniques) * 2 < len(v):
+                    doc[f.name] = {"values": uniques.tolist(), "codes": codes.astype(np.int32).tobytes()}
+                else:
+                    doc[f.name] = v.tolist()
         return msgspec.msgpack.encode(doc)
 
     @classmethod
@@ -222,15 +233,21 @@ class ImportedCases:
         doc = msgspec.msgpack.decode(raw)
         if not isinstance(doc, dict) or doc.get("format") != HISTORY_FORMAT:
             raise ValueError("not a history segment of a known format")
-        kinds = {
-            "step": np.int8, "open_step": np.int8, "rating": np.int64,
-            "created": np.float64, "moved": np.float64, "end": np.float64, "due": np.float64,
-            "lon": np.float64, "lat": np.float64,
-        }  # fmt: skip
+        n = doc["n"]
         values: dict[str, Any] = {}
         for f in fields(cls):
             v = doc[f.name]
-            values[f.name] = v if f.name == "actor" else np.array(v, dtype=kinds.get(f.name, object))
+            if f.name == "actor":
+                values[f.name] = str(v)
+            elif isinstance(v, dict) and "dtype" in v:
+                values[f.name] = np.frombuffer(v["data"], dtype=np.dtype(v["dtype"])).copy()
+            elif isinstance(v, dict):
+                table = np.array(v["values"], dtype=object)
+                values[f.name] = table[np.frombuffer(v["codes"], dtype=np.int32)]
+            else:
+                values[f.name] = np.array(v, dtype=object)
+            if len(values[f.name]) != n and f.name != "actor":
+                raise ValueError(f"history column {f.name} has {len(values[f.name])} values, not {n}")
         return cls(**values)
 
 
@@ -268,7 +285,8 @@ def plan(
     empty = st == ""
     st[empty & has_closed] = "closed"
     st[empty & ~has_closed] = np.where(dept[empty & ~has_closed] != "", "assigned", "reported")
-    is_closed_state = np.isin(st, list(closed_states)) & ~empty
+    codes, uniques = pd.factorize(st)  # a few distinct states: decided once each
+    is_closed_state = np.array([u in closed_states for u in uniques] + [False])[codes] & ~empty
     unclosed = is_closed_state & ~has_closed  # a closed status without a closing time: its last update
     tc[unclosed] = np.where(has_updated[unclosed], updated[unclosed], created[unclosed])
     has_closed = has_closed | unclosed

@@ -299,7 +299,7 @@ def parse_times(s: pd.Series, profile: Profile, *, stripped: bool = False) -> tu
     or never in the zone, at a daylight-saving change)."""
     n = len(s)
     out = np.full(n, np.nan)
-    problem = np.zeros(n, dtype="<U16")
+    problem = np.zeros(n, dtype=np.int8)  # index into _PROBLEMS
     arr = s.to_numpy(dtype=object)
     if stripped or all(type(v) is str for v in arr):  # text only (CSV, JSON): no cell is a date yet
         is_dt = np.zeros(n, bool)
@@ -319,11 +319,11 @@ def parse_times(s: pd.Series, profile: Profile, *, stripped: bool = False) -> tu
         highest = np.max(np.where(finite, stack, -np.inf), axis=0)
         lowest = np.min(np.where(finite, stack, np.inf), axis=0)
         out = np.where(count > 0, highest, np.nan)
-        problem[(count > 1) & (highest != lowest)] = "ambiguous"
-        problem[local_gap & ~empty] = "ambiguous_local"
-        problem[(count == 0) & ~local_gap & ~empty] = "bad"
+        problem[(count > 1) & (highest != lowest)] = 2
+        problem[local_gap & ~empty] = 3
+        problem[(count == 0) & ~local_gap & ~empty] = 1
     else:
-        problem[~empty] = "bad"
+        problem[~empty] = 1
     if is_dt.any():
         dts = pd.to_datetime(s[is_dt].astype(object).map(lambda v: pd.Timestamp(v)))
         local = dts.dt.tz_localize(profile.zone, ambiguous="NaT", nonexistent="NaT")
@@ -331,10 +331,13 @@ def parse_times(s: pd.Series, profile: Profile, *, stripped: bool = False) -> tu
         nat = local.isna().to_numpy()
         vals[nat] = np.nan
         out[is_dt] = vals
-        problem[np.flatnonzero(is_dt)[nat]] = "ambiguous_local"
-        problem[np.flatnonzero(is_dt)[~nat]] = ""
+        problem[np.flatnonzero(is_dt)[nat]] = 3
+        problem[np.flatnonzero(is_dt)[~nat]] = 0
     out[empty] = np.nan
-    return out, problem
+    return out, _PROBLEMS[problem]
+
+
+_PROBLEMS = np.array(["", "bad", "ambiguous", "ambiguous_local"], dtype=object)
 
 
 _NUMERIC_FORMATS = ("excel_serial", "epoch")
