@@ -356,3 +356,73 @@ def test_command_line_import_dry_run_json_and_idempotent_reimport(
     journal.close()
     bad = _run_import("--profile", str(tmp_path / "nope.toml"), str(export), state=tmp_path)
     assert bad.returncode == 2 and "profile error" in bad.stderr
+
+
+def _month_export(path: Path, n: int = 60) -> pd.DataFrame:
+    """``n`` tickets over January and February 2024 in the city's schema: the even ones
+    closed a day after filing, each with its own deadline three days out."""
+    created = pd.Timestamp("2024-01-02 08:00") + pd.to_timedelta(np.arange(n), unit="D")
+    done = np.arange(n) % 2 == 0
+
+    def fmt(ts: pd.DatetimeIndex) -> np.ndarray:
+        return np.asarray(ts.strftime("%d.%m.%Y %H:%M"), dtype=object)
+
+    frame = pd.DataFrame({
+        "Ticket": [f"M{i}" for i in range(n)],
+        "Geöffnet": fmt(created),
+        "Erledigt": np.where(done, fmt(created + pd.Timedelta(days=1)), ""),
+        "Frist": fmt(created + pd.Timedelta(days=3)),
+        "Art": "Lärm",
+        "Amt": np.where(np.arange(n) % 3 == 0, "Ordnungsamt", "Tiefbauamt"),
+        "Bezirk": "Mitte",
+        "Breite": "52.52",
+        "Länge": "13.40",
+        "Zustand": np.where(done, "erledigt", "offen"),
+    })  # fmt: skip
+    frame.to_csv(path, index=False)
+    return frame.assign(created=created.tz_localize(BERLIN))
+
+
+def test_imported_months_outlive_the_live_window_and_time_travel_reaches_them(tmp_path: Path) -> None:
+    from commandcenter.journal import DAY, Recorder
+    from feeds import protocol as P
+
+    export = tmp_path / "months.csv"
+    frame = _month_export(export)
+    journal = Journal(tmp_path / "journal.sqlite3", journal_codec(), max_age_s=2 * DAY,
+                      checkpoint_every=10)  # fmt: skip
+    live = Recorder(Store(), journal)
+    result = import_files(parse_profile(CITY_PROFILE, "city.toml"), [export], live)
+    assert result.imported == len(frame) == len(live.store)
+    # Ten months later the console runs live for four days; the journal keeps two of them.
+    t0 = pd.Timestamp("2024-11-01 08:00", tz=BERLIN).timestamp()
+    live.reset(P.Snapshot(v=1, epoch="live", seq=0, now=t0, rate=1.0))
+    for k in range(1, 97):
+        ts = t0 + k * 3600
+        case = P.CaseData(id=f"L{k}", version=1, category="Licht", source="hotline",
+                          urgency="normal", state="reported", township="Mitte", grid="",
+                          lon=13.4, lat=52.5, created_ts=ts, state_ts=ts)  # fmt: skip
+        live.apply([P.Event(seq=k, kind=P.CASE_CREATED, ts=ts, data=case)])
+    journal.flush()
+    assert journal.prune() > 0  # the live window did cut its oldest events
+    assert [h[3] for h in journal.history()] == [len(frame)]  # the months did not go
+    oldest, newest = journal.bounds()
+    assert oldest == frame["created"].min().timestamp() and newest >= t0 + 96 * 3600
+
+    # Time travel into the imported months shows the cases as they stood then.
+    mid = pd.Timestamp("2024-01-20 20:00", tz=BERLIN)
+    past = Store()
+    seek = journal.seek_into(past, mid.timestamp())
+    assert not seek.clamped
+    filed = frame[frame["created"] <= mid]
+    assert sorted(past.to_frame()["id"]) == sorted("C-" + filed["Ticket"])
+    last = filed.iloc[-1]  # filed that morning, closed the day after: still open then
+    assert last["Zustand"] == "erledigt" and past.case(f"C-{last['Ticket']}").state == "assigned"
+    assert past.case(f"C-{filed.iloc[-2]['Ticket']}").version == 1  # open one: as filed
+    assert past.case(f"C-{filed.iloc[-3]['Ticket']}").state == "closed"  # closed by then
+    # The newest moment: the imported history beside what the live window still holds.
+    now = Store()
+    journal.seek_into(now, newest)
+    ids = set(now.to_frame()["id"])
+    assert {f"C-{t}" for t in frame["Ticket"]} <= ids and "L96" in ids
+    journal.close()

@@ -224,6 +224,13 @@ class _Reasons:
                 picked = np.asarray(values, dtype=object)[m]
                 self.detail[m] = [detail + str(v) for v in picked]
 
+    def take(self, other: _Reasons, rows: np.ndarray) -> None:
+        """``other``'s rejections of ``rows``, for rows not rejected yet."""
+        m = rows & ~other._ok & self._ok
+        self._ok[m] = False
+        self.reason[m] = other.reason[m]
+        self.detail[m] = other.detail[m]
+
     @property
     def ok(self) -> np.ndarray:
         return self._ok.copy()
@@ -471,6 +478,38 @@ def _numbers(values: pd.Series, reasons: _Reasons, fname: str, limit: float) -> 
     return out
 
 
+def _field(frame: pd.DataFrame, spec: Any, profile: Profile, reasons: _Reasons, n: int) -> pd.Series:
+    """One case field's text for every row (lookups applied); a row without a value that
+    the field requires is rejected with the reason."""
+    fname = spec.name
+    missing: list[str] = []
+    vals = _values(frame, spec, n, missing)
+    if spec.constant is not None or spec.template is not None:
+        vals = _nullify(vals)
+    if missing and spec.required and spec.otherwise is None:
+        reasons.add(np.ones(n, bool), f"missing_column:{missing[0]}",
+                    f"the file has no column {missing[0]!r} for {fname}")  # fmt: skip
+    if spec.regex is not None:
+        pattern = spec.regex if spec.regex.groups else f"({spec.regex.pattern})"
+        got = vals.str.extract(pattern, expand=False).fillna("")
+        reasons.add(((got == "") & (vals != "")).to_numpy() & (spec.required and spec.otherwise is None),
+                    f"no_match:{fname}", "does not match " + spec.regex.pattern + ": ", vals)  # fmt: skip
+        vals = got.astype(object)
+    if spec.lookup is not None:
+        vals = _lookup(vals, profile.vocabularies[spec.lookup], reasons, fname, spec.default)
+    elif spec.default is not None:
+        vals = vals.where(vals != "", spec.default)
+    if spec.otherwise is not None:
+        empty = vals == ""
+        if empty.any():  # the alternative's rejections count only where it is used
+            alt = _Reasons(n)
+            vals = vals.where(~empty, _field(frame, spec.otherwise, profile, alt, n))
+            reasons.take(alt, empty.to_numpy())
+    if spec.required:
+        reasons.add((vals == "").to_numpy(), f"missing_{fname}", f"no value for {fname}")
+    return vals
+
+
 def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> Mapped:
     """Every row of ``table`` -> record versions or a rejection with a reason."""
     frame = table.frame
@@ -478,28 +517,7 @@ def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> 
     reasons = _Reasons(n)
     cols: dict[str, pd.Series] = {}
     for fname, spec in profile.fields.items():
-        missing: list[str] = []
-        vals = _values(frame, spec, n, missing)
-        if spec.constant is not None or spec.template is not None:
-            vals = _nullify(vals)
-        if missing and spec.required:
-            reasons.add(np.ones(n, bool), f"missing_column:{missing[0]}",
-                        f"the file has no column {missing[0]!r} for {fname}")  # fmt: skip
-        if spec.regex is not None:
-            got = vals.str.extract(spec.regex, expand=False) if spec.regex.groups else vals.str.extract(
-                f"({spec.regex.pattern})", expand=False)  # fmt: skip
-            got = got.fillna("")
-            reasons.add(((got == "") & (vals != "")).to_numpy() & spec.required,
-                        f"no_match:{fname}", "does not match " + spec.regex.pattern + ": ", vals)  # fmt: skip
-            vals = got.astype(object)
-        if spec.lookup is not None:
-            vals = _lookup(vals, profile.vocabularies[spec.lookup], reasons, fname, spec.default)
-        elif spec.default is not None:
-            vals = vals.where(vals != "", spec.default)
-        if spec.required:
-            empty = (vals == "").to_numpy()
-            reasons.add(empty, f"missing_{fname}", f"no value for {fname}")
-        cols[fname] = vals
+        cols[fname] = _field(frame, spec, profile, reasons, n)
     times: dict[str, np.ndarray] = {}
     for fname in ("created", "closed", "updated", "due"):
         if fname not in cols:
