@@ -43,6 +43,8 @@ IMPORTABLE_STATES = frozenset(STEP)
 _FIRST_STATE = np.array(["discovered", *(s for _, s in PATH)], dtype=object)  # by open_step + 1
 _LABELS = {s.value: lbl for s, lbl in SOURCE_LABELS_ZH.items()}
 HISTORY_FORMAT = 1
+_BLANK = np.array("", dtype=object)  # np.where over these keeps object arrays (not '<U10')
+_DEPARTMENT = np.array("department", dtype=object)
 
 
 @dataclass(slots=True)
@@ -123,8 +125,8 @@ class ImportedCases:
             "category": self.category[idx],
             "township": self.township[idx],
             "grid": self.grid[idx],
-            "assignee": np.where(routed, self.assignee[idx], ""),
-            "assignee_kind": np.where(routed, "department", ""),
+            "assignee": np.where(routed, self.assignee[idx], _BLANK),
+            "assignee_kind": np.where(routed, _DEPARTMENT, _BLANK),
             "address": self.address[idx],
         }
 
@@ -220,10 +222,14 @@ class ImportedCases:
                 doc[f.name] = v
             elif v.dtype != object:
                 doc[f.name] = {"dtype": v.dtype.str, "data": np.ascontiguousarray(v).tobytes()}
+            elif len(pd.unique(v[:1000])) * 2 > min(len(v), 1000):  # ids: (nearly) all distinct
+                doc[f.name] = v.tolist()
             else:
                 codes, uniques = pd.factorize(v)
                 if len(uniques) * 2 < len(v):
-                    doc[f.name] = {"values": uniques.tolist(), "codes": codes.astype(np.int32).tobytes()}
+                    small = np.uint8 if len(uniques) < 255 else np.uint16 if len(uniques) < 65535 else np.int32
+                    doc[f.name] = {"values": uniques.tolist(), "codes": codes.astype(small).tobytes(),
+                                   "dtype": None, "code_dtype": np.dtype(small).str}  # fmt: skip
                 else:
                     doc[f.name] = v.tolist()
         return msgspec.msgpack.encode(doc)
@@ -239,11 +245,11 @@ class ImportedCases:
             v = doc[f.name]
             if f.name == "actor":
                 values[f.name] = str(v)
-            elif isinstance(v, dict) and "dtype" in v:
+            elif isinstance(v, dict) and v.get("dtype"):
                 values[f.name] = np.frombuffer(v["data"], dtype=np.dtype(v["dtype"])).copy()
             elif isinstance(v, dict):
                 table = np.array(v["values"], dtype=object)
-                values[f.name] = table[np.frombuffer(v["codes"], dtype=np.int32)]
+                values[f.name] = table[np.frombuffer(v["codes"], dtype=np.dtype(v["code_dtype"]))]
             else:
                 values[f.name] = np.array(v, dtype=object)
             if len(values[f.name]) != n and f.name != "actor":
@@ -324,6 +330,6 @@ def plan(
         due=np.where(np.isnan(due), 0.0, due),
         lon=lon,
         lat=lat,
-        rating=rating.astype(np.int64),
+        rating=rating.astype(np.int8),  # 0..5
     )
 

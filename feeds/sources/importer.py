@@ -107,6 +107,7 @@ def import_files(
         if progress:
             progress(f"{path.name}: mapping", 0, len(table.frame))
         mapped = map_table(table, prof)
+        del table  # the file's text: most of the memory, and no longer needed
         result.read += mapped.read
         result.rejected.update(mapped.rejected["reason"].tolist())
         out = rejects_path(path)

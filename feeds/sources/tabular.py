@@ -29,7 +29,7 @@ import pandas as pd
 from commandcenter import geo
 from feeds import protocol as P
 from feeds.sources.cases import IMPORTABLE_STATES, ImportedCases, plan
-from feeds.sources.profile import NUMBER_FIELDS, Profile
+from feeds.sources.profile import NUMBER_FIELDS, TIME_FIELDS, Profile
 
 _NULLS = frozenset({"", "null", "none", "nil", "n/a", "nan", "nat"})
 _ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
@@ -563,7 +563,8 @@ def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> 
     reasons.add(bad_state, "unknown_value:status", "cannot import a case in state ", state)
     ok = reasons.ok
     idx = np.flatnonzero(ok)
-    text = {k: v.to_numpy(dtype=object)[idx] for k, v in cols.items() if k not in NUMBER_FIELDS}
+    text = {k: v.to_numpy(dtype=object)[idx] for k, v in cols.items()
+            if k not in NUMBER_FIELDS and k not in TIME_FIELDS}  # fmt: skip
     text["id"] = ids[idx]
     text["status"] = state.to_numpy(dtype=object)[idx]
     cases = plan(profile.name, profile.closed_states, text, created[idx], closed[idx], updated[idx],
