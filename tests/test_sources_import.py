@@ -19,6 +19,7 @@ from commandcenter.store import Store
 from feeds.journal_codec import journal_codec
 from feeds.sources.importer import import_files, rejects_path
 from feeds.sources.profile import ProfileError, load_profile, parse_profile
+from tests.test_layout_engine import test_panels  # noqa: F401 (a fixture: the layouts test panels)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -426,3 +427,115 @@ def test_imported_months_outlive_the_live_window_and_time_travel_reaches_them(tm
     ids = set(now.to_frame()["id"])
     assert {f"C-{t}" for t in frame["Ticket"]} <= ids and "L96" in ids
     journal.close()
+
+
+def test_sources_dialog_previews_rejects_and_imports_into_the_store_and_journal(
+    qapp, qtbot, tmp_path: Path
+) -> None:
+    from commandcenter.journal import Journal
+    from feeds.sources.service import SourceImporter
+    from widgets import i18n
+    from widgets.chrome.sources_dialog import SourcesDialog
+
+    export = tmp_path / "months.csv"
+    frame = _month_export(export)
+    with export.open("a", encoding="utf-8") as f:
+        f.write("X1,morgen,,,Lärm,Ordnungsamt,Mitte,52.5,13.4,offen\n")  # not a date
+        f.write("X2,01.03.2024 09:00,,,Lärm,Ordnungsamt,Mitte,52.5,13.4,verschollen\n")  # vocabulary
+    markup = '<b style="font-size:90px">Lärm</b>'
+    text = export.read_text(encoding="utf-8")
+    export.write_text(text.replace(",Lärm,", f",{markup},", 2), encoding="utf-8")
+    profile = tmp_path / "city.toml"
+    profile.write_text(CITY_PROFILE, encoding="utf-8")
+    store = Store()
+    journal = Journal(tmp_path / "journal.sqlite3", journal_codec())
+    i18n.set_language(qapp, i18n.ENGLISH)
+    dialog = SourcesDialog(SourceImporter(store, journal))
+    qtbot.addWidget(dialog)
+    assert dialog.windowTitle() == "Sources" and dialog.import_button.text() == "Import"
+    assert dialog.profile_box.count() == len(SourceImporter.profiles()) >= 4
+    assert not dialog.add_profile_file(tmp_path / "nope.toml")  # a bad profile says why
+    assert "Profile error" in dialog.status.text()
+    assert dialog.add_profile_file(profile)
+    dialog.set_files([export])
+    qtbot.waitUntil(lambda: dialog.preview is not None and not dialog.busy, timeout=20_000)
+
+    # the first 50 rows as read beside the same rows as mapped
+    raw, mapped = dialog.raw_table, dialog.mapped_table
+    assert raw.rowCount() == mapped.rowCount() == 50
+    raw_cols = [raw.horizontalHeaderItem(c).text() for c in range(raw.columnCount())]
+    map_cols = [mapped.horizontalHeaderItem(c).text() for c in range(mapped.columnCount())]
+    assert raw.item(0, raw_cols.index("Ticket")).text() == "M0"
+    assert mapped.item(0, map_cols.index("id")).text() == "C-M0"
+    assert mapped.item(0, map_cols.index("status")).text() == "closed"
+    assert mapped.item(0, map_cols.index("created")).text() == "2024-01-02 08:00"
+    assert raw.item(0, raw_cols.index("Art")).text() == markup  # shown literally, not as markup
+    # every rejection of the whole file, with its reason
+    assert dialog.rejects_table.rowCount() == 2
+    reasons = {dialog.rejects_table.item(r, 1).text() for r in range(2)}
+    assert reasons == {"bad_date:created", "unknown_value:status"}
+    assert "bad_date:created: 1" in dialog.reasons.text()
+    assert dialog.status.text().startswith(f"read {len(frame) + 2}, can import {len(frame)}, rejected 2")
+    assert len(store) == 0  # a preview loads nothing
+
+    dialog.start_import()
+    qtbot.waitUntil(lambda: dialog.result is not None and not dialog.busy, timeout=20_000)
+    assert dialog.progress.value() == 100
+    assert dialog.status.text() == f"read {len(frame) + 2}, imported {len(frame)}, rejected 2"
+    assert len(store) == len(frame) and store.case("C-M0").state == "closed"
+    assert [h[3] for h in journal.history()] == [len(frame)]  # the history is journaled
+    assert rejects_path(export).exists()
+    # the same file again: nothing changes
+    dialog.result = None
+    dialog.start_import()
+    qtbot.waitUntil(lambda: dialog.result is not None and not dialog.busy, timeout=20_000)
+    assert dialog.result.already_imported == [export] and len(store) == len(frame)
+    assert "already imported" in dialog.status.text()
+
+    i18n.set_language(qapp, i18n.CHINESE)
+    try:
+        assert dialog.windowTitle() == "数据源" and dialog.import_button.text() == "导入"
+    finally:
+        i18n.set_language(qapp, i18n.ENGLISH)
+    journal.close()
+
+
+@pytest.mark.usefixtures("test_panels")
+def test_ctrl_shift_i_opens_the_sources_dialog_over_the_live_store_and_journal(
+    qapp, qtbot, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import Qt
+
+    from commandcenter.status import FeedStatus
+    from commandcenter.timetravel import TimeTravel
+    from layouts.library import LayoutLibrary
+    from layouts.shell import Shell
+    from tests.test_layout_engine import deep_doc
+    from widgets import i18n
+    from widgets.base import PanelContext
+    from widgets.chrome.sources_dialog import SourcesDialog
+    from widgets.live import LiveBridge
+
+    store, status = Store(), FeedStatus()
+    bridge = LiveBridge(store, status)
+    journal = Journal(tmp_path / "journal.sqlite3", journal_codec())
+    shell = Shell(PanelContext(store, status, bridge), LayoutLibrary(tmp_path / "u", tmp_path / "p"),
+                  interactive=False, timetravel=TimeTravel(store, journal))  # fmt: skip
+    i18n.set_language(qapp, i18n.ENGLISH)
+    try:
+        shell.apply_layout(deep_doc())
+        win = shell.windows[0]
+        win.show()
+        qtbot.waitExposed(win)
+        action = win.findChild(type(win.commands.palette), "action-sources")
+        assert action.shortcut().toString() == "Ctrl+Shift+I" and action.text() == "Sources…"
+        assert any(act is action for _, act in win.commands.entries())  # the palette lists it
+        qtbot.keyClick(win, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        dialog = win.findChild(SourcesDialog)
+        assert dialog is not None and dialog.isVisible()
+        assert dialog.importer.sink.store is store and dialog.importer.journal is journal
+        dialog.close()
+    finally:
+        shell.close_all()
+        bridge.close()
+        journal.close()

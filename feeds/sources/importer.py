@@ -26,7 +26,7 @@ from typing import Any
 
 from commandcenter.status import FeedStatus
 from feeds.sources.profile import Profile, load_profile
-from feeds.sources.tabular import map_table, read_table
+from feeds.sources.tabular import Mapped, map_table, read_table
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -64,6 +64,74 @@ def rejects_path(path: Path) -> Path:
     return path.with_name(f"{path.name}.rejected.csv")
 
 
+@dataclass(slots=True)
+class MappedFile:
+    """One file mapped and checked, not loaded yet (``load_mapped`` loads it)."""
+
+    path: Path
+    key: str  # the file's digest under the profile: a journal holds it once
+    mapped: Mapped
+
+
+def map_file(
+    path: Path, prof: Profile, result: ImportResult, journal: Any = None,
+    progress: Progress | None = None,
+) -> MappedFile | None:
+    """Read and map one file, write its rejects beside it and count into ``result``;
+    None when it is unreadable or already in ``journal``. The heavy half of an import,
+    which touches neither store nor journal: it may run off the GUI thread."""
+    key = f"import:{_digest(path, prof)}" if journal is not None else ""
+    if journal is not None and journal.has_history(key):
+        result.already_imported.append(path)
+        if progress:
+            progress(f"{path.name}: already imported", 1, 1)
+        return None
+    try:
+        table = read_table(path, prof)
+    except (ValueError, OSError) as err:
+        result.problems.append(str(err))
+        result.rejected["unreadable_file"] += 1
+        return None
+    result.problems.extend(f"{path.name}: {p}" for p in table.problems)
+    if progress:
+        progress(f"{path.name}: mapping", 0, len(table.frame))
+    mapped = map_table(table, prof)
+    del table  # the file's text: most of the memory, and no longer needed
+    result.read += mapped.read
+    result.rejected.update(mapped.rejected["reason"].tolist())
+    out = rejects_path(path)
+    if len(mapped.rejected):
+        mapped.rejected.to_csv(out, index=False, encoding="utf-8-sig")
+        result.rejects_files.append(out)
+    elif out.exists():
+        out.unlink()  # a clean re-run leaves no stale rejects beside the input
+    return MappedFile(path, key, mapped)
+
+
+def load_mapped(
+    item: MappedFile, sink: Any, result: ImportResult, status: FeedStatus | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Load a mapped file into ``sink`` (a Store, or a Recorder: then its journal keeps
+    the history too). The light half, on the thread that owns the store."""
+    cases = item.mapped.cases
+    name = item.path.name
+    if progress:
+        progress(f"{name}: importing", 0, len(cases))
+    bulk = cases.at()
+    if hasattr(sink, "journal"):
+        cs = sink.bulk_load(bulk, history=cases, key=item.key, label=name)
+    else:
+        cs = sink.bulk_load(bulk)
+    result.imported += len(cs.cases_created) + len(cs.cases_updated)
+    if status is not None:
+        status.received += cases.event_count
+        status.applied += cs.applied
+        status.notify()
+    if progress:
+        progress(f"{name}: importing", len(cases), len(cases))
+
+
 def import_files(
     profile: Profile | str | Path,
     files: Sequence[str | Path],
@@ -87,53 +155,13 @@ def import_files(
         sink = Recorder(sink, journal)
     loading = not dry_run and sink is not None
     for raw_path in files:
-        path = Path(raw_path)
-        key = ""
-        recorder_journal = getattr(sink, "journal", None) if loading else None
-        if recorder_journal is not None:
-            key = f"import:{_digest(path, prof)}"
-            if recorder_journal.has_history(key):
-                result.already_imported.append(path)
-                if progress:
-                    progress(f"{path.name}: already imported", 1, 1)
-                continue
-        try:
-            table = read_table(path, prof)
-        except (ValueError, OSError) as err:
-            result.problems.append(str(err))
-            result.rejected["unreadable_file"] += 1
+        item = map_file(Path(raw_path), prof, result, getattr(sink, "journal", None) if loading else None,
+                        progress)  # fmt: skip
+        if item is None:
             continue
-        result.problems.extend(f"{path.name}: {p}" for p in table.problems)
-        if progress:
-            progress(f"{path.name}: mapping", 0, len(table.frame))
-        mapped = map_table(table, prof)
-        del table  # the file's text: most of the memory, and no longer needed
-        result.read += mapped.read
-        result.rejected.update(mapped.rejected["reason"].tolist())
-        out = rejects_path(path)
-        if len(mapped.rejected):
-            mapped.rejected.to_csv(out, index=False, encoding="utf-8-sig")
-            result.rejects_files.append(out)
-        elif out.exists():
-            out.unlink()  # a clean re-run leaves no stale rejects beside the input
-        cases = mapped.cases
-        if not loading:
-            result.imported += len(cases)
-            continue
-        if progress:
-            progress(f"{path.name}: importing", 0, len(cases))
-        bulk = cases.at()
-        if hasattr(sink, "journal"):  # a Recorder: the history goes into its journal too
-            cs = sink.bulk_load(bulk, history=cases, key=key)
+        if loading:
+            load_mapped(item, sink, result, status, progress)
         else:
-            cs = sink.bulk_load(bulk)
-        result.imported += len(cs.cases_created) + len(cs.cases_updated)
-        if status is not None:
-            status.received += cases.event_count
-            status.applied += cs.applied
-            status.notify()
-        if progress:
-            progress(f"{path.name}: importing", len(cases), len(cases))
+            result.imported += len(item.mapped.cases)
     result.seconds = time.perf_counter() - t0
     return result
-
