@@ -248,6 +248,7 @@ def _cn12345_xlsx(path: Path) -> pd.DataFrame:
             113.58 + i * 0.001, 37.80 + i * 0.001,
         ])  # fmt: skip
     wb = xlsxwriter.Workbook(str(path))
+    date_format = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     ws = wb.add_worksheet("工单")
     ws.merge_range(0, 0, 0, len(header) - 1, "平定县12345热线工单导出（2024年5月）")
     ws.write_row(1, 0, header)
@@ -259,6 +260,8 @@ def _cn12345_xlsx(path: Path) -> pd.DataFrame:
             if isinstance(v, pd.Timestamp):
                 if c == 1 and i % 2:  # text dates in some rows
                     ws.write_string(r, c, v.strftime("%Y/%m/%d %H:%M"))
+                elif c == 6 and i % 3 == 0:  # a real Excel date cell
+                    ws.write_datetime(r, c, v.to_pydatetime(), date_format)
                 else:  # an Excel serial number, no date format applied
                     serial = (v - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
                     ws.write_number(r, c, round(serial, 8))
@@ -464,7 +467,7 @@ def test_sources_dialog_previews_rejects_and_imports_into_the_store_and_journal(
     raw, mapped = dialog.raw_table, dialog.mapped_table
     assert raw.rowCount() == mapped.rowCount() == 50
     raw_cols = [raw.horizontalHeaderItem(c).text() for c in range(raw.columnCount())]
-    map_cols = [mapped.horizontalHeaderItem(c).text() for c in range(mapped.columnCount())]
+    map_cols = [mapped.horizontalHeaderItem(c).text() for c in range(mapped.columnCount())]  # en: the field
     assert raw.item(0, raw_cols.index("Ticket")).text() == "M0"
     assert mapped.item(0, map_cols.index("id")).text() == "C-M0"
     assert mapped.item(0, map_cols.index("status")).text() == "closed"

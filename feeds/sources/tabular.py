@@ -334,9 +334,8 @@ def parse_times(s: pd.Series, profile: Profile, *, stripped: bool = False) -> tu
     if is_dt.any():
         dts = pd.to_datetime(s[is_dt].astype(object).map(lambda v: pd.Timestamp(v)))
         local = dts.dt.tz_localize(profile.zone, ambiguous="NaT", nonexistent="NaT")
-        vals = local.astype("int64").to_numpy() / 1e9
+        vals = _epoch(local)  # in the frame's own unit (pandas 3 reads Excel's dates as us)
         nat = local.isna().to_numpy()
-        vals[nat] = np.nan
         out[is_dt] = vals
         problem[np.flatnonzero(is_dt)[nat]] = 3
         problem[np.flatnonzero(is_dt)[~nat]] = 0

@@ -51,6 +51,22 @@ CELL_CHARS = 120  # a cell shows at most this much of a value (the tooltip-free 
 EXPORT_FILTER = "Exports (*.csv *.xlsx *.xls *.json *.ndjson *.jsonl);;All files (*)"
 
 
+# Case fields as the mapped table's headers say them (the profile format's names after).
+_FIELD_NAMES_ZH = {
+    "id": "编号", "created": "受理时间", "category": "类别", "status": "状态",
+    "department": "承办单位", "township": "乡镇街道", "grid": "网格", "due": "办理时限",
+    "closed": "办结时间", "updated": "更新时间", "address": "地址", "title": "标题",
+    "description": "内容", "lat": "纬度", "lon": "经度", "rating": "满意度",
+    "reporter_name": "联系人", "reporter_phone": "联系电话", "urgency": "紧急程度",
+    "channel": "来源渠道", "reason": "拒绝原因",
+}  # fmt: skip
+
+
+def field_header(name: str) -> str:
+    zh = _FIELD_NAMES_ZH.get(name)
+    return zh_en(f"{zh} {name}", name) if zh else name
+
+
 class _Relay(QObject):
     """Carries a worker's progress and result to the GUI thread (queued signals)."""
 
@@ -324,7 +340,7 @@ class SourcesDialog(QDialog):
     def _show_preview(self, pv: Any) -> None:
         self.preview = pv
         _fill(self.raw_table, pv.raw_columns, pv.raw_rows)
-        _fill(self.mapped_table, pv.mapped_columns, pv.mapped_rows)
+        _fill(self.mapped_table, [field_header(c) for c in pv.mapped_columns], pv.mapped_rows)
         _fill(self.rejects_table, [zh_en("行号", "row"), zh_en("原因", "reason"), zh_en("详情", "detail")],
               pv.rejected_rows)  # fmt: skip
         counts = "; ".join(f"{reason}: {n}" for reason, n in sorted(pv.rejected.items(), key=lambda x: -x[1]))
