@@ -146,6 +146,7 @@ class SourcesDialog(QDialog):
         self.raw_table = _table("sourcesRaw")
         self.mapped_table = _table("sourcesMapped")
         self.rejects_table = _table("sourcesRejects")
+        self.rejects_table.horizontalHeader().setStretchLastSection(True)  # the detail, whole
         self.reasons = QLabel()
         self.reasons.setObjectName("sourcesReasons")
         self.reasons.setTextFormat(Qt.TextFormat.PlainText)
