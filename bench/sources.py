@@ -71,6 +71,16 @@ def make_frame(n: int, seed: int = 3) -> pd.DataFrame:
     return frame
 
 
+def _peak_mb() -> float:
+    """This process's peak resident set (VmHWM). Not ``ru_maxrss``: Linux carries that
+    across exec, so a child started by a big parent would report the parent's size."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(kind: str, path: str, profile_path: str) -> None:
     """One measurement in a fresh process: the baseline reader alone, then the import
     (into a store, or a store and a journal when ``kind`` ends in ``+journal``)."""
@@ -85,7 +95,7 @@ def _child(kind: str, path: str, profile_path: str) -> None:
     else:
         base_rows = len(pd.read_excel(path, header=None, dtype=object, engine="calamine")) - 1
     base = time.perf_counter() - t
-    base_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    base_peak = _peak_mb()
     journal = None
     if kind.endswith("+journal"):
         journal = Journal(Path(path).with_suffix(".journal.sqlite3"), journal_codec())
@@ -95,7 +105,7 @@ def _child(kind: str, path: str, profile_path: str) -> None:
     if journal is not None:
         journal.close()
     took = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mb()
     print(json.dumps({"read": result.read, "imported": result.imported, "seconds": took,
                       "baseline_rows_s": base_rows / base, "baseline_peak_mb": base_peak,
                       "peak_mb": peak}))  # fmt: skip
