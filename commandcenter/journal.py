@@ -48,6 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from commandcenter.store import ChangeSet, EventLike, Store
 
 log = logging.getLogger(__name__)
@@ -91,7 +93,10 @@ def store_state(store: Store) -> dict[str, Any]:
         "seq": store.seq,
         "now": store.clock.now() if store.clock.server_now else 0.0,
         "rate": store.clock.rate,
-        "cases": [store.record_at(i) for i in range(len(store))],
+        # Imported cases as loaded are in the journal's history segments, which a seek
+        # lays over the checkpoint: carrying (and building) a million records in every
+        # checkpoint would repeat them.
+        "cases": [store.record_at(i) for i in np.flatnonzero(~store.history_rows()).tolist()],
         "units": [u.status for u in store.units.values() if u.status is not None],
         "positions": positions,
         "cameras": list(store.cameras.values()),
@@ -537,13 +542,14 @@ class Recorder:
     def bulk_load(self, bulk: Any, history: Any = None, key: str = "", label: str = "") -> ChangeSet:
         """Load imported cases into the store and keep ``history`` (their segment) in the
         journal under ``key``; a journal failure stops recording, not the load."""
-        cs = self.store.bulk_load(bulk)
+        kept = False
         if history is not None and not self.failed:
             try:
                 self.journal.append_history(key, history, label)
+                kept = True
             except (sqlite3.Error, OSError) as err:
                 self._journal_failed(err)
-        return cs
+        return self.store.bulk_load(bulk, in_history=kept)
 
     def set_clock(self, server_now: float, rate: float = 1.0) -> None:
         self.store.set_clock(server_now, rate)

@@ -278,6 +278,9 @@ class Store:
         self._lazy: list[tuple[int, np.ndarray, Callable[[int], Any]]] = []
         self._extras: dict[str, dict[str, Any]] = {}
         self._version = np.zeros(capacity, dtype=np.int64)
+        # True: the row is as a bulk load put it and its history is journaled elsewhere
+        # (a history segment), so a checkpoint need not carry it.
+        self._in_history = np.zeros(capacity, dtype=bool)
         self._state = np.zeros(capacity, dtype=np.int8)
         self._urgency = np.zeros(capacity, dtype=np.int8)
         self._source = np.zeros(capacity, dtype=np.int8)
@@ -303,6 +306,7 @@ class Store:
             return b
 
         self._version = grown(self._version)
+        self._in_history = grown(self._in_history)
         self._state = grown(self._state)
         self._urgency = grown(self._urgency)
         self._source = grown(self._source)
@@ -457,6 +461,7 @@ class Store:
         if extra:
             self._extras[c.id] = extra
         self._version[row] = c.version
+        self._in_history[row] = False  # changed since: its history is the live journal's
         self._state[row], self._urgency[row] = checked
         self._source[row] = _SOURCE_INDEX.get(c.source, 0)
         self._supervised[row] = c.supervised
@@ -478,14 +483,16 @@ class Store:
         )
         codes["address"][row] = interners["address"].code(getattr(c, "address", ""))
 
-    def bulk_load(self, bulk: BulkCases) -> ChangeSet:
+    def bulk_load(self, bulk: BulkCases, in_history: bool = False) -> ChangeSet:
         """Put many cases at once, column by column (an import of months of history).
 
         The same rules as ``apply``, as vector operations: a case not held is added, one
         held at a lower version is replaced, one at the same or a higher version is stale
         (so loading the same history twice changes nothing); a case whose values its
         columns cannot take is refused with the reason, the rest loads. Takes no sequence
-        numbers: the live feed's numbering is left alone."""
+        numbers: the live feed's numbering is left alone. ``in_history``: the journal
+        keeps these cases as a history segment (``history_rows`` leaves them out of
+        checkpoints until they change)."""
         import pandas as pd
 
         cs = ChangeSet()
@@ -554,6 +561,7 @@ class Store:
         self._n += k
         r = rows[take]
         self._version[r] = version[take]
+        self._in_history[r] = in_history
         self._state[r] = state_code[take]
         self._urgency[r] = urgency_code[take]
         self._source[r] = np.maximum(_coded(bulk.source, _SOURCE_INDEX), 0)[take]
@@ -600,6 +608,10 @@ class Store:
         for case_id, extra in extras.items():
             if case_id in self._row:
                 self._extras[case_id] = extra
+
+    def history_rows(self) -> np.ndarray:
+        """Rows as a journaled bulk load left them (a checkpoint need not carry them)."""
+        return self._in_history[: self._n].copy()
 
     def row_of(self, case_id: str) -> int | None:
         return self._row.get(case_id)

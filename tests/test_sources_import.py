@@ -388,7 +388,9 @@ def _month_export(path: Path, n: int = 60) -> pd.DataFrame:
 
 
 def test_imported_months_outlive_the_live_window_and_time_travel_reaches_them(tmp_path: Path) -> None:
-    from commandcenter.journal import DAY, Recorder
+    import msgspec
+
+    from commandcenter.journal import DAY, Recorder, store_state
     from feeds import protocol as P
 
     export = tmp_path / "months.csv"
@@ -398,6 +400,12 @@ def test_imported_months_outlive_the_live_window_and_time_travel_reaches_them(tm
     live = Recorder(Store(), journal)
     result = import_files(parse_profile(CITY_PROFILE, "city.toml"), [export], live)
     assert result.imported == len(frame) == len(live.store)
+    # Checkpoints leave out imported cases as loaded (the history segment has them) and
+    # carry one again once the live feed changes it.
+    assert store_state(live.store)["cases"] == []
+    changed = msgspec.structs.replace(live.store.case("C-M1"), version=3, state="handling")
+    live.apply([P.Event(seq=1, kind=P.CASE_UPDATED, ts=changed.created_ts + 60, data=changed)])
+    assert [c.id for c in store_state(live.store)["cases"]] == ["C-M1"]
     # Ten months later the console runs live for four days; the journal keeps two of them.
     t0 = pd.Timestamp("2024-11-01 08:00", tz=BERLIN).timestamp()
     live.reset(P.Snapshot(v=1, epoch="live", seq=0, now=t0, rate=1.0))

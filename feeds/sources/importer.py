@@ -28,6 +28,7 @@ from commandcenter.status import FeedStatus
 from feeds.sources.profile import Profile, load_profile
 from feeds.sources.tabular import Mapped, map_table, read_table
 
+EVENT_BATCH = 50_000  # events per apply, for sinks without a bulk load
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -118,6 +119,9 @@ def load_mapped(
     name = item.path.name
     if progress:
         progress(f"{name}: importing", 0, len(cases))
+    if not hasattr(sink, "bulk_load"):  # a sink that takes events only (a live source's)
+        _publish(cases, sink, result, status, progress, name)
+        return
     bulk = cases.at()
     if hasattr(sink, "journal"):
         cs = sink.bulk_load(bulk, history=cases, key=item.key, label=name)
@@ -130,6 +134,29 @@ def load_mapped(
         status.notify()
     if progress:
         progress(f"{name}: importing", len(cases), len(cases))
+
+
+def _publish(cases: Any, sink: Any, result: ImportResult, status: FeedStatus | None,
+             progress: Progress | None, name: str) -> None:  # fmt: skip
+    """Every record version as an event, in time order, as a feed would send them: for
+    sinks that number and route events themselves (several live sources into one store)."""
+    import numpy as np
+
+    from feeds.transports import Sequencer
+
+    seq = Sequencer(sink, status or FeedStatus())
+    versions = cases.versions()
+    order = np.argsort(np.fromiter((v[1] for v in versions), float, len(versions)), kind="stable")
+    changed: set[str] = set()
+    for start in range(0, len(order), EVENT_BATCH):
+        seq.publish([(versions[i][0], versions[i][2], versions[i][1]) for i in order[start : start + EVENT_BATCH]])
+        cs = seq.last_change
+        if cs is not None:
+            changed.update(cs.cases_created)
+            changed.update(cs.cases_updated)
+        if progress:
+            progress(f"{name}: importing", min(start + EVENT_BATCH, len(order)), len(order))
+    result.imported += len(changed)
 
 
 def import_files(
