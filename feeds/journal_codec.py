@@ -102,7 +102,8 @@ class ProtocolJournalCodec:
         return P.decode_snapshot(raw)
 
     def encode_history(self, segment: Any) -> bytes:
-        return segment.encode()
+        """An imported history segment, masked as every record is (``ImportedCases``)."""
+        return segment.masked(self._mask).encode()
 
     def decode_history(self, raw: bytes) -> Any:
         from feeds.sources.cases import ImportedCases

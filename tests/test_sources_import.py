@@ -550,3 +550,33 @@ def test_ctrl_shift_i_opens_the_sources_dialog_over_the_live_store_and_journal(
         shell.close_all()
         bridge.close()
         journal.close()
+
+
+def test_a_masking_journal_keeps_no_personal_data_of_an_import(tmp_path: Path) -> None:
+    from commandcenter.privacy import Mask
+
+    text = CITY_PROFILE.replace('lat = "Breite"', 'lat = "Breite"\nreporter_name = "Name"\n'
+                                'reporter_phone = "Telefon"\ndescription = "Notiz"')  # fmt: skip
+    profile = parse_profile(text, "city.toml")
+    export = tmp_path / "people.csv"
+    export.write_text(
+        "Ticket,Geöffnet,Erledigt,Frist,Art,Amt,Bezirk,Breite,Länge,Zustand,Name,Telefon,Notiz\n"
+        "1,01.03.2024 08:00,,,Lärm,Ordnungsamt,Mitte,52.5,13.4,offen,张三丰,13812345678,"
+        "张三丰说：请回电13812345678\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path, journal_codec(Mask()))
+    store = Store()
+    assert import_files(profile, [export], store, journal).imported == 1
+    assert store.case("C-1").reporter_phone == "13812345678"  # the live store keeps them
+    journal.close()
+    raw = path.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("journal.sqlite3-*"))
+    assert "13812345678".encode() not in raw and "张三丰".encode() not in raw
+    journal = Journal(path, journal_codec(Mask()))
+    past = Store()
+    journal.seek_into(past, journal.bounds()[1])
+    case = past.case("C-1")
+    assert case.reporter_phone != "13812345678" and "张三丰" not in case.description
+    assert case.reporter_phone.startswith("138") and case.reporter_phone.endswith("5678")
+    journal.close()

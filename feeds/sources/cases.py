@@ -17,6 +17,7 @@ state. A record with a closing time is closed whatever its status says.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -208,6 +209,37 @@ class ImportedCases:
             if fin[i]:
                 out.append((P.CASE_UPDATED, float(self.end[i]), self.record(i, True)))
         return out
+
+    def masked(self, mask: Any) -> ImportedCases:
+        """A copy with personal data masked as ``commandcenter.privacy.Mask.case`` masks a
+        record (names, phone numbers, house numbers, names inside the text), for a journal
+        that keeps none of them. Each distinct value is masked once."""
+        if not getattr(mask, "enabled", False):
+            return self
+
+        def each(values: np.ndarray, fn: Any) -> np.ndarray:
+            codes, uniques = pd.factorize(values)
+            done = np.array([fn(str(u)) for u in uniques] + [""], dtype=object)
+            return done[codes]
+
+        def texts(values: np.ndarray) -> np.ndarray:
+            seen: dict[tuple[str, str], str] = {}
+            out = np.empty(len(values), dtype=object)
+            for i, (text, who) in enumerate(zip(values.tolist(), self.reporter_name.tolist(), strict=True)):
+                key = (text, who)
+                if key not in seen:
+                    seen[key] = mask.text(text, (who,) if who else ())
+                out[i] = seen[key]
+            return out
+
+        return dataclasses.replace(
+            self,
+            reporter_name=each(self.reporter_name, mask.name),
+            reporter_phone=each(self.reporter_phone, mask.phone),
+            address=each(self.address, mask.address),
+            title=texts(self.title),
+            description=texts(self.description),
+        )
 
     # ---- bytes -----------------------------------------------------------------------
 
