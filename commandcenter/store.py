@@ -520,7 +520,10 @@ class Store:
         floats = {k: np.asarray(bulk.floats.get(k, np.zeros(n)), dtype=np.float64) for k in _FLOAT_COLS}
         for name in _FLOAT_FIELDS:
             refuse(~np.isfinite(floats[name]), f"{name} is not a finite number")
-        refuse(~np.fromiter((type(v) is str and v != "" for v in ids), bool, n), "the case has no id")
+        if pd.api.types.infer_dtype(ids, skipna=False) == "string":  # one C pass: all text
+            refuse(ids == "", "the case has no id")
+        else:
+            refuse(~np.fromiter((type(v) is str and v != "" for v in ids), bool, n), "the case has no id")
         for mask, why in reasons:
             cs.rejected.extend((0, f"case {cid!r}: {why}") for cid in ids[mask][:1000])
         get = self._row.get

@@ -301,12 +301,13 @@ def _nullify(s: pd.Series) -> pd.Series:
 
 
 def parse_times(s: pd.Series, profile: Profile, *, stripped: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(epoch seconds, problem) per value: NaN where empty; problem '' or 'bad', 'ambiguous'
-    (two formats read it differently) or 'ambiguous_local' (a wall time that happens twice
-    or never in the zone, at a daylight-saving change)."""
+    """(epoch seconds, problem code) per value: NaN where empty; the code indexes
+    ``PROBLEMS``: '' or 'bad', 'ambiguous' (two formats read it differently) or
+    'ambiguous_local' (a wall time that happens twice or never in the zone, at a
+    daylight-saving change)."""
     n = len(s)
     out = np.full(n, np.nan)
-    problem = np.zeros(n, dtype=np.int8)  # index into _PROBLEMS
+    problem = np.zeros(n, dtype=np.int8)  # index into PROBLEMS
     arr = s.to_numpy(dtype=object)
     if stripped or all(type(v) is str for v in arr):  # text only (CSV, JSON): no cell is a date yet
         is_dt = np.zeros(n, bool)
@@ -340,10 +341,10 @@ def parse_times(s: pd.Series, profile: Profile, *, stripped: bool = False) -> tu
         problem[np.flatnonzero(is_dt)[nat]] = 3
         problem[np.flatnonzero(is_dt)[~nat]] = 0
     out[empty] = np.nan
-    return out, _PROBLEMS[problem]
+    return out, problem
 
 
-_PROBLEMS = np.array(["", "bad", "ambiguous", "ambiguous_local"], dtype=object)
+PROBLEMS = ("", "bad", "ambiguous", "ambiguous_local")  # parse_times' problem codes
 
 
 _NUMERIC_FORMATS = ("excel_serial", "epoch")
@@ -532,8 +533,8 @@ def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> 
                     raw = raw.where(~is_date, pd.Series(cells, dtype=object, index=raw.index))
                 break
         secs, problem = parse_times(raw, profile, stripped=raw is cols[fname])
-        for what in ("bad", "ambiguous", "ambiguous_local"):
-            m = problem == what
+        for what in ("bad", "ambiguous", "ambiguous_local") if problem.any() else ():
+            m = problem == PROBLEMS.index(what)
             if m.any():
                 label = {"bad": "bad_date", "ambiguous": "ambiguous_date", "ambiguous_local": "ambiguous_local_time"}[what]
                 why = {"bad": "no accepted format reads ", "ambiguous": "two accepted formats read differently: ",
