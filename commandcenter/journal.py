@@ -256,6 +256,15 @@ class Journal:
         self._segments.clear()
         return cur.rowcount == 1
 
+    def load_history(self, store: Store) -> int:
+        """Put every imported segment, as it ends, into ``store`` (the console's live
+        store at start: what ``main.py import`` brought in is then in the rankings and
+        trends as well as in time travel); returns the cases loaded or replaced."""
+        loaded = 0
+        for seg in self._segments_by(float("inf")):
+            loaded += store.bulk_load(seg.at(None), in_history=True).applied
+        return loaded
+
     def _history_bytes(self) -> int:
         return int(self._db.execute("SELECT coalesce(sum(bytes), 0) FROM history").fetchone()[0])
 

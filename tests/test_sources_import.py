@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from commandcenter import geo
-from commandcenter.journal import Journal
+from commandcenter.journal import Journal, store_state
 from commandcenter.store import Store
 from feeds.journal_codec import journal_codec
 from feeds.sources.importer import import_files, rejects_path
@@ -357,6 +357,10 @@ def test_command_line_import_dry_run_json_and_idempotent_reimport(
     store = Store()
     journal.seek_into(store, journal.bounds()[1])
     assert len(store) == 990
+    # and a console starting on this journal puts it into its live store
+    live = Store()
+    assert journal.load_history(live) == 990 and store_state(live)["cases"] == []
+    assert live.case("NYC39573567").state == "closed"
     journal.close()
     bad = _run_import("--profile", str(tmp_path / "nope.toml"), str(export), state=tmp_path)
     assert bad.returncode == 2 and "profile error" in bad.stderr
@@ -390,7 +394,7 @@ def _month_export(path: Path, n: int = 60) -> pd.DataFrame:
 def test_imported_months_outlive_the_live_window_and_time_travel_reaches_them(tmp_path: Path) -> None:
     import msgspec
 
-    from commandcenter.journal import DAY, Recorder, store_state
+    from commandcenter.journal import DAY, Recorder
     from feeds import protocol as P
 
     export = tmp_path / "months.csv"
