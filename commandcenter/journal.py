@@ -242,7 +242,13 @@ class Journal:
         return cur.rowcount == 1
 
     def has_history(self, key: str) -> bool:
-        return self._db.execute("SELECT 1 FROM history WHERE key = ?", (key,)).fetchone() is not None
+        """Whether a segment of ``key`` is held. Safe from any thread (an import maps off
+        the GUI thread and asks first): it reads through a connection of its own."""
+        db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            return db.execute("SELECT 1 FROM history WHERE key = ?", (key,)).fetchone() is not None
+        finally:
+            db.close()
 
     def history(self) -> list[tuple[str, float, float, int, int, str]]:
         """(key, first time, last time, cases, events, label) of every imported segment."""
