@@ -75,8 +75,7 @@ import numpy as np
 import pandas as pd
 
 from commandcenter.metrics.definitions import STATE_INDEX as _STATE_INDEX
-from commandcenter.metrics.definitions import Flags
-from commandcenter.metrics.definitions import case_flags as _policy_flags
+from commandcenter.metrics.definitions import case_flags
 from commandcenter.metrics.windows import (  # noqa: F401 (re-exported: ranking.Window...)
     ALL_TIME,
     LAST_7_DAYS,
@@ -286,27 +285,6 @@ def _ints(frame: pd.DataFrame, col: str) -> np.ndarray:
     if col not in frame.columns:
         return np.zeros(len(frame), dtype=np.int64)
     return frame[col].to_numpy(dtype=np.int64, na_value=0)
-
-
-def _flags(
-    policy: SlaPolicy,
-    state: np.ndarray,
-    urgency: np.ndarray,
-    category: np.ndarray,
-    categories: list[str],
-    created: np.ndarray,
-    completed: np.ndarray,
-    extension: np.ndarray,
-    rating: np.ndarray,
-    due: np.ndarray,
-) -> Flags:
-    """The per-case flags, on time judged as the SLA judges it: against the record's own
-    deadline (``due_ts``, an import's 办理时限) where it has one, else the policy's."""
-    f = _policy_flags(policy, state, urgency, category, categories, created, completed, extension, rating)
-    own = due > 0
-    if own.any():
-        f.on_time = np.where(own, f.timed & (completed <= due), f.on_time)
-    return f
 
 
 def _floats(frame: pd.DataFrame, col: str) -> np.ndarray:
@@ -712,7 +690,7 @@ def _cases_from_frame(frame: pd.DataFrame, cfg: RankingConfig) -> _Cases:
     rating = _ints(frame, "rating")
     extension = _floats(frame, "extension_s")
     due = _floats(frame, "due_ts")
-    f = _flags(
+    f = case_flags(
         cfg.policy,
         state,
         urgency,
@@ -1292,7 +1270,7 @@ class RankingEngine:
         rating = _ints(frame, "rating")
         extension = _floats(frame, "extension_s")
         due = _floats(frame, "due_ts")
-        f = _flags(
+        f = case_flags(
             cfg.policy,
             state,
             urgency,

@@ -688,6 +688,7 @@ class Store:
             closed=f["closed_ts"][:n],
             on_site=f["on_site_ts"][:n],
             extension=f["extension_s"][:n],
+            due=f["due_ts"][:n],
             codes={k: v[:n] for k, v in self._codes.items()},
             values={k: it.values for k, it in self._interners.items()},
         )

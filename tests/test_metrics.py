@@ -226,3 +226,22 @@ def test_a_platform_rate_one_report_behind_is_not_a_difference(day) -> None:
     assert platform_difference(count, (count.value or 0) + 1) is None
     assert platform_difference(count, (count.value or 0) - 1) is None
     assert platform_difference(count, (count.value or 0) + 2) == 2
+
+
+def test_on_time_reads_a_records_own_due_date_first() -> None:
+    """Completed a day after filing: on time by the policy's days-long limit, late by the
+    record's own 12-hour deadline. The catalogue and the league table agree on it."""
+    created = NOW - 2 * 86_400
+    cases = []
+    for i in range(20):
+        c = _case(i, 1, "closed", created + i, created + i + 86_400, 5)
+        c.urgency = "normal"
+        c.due_ts = created + i + 12 * 3600 if i < 5 else 0.0  # 5 with their own deadline
+        cases.append(c)
+    store = Store()
+    store.reset(SimpleNamespace(epoch="d", seq=1, now=NOW, rate=1.0, cases=cases, units=[],
+                                positions=[], cameras=[], grids=[], kpis=[], alerts=[]))  # fmt: skip
+    rate = MetricEngine(store).figures(NOW).value("on_time_rate")
+    assert (rate.numerator, rate.n) == (15, 20)
+    table = LeagueTable.compute(store.to_frame(), "township", LAST_7_DAYS, NOW, store.policy)
+    assert int(table["on_time"].sum()) == 15

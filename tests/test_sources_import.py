@@ -127,6 +127,16 @@ def test_overdue_by_department_from_per_record_due_dates_equals_pandas(
     got.index = got.index.astype(str)
     assert got.to_dict() == expected.to_dict()
     assert got.sum() > 0
+    # 按期办结率 from the catalogue reads the same deadlines: completed by the record's own
+    # due date (else filing + 7 days), over the completed plus the open overdue
+    from commandcenter.metrics.engine import MetricEngine
+
+    done = closed.notna() & ~is_open
+    in_time = done & (closed <= deadline)
+    week = created >= now - pd.Timedelta(days=7)
+    rate = MetricEngine(store).figures(now.timestamp()).value("on_time_rate")
+    n_due = int((week & done).sum() + (week & is_open & (deadline < now)).sum())
+    assert rate.n == n_due and rate.numerator == int((week & in_time).sum())
     # the record's own deadline, not the policy's, is what the store holds
     rid = city["Ticket"].iloc[1]
     want = pd.Timestamp(pd.to_datetime(city["Frist"].iloc[1], format="%d.%m.%Y %H:%M"), tz=BERLIN)
@@ -584,3 +594,33 @@ def test_a_masking_journal_keeps_no_personal_data_of_an_import(tmp_path: Path) -
     assert case.reporter_phone != "13812345678" and "张三丰" not in case.description
     assert case.reporter_phone.startswith("138") and case.reporter_phone.endswith("5678")
     journal.close()
+
+
+@pytest.mark.slow
+def test_the_console_starts_with_the_imported_history_in_its_live_store(
+    shared_external: Path, tmp_path: Path
+) -> None:
+    """Imported months are in the running app's store (rankings and trends), beside the
+    demo feed, whose snapshot does not remove them."""
+    from tests.test_app_e2e import _app
+
+    export = tmp_path / "nyc.csv"
+    export.write_bytes((shared_external / "nyc311_sample_mzuber88.csv").read_bytes())
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    done = _run_import("--profile", "nyc311", "--journal", str(state / "journal.sqlite3"),
+                       str(export), state=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+    def store_count(run: subprocess.CompletedProcess[str]) -> int:
+        assert run.returncode == 0, run.stderr[-2000:]
+        line = next(ln for ln in run.stdout.splitlines() if ln.startswith("STORE "))
+        return int(line.split("cases=")[1])
+
+    args = ("--history-hours", "1", "--report-sources", "--quit-after", "6")
+    with_history = store_count(_app(tmp_path, *args, timeout=120))
+    (state / "journal.sqlite3").unlink()
+    for side in state.glob("journal.sqlite3-*"):
+        side.unlink()
+    demo_only = store_count(_app(tmp_path, *args, timeout=120))
+    assert with_history - demo_only >= 990 - 20, (with_history, demo_only)  # demo varies a little

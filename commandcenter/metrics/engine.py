@@ -146,6 +146,7 @@ class Figures:
                 c.completed,
                 c.extension,
                 c.rating,
+                c.due,
             ),
         )
 
