@@ -87,8 +87,9 @@ def test_nearest_units_available_first_then_by_distance() -> None:
         SimpleNamespace(id="NOSTATUS", lon=113.6, lat=37.8, status=None),
     )
     got = nearest_units(store, 113.6, 37.8, k=10)
-    assert [u.unit_id for u in got] == ["A500", "V900", "A2000", "E300", "B100"]
-    uid, name, dist, status, eta = got[0]
+    # available by ETA, then busy and en route together by ETA (not by status)
+    assert [u.unit_id for u in got] == ["A500", "V900", "A2000", "B100", "E300"]
+    uid, name, dist, status, eta, *_ = got[0]
     assert (uid, name, status) == ("A500", "队员A500", "available")
     assert dist == pytest.approx(500, abs=1e-6)
     assert eta == pytest.approx(500 * ROAD_FACTOR / SPEED_MPS["enforcement"] / 60)
