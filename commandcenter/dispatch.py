@@ -60,6 +60,50 @@ PERSON_KINDS = frozenset(
 )
 
 
+# Why a body is suggested: code -> (Chinese, English), filled from ``Reason.fields``.
+REASON_TEXTS: dict[str, tuple[str, str]] = {
+    "responsible": (
+        "职责部门：{category} → {department}",
+        "Responsible: {category} → {department}",
+    ),
+    "full_name": ("{name}", "{name}"),
+    "field_units": (
+        "通常派现场力量处置：见最近可用单元",
+        "Usually handled on site: see the nearest free people and vehicles",
+    ),
+    "area": ("属地：案件位于{town}", "Area: the case is in {town}"),
+    "local_matter": (
+        "{category}按属地管理，由乡镇（街道）牵头",
+        "{category} is a local matter: the township leads",
+    ),
+    "unknown_category": (
+        "类别“{category}”不在本县职责清单中，先交属地",
+        "“{category}” is not in the county's list of duties: to the area first",
+    ),
+    "village": ("属地村（社区）：{village}（{grid}）", "Village (community): {village} ({grid})"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason a body is suggested: a ``REASON_TEXTS`` code and its fields (names from
+    the county's geography, shown as they are)."""
+
+    code: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+    def text(self, chinese: bool = True) -> str:
+        zh, en = REASON_TEXTS[self.code]
+        return (zh if chinese else en).format(**dict(self.fields))
+
+    def __str__(self) -> str:
+        return self.text(True)
+
+
+def _reason(code: str, **fields: str) -> Reason:
+    return Reason(code, tuple(fields.items()))
+
+
 @dataclass(frozen=True, slots=True)
 class Suggestion:
     """One body to dispatch to, with the ``assign`` parameters and the reasons."""
@@ -69,7 +113,7 @@ class Suggestion:
     name: str  # for people (the same as assignee for named bodies)
     code: str  # the geography's code, when it has one
     score: float  # higher first; only the order matters
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
 
     @property
     def params(self) -> dict[str, str]:
@@ -153,11 +197,11 @@ def suggest_departments(
     if cat is not None:
         dept_name = str(cat.get("department", ""))
         dept = departments.get(dept_name)
-        reasons = [f"职责部门：{category} → {dept_name}"]
+        reasons = [_reason("responsible", category=category, department=dept_name)]
         if dept and dept.get("full_name"):
-            reasons.append(str(dept["full_name"]))
+            reasons.append(_reason("full_name", name=str(dept["full_name"])))
         if mode == "unit":
-            reasons.append("通常派现场力量处置：见最近可用单元")
+            reasons.append(_reason("field_units"))
         score = 100.0 if mode in ("department", "unit") else 80.0
         if dept_name:
             out.append(
@@ -171,12 +215,12 @@ def suggest_departments(
                 )
             )
     if town_name:
-        reasons = [f"属地：案件位于{town_name}"]
+        reasons = [_reason("area", town=town_name)]
         if mode == "township":
-            reasons.insert(0, f"{category}按属地管理，由乡镇（街道）牵头")
+            reasons.insert(0, _reason("local_matter", category=category))
             score = 100.0
         elif cat is None:
-            reasons.insert(0, f"类别“{category}”不在本县职责清单中，先交属地")
+            reasons.insert(0, _reason("unknown_category", category=category))
             score = 90.0
         else:
             score = 60.0
@@ -192,7 +236,7 @@ def suggest_departments(
         )
     if village:
         grid_name = str(g.get("name", grid)) if g else grid
-        reasons = [f"属地村（社区）：{village}（{grid_name}）"]
+        reasons = [_reason("village", village=village, grid=grid_name)]
         score = 70.0 if mode == "township" else (85.0 if cat is None else 40.0)
         out.append(
             Suggestion(

@@ -47,6 +47,7 @@ from layouts.shell import Shell
 from tests.demo_county import demo_store
 from widgets import i18n
 from widgets.base import PanelContext
+from widgets.cases.dispatch_dialog import DispatchDialog
 from widgets.chrome.statusbar import screen_label
 from widgets.live import LiveBridge
 
@@ -168,9 +169,14 @@ def shown_texts(top: list[QWidget]) -> Iterator[tuple[str, str]]:
                         yield f"{name} model header {c}", v
 
 
-def offenders(top: list[QWidget], lang: str, data: re.Pattern[str]) -> list[str]:
+def offenders(
+    top: list[QWidget],
+    lang: str,
+    data: re.Pattern[str],
+    extra: list[tuple[str, str]] = (),  # type: ignore[assignment]
+) -> list[str]:
     bad = []
-    for where, text in shown_texts(top):
+    for where, text in [*shown_texts(top), *extra]:
         if not text or text in LANGUAGE_NAMES:
             continue
         plain = html.unescape(TAG.sub(" ", text))
@@ -250,3 +256,31 @@ def test_a_layout_carries_its_english_name(tmp_path: Path) -> None:
         with pytest.raises(schema.LayoutError, match="name_en"):
             schema.validate({**doc, "name_en": bad})
     assert lib.load(key).doc["name"] == "夜班调度"
+
+
+@pytest.mark.parametrize("lang", [i18n.CHINESE, i18n.ENGLISH])
+def test_the_dispatch_dialog_speaks_one_language(
+    qapp: QApplication, county: Any, lang: str
+) -> None:
+    store, data = county
+    i18n.set_language(qapp, lang)
+    status = FeedStatus()
+    bridge = LiveBridge(store, status)
+    case = next(
+        store.record_at(r) for r in range(len(store)) if store.record_at(r).state == "signed"
+    )
+    dlg = DispatchDialog(PanelContext(store, status, bridge), case.id)
+    try:
+        assert dlg.units.topLevelItemCount() and dlg.bodies.topLevelItemCount()
+        # the suggestions' words are UI text too (levels, kinds, reasons), not only the chrome
+        rows = [
+            (f"{tree.objectName()} row {r} col {c}", tree.topLevelItem(r).text(c))
+            for tree in (dlg.bodies, dlg.units)
+            for r in range(tree.topLevelItemCount())
+            for c in range(1, tree.columnCount())
+        ]
+        assert offenders([dlg], lang, data, extra=rows) == []
+    finally:
+        i18n.set_language(qapp, i18n.CHINESE)
+        dlg.deleteLater()
+        bridge.close()

@@ -224,9 +224,10 @@ class DispatchDialog(QDialog):
             case.category, case.township, store.geography, grid=case.grid
         )
         for s in self.suggestions:
-            it = QTreeWidgetItem([s.name, kind_label(s.assignee_kind), "；".join(s.reasons)])
+            why = [r.text(is_chinese()) for r in s.reasons]
+            it = QTreeWidgetItem([s.name, kind_label(s.assignee_kind), zh_en("；", "; ").join(why)])
             it.setData(0, self.ParamsRole, s.params)
-            it.setToolTip(2, "\n".join(s.reasons))
+            it.setToolTip(2, "\n".join(why))
             self.bodies.addTopLevelItem(it)
         self.unit_suggestions = nearest_units(
             store, case.lon, case.lat, k=8, township=case.township, grid=case.grid
