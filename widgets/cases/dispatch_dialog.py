@@ -198,7 +198,7 @@ class DispatchDialog(QDialog):
                 zh_en("建议承办（按类别与属地）", "Responsible bodies (by category and area)"), self
             )
         )
-        layout.addWidget(self.bodies, 3)
+        layout.addWidget(self.bodies, 2)
         layout.addWidget(
             QLabel(
                 zh_en(
@@ -208,7 +208,7 @@ class DispatchDialog(QDialog):
                 self,
             )
         )
-        layout.addWidget(self.units, 3)
+        layout.addWidget(self.units, 4)
         layout.addLayout(other_row)
         layout.addWidget(self.choice)
         layout.addWidget(self.buttons)
