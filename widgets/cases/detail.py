@@ -48,6 +48,7 @@ from commandcenter.actions import NEEDS_ATTENTION, ItemState, OutboxItem
 from commandcenter.dispatch import nearest_units
 from commandcenter.geo import lonlat_to_mercator
 from commandcenter.hall_time import local
+from commandcenter.nearby_cameras import nearest_cameras
 from commandcenter.privacy import Mask
 from commandcenter.selection import Selection
 from commandcenter.sla import format_remaining
@@ -57,10 +58,9 @@ from widgets.base import Panel, PanelContext
 from widgets.cases import common, desk
 from widgets.cases.common import Action
 from widgets.i18n import zh_en
+from widgets.media.nearby_view import NearbyCameraView
 from widgets.overview import source_label, state_label
 from widgets.registry import register
-from widgets.video.nearby import nearest_cameras
-from widgets.video.nearby_view import NearbyCameraView
 
 MAP_RADIUS_M = 2500.0  # half the mini map's width: the neighbourhood of the incident
 UNIT_COLOURS = {"available": "green", "en_route": "amber", "busy": "yellow"}

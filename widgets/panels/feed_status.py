@@ -36,9 +36,9 @@ from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import zh_en
 from widgets.masking import mask_of
+from widgets.media.health_rows import video_rows
 from widgets.overview import link_label
 from widgets.registry import register
-from widgets.video.health import video_rows
 
 STALE_AFTER_S = 10.0
 _SOURCE_COLUMNS = 7
