@@ -58,8 +58,8 @@ from widgets.base import Panel, PanelContext
 from widgets.cases import common, desk
 from widgets.cases.common import Action
 from widgets.i18n import zh_en
+from widgets.labels import source_label, state_label
 from widgets.media.nearby_view import NearbyCameraView
-from widgets.overview import source_label, state_label
 from widgets.registry import register
 
 MAP_RADIUS_M = 2500.0  # half the mini map's width: the neighbourhood of the incident

@@ -35,9 +35,9 @@ from commandcenter.status import FeedStatus, LinkState, StatusBoard
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import zh_en
+from widgets.labels import link_label
 from widgets.masking import mask_of
 from widgets.media.health_rows import video_rows
-from widgets.overview import link_label
 from widgets.registry import register
 
 STALE_AFTER_S = 10.0
