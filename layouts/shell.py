@@ -472,7 +472,7 @@ class Shell(QObject):
             bridge=self._replay_bridge,
             outbox=None,
             audit=None,
-            alarms=None,
+            alarms=None,  # the context builds one over the past (shown, never sounded)
             replay=True,
         )
 

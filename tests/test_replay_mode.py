@@ -163,7 +163,9 @@ def test_actions_are_disabled_in_replay(hall: Hall) -> None:
     shell.windows[0].replay.replay_1h.trigger()  # Ctrl+Shift+R: clamped to the journal
     assert shell.replaying
     ctx = shell.panels()["p1"].ctx
-    assert ctx.outbox is None and ctx.audit is None and ctx.alarms is None and ctx.replay
+    assert ctx.outbox is None and ctx.audit is None and ctx.replay
+    # the past's alarms come from an engine over the past, not the live one
+    assert ctx.alarms is not None and ctx.alarms.store is hall.tt.view
     # A case panel opened in replay has no way to act (the case desk reads outbox None).
     shell.add_panel("case_queue")
     shell.add_panel("case_detail")

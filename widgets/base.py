@@ -92,10 +92,17 @@ class PanelContext:
     sources: StatusBoard | None = None
 
     def __post_init__(self) -> None:
+        """The shared engines: main.py passes the ones it built; a context made without
+        them (time travel's rebuilt past, tests, tools) gets one of each here, bound to its
+        own store, so that all panels of one context share one and no panel builds its
+        own (two alarm engines would raise every alarm twice)."""
         if self.sources is None:
             self.sources = getattr(self.bridge, "sources", None)
         if self.metrics is None or self.metrics.store is not self.store:
             self.metrics = MetricEngine(self.store)
+        if self.alarms is None:
+            self.alarms = AlarmEngine(self.store, self.audit)
+            self.bridge.tick.connect(self.alarms.evaluate)  # as main.py does with its own
 
 
 @dataclass(frozen=True, slots=True)

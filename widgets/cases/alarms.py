@@ -186,10 +186,8 @@ class AlarmsPanel(Panel):
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
-        self._own_engine = ctx.alarms is None
-        self.engine: AlarmEngine = (
-            ctx.alarms if ctx.alarms is not None else AlarmEngine(ctx.store, ctx.audit)
-        )  # not `or`: an engine with no alarms is falsy (len 0)
+        assert ctx.alarms is not None  # the context's one engine (PanelContext)
+        self.engine: AlarmEngine = ctx.alarms
         self.model = AlarmsModel(ctx, self.engine, self)
         self.view = QTableView(self.body)
         self.view.setObjectName("alarmsTable")
@@ -236,11 +234,10 @@ class AlarmsPanel(Panel):
         self.refresh()
 
     def _on_tick(self) -> None:
-        if self._own_engine:
-            self.engine.evaluate()
         self.refresh()
         level = self.engine.sound_level()
-        if level is not None and self.settings["sound"]:
+        # the past's alarms are shown in replay, never sounded: nothing there needs a hand
+        if level is not None and self.settings["sound"] and not self.ctx.replay:
             common.sounds().play(SOUND_FOR_LEVEL[level])
 
     def _on_alarms(self, _change: AlarmChange) -> None:

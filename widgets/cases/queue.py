@@ -672,10 +672,8 @@ class CaseQueuePanel(Panel):
         self._palette: list[QAction] = []
         self.view = CaseQueueView(self.model, self.body)
         self.saved = SavedFilters(config_dir() / "queue_filters.json")
-        self._own_alarms = ctx.alarms is None
-        self.alarms: AlarmEngine = (
-            ctx.alarms if ctx.alarms is not None else AlarmEngine(ctx.store)
-        )  # not `or`: an engine with no alarms is falsy (len 0)
+        assert ctx.alarms is not None  # the context's one engine (PanelContext)
+        self.alarms: AlarmEngine = ctx.alarms
         self.message = ""
         self._build_filter_bar()
         self.banner = QLabel(self.body)
@@ -1080,8 +1078,6 @@ class CaseQueuePanel(Panel):
         # This frame holds the alarm evaluation (ours, or main.py's on the same tick): the
         # countdowns follow COUNTDOWN_PHASE_MS later, a re-query waits (``_requery_due``).
         self._heavy_at = self._tick_at = time.monotonic()
-        if self._own_alarms:
-            self.alarms.evaluate()
         if self.alarms.behind:  # main.py's engine evaluated first (connected before us)
             self._alarm_timer.start(FRAME_MS)
         self._countdown_timer.start(COUNTDOWN_PHASE_MS)
