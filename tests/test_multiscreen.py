@@ -318,7 +318,7 @@ def test_monitor_unplugged_and_back_folds_and_spreads_again(tmp_path: Path) -> N
     assert [w["screen"] for w in again["windows"]] == ["SCREEN1", "SCREEN2"]
 
 
-def _until(probe_: Probe, done, tries: int = 20) -> dict:  # noqa: ANN001 - predicate
+def _until(probe_: Probe, done, tries: int = 20) -> dict:
     """Ask until the shell has seen the change (the platform reports it asynchronously)."""
     got = probe_.ask("state")
     for _ in range(tries):
