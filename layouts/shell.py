@@ -67,6 +67,7 @@ from layouts.briefing_mode import BriefingMode
 from layouts.docking import apply_docking_theme, configure_docking
 from layouts.library import BUILTIN, DEFAULT_PRESET, PRESET, USER, LayoutLibrary, builtin_layout
 from layouts.schema import LayoutError, ScreenInfo
+from layouts.shifts import ShiftSwitcher
 from widgets import i18n, registry, theme
 from widgets.base import Panel, PanelContext
 from widgets.chrome.briefing import BlankCover, BriefingCommands
@@ -280,6 +281,9 @@ class Shell(QObject):
             apply_docking_theme(app)
         if timetravel is not None:
             self._tt_undo = timetravel.subscribe(self._on_time_travel)
+        # Layouts bound to shifts switch at the shift change, on the feed's clock.
+        self.shifts = ShiftSwitcher(self, clock=lambda: self.ctx.store.clock.now())
+        self.shifts.start()
         # Monitors plugged in or out while running: fold again (a short delay, because
         # xrandr and the platform report one change as several).
         self._refold = QTimer(self, singleShot=True, interval=250)
@@ -883,6 +887,7 @@ class Shell(QObject):
 
     def close_all(self) -> None:
         """Tear down every panel and close every window (floating ones included)."""
+        self.shifts.stop()
         self.briefing.stop(restore=False)
         self._teardown_windows()
         if self._tt_undo is not None:
