@@ -55,3 +55,23 @@ def apply_docking_theme(app: QApplication) -> None:
     rendered = theme.render_qss(template, theme.colors(), theme.current_scale())
     base = app.styleSheet().split(_QSS_MARK)[0]
     app.setStyleSheet(f"{base}\n{_QSS_MARK}\n{rendered}")
+
+
+LOCKED_FEATURES = (
+    ads.CDockWidget.DockWidgetFeature.DockWidgetMovable,
+    ads.CDockWidget.DockWidgetFeature.DockWidgetFloatable,
+    ads.CDockWidget.DockWidgetFeature.DockWidgetClosable,
+)
+
+
+def lock_dock(dock: ads.CDockWidget, locked: bool) -> None:
+    """A kiosk's panels stay where the layout put them: no dragging, floating or closing
+    (a wall has no operator at it to put a panel dragged off by a stray touch back)."""
+    for feature in LOCKED_FEATURES:
+        dock.setFeature(feature, not locked)
+
+
+def lock_docks(manager: ads.CDockManager, locked: bool) -> None:
+    """``lock_dock`` for every panel of a window."""
+    for dock in manager.dockWidgetsMap().values():
+        lock_dock(dock, locked)

@@ -60,11 +60,12 @@ from PySide6.QtWidgets import (
 )
 
 from commandcenter.briefing import Command
+from commandcenter.domain import Role
 from commandcenter.privacy import Mask
 from commandcenter.timetravel import Mode, TimeTravel, TimeTravelState
-from layouts import engine, folding, schema
+from layouts import engine, folding, roles, schema
 from layouts.briefing_mode import BriefingMode
-from layouts.docking import apply_docking_theme, configure_docking
+from layouts.docking import apply_docking_theme, configure_docking, lock_dock, lock_docks
 from layouts.library import BUILTIN, DEFAULT_PRESET, PRESET, USER, LayoutLibrary, builtin_layout
 from layouts.schema import LayoutError, ScreenInfo
 from layouts.shifts import ShiftSwitcher
@@ -90,6 +91,15 @@ def screen_info(screens: list[QScreen]) -> list[ScreenInfo]:
         g = s.geometry()
         out.append(ScreenInfo(i, s.name(), (g.x(), g.y(), g.width(), g.height())))
     return out
+
+
+def layout_role(doc: dict[str, Any]) -> Role | None:
+    """The role a layout is for (its case actions follow it: ``widgets/cases/desk.py``);
+    None for a role this version does not know (the schema reported it on load)."""
+    try:
+        return Role(doc.get("role") or Role.DUTY_OFFICER.value)
+    except ValueError:
+        return None
 
 
 class ScreenWindow(QMainWindow):
@@ -163,6 +173,7 @@ class ScreenWindow(QMainWindow):
             self.show()
         for fc in self.manager.floatingWidgets():
             fc.show()
+        lock_docks(self.manager, self.kiosk)
         self.commands.kiosk.setChecked(self.kiosk)
 
     def set_kiosk(self, on: bool) -> None:
@@ -363,6 +374,7 @@ class Shell(QObject):
         the monitors attached folded into them (``layouts/folding.py``)."""
         doc = copy.deepcopy(doc)
         schema.validate(doc)
+        doc = self._role_panels(doc)
         self._teardown_windows()
         self._doc, self.key, self.source = doc, key, source
         told = self.read_only
@@ -402,6 +414,30 @@ class Shell(QObject):
             )
         self._focus_start()
         self.layoutChanged.emit(key)
+
+    def _role_panels(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """``doc`` without the panels its role may not show (``layouts/roles.py``: a wall
+        or a leader's screen shows views, not the case desk), each one reported."""
+        problems = roles.check_layout(doc)
+        drop = {p.panel_id for p in problems if p.panel_id}
+        for p in problems:
+            self.show_problem(
+                i18n.zh_en(
+                    "布局“{name}”：{reason}，未显示", "Layout “{name}”: {reason}; not shown"
+                ).format(name=doc.get("name", ""), reason=p.reason)
+            )
+        if not drop:
+            return doc
+        keep = set(doc["panels"]) - drop
+        for entry in doc["screens"]:
+            entry["dock"] = folding.prune(entry.get("dock"), keep) or {"area": []}
+            entry["floating"] = [
+                f
+                for f in entry.get("floating") or []
+                if set(engine.panel_ids(f.get("dock") or {"area": [f["panel"]]})) <= keep
+            ]
+        doc["panels"] = {k: v for k, v in doc["panels"].items() if k in keep}
+        return doc
 
     def _build_window(self, win: ScreenWindow) -> None:
         """Dock the window's panels: its host screen's tree with the guests' panels as
@@ -547,6 +583,7 @@ class Shell(QObject):
         # numbers draw over their titles and read as nonsense from across the hall.
         dock.setMinimumSizeHintMode(ads.CDockWidget.eMinimumSizeHintMode.MinimumSizeHintFromContent)
         dock.setFeature(ads.CDockWidget.DockWidgetFeature.DockWidgetDeleteOnClose, True)
+        lock_dock(dock, win.kiosk)
         dock.setTabToolTip(panel.title())
         dock.closed.connect(lambda pid=pid: self._on_closed(pid))
         said = getattr(panel, "said", None)  # panels that answer keys (the case desk)
@@ -575,7 +612,7 @@ class Shell(QObject):
             elif mask.enabled:
                 store = base.store
                 mask.learn_from_cases(store.record_at(r) for r in range(len(store)))
-        return dataclasses.replace(base, mask=mask)
+        return dataclasses.replace(base, mask=mask, layout_role=layout_role(doc))
 
     def _base_context(self) -> PanelContext:
         """The shell's context, or while replaying the read-only one over the past: the
