@@ -290,7 +290,7 @@ class SourceMux:
         new.seq = max(store.seq, snapshot.seq) if not part.prefix else store.seq
         new.epoch = self._epoch()
         kept_extras: dict[str, dict[str, Any]] = {}
-        if old or store.epoch:
+        if old or store.epoch or len(store):  # imported history sits there before any source
             self._keep_others(new, old)
             kept_extras = {k: v for k, v in store.case_extras().items() if k not in old.cases}
         cs = self.downstream.reset(new)

@@ -75,6 +75,7 @@ from widgets.chrome.briefing import BlankCover, BriefingCommands
 from widgets.chrome.palette import CommandPalette, ScheduleDialog, ShellCommands
 from widgets.chrome.replay import ReplayCommands, ReplayDecoration
 from widgets.chrome.report import export_briefing
+from widgets.chrome.sources_dialog import SourcesDialog, sources_action
 from widgets.chrome.statusbar import HallStatusBar
 from widgets.chrome.timeslider import TimeSlider
 from widgets.live import LiveBridge
@@ -972,6 +973,7 @@ class Shell(QObject):
         ]
         for act, slot in connect:
             act.triggered.connect(slot)
+        sources_action(win, c.panels_menu, lambda: self.open_sources(win))
         self._sync_briefing_actions(win)
         c.open_menu.aboutToShow.connect(lambda: self._fill_open_menu(win, USER))
         c.preset_menu.aboutToShow.connect(lambda: self._fill_open_menu(win, PRESET))
@@ -1184,6 +1186,17 @@ class Shell(QObject):
             act.setObjectName(f"add-{name}")
             act.setToolTip(getattr(cls, "description", lambda: "")() or name)
             act.triggered.connect(lambda _=False, n=name: self.add_panel(n, win))
+
+    def open_sources(self, win: ScreenWindow) -> SourcesDialog:
+        """数据源 (Ctrl+Shift+I): import an export into the live store and the journal. The
+        importer is built here because panels and dialogs never import ``feeds``."""
+        from feeds.sources.service import SourceImporter
+
+        journal = self.timetravel.journal if self.timetravel is not None else None
+        dialog = SourcesDialog(SourceImporter(self.ctx.store, journal), win)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.show()
+        return dialog
 
     def open_palette(self, win: ScreenWindow) -> CommandPalette:
         palette = CommandPalette(win.commands.entries(), win, more=self._panel_commands)

@@ -207,7 +207,8 @@ def test_kpi_tiles_have_sparklines_and_definitions(
     _, values = p.history.samples("closure_rate")
     assert values[-1] == ours and tile.spark.values[-1] == ours
     assert "96.0%" in tile.platform.text()
-    assert tile.platform.property("differs") is (abs(ours - 96.0) > 0.05)
+    one_case = 100.0 / tile.mv.n  # a difference within one case is a report's lag
+    assert tile.platform.property("differs") is (abs(ours - 96.0) > max(0.05, one_case))
     tip = tile.toolTip()
     assert "窗口内立案" in tip and f"n = {tile.mv.n}" in tip and "96.0%" in tip
     assert "超期" in p.tiles["overdue_now"].toolTip()

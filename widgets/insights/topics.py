@@ -35,6 +35,7 @@ from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import is_chinese, zh_en
 from widgets.insights.common import Job, relay
 from widgets.masking import mask_of
+from widgets.plaintext import plain_tooltip
 from widgets.registry import register
 
 WINDOWS_S: dict[str, float] = {"3h": 3 * TP.HOUR, "24h": TP.DAY, "7d": 7 * TP.DAY}
@@ -395,9 +396,24 @@ class HotTopicsPanel(Panel):
         )
         if not self.repeats and self.settings["show_repeats"]:
             self.note.setText(self.note.text() + "\n" + self.repeat_title.text())
+        self._fit_note()
+
+    def _fit_note(self) -> None:
+        """A compact dock keeps the tables' rows, not the prose: the note shrinks to its
+        first sentence (the whole of it in the tooltip) and the example line goes."""
+        full = self.note.text()
+        if self.compact:
+            head = full.split("。", 1)[0].split(". ", 1)[0].split("\n", 1)[0]
+            self.note.setText(head + ("。" if is_chinese() else "."))
+            self.note.setToolTip(plain_tooltip(full))
+        else:
+            self.note.setToolTip("")
+        self.example.setVisible(not self.compact)
 
     def on_compact_changed(self, compact: bool) -> None:
         self.split.setOrientation(Qt.Orientation.Vertical if compact else Qt.Orientation.Horizontal)
+        if hasattr(self, "example"):
+            self._write_texts()
 
     def apply_settings(self) -> None:
         self.recompute()
