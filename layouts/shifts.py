@@ -6,7 +6,9 @@ layout the officer opens by hand. So the console acts only when the answer *chan
 (a shift starts): a notice counts down (``notice_seconds``, 30 by default) on every
 screen, then the layout switches, unless the officer pressed Stay, which keeps the
 layout shown until the next change. Only layouts with a schedule take part: a gap
-between shifts keeps what is shown (``schedule`` rule 3 without a default).
+between shifts keeps what is shown (``schedule`` rule 3 without a default). A briefing
+running is not cut off nor overlaid: the notice waits for its end and then counts down
+from the start.
 
 Time is the store's clock (the feed's, so a replayed or simulated day changes shift on
 its own time) read in the hall's zone (``commandcenter.hall_time``, via ``schedule``).
@@ -112,6 +114,10 @@ class ShiftSwitcher(QObject):
         if self.pending is not None:
             if self.pending.key == self.shell.key:
                 self._cancel()
+            elif self.shell.briefing.active:
+                # Not in front of a briefing's audience: after it, a full notice again.
+                self.pending.due = max(self.pending.due, now + self.notice_seconds)
+                self._hide_notices()
             elif now >= self.pending.due:
                 due, self.pending = self.pending, None
                 self._hide_notices()

@@ -112,7 +112,7 @@ def shift_shell(qapp, tmp_path):
 
     store, status = Store(), FeedStatus()
     bridge = LiveBridge(store, status)
-    lib = LayoutLibrary(tmp_path / "user", tmp_path / "no-presets")
+    lib = LayoutLibrary(tmp_path / "user")  # the presets too (none is bound to a shift)
     for key, name, frm, to in (
         ("day", "白班", "08:00", "20:00"),
         ("night", "夜班", "20:00", "08:00"),
@@ -196,3 +196,24 @@ def test_a_layout_opened_by_hand_is_not_switched_back(shift_shell) -> None:
         clock.to(_instant(minute))
         sw.tick()
         assert shift_shell.key == "night" and not sw.notices()
+
+
+def test_a_running_briefing_is_not_cut_off_by_the_shift_change(shift_shell) -> None:
+    sw = shift_shell.shifts
+    clock = MovedClock(_instant("19:59", 59))
+    sw.clock = clock
+    sw.tick()
+    assert shift_shell.briefing.start()  # the leader preset's playlist (F5)
+    clock.to(_instant("20:00", 0))
+    sw.tick()
+    clock.to(_instant("20:01", 0))
+    sw.tick()
+    assert shift_shell.briefing.active and sw.pending is not None
+    assert not sw.notices(), "no notice in front of the briefing's audience"
+    shift_shell.briefing.stop()  # back to the day layout it interrupted
+    assert shift_shell.key == "day"
+    sw.tick()
+    assert shift_shell.key == "day" and "30" in sw.notices()[0].label.text()
+    clock.to(_instant("20:01", 30))
+    sw.tick()
+    assert shift_shell.key == "night" and not sw.notices()
