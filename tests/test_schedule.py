@@ -217,3 +217,15 @@ def test_a_running_briefing_is_not_cut_off_by_the_shift_change(shift_shell) -> N
     clock.to(_instant("20:01", 30))
     sw.tick()
     assert shift_shell.key == "night" and not sw.notices()
+
+
+def test_the_shells_own_timer_makes_the_switch(shift_shell, qtbot) -> None:  # noqa: ANN001
+    sw = shift_shell.shifts
+    clock = MovedClock(_instant("07:59", 59))
+    sw.clock = clock
+    shift_shell.open_layout("night", "user")
+    sw.tick()
+    clock.to(_instant("08:00", 0))
+    sw.notice_seconds = 0
+    sw.timer.start(20)  # what Shell() starts at TICK_MS
+    qtbot.waitUntil(lambda: shift_shell.key == "day", timeout=5000)
