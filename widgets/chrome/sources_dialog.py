@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.i18n import zh_en
+from widgets.i18n import is_chinese, zh_en
 from widgets.plaintext import clip
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ _FIELD_NAMES_ZH = {
 
 def field_header(name: str) -> str:
     zh = _FIELD_NAMES_ZH.get(name)
-    return zh_en(f"{zh} {name}", name) if zh else name
+    return f"{zh} {name}" if zh and is_chinese() else name  # the field name stays: profiles use it
 
 
 class _Relay(QObject):
@@ -329,8 +329,10 @@ class SourcesDialog(QDialog):
             self.result = self.importer.load(out, self._relay.progress.emit)  # the store's thread
             self.progress.setValue(100)
             r = self.result
-            text = zh_en(f"读取 {r.read} 行，导入 {r.imported}，拒绝 {r.rejected_total}",
-                         f"read {r.read}, imported {r.imported}, rejected {r.rejected_total}")  # fmt: skip
+            text = zh_en(
+                "读取 {read} 行，导入 {imported}，拒绝 {rejected}",
+                "read {read}, imported {imported}, rejected {rejected}",
+            ).format(read=r.read, imported=r.imported, rejected=r.rejected_total)
             if r.already_imported:
                 text += zh_en("；已导入过的文件已跳过：", "; already imported, skipped: ")
                 text += ", ".join(p.name for p in r.already_imported)
@@ -347,8 +349,10 @@ class SourcesDialog(QDialog):
         counts = "; ".join(f"{reason}: {n}" for reason, n in sorted(pv.rejected.items(), key=lambda x: -x[1]))
         self.reasons.setText(counts or zh_en("没有被拒绝的行。", "No row is rejected."))
         rejected = sum(pv.rejected.values())
-        summary = zh_en(f"读取 {pv.read} 行，可导入 {pv.accepted}，拒绝 {rejected}",
-                        f"read {pv.read}, can import {pv.accepted}, rejected {rejected}")  # fmt: skip
+        summary = zh_en(
+            "读取 {read} 行，可导入 {accepted}，拒绝 {rejected}",
+            "read {read}, can import {accepted}, rejected {rejected}",
+        ).format(read=pv.read, accepted=pv.accepted, rejected=rejected)
         self._say(summary + "".join(f"\n{p}" for p in pv.problems))
 
     def _say(self, text: str, error: bool = False) -> None:
