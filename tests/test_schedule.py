@@ -219,7 +219,7 @@ def test_a_running_briefing_is_not_cut_off_by_the_shift_change(shift_shell) -> N
     assert shift_shell.key == "night" and not sw.notices()
 
 
-def test_the_shells_own_timer_makes_the_switch(shift_shell, qtbot) -> None:  # noqa: ANN001
+def test_the_shells_own_timer_makes_the_switch(shift_shell, qtbot) -> None:
     sw = shift_shell.shifts
     clock = MovedClock(_instant("07:59", 59))
     sw.clock = clock
