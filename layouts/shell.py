@@ -375,7 +375,7 @@ class Shell(QObject):
         the monitors attached folded into them (``layouts/folding.py``)."""
         doc = copy.deepcopy(doc)
         schema.validate(doc)
-        doc = self._role_panels(doc)
+        doc, left_out = self._role_panels(doc)
         self._teardown_windows()
         self._doc, self.key, self.source = doc, key, source
         told = self.read_only
@@ -413,22 +413,37 @@ class Shell(QObject):
             self.show_problem(
                 f"{lead}\n\n{self.read_only}", i18n.zh_en("只读布局", "Read-only layout")
             )
+        for text in left_out:
+            self.show_problem(text, i18n.zh_en("布局角色", "Layout role"))
         self._focus_start()
         self.layoutChanged.emit(key)
 
-    def _role_panels(self, doc: dict[str, Any]) -> dict[str, Any]:
+    def _role_panels(self, doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """``doc`` without the panels its role may not show (``layouts/roles.py``: a wall
-        or a leader's screen shows views, not the case desk), each one reported."""
+        or a leader's screen shows views, not the case desk), and what to tell about each."""
         problems = roles.check_layout(doc)
         drop = {p.panel_id for p in problems if p.panel_id}
+        said: list[str] = []
+        role = layout_role(doc)
         for p in problems:
-            self.show_problem(
+            if not p.panel_id or role is None:
+                said.append(p.reason)
+                continue
+            said.append(
                 i18n.zh_en(
-                    "布局“{name}”：{reason}，未显示", "Layout “{name}”: {reason}; not shown"
-                ).format(name=doc.get("name", ""), reason=p.reason)
+                    "布局“{name}”为{role_zh}席位，不能显示面板 {panel}（{type}），已略去",
+                    "Layout “{name}” is a {role} layout and may not show panel {panel} "
+                    "({type}): left out",
+                ).format(
+                    name=doc.get("name", ""),
+                    role_zh=roles.ROLE_LABELS_ZH[role],
+                    role=role.value,
+                    panel=p.panel_id,
+                    type=p.panel_type,
+                )
             )
         if not drop:
-            return doc
+            return doc, said
         keep = set(doc["panels"]) - drop
         for entry in doc["screens"]:
             entry["dock"] = folding.prune(entry.get("dock"), keep) or {"area": []}
@@ -438,7 +453,7 @@ class Shell(QObject):
                 if set(engine.panel_ids(f.get("dock") or {"area": [f["panel"]]})) <= keep
             ]
         doc["panels"] = {k: v for k, v in doc["panels"].items() if k in keep}
-        return doc
+        return doc, said
 
     def _build_window(self, win: ScreenWindow) -> None:
         """Dock the window's panels: its host screen's tree with the guests' panels as
