@@ -71,6 +71,7 @@ from layouts.schema import LayoutError, ScreenInfo
 from layouts.shifts import ShiftSwitcher
 from widgets import i18n, registry, theme
 from widgets.base import Panel, PanelContext
+from widgets.cases.common import role_label
 from widgets.chrome.briefing import BlankCover, BriefingCommands
 from widgets.chrome.palette import CommandPalette, ScheduleDialog, ShellCommands
 from widgets.chrome.replay import ReplayCommands, ReplayDecoration
@@ -431,13 +432,12 @@ class Shell(QObject):
                 continue
             said.append(
                 i18n.zh_en(
-                    "布局“{name}”为{role_zh}席位，不能显示面板 {panel}（{type}），已略去",
+                    "布局“{name}”为{role}席位，不能显示面板 {panel}（{type}），已略去",
                     "Layout “{name}” is a {role} layout and may not show panel {panel} "
                     "({type}): left out",
                 ).format(
                     name=doc.get("name", ""),
-                    role_zh=roles.ROLE_LABELS_ZH[role],
-                    role=role.value,
+                    role=role_label(role.value),
                     panel=p.panel_id,
                     type=p.panel_type,
                 )
