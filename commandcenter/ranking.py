@@ -16,7 +16,7 @@ counted in the table's ``attrs["unattributed"]`` and nowhere else):
 - department: the ``assignee`` when ``assignee_kind == "department"``; otherwise, when a
   category -> department mapping is given (``departments_from_geography``), the
   department responsible for the case's category;
-- officer: the ``assignee`` when ``assignee_kind == "unit"``.
+- officer: the ``assignee`` when ``assignee_kind`` is ``"unit"`` or ``"person"``.
 
 **Metrics** of an entity (all over its received cases):
 
@@ -622,7 +622,7 @@ def _entities_from_frame(
     c_codes, c_values = _codes(frame, "category")
     kind = np.array(k_values, dtype=object)[k_codes] if len(k_codes) else np.empty(0, object)
     is_dept = kind == "department"
-    is_unit = kind == "unit"
+    is_unit = (kind == "unit") | (kind == "person")
     # department names: assignees (where they are departments) then mapped categories
     dept_names: list[str] = []
     dept_index: dict[str, int] = {}

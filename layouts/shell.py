@@ -65,7 +65,13 @@ from commandcenter.privacy import Mask
 from commandcenter.timetravel import Mode, TimeTravel, TimeTravelState
 from layouts import engine, folding, roles, schema
 from layouts.briefing_mode import BriefingMode
-from layouts.docking import apply_docking_theme, configure_docking, lock_dock, lock_docks
+from layouts.docking import (
+    apply_docking_theme,
+    configure_docking,
+    lock_dock,
+    lock_docks,
+    retranslate_docking,
+)
 from layouts.library import BUILTIN, DEFAULT_PRESET, PRESET, USER, LayoutLibrary, builtin_layout
 from layouts.schema import LayoutError, ScreenInfo
 from layouts.shifts import ShiftSwitcher
@@ -77,7 +83,7 @@ from widgets.chrome.palette import CommandPalette, ScheduleDialog, ShellCommands
 from widgets.chrome.replay import ReplayCommands, ReplayDecoration
 from widgets.chrome.report import export_briefing
 from widgets.chrome.sources_dialog import SourcesDialog, sources_action
-from widgets.chrome.statusbar import HallStatusBar
+from widgets.chrome.statusbar import HallStatusBar, screen_label
 from widgets.chrome.timeslider import TimeSlider
 from widgets.live import LiveBridge
 from widgets.masking import masks_for
@@ -125,6 +131,12 @@ class ScreenWindow(QMainWindow):
         self.kiosk = bool(entry.get("kiosk", False))
         self.manager = ads.CDockManager(self)
         self.manager.setObjectName(f"dockManager-{index}")
+        for made in (
+            self.manager.dockAreaCreated,
+            self.manager.dockWidgetAdded,
+            self.manager.floatingWidgetCreated,
+        ):
+            made.connect(lambda *_: retranslate_docking(self.manager))
         self.commands = ShellCommands(self)
         self.setMenuBar(self.commands.menu_bar)
         self.briefing = BriefingCommands(self, self.commands.view_menu, self.commands.layout_menu)
@@ -197,19 +209,21 @@ class ScreenWindow(QMainWindow):
     # -- language
     def retranslate(self) -> None:
         self.commands.retranslate()
+        retranslate_docking(self.manager)
         self.briefing.retranslate()
         self.replay.retranslate()
         title = i18n.zh_en("指挥中心", "Command Center")
         name = self.shell.layout_name()
         if name and self.shell.read_only:
             name += i18n.zh_en("（只读）", " (read-only)")
-        screen = self.target_screen.name() if self.target_screen else ""
+        output = self.target_screen.name() if self.target_screen else ""
+        screen = screen_label(output, self.index)
         self.replay_marks.set_title(
             f"{title} · {name} · {screen}" if name else title, self.shell.replay_ts()
         )
         if self.replay_marks.banner is not None:
             self.replay_marks.banner.retranslate()
-        self.status.set_location(name, screen)
+        self.status.set_location(name, output, self.index)
         current = i18n.current_language()
         other = i18n.ENGLISH if current == i18n.CHINESE else i18n.CHINESE
         self.lang_button.setText(i18n.LANGUAGE_NAMES[other])
@@ -329,7 +343,8 @@ class Shell(QObject):
         self.apply_layout(doc, self.key, self.source)
 
     def layout_name(self) -> str:
-        return str(self._doc.get("name", ""))
+        """The layout's name in the interface's language (``schema.display_name``)."""
+        return schema.display_name(self._doc, i18n.is_chinese())
 
     def document(self) -> dict[str, Any]:
         """The layout as last applied (not captured): name, role, schedule..."""
@@ -1174,7 +1189,8 @@ class Shell(QObject):
         menu.clear()
         entries = self.library.entries(source)
         for e in entries:
-            label = e.name if e.name == e.key else f"{e.name}  ({e.key})"
+            title = e.title(i18n.is_chinese())
+            label = title if title == e.key else f"{title}  ({e.key})"
             if e.schedule:
                 label += f"  ⏱ {e.schedule['from']}–{e.schedule['to']}"
             if e.read_only:

@@ -305,7 +305,9 @@ def test_leader_insights_preset_is_valid() -> None:
     assert types <= set(registry.names())
     placed = [pid for s in doc["screens"] for pid in panels_in(s["dock"])]
     assert sorted(placed) == sorted(doc["panels"])
-    assert doc["screens"][0]["scale"] >= 1.4
+    # read from 3 m: 12 pt x 1.3 is ~21 px, ~13 mm on a 55-inch 1080p screen (the 1:250 rule
+    # asks 12 mm); 1.4 no longer fits five panels on one 1080p screen without clipping
+    assert doc["screens"][0]["scale"] >= 1.3
 
 
 def test_patrols_judged_against_what_is_due_on_the_halls_clock(qapp: QApplication) -> None:

@@ -548,3 +548,45 @@ def test_mqtt_through_the_registry_beside_cot_into_one_store(tmp_path: Path) -> 
     assert store.units["ANDROID-3"].lat == pytest.approx(32.2)
     assert store.units["cot:ANDROID-3"].lat == pytest.approx(32.0)
     assert board.row("mqtt").status.applied == 1 and board.row("cot").status.applied == 2
+
+
+@pytest.mark.slow
+def test_a_cot_camera_without_a_url_gets_the_profiles_gateway_url() -> None:
+    """profile=cot: cameras.url_template = "rtsp://127.0.0.1:8554/{channel}" fills in the
+    stream of a camera event that carries none; one with its own URL keeps it."""
+    store = Store()
+    mux = SourceMux(store)
+    board = StatusBoard()
+    port = free_port()
+    spec = parse_arg(f"cot:listen=127.0.0.1:{port},profile=cot,name=cams")
+    source = registry.build(spec, mux.sink(spec.name), board.add(spec.name, spec.kind))
+    now = time.time()
+
+    def camera(uid: str, video: str = "") -> bytes:
+        detail = f'<__video url="{video}"/>' if video else '<sensor azimuth="45" fov="60"/>'
+        return (
+            f'<event version="2.0" uid="{uid}" type="b-m-p-s-p-loc" time="{_iso(now)}" '
+            f'start="{_iso(now)}" stale="{_iso(now + 300)}" how="m-g">'
+            f'<point lat="32.05" lon="118.78" hae="0" ce="9" le="9"/>'
+            f'<detail><contact callsign="{uid}"/>{detail}</detail></event>'
+        ).encode()
+
+    async def scenario() -> None:
+        source.start()
+        assert await wait_until(lambda: source.bound, 10)
+        _send_udp(port, camera("gate 7"))
+        _send_udp(port, camera("CAM-2", "rtsp://127.0.0.1:9554/own"))
+        assert await wait_until(lambda: len(store.cameras) == 2, 10)
+        await source.stop()
+
+    asyncio.run(scenario())
+    assert store.cameras["gate 7"].stream_url == "rtsp://127.0.0.1:8554/gate%207"
+    assert store.cameras["CAM-2"].stream_url == "rtsp://127.0.0.1:9554/own"
+
+
+def test_a_cot_source_with_a_broken_profile_is_refused_with_the_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[profile]\nname = "x"\nversion = 1\nkind = "cot"\n[cameras]\nurl_template = "ftp://x/{channel}"\n')
+    spec = parse_arg(f"cot:listen=127.0.0.1:{free_port()},profile={bad}")
+    with pytest.raises(SourceError, match="url_template"):
+        registry.build(spec, SourceMux(Store()).sink("x"), StatusBoard().add("x", "cot"))

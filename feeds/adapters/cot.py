@@ -202,11 +202,17 @@ class CotTracker:
     """CoT events -> protocol events, remembering each uid's stale time for ``expire``."""
 
     def __init__(
-        self, status: FeedStatus | None = None, clock: Callable[[], float] = time.time
+        self,
+        status: FeedStatus | None = None,
+        clock: Callable[[], float] = time.time,
+        camera_url: Callable[[str, str], str] | None = None,
     ) -> None:
         self.status = status or FeedStatus()
         self.clock = clock
         self.seen: dict[str, _Seen] = {}
+        # (uid, callsign) -> stream URL for a camera whose event carries none (a profile's
+        # cameras.url_template: the hall's video gateway by channel)
+        self.camera_url = camera_url
 
     def convert(self, raw: bytes) -> list[RawEvent]:
         try:
@@ -236,7 +242,8 @@ class CotTracker:
                 direction=ev.sensor.get("azimuth", 0.0) % 360.0,
                 fov=ev.sensor.get("fov", 0.0),
                 range_m=ev.sensor.get("range", 0.0),
-                stream_url=ev.video_url,
+                stream_url=ev.video_url
+                or (self.camera_url(ev.uid, ev.callsign) if self.camera_url else ""),
                 online=fresh,
             )
             self.seen[ev.uid] = _Seen(ev.stale, camera=True, online=fresh)
@@ -296,9 +303,14 @@ class CotTracker:
 class CotFeed:
     """CoT into a sink: convert, number (Sequencer), expire stale units periodically."""
 
-    def __init__(self, sequencer: Sequencer, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        sequencer: Sequencer,
+        clock: Callable[[], float] = time.time,
+        camera_url: Callable[[str, str], str] | None = None,
+    ) -> None:
         self.sequencer = sequencer
-        self.tracker = CotTracker(sequencer.status, clock)
+        self.tracker = CotTracker(sequencer.status, clock, camera_url)
 
     def handle(self, raw: bytes) -> int:
         events = self.tracker.convert(raw)

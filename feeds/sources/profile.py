@@ -21,6 +21,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commandcenter.domain import CaseState, Source, Urgency
@@ -124,6 +125,14 @@ class Profile:
     closed_states: frozenset[str] = CLOSED_STATES
     camera_url_template: str = ""  # "rtsp://gateway/{channel}"; credentials never logged
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def camera_url(self, channel: str, id: str = "", name: str = "") -> str:
+        """The stream URL of a camera that arrives without one (the template's {channel},
+        {id}, {name}); "" when the profile has no template."""
+        if not self.camera_url_template:
+            return ""
+        values = {"channel": channel, "id": id or channel, "name": name or channel}
+        return _URL_FIELDS.sub(lambda m: quote(values[m.group(1)], safe=""), self.camera_url_template)
 
     def columns(self) -> list[str]:
         """Every input column the profile reads, in first-use order."""

@@ -352,6 +352,7 @@ class HotTopicsPanel(Panel):
             self.ctx.selection.select(list(g.case_ids), origin=self.selection_origin)
 
     def _show_example(self, t: TP.Topic) -> None:
+        self._example_topic = t  # worded again on a language switch
         case = self.ctx.store.case(t.case_ids[0]) if t.case_ids else None
         if case is None:
             self.example.setText("")
@@ -424,6 +425,9 @@ class HotTopicsPanel(Panel):
             self.topic_model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 5)
             self.repeat_model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 2)
             self._write_texts()
+            shown = getattr(self, "_example_topic", None)
+            if shown is not None:
+                self._show_example(shown)
 
 
 def place_words(geography: dict[str, Any]) -> dict[str, list[str]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from commandcenter.status import FeedStatus, LinkState
 from feeds.adapters.cot import CotFeed, serve_tcp, serve_udp
 from feeds.client import FeedSink, back_off
 from feeds.sources.live.task import TaskSource
+from feeds.sources.profile import ProfileError, load_profile
 from feeds.sources.registry import SourceError, SourceKind, SourceSpec
 from feeds.transports import Sequencer
 
@@ -38,9 +40,10 @@ class CotSource(TaskSource):
         file: Path | None,
         allow_remote: bool,
         expire_s: float,
+        camera_url: Callable[[str, str], str] | None = None,
     ) -> None:
         super().__init__(sink, status)
-        self.feed = CotFeed(Sequencer(sink, status))
+        self.feed = CotFeed(Sequencer(sink, status), camera_url=camera_url)
         self.listen = listen
         self.proto = proto
         self.file = file
@@ -124,6 +127,14 @@ def build(spec: SourceSpec, sink: FeedSink, status: FeedStatus) -> CotSource:
                 f"source {spec.name!r}: refusing to listen on {listen[0]!r} (not loopback) "
                 "without allow_remote=1"
             )
+    camera_url = None
+    if spec.get("profile"):  # e.g. profile=cot: its cameras.url_template
+        try:
+            profile = load_profile(spec.get("profile"))
+        except (ProfileError, OSError) as err:
+            raise SourceError(f"source {spec.name!r}: profile: {err}") from None
+        if profile.camera_url_template:
+            camera_url = lambda uid, name: profile.camera_url(uid, uid, name)  # noqa: E731
     return CotSource(
         sink,
         status,
@@ -132,6 +143,7 @@ def build(spec: SourceSpec, sink: FeedSink, status: FeedStatus) -> CotSource:
         file=file,
         allow_remote=allow_remote,
         expire_s=spec.number("expire", 5.0) or 5.0,
+        camera_url=camera_url,
     )
 
 
@@ -151,6 +163,8 @@ KIND = SourceKind(
         "file": "a file of CoT events, read once at start",
         "allow_remote": "1 to listen on a non-loopback address",
         "expire": "seconds between stale-time sweeps (default 5)",
+        "profile": "a source profile (name or path) whose cameras.url_template gives "
+        "a stream URL to cameras that arrive without one (e.g. profile=cot)",
     },
     where=_where,
 )
