@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer
 
 from layouts import schedule
+from layouts.library import Entry
+from widgets import i18n
 from widgets.chrome.shift_notice import ShiftNotice
 
 if TYPE_CHECKING:
@@ -39,10 +41,17 @@ NOTICE_TICK_MS = 1_000  # while counting down
 
 @dataclass(slots=True)
 class Pending:
-    key: str
-    source: str
-    name: str
+    entry: Entry  # the layout to switch to
     due: float  # clock time of the switch
+
+    @property
+    def key(self) -> str:
+        return self.entry.key
+
+    @property
+    def name(self) -> str:
+        """Its name in the interface's language."""
+        return self.entry.title(i18n.is_chinese())
 
 
 class ShiftSwitcher(QObject):
@@ -86,7 +95,7 @@ class ShiftSwitcher(QObject):
                 continue
             seen.add(e.key)
             if e.schedule:
-                out.append({"name": e.name, "schedule": e.schedule, "key": e.key, "src": e.source})
+                out.append({"name": e.name, "schedule": e.schedule, "key": e.key, "entry": e})
         return out
 
     def tick(self) -> None:
@@ -107,9 +116,7 @@ class ShiftSwitcher(QObject):
             if key == self.shell.key:
                 self._cancel()
             else:
-                self.pending = Pending(
-                    key, picked["src"], picked["name"], now + self.notice_seconds
-                )
+                self.pending = Pending(picked["entry"], now + self.notice_seconds)
                 log.info("shift change: %s in %.0f s", picked["name"], self.notice_seconds)
         if self.pending is not None:
             if self.pending.key == self.shell.key:
@@ -122,7 +129,7 @@ class ShiftSwitcher(QObject):
                 due, self.pending = self.pending, None
                 self._hide_notices()
                 log.info("shift change: switching to %s", due.name)
-                self.shell.open_layout(due.key, due.source)
+                self.shell.open_layout(due.key, due.entry.source)
             else:
                 self._show_notices(self.pending.name, round(self.pending.due - now))
         self.timer.setInterval(NOTICE_TICK_MS if self.pending else TICK_MS)

@@ -113,12 +113,16 @@ def shift_shell(qapp, tmp_path):
     store, status = Store(), FeedStatus()
     bridge = LiveBridge(store, status)
     lib = LayoutLibrary(tmp_path / "user")  # the presets too (none is bound to a shift)
-    for key, name, frm, to in (
-        ("day", "白班", "08:00", "20:00"),
-        ("night", "夜班", "20:00", "08:00"),
+    from widgets import i18n
+
+    i18n.set_language(qapp, i18n.CHINESE)
+    for key, name, name_en, frm, to in (
+        ("day", "白班", "Day shift", "08:00", "20:00"),
+        ("night", "夜班", "Night shift", "20:00", "08:00"),
     ):
         doc = builtin_layout()
-        doc["name"], doc["schedule"] = name, {"from": frm, "to": to}
+        doc["name"], doc["name_en"] = name, name_en
+        doc["schedule"] = {"from": frm, "to": to}
         lib.save(doc, key)
     shell = Shell(PanelContext(store, status, bridge), lib, interactive=False)
     shell.shifts.stop()  # the test ticks it
@@ -133,11 +137,13 @@ def _instant(hhmm: str, s: int = 0, day: int = 4) -> datetime:
     return datetime(2026, 3, day, h, m, s, tzinfo=SH)
 
 
-def test_shift_change_shows_a_notice_then_switches(shift_shell) -> None:
+def test_shift_change_shows_a_notice_then_switches(shift_shell, qapp) -> None:
     sw = shift_shell.shifts
     clock = MovedClock(_instant("19:59", 50))
     sw.clock = clock
     sw.notice_seconds = 30
+    from widgets import i18n
+
     sw.tick()  # learns what is bound now: the day shift, shown
     assert shift_shell.key == "day" and sw.pending is None and not sw.notices()
     clock.to(_instant("20:00", 0))
@@ -146,7 +152,14 @@ def test_shift_change_shows_a_notice_then_switches(shift_shell) -> None:
     assert len(notices) == len(shift_shell.windows) >= 1
     text = notices[0].label.text()
     assert "夜班" in text and "30" in text, text
-    assert notices[0].button.text() in ("留在当前", "Stay")
+    assert notices[0].button.text() == "留在当前"
+    i18n.set_language(qapp, i18n.ENGLISH)
+    try:
+        sw.tick()
+        assert sw.notices()[0].label.text() == "Switching to Night shift in 30 s"
+        assert sw.notices()[0].button.text() == "Stay"
+    finally:
+        i18n.set_language(qapp, i18n.CHINESE)
     clock.to(_instant("20:00", 29))
     sw.tick()
     assert shift_shell.key == "day" and "1" in sw.notices()[0].label.text()
