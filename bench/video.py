@@ -40,7 +40,7 @@ def _run_wall(app, clip: Path, n: int, seconds: float) -> tuple[float, float, in
     """(CPU seconds per second of video per stream, slowest tile fps, frames dropped)."""
     from PySide6.QtWidgets import QGridLayout, QWidget
 
-    from widgets.video.player import VideoPlayer
+    from widgets.media.player import VideoPlayer
 
     host = QWidget()
     grid = QGridLayout(host)

@@ -319,3 +319,35 @@ def test_signed_inside_to_sign_stays_with_a_note_after_the_server_confirms(
     assert p.current_case_id() == case_id
     assert "已签收，不再属于此筛选" in p.banner.text()
     assert p.model.counts[("to_sign", "")] == p.model.rowCount() - 1
+
+
+def test_action_buttons_reflow_to_stay_in_a_narrow_dock(qtbot) -> None:
+    """English labels are wider: a 5-button row wider than the dock would push the last
+    buttons out of sight, so a narrow detail puts fewer in a row."""
+    from PySide6.QtWidgets import QApplication
+
+    from commandcenter.status import FeedStatus
+    from tests.demo_county import demo_store
+    from widgets import i18n, registry
+    from widgets.base import PanelContext
+    from widgets.live import LiveBridge
+
+    app = QApplication.instance()
+    i18n.set_language(app, i18n.ENGLISH)
+    store, status = demo_store(), FeedStatus()
+    bridge = LiveBridge(store, status)
+    try:
+        p = registry.create("case_detail", PanelContext(store, status, bridge))
+        qtbot.addWidget(p)
+        p.show_case(store.newest_cases(1)[0].id)
+        for width in (1400, 560):
+            p.resize(width, 700)
+            p.show()
+            qtbot.waitExposed(p)
+            app.processEvents()
+            right = max(b.mapTo(p, b.rect().topRight()).x() for b in p.buttons.values())
+            assert right <= p.width(), (width, right)
+        assert p._button_cols < 5
+    finally:
+        i18n.set_language(app, i18n.CHINESE)
+        bridge.close()

@@ -22,8 +22,8 @@ from tests.mjpeg import MjpegCamera
 from tests.support import ThreadedServer, free_port
 from widgets.base import PanelContext
 from widgets.live import LiveBridge
+from widgets.media.player import StreamState, VideoPlayer
 from widgets.video.panel import VideoPanel
-from widgets.video.player import StreamState, VideoPlayer
 
 WAIT_MS = 25_000  # a busy two-core machine: generous, but bounded
 

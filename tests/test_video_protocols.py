@@ -22,7 +22,7 @@ from commandcenter.video_health import VideoHealth
 from feeds.protocol import resolve_stream_urls
 from feeds.serve.server import EmbeddedServer
 from tests.support import BUSY_MORNING, ROOT, ThreadedServer, free_port
-from widgets.video.player import StreamState, VideoPlayer
+from widgets.media.player import StreamState, VideoPlayer
 
 WAIT_MS = 30_000
 FFMPEG = shutil.which("ffmpeg")

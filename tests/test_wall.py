@@ -20,7 +20,7 @@ from tests.mjpeg import MjpegCamera
 from tests.support import ThreadedServer
 from widgets.base import PanelContext
 from widgets.live import LiveBridge
-from widgets.video.player import StreamState
+from widgets.media.player import StreamState
 from widgets.video.wall import CAMERA_MIME, VideoWallPanel, camera_mime
 
 WAIT_MS = 30_000

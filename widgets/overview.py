@@ -39,8 +39,6 @@ from PySide6.QtWidgets import (
 
 from commandcenter.domain import (
     OPEN_STATES,
-    SOURCE_LABELS_ZH,
-    STATE_LABELS_ZH,
     CaseState,
     SlaLevel,
     Source,
@@ -51,66 +49,17 @@ from commandcenter.metrics.engine import MetricEngine, MetricValue
 from commandcenter.metrics.explain import explain
 from commandcenter.privacy import Mask
 from commandcenter.sla import Milestone, SlaStatus, format_remaining
-from commandcenter.status import LINK_LABELS_ZH, FeedStatus, LinkState
+from commandcenter.status import FeedStatus
 from commandcenter.store import ChangeSet, Store
 from widgets import theme
 from widgets.fitlabel import FitLabel
 from widgets.i18n import is_chinese, zh_en
+from widgets.labels import link_label, source_label, state_label
 from widgets.live import LiveBridge
 
 NEWEST_LIMIT = 200
 STALE_AFTER_S = 10.0  # data older than this is shown in amber even if the link says live
 COMPACT_WIDTH = 1600  # below this the tiles and the table use smaller type (1280x800 console)
-
-# English labels of domain words; the Chinese ones live in commandcenter.domain/status.
-STATE_LABELS_EN: dict[CaseState, str] = {
-    CaseState.DISCOVERED: "Discovered",
-    CaseState.REPORTED: "To sign",
-    CaseState.SIGNED: "Signed",
-    CaseState.ASSIGNED: "Dispatched",
-    CaseState.RETURNED: "Returned",
-    CaseState.HANDLING: "Handling",
-    CaseState.COMPLETED: "Completed",
-    CaseState.CLOSED: "Closed",
-    CaseState.CALLED_BACK: "Called back",
-    CaseState.EVALUATED: "Evaluated",
-}
-SOURCE_LABELS_EN: dict[Source, str] = {
-    Source.HOTLINE: "12345 hotline",
-    Source.GRID_WORKER: "Grid worker",
-    Source.INSPECTOR: "Inspector",
-    Source.VIDEO: "Video AI",
-    Source.SENSOR: "IoT sensor",
-    Source.OPINION: "Public opinion",
-}
-LINK_LABELS_EN: dict[LinkState, str] = {
-    LinkState.CONNECTING: "Connecting",
-    LinkState.LIVE: "Live",
-    LinkState.STALE: "Stale",
-    LinkState.RECONNECTING: "Reconnecting",
-    LinkState.STOPPED: "Stopped",
-}
-
-
-def state_label(state: str) -> str:
-    try:
-        s = CaseState(state)
-    except ValueError:
-        return str(state)
-    return STATE_LABELS_ZH[s] if is_chinese() else STATE_LABELS_EN[s]
-
-
-def source_label(source: str) -> str:
-    try:
-        s = Source(source)
-    except ValueError:
-        return str(source)
-    return SOURCE_LABELS_ZH[s] if is_chinese() else SOURCE_LABELS_EN[s]
-
-
-def link_label(state: LinkState) -> str:
-    return LINK_LABELS_ZH[state] if is_chinese() else LINK_LABELS_EN[state]
-
 
 def _repolish(w: QWidget) -> None:
     """Re-apply the sheet after a dynamic property used by a selector changed."""

@@ -31,7 +31,7 @@ from commandcenter.alarms import KIND_LABELS_ZH, AlarmKind
 from commandcenter.domain import CaseState, Role
 from widgets.base import PanelContext
 from widgets.i18n import is_chinese, zh_en
-from widgets.overview import state_label
+from widgets.labels import state_label
 
 Action = lifecycle.Action
 

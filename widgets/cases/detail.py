@@ -29,6 +29,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPen,
     QPolygonF,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -47,6 +48,7 @@ from commandcenter.actions import NEEDS_ATTENTION, ItemState, OutboxItem
 from commandcenter.dispatch import nearest_units
 from commandcenter.geo import lonlat_to_mercator
 from commandcenter.hall_time import local
+from commandcenter.nearby_cameras import nearest_cameras
 from commandcenter.privacy import Mask
 from commandcenter.selection import Selection
 from commandcenter.sla import format_remaining
@@ -56,10 +58,9 @@ from widgets.base import Panel, PanelContext
 from widgets.cases import common, desk
 from widgets.cases.common import Action
 from widgets.i18n import zh_en
-from widgets.overview import source_label, state_label
+from widgets.labels import source_label, state_label
+from widgets.media.nearby_view import NearbyCameraView
 from widgets.registry import register
-from widgets.video.nearby import nearest_cameras
-from widgets.video.nearby_view import NearbyCameraView
 
 MAP_RADIUS_M = 2500.0  # half the mini map's width: the neighbourhood of the incident
 UNIT_COLOURS = {"available": "green", "en_route": "amber", "busy": "yellow"}
@@ -197,6 +198,7 @@ class CaseDetailPanel(Panel):
             b.clicked.connect(lambda _=False, a=action: self.act(a))
             self.buttons[action] = b
             button_row.addWidget(b, i // 5, i % 5)
+        self.button_row, self._button_cols = button_row, 5
         self.timeline = QTreeWidget(self.body)
         self.timeline.setObjectName("caseTimeline")
         self.timeline.setRootIsDecorated(False)
@@ -564,6 +566,30 @@ class CaseDetailPanel(Panel):
             self.show_case(self.case_id)
         else:
             self._refresh_buttons()
+        self._reflow_buttons()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._reflow_buttons()
+
+    def _reflow_buttons(self) -> None:
+        """As many action buttons per row as fit (5 at most): English labels such as
+        "Reject (back to handling) (r)" are wider, and a row wider than the dock pushed
+        the last buttons out of sight."""
+        if not hasattr(self, "button_row"):
+            return
+        room = self.content.width() or self.width()
+        widest = max(b.sizeHint().width() for b in self.buttons.values()) + 4
+        cols = max(2, min(5, room // max(1, widest)))
+        if cols == self._button_cols:
+            return
+        self._button_cols = cols
+        for b in self.buttons.values():
+            self.button_row.removeWidget(b)
+        for i, b in enumerate(self.buttons.values()):
+            self.button_row.addWidget(b, i // cols, i % cols)
+        for c in range(5):
+            self.button_row.setColumnStretch(c, 1 if c < cols else 0)
 
     def on_teardown(self) -> None:
         self.camera_view.release()

@@ -37,7 +37,7 @@ from widgets.base import PanelContext
 from widgets.cases import common
 from widgets.cases.common import Action
 from widgets.i18n import is_chinese, zh_en
-from widgets.overview import state_label
+from widgets.labels import state_label
 
 KIND_LABELS_ZH = {
     AssigneeKind.DEPARTMENT: "职能部门",

@@ -86,8 +86,8 @@ from widgets.base import Panel, PanelContext, Setting
 from widgets.cases import common, desk
 from widgets.cases.common import Action
 from widgets.i18n import is_chinese, zh_en
+from widgets.labels import source_label, state_label
 from widgets.live import TICK_MS
-from widgets.overview import source_label, state_label
 from widgets.registry import register
 
 REQUERY_MS = 500  # at most two re-sorts a second, however fast the feed

@@ -35,8 +35,9 @@ from commandcenter.status import LinkState, StatusBoard
 from widgets import theme
 from widgets.chrome.timeslider import TimeSlider
 from widgets.i18n import zh_en
+from widgets.labels import link_label
 from widgets.live import LiveBridge
-from widgets.overview import StatusStrip, link_label
+from widgets.overview import StatusStrip
 
 __all__ = ["HallStatusBar", "StatusStrip", "screen_label"]
 

@@ -24,35 +24,22 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from commandcenter import hall_time
 from commandcenter import trends as T
-from commandcenter.domain import SOURCE_LABELS_ZH, Source
 from commandcenter.store import ChangeSet
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.fitlabel import FitLabel
-from widgets.i18n import is_chinese, zh_en
+from widgets.i18n import zh_en
 from widgets.insights.common import SERIES_COLORS, Job, pen, relay, style_plot
+from widgets.labels import source_label
 from widgets.plaintext import plain_tooltip
 from widgets.registry import register
 
-SOURCE_LABELS_EN: dict[str, str] = {
-    "hotline": "12345 hotline",
-    "grid_worker": "Grid worker",
-    "inspector": "Inspector",
-    "video": "Video AI",
-    "sensor": "IoT sensor",
-    "opinion": "Public opinion",
-}
-
 
 def key_label(by: str, key: str) -> str:
-    zh = is_chinese()
     if key == T.OTHER:
         return zh_en("其他", "Other")
     if by == "source":
-        try:
-            return SOURCE_LABELS_ZH[Source(key)] if zh else SOURCE_LABELS_EN.get(key, key)
-        except ValueError:
-            return key
+        return source_label(key)
     return key
 
 

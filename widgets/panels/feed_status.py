@@ -35,10 +35,10 @@ from commandcenter.status import FeedStatus, LinkState, StatusBoard
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import zh_en
+from widgets.labels import link_label
 from widgets.masking import mask_of
-from widgets.overview import link_label
+from widgets.media.health_rows import video_rows
 from widgets.registry import register
-from widgets.video.health import video_rows
 
 STALE_AFTER_S = 10.0
 _SOURCE_COLUMNS = 7

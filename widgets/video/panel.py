@@ -15,18 +15,13 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QDateTime, QStandardPaths
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from commandcenter.nearby_cameras import camera_label, nearest_cameras
 from commandcenter.selection import Selection
 from commandcenter.store import ChangeSet
 from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import is_chinese, zh_en
+from widgets.media.player import VideoPlayer
 from widgets.registry import register
-from widgets.video.nearby import nearest_cameras
-from widgets.video.player import VideoPlayer
-
-
-def camera_label(cam: Any, cid: str) -> str:
-    name = getattr(cam, "name", "") or ""
-    return f"{name} · {cid}" if name and name != cid else cid
 
 
 @register

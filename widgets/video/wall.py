@@ -31,14 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from commandcenter.nearby_cameras import camera_label, nearest_cameras
 from commandcenter.selection import Selection
 from commandcenter.store import ChangeSet
 from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import is_chinese, zh_en
+from widgets.media.player import VideoPlayer
 from widgets.registry import register
-from widgets.video.nearby import nearest_cameras
-from widgets.video.panel import camera_label
-from widgets.video.player import VideoPlayer
 
 CAMERA_MIME = "application/x-commandcenter-camera"
 TILE_MIME = "application/x-commandcenter-tile"  # a tile dragged onto another: swap them

@@ -43,3 +43,9 @@ def nearest_cameras(
     if max_m is not None:
         out = [(c, m) for c, m in out if m <= max_m]
     return out
+
+
+def camera_label(cam: Any, cid: str) -> str:
+    """"name · id", or the id alone when the camera has no other name."""
+    name = getattr(cam, "name", "") or ""
+    return f"{name} · {cid}" if name and name != cid else cid

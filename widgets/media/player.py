@@ -43,8 +43,8 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 from commandcenter.video_health import VideoHealth, redact_url
 from widgets import theme
 from widgets.i18n import is_chinese, zh_en
+from widgets.media.ffmpeg_log import quiet_ffmpeg_log
 from widgets.plaintext import plain_tooltip
-from widgets.video.ffmpeg_log import quiet_ffmpeg_log
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from typing import Any
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QWidget
 
+from commandcenter.nearby_cameras import camera_label
 from commandcenter.video_health import VideoHealth
-from widgets.video.panel import camera_label
-from widgets.video.player import VideoPlayer
+from widgets.media.player import VideoPlayer
 
 
 class NearbyCameraView(VideoPlayer):
