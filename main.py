@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         hall_time.set_zone(settings.timezone)
     except ValueError as err:
         problems.append(f"settings: {err}; showing {hall_time.zone_name()}")
-    from feeds.sources.registry import SourceError, check
+    from feeds.sources.registry import SourceError, check, parse_arg
 
     try:
         specs = source_specs(args, settings)
@@ -469,16 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     sources: list[Any] = []
     try:
         for spec in specs:
-            sink = mux.sink(spec.name, spec.options.get("prefix"))
-            kind = registry.kind(spec.kind)
-            st = board.add(
-                spec.name,
-                spec.kind,
-                kind.where(spec),
-                heartbeat=kind.heartbeat,
-                cases=lambda sink=sink: sink.case_count,
-            )
-            sources.append(registry.build(spec, sink, st))
+            sources.append(registry.attach(spec, mux, board))
     except (registry.SourceError, ValueError) as err:
         print(f"commandcenter: {err}", file=sys.stderr)
         shell.close_all()
@@ -486,6 +477,17 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
         return 2
+    def subscribe(text: str) -> str:
+        """One more live source while running (the Sources dialog's Subscribe), from its
+        --source text."""
+        spec = parse_arg(text)
+        source = registry.attach(spec, mux, board)
+        sources.append(source)
+        source.start()
+        log.info("source %s (%s) subscribed", spec.name, spec.kind)
+        return spec.name
+
+    shell.source_subscriber = subscribe
     # Actions go to the first source whose server takes them (a v1 feed, or the feed
     # server behind an MQTT source); without one they wait in the outbox.
     target = next((s for s in sources if getattr(s, "actions", None)), None)

@@ -277,6 +277,9 @@ class Shell(QObject):
         self.ctx = ctx
         # Live or replay (None: no journal, e.g. tests of the layouts alone).
         self.timetravel = timetravel
+        # Starts one more live source from its --source text (main.py sets it; the Sources
+        # dialog's Subscribe); None: this console has no source set to add to.
+        self.source_subscriber: Callable[[str], str] | None = None
         self._replay_bridge: LiveBridge | None = None
         self._replaying = False
         self._tt_undo: Callable[[], None] | None = None
@@ -1224,7 +1227,9 @@ class Shell(QObject):
         from feeds.sources.service import SourceImporter
 
         journal = self.timetravel.journal if self.timetravel is not None else None
-        dialog = SourcesDialog(SourceImporter(self.ctx.store, journal), win)
+        dialog = SourcesDialog(
+            SourceImporter(self.ctx.store, journal), win, subscribe=self.source_subscriber
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.show()
         return dialog

@@ -624,3 +624,58 @@ def test_the_console_starts_with_the_imported_history_in_its_live_store(
         side.unlink()
     demo_only = store_count(_app(tmp_path, *args, timeout=120))
     assert with_history - demo_only >= 990 - 20, (with_history, demo_only)  # demo varies a little
+
+
+def test_subscribe_keeps_a_file_watched_as_a_live_source_of_its_own(qapp, qtbot, tmp_path: Path) -> None:
+    """The dialog's Subscribe starts a real ``file`` source (registry.attach, as main.py
+    does) into its own sink of the mux: its cases arrive namespaced, it has its own row,
+    and rows appended to the file later arrive too."""
+    import asyncio
+
+    from commandcenter.sources import SourceMux
+    from commandcenter.status import LinkState, StatusBoard
+    from feeds.sources import registry
+    from feeds.sources.service import SourceImporter
+    from tests.support import wait_until
+    from widgets import i18n
+    from widgets.chrome.sources_dialog import SourcesDialog
+
+    export = tmp_path / "months.csv"
+    frame = _month_export(export)
+    profile = tmp_path / "city.toml"
+    profile.write_text(CITY_PROFILE, encoding="utf-8")
+    store = Store()
+    mux, board = SourceMux(store), StatusBoard()
+    mux.sink("primary")  # the console's own feed is the primary; a subscription comes after
+    started: list = []
+
+    def subscribe(text: str) -> str:
+        spec = registry.parse_arg(text)
+        source = registry.attach(spec, mux, board)
+        started.append(source)
+        source.start()
+        return spec.name
+
+    i18n.set_language(qapp, i18n.ENGLISH)
+    dialog = SourcesDialog(SourceImporter(store), subscribe=subscribe)
+    qtbot.addWidget(dialog)
+    assert dialog.subscribe_button.text().startswith("Subscribe")
+    assert dialog.add_profile_file(profile)
+    dialog.set_files([export])
+    dialog.watch_s = 0.3  # poll quickly for the test (the dialog's default: every 10 s)
+
+    async def scenario() -> list[str]:
+        names = dialog.start_subscription()
+        assert await wait_until(lambda: len(store) == len(frame), 20)
+        with export.open("a", encoding="utf-8") as f:  # the export grows: the watch sees it
+            f.write("M999,01.03.2024 09:00,,,Lärm,Ordnungsamt,Mitte,52.5,13.4,offen\n")
+        assert await wait_until(lambda: len(store) == len(frame) + 1, 20)
+        for s in started:
+            await s.stop()
+        return names
+
+    names = asyncio.run(scenario())
+    assert names == ["file-months"]
+    assert store.case("file-months:C-M0").state == "closed"  # namespaced by the source
+    assert board.row("file-months").kind == "file"
+    assert board.row("file-months").status.state in (LinkState.LIVE, LinkState.STOPPED)

@@ -168,6 +168,21 @@ def build(spec: SourceSpec, sink: FeedSink, status: FeedStatus) -> LiveSource:
     return check(spec).build(spec, sink, status)
 
 
+def attach(spec: SourceSpec, mux: Any, board: Any) -> LiveSource:
+    """Build ``spec``'s source into its own sink of ``mux`` (commandcenter.sources) with
+    its own row on ``board`` (a StatusBoard). Checked first: a refused spec leaves no
+    half-made sink or row behind. Not started: the caller starts it on its loop."""
+    k = check(spec)
+    if spec.name in mux.parts:
+        raise SourceError(f"a source named {spec.name!r} already runs")
+    sink = mux.sink(spec.name, spec.options.get("prefix"))
+    status = board.add(
+        spec.name, spec.kind, k.where(spec), heartbeat=k.heartbeat,
+        cases=lambda: sink.case_count,
+    )  # fmt: skip
+    return k.build(spec, sink, status)
+
+
 def parse_arg(text: str) -> SourceSpec:
     """``KIND:key=value,key=value`` (the ``--source`` syntax) -> a spec.
 

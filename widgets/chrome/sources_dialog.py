@@ -15,6 +15,7 @@ Every value from a file is shown as plain text in item views, clipped
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -104,10 +105,21 @@ class SourcesDialog(QDialog):
 
     imported = Signal(object)  # the import's result, once loaded
 
-    def __init__(self, importer: Any, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        importer: Any,
+        parent: QWidget | None = None,
+        subscribe: Callable[[str], str] | None = None,
+    ) -> None:
+        """``subscribe``: starts a live source from its ``--source`` text and returns its
+        name (main.py's, through the shell); None where the console has no source set
+        (tests, replay): then the dialog only imports."""
         super().__init__(parent)
         self.setObjectName("sourcesDialog")
         self.importer = importer
+        self.subscriber = subscribe
+        self.subscribed: list[str] = []
+        self.watch_s = 10.0  # how often a subscribed file is looked at again
         self.files: list[Path] = []
         self.preview: Any = None
         self.result: Any = None
@@ -187,10 +199,18 @@ class SourcesDialog(QDialog):
         self.import_button.setObjectName("sourcesImport")
         self.import_button.setEnabled(False)
         self.import_button.clicked.connect(self.start_import)
+        # Subscribe: the chosen files (or their folder) stay watched as a live source of
+        # their own (ids namespaced by its name, its own row in the feed status panel).
+        self.subscribe_button = QPushButton()
+        self.subscribe_button.setObjectName("sourcesSubscribe")
+        self.subscribe_button.setEnabled(False)
+        self.subscribe_button.setVisible(subscribe is not None)
+        self.subscribe_button.clicked.connect(self.start_subscription)
         self.close_button = QPushButton()
         self.close_button.clicked.connect(self.close)
         bottom = QHBoxLayout()
         bottom.addWidget(self.progress, 1)
+        bottom.addWidget(self.subscribe_button)
         bottom.addWidget(self.import_button)
         bottom.addWidget(self.close_button)
 
@@ -214,6 +234,16 @@ class SourcesDialog(QDialog):
         self.mapped_title.setText(zh_en("映射结果（同样 50 行）", "As mapped (the same rows)"))
         self.rejects_title.setText(zh_en("拒绝的行及原因", "Rejected rows and why"))
         self.import_button.setText(zh_en("导入", "Import"))
+        self.subscribe_button.setText(zh_en("订阅（持续监视）", "Subscribe (keep watching)"))
+        self.subscribe_button.setToolTip(
+            zh_en(
+                "把所选文件作为实时数据源持续监视：文件有新行或被替换时自动导入；"
+                "案件编号加上数据源名前缀，数据链路面板中单列一行",
+                "Watch the chosen files as a live source: new rows or a replaced file are "
+                "imported as they come; case ids get the source's name as prefix, and the "
+                "feed status panel shows it in its own row",
+            )
+        )
         self.close_button.setText(zh_en("关闭", "Close"))
         self._show_files()
         if not self.status.text():
@@ -276,6 +306,7 @@ class SourcesDialog(QDialog):
     def _run(self, what: str, job: Callable[[], Any]) -> None:
         self._busy = True
         self.import_button.setEnabled(False)
+        self.subscribe_button.setEnabled(False)
         relay = self._relay
 
         def work() -> None:
@@ -309,6 +340,38 @@ class SourcesDialog(QDialog):
         progress = self._relay.progress.emit
         self._run("prepare", lambda: self.importer.prepare(profile, files, progress))
 
+    def start_subscription(self) -> list[str]:
+        """Start one live ``file`` source per chosen file under the chosen profile; the
+        names of those started (each error is shown, the others still start)."""
+        if self.subscriber is None or not self.files:
+            return []
+        started: list[str] = []
+        for path in self.files:
+            if "," in str(path) or "=" in str(path):
+                self._say(
+                    zh_en("路径含逗号或等号，无法订阅：", "A path with a comma or '=' cannot be subscribed: ")
+                    + str(path),
+                    error=True,
+                )
+                continue
+            name = _source_name(path, {*self.subscribed, *started})
+            text = (
+                f"file:path={path},profile={self.profile_name()},watch={self.watch_s:g},"
+                f"name={name}"
+            )
+            try:
+                started.append(self.subscriber(text))
+            except (ValueError, OSError) as err:
+                self._say(zh_en("无法订阅：", "Cannot subscribe: ") + str(err), error=True)
+        if started:
+            self.subscribed.extend(started)
+            self._say(
+                zh_en("已订阅：{names}（见数据链路面板）", "Subscribed: {names} (see the feed status panel)").format(
+                    names=", ".join(started)
+                )
+            )
+        return started
+
     def _on_progress(self, stage: str, done: int, total: int) -> None:
         if total:
             self.progress.setValue(int(100 * done / total))
@@ -320,6 +383,7 @@ class SourcesDialog(QDialog):
             self.error = str(out)
             self._say(zh_en("无法读取：", "Cannot read: ") + str(out), error=True)
             self.import_button.setEnabled(bool(self.files))
+            self.subscribe_button.setEnabled(bool(self.files))
             return
         self.error = ""
         if what == "preview":
@@ -339,6 +403,7 @@ class SourcesDialog(QDialog):
             self._say(text)
             self.imported.emit(r)
         self.import_button.setEnabled(bool(self.files))
+        self.subscribe_button.setEnabled(bool(self.files))
 
     def _show_preview(self, pv: Any) -> None:
         self.preview = pv
@@ -395,3 +460,12 @@ def sources_action(window: QWidget, menu: QMenu | None, open_dialog: Callable[[]
     _Retitle(act, window)
     act.triggered.connect(lambda _checked=False: open_dialog())
     return act
+
+
+def _source_name(path: Path, taken: set[str]) -> str:
+    """A source name from the file's stem: letters, digits, '-' and '_' only."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-").lower()[:24] or "file"
+    name, n = f"file-{stem}", 2
+    while name in taken:
+        name, n = f"file-{stem}-{n}", n + 1
+    return name
