@@ -67,6 +67,8 @@ RESULT_LABELS_ZH = {
     RESULT_REFUSED: "被拒绝",
     RESULT_CONFLICT: "冲突",
     RESULT_INVALID: "请求无效",
+    "shown": "已显示",  # a reporter's details revealed (widgets/cases/detail.py)
+    "acknowledged": "已确认",  # an alarm acknowledged (commandcenter/alarms.py)
 }
 
 _MASK = Mask(enabled=True)  # the audit is read by people outside the hall: always masked

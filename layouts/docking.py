@@ -58,6 +58,26 @@ def apply_docking_theme(app: QApplication) -> None:
     app.setStyleSheet(f"{base}\n{_QSS_MARK}\n{rendered}")
 
 
+LOCKED_FEATURES = (
+    ads.CDockWidget.DockWidgetFeature.DockWidgetMovable,
+    ads.CDockWidget.DockWidgetFeature.DockWidgetFloatable,
+    ads.CDockWidget.DockWidgetFeature.DockWidgetClosable,
+)
+
+
+def lock_dock(dock: ads.CDockWidget, locked: bool) -> None:
+    """A kiosk's panels stay where the layout put them: no dragging, floating or closing
+    (a wall has no operator at it to put a panel dragged off by a stray touch back)."""
+    for feature in LOCKED_FEATURES:
+        dock.setFeature(feature, not locked)
+
+
+def lock_docks(manager: ads.CDockManager, locked: bool) -> None:
+    """``lock_dock`` for every panel of a window."""
+    for dock in manager.dockWidgetsMap().values():
+        lock_dock(dock, locked)
+
+
 def _button_tips() -> dict[str, str]:
     """QtAds' own buttons by object name: it ships no Chinese, so the shell words them."""
     return {

@@ -44,6 +44,7 @@ from PySide6.QtCore import (
     QSize,
     QStandardPaths,
     Qt,
+    QTimer,
     QUrl,
     Signal,
 )
@@ -54,19 +55,29 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QMainWindow,
     QMessageBox,
+    QSplitter,
     QToolButton,
 )
 
 from commandcenter.briefing import Command
+from commandcenter.domain import Role
 from commandcenter.privacy import Mask
 from commandcenter.timetravel import Mode, TimeTravel, TimeTravelState
-from layouts import engine, schema
+from layouts import engine, folding, roles, schema
 from layouts.briefing_mode import BriefingMode
-from layouts.docking import apply_docking_theme, configure_docking, retranslate_docking
+from layouts.docking import (
+    apply_docking_theme,
+    configure_docking,
+    lock_dock,
+    lock_docks,
+    retranslate_docking,
+)
 from layouts.library import BUILTIN, DEFAULT_PRESET, PRESET, USER, LayoutLibrary, builtin_layout
 from layouts.schema import LayoutError, ScreenInfo
+from layouts.shifts import ShiftSwitcher
 from widgets import i18n, registry, theme
 from widgets.base import Panel, PanelContext
+from widgets.cases.common import role_label
 from widgets.chrome.briefing import BlankCover, BriefingCommands
 from widgets.chrome.palette import CommandPalette, ScheduleDialog, ShellCommands
 from widgets.chrome.replay import ReplayCommands, ReplayDecoration
@@ -90,14 +101,13 @@ def screen_info(screens: list[QScreen]) -> list[ScreenInfo]:
     return out
 
 
-def _tile(rect: QRect, k: int, n: int) -> QRect:
-    """Column ``k`` of ``n`` equal columns of ``rect`` (folded windows share a screen)."""
-    if n <= 1:
-        return QRect(rect)
-    w = rect.width() // n
-    return QRect(
-        rect.x() + k * w, rect.y(), w if k < n - 1 else rect.width() - k * w, rect.height()
-    )
+def layout_role(doc: dict[str, Any]) -> Role | None:
+    """The role a layout is for (its case actions follow it: ``widgets/cases/desk.py``);
+    None for a role this version does not know (the schema reported it on load)."""
+    try:
+        return Role(doc.get("role") or Role.DUTY_OFFICER.value)
+    except ValueError:
+        return None
 
 
 class ScreenWindow(QMainWindow):
@@ -111,8 +121,13 @@ class ScreenWindow(QMainWindow):
         self.index = index
         self.entry = entry
         self.target_screen = screen
-        self.tile = (0, 1)
-        self.folded = False
+        # What the monitor was when the window was made: kept as plain data because a
+        # monitor unplugged while running takes its QScreen with it.
+        g = screen.geometry()
+        self.monitor_name = screen.name()
+        self.monitor_geometry = [g.x(), g.y(), g.width(), g.height()]
+        self.guests: list[tuple[int, dict[str, Any]]] = []  # layout screens folded in
+        self.tree: dict[str, Any] | None = None  # the docking tree as built (folded, fitted)
         self.kiosk = bool(entry.get("kiosk", False))
         self.manager = ads.CDockManager(self)
         self.manager.setObjectName(f"dockManager-{index}")
@@ -138,11 +153,14 @@ class ScreenWindow(QMainWindow):
         self.retranslate()
 
     # -- placement
+    @property
+    def folded(self) -> bool:
+        return bool(self.guests)
+
     def target_rect(self) -> QRect:
-        """Where the window goes: its column of its screen (all of it in kiosk)."""
+        """Where the window goes: its monitor's available geometry (all of it in kiosk)."""
         screen = self.target_screen
-        area = screen.geometry() if self.kiosk else screen.availableGeometry()
-        return _tile(area, *self.tile)
+        return screen.geometry() if self.kiosk else screen.availableGeometry()
 
     def place(self, size: QSize | None = None) -> None:
         """Put the window on its screen, in kiosk, full-screen or normal state, and show it."""
@@ -153,15 +171,23 @@ class ScreenWindow(QMainWindow):
             self.setWindowFlag(Qt.WindowType.FramelessWindowHint, self.kiosk)
         self.menuBar().setVisible(not self.kiosk)
         rect = self.target_rect()
-        if size is not None and not self.kiosk:
-            rect = QRect(rect.topLeft(), size)
+        if size is not None and not self.kiosk:  # --geometry, never beyond the monitor
+            rect = QRect(
+                rect.topLeft(),
+                QSize(min(size.width(), rect.width()), min(size.height(), rect.height())),
+            )
+        layout = self.layout()
+        if layout is not None:  # the minimum of panels re-docked to fit, not the first one
+            layout.invalidate()
+            layout.activate()
         self.setGeometry(rect)
-        if self.kiosk and self.tile[1] == 1:
+        if self.kiosk:
             self.showFullScreen()
         else:
             self.show()
         for fc in self.manager.floatingWidgets():
             fc.show()
+        lock_docks(self.manager, self.kiosk)
         self.commands.kiosk.setChecked(self.kiosk)
 
     def set_kiosk(self, on: bool) -> None:
@@ -285,11 +311,39 @@ class Shell(QObject):
             apply_docking_theme(app)
         if timetravel is not None:
             self._tt_undo = timetravel.subscribe(self._on_time_travel)
+        # Layouts bound to shifts switch at the shift change, on the feed's clock.
+        self.shifts = ShiftSwitcher(self, clock=lambda: self.ctx.store.clock.now())
+        self.shifts.start()
+        # Monitors plugged in or out while running: fold again (a short delay, because
+        # xrandr and the platform report one change as several).
+        self._refold = QTimer(self, singleShot=True, interval=250)
+        self._refold.timeout.connect(self.refold)
+        gui = QGuiApplication.instance()
+        if screens is None and isinstance(gui, QGuiApplication):
+            gui.screenAdded.connect(self._refold.start)
+            gui.screenRemoved.connect(self._refold.start)
 
     # ---- screens -----------------------------------------------------------------------
 
     def screens(self) -> list[QScreen]:
         return list(self._screens) if self._screens else list(QGuiApplication.screens())
+
+    def refold(self) -> None:
+        """The monitors changed: the arrangement as it is, folded onto the monitors there
+        are now (a window of a monitor gone moves back on-screen, a monitor back gets its
+        screen again). A briefing rebuilds its current item the same way."""
+        if not self.windows or self._quitting:
+            return
+        log.info("monitors changed: %d attached; folding again", len(self.screens()))
+        if self.briefing.active:
+            self.briefing.reshow()
+            return
+        try:
+            doc = self.capture_layout()
+        except (LayoutError, ValueError, KeyError) as err:
+            log.warning("monitors changed: capture failed (%s); reopening as applied", err)
+            doc = self.document()
+        self.apply_layout(doc, self.key, self.source)
 
     def layout_name(self) -> str:
         """The layout's name in the interface's language (``schema.display_name``)."""
@@ -301,21 +355,34 @@ class Shell(QObject):
 
     # ---- apply -------------------------------------------------------------------------
 
-    def _apply_type_scale(self, doc: dict[str, Any], screens: list[Any]) -> None:
-        """Type large enough for the screens the layout lands on: the largest of the
-        layout's own screen scales and the size rule of the screens themselves
-        (widgets.theme.scale_for_screen: a 6656x1792 wall gets 1.65, a 1080p console 1.0).
-        The theme's scale is application-wide; a running briefing sets its own."""
+    def _apply_type_scale(
+        self, doc: dict[str, Any], placements: list[folding.Placement], screens: list[QScreen]
+    ) -> None:
+        """Type large enough for the screens the layout lands on, small enough to fit them.
+
+        Per window: the largest scale its layout screens ask for, shrunk by how much
+        smaller its monitor is than the one the layout was made for
+        (``folding.fitted_scale``), and at least the size rule of the monitor itself
+        (``widgets.theme.scale_for_screen``: a 6656x1792 wall gets 1.65, a 1080p console
+        1.0). The theme's scale is application-wide, so the smallest window's answer wins:
+        type one monitor cannot hold would push panels off it. A running briefing sets
+        its own."""
         briefing = getattr(self, "briefing", None)
         if briefing is not None and getattr(briefing, "active", False):
             return
-        scale = 1.0
-        for entry in doc["screens"]:
-            scale = max(scale, float(entry.get("scale", 1.0)))
-        for screen in screens:
-            g = screen.geometry()
-            scale = max(scale, theme.scale_for_screen(g.width(), g.height()))
-        scale = min(theme.MAX_SCALE, scale)
+        answers = []
+        for p in placements:
+            entries = [doc["screens"][i] for i in (p.host, *p.guests)]
+            asked = max(float(e.get("scale", 1.0)) for e in entries)
+            g = screens[p.monitor].geometry()
+            size = (g.width(), g.height())
+            answers.append(
+                max(
+                    folding.fitted_scale(asked, folding.made_for(entries[0]), size),
+                    theme.scale_for_screen(*size),
+                )
+            )
+        scale = min(theme.MAX_SCALE, min(answers, default=1.0))
         app = QApplication.instance()
         if isinstance(app, QApplication) and abs(theme.current_scale() - scale) >= 0.01:
             theme.apply_theme(app, theme.current_theme(), scale)
@@ -323,9 +390,11 @@ class Shell(QObject):
 
     def apply_layout(self, doc: dict[str, Any], key: str = "", source: str = "") -> None:
         """Show ``doc`` (validated, current version) over the attached screens, replacing
-        the windows shown before."""
+        the windows shown before: one window per monitor used, the layout's screens beyond
+        the monitors attached folded into them (``layouts/folding.py``)."""
         doc = copy.deepcopy(doc)
         schema.validate(doc)
+        doc, left_out = self._role_panels(doc)
         self._teardown_windows()
         self._doc, self.key, self.source = doc, key, source
         told = self.read_only
@@ -333,26 +402,15 @@ class Shell(QObject):
         self._panel_ctx = self.panel_context(doc)
         screens = self.screens()
         targets = schema.match_screens(doc["screens"], screen_info(screens))
-        self._apply_type_scale(doc, [screens[t] for t in targets])
-        sharing: dict[int, int] = {}
-        for t in targets:
-            sharing[t] = sharing.get(t, 0) + 1
-        seen: dict[int, int] = {}
-        for i, (entry, t) in enumerate(zip(doc["screens"], targets, strict=True)):
-            win = ScreenWindow(self, i, entry, screens[t])
-            win.tile = (seen.get(t, 0), sharing[t])
-            win.folded = sharing[t] > 1
-            seen[t] = seen.get(t, 0) + 1
+        placements = folding.plan(targets)
+        self._apply_type_scale(doc, placements, screens)
+        for p in placements:
+            entry = doc["screens"][p.host]
+            win = ScreenWindow(self, p.host, entry, screens[p.monitor])
+            win.guests = [(g, doc["screens"][g]) for g in p.guests]
             self._wire(win)
             self.windows.append(win)
-            origin = screens[t].geometry().topLeft()
-            engine.build_dock(
-                win.manager,
-                entry.get("dock"),
-                lambda pid, w=win: self._make_dock(w, pid),
-                floating=entry.get("floating") or [],
-                origin=(origin.x(), origin.y()),
-            )
+            self._build_window(win)
         if len(targets) > len(set(targets)):
             log.info(
                 "layout %r wants %d screens, %d attached: folded",
@@ -374,8 +432,123 @@ class Shell(QObject):
             self.show_problem(
                 f"{lead}\n\n{self.read_only}", i18n.zh_en("只读布局", "Read-only layout")
             )
+        for text in left_out:
+            self.show_problem(text, i18n.zh_en("布局角色", "Layout role"))
         self._focus_start()
         self.layoutChanged.emit(key)
+
+    def _role_panels(self, doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """``doc`` without the panels its role may not show (``layouts/roles.py``: a wall
+        or a leader's screen shows views, not the case desk), and what to tell about each."""
+        problems = roles.check_layout(doc)
+        drop = {p.panel_id for p in problems if p.panel_id}
+        said: list[str] = []
+        role = layout_role(doc)
+        for p in problems:
+            if not p.panel_id or role is None:
+                said.append(p.reason)
+                continue
+            said.append(
+                i18n.zh_en(
+                    "布局“{name}”为{role}席位，不能显示面板 {panel}（{type}），已略去",
+                    "Layout “{name}” is a {role} layout and may not show panel {panel} "
+                    "({type}): left out",
+                ).format(
+                    name=doc.get("name", ""),
+                    role=role_label(role.value),
+                    panel=p.panel_id,
+                    type=p.panel_type,
+                )
+            )
+        if not drop:
+            return doc, said
+        keep = set(doc["panels"]) - drop
+        for entry in doc["screens"]:
+            entry["dock"] = folding.prune(entry.get("dock"), keep) or {"area": []}
+            entry["floating"] = [
+                f
+                for f in entry.get("floating") or []
+                if set(engine.panel_ids(f.get("dock") or {"area": [f["panel"]]})) <= keep
+            ]
+        doc["panels"] = {k: v for k, v in doc["panels"].items() if k in keep}
+        return doc, said
+
+    def _build_window(self, win: ScreenWindow) -> None:
+        """Dock the window's panels: its host screen's tree with the guests' panels as
+        tabs, then folded further into tabs until it fits its monitor."""
+        guests = [e for _i, e in win.guests]
+        tree = folding.fold_screens(win.entry.get("dock"), [e.get("dock") for e in guests])
+        floating = [f for e in (win.entry, *guests) for f in e.get("floating") or []]
+        origin = win.target_screen.geometry().topLeft()
+        engine.build_dock(
+            win.manager,
+            tree,
+            lambda pid: self._make_dock(win, pid),
+            floating=floating,
+            origin=(origin.x(), origin.y()),
+        )
+        win.tree = self._fit_window(win, tree, [e.get("dock") for e in guests])
+
+    def _fit_window(
+        self, win: ScreenWindow, tree: dict[str, Any] | None, guests: list[Any]
+    ) -> dict[str, Any] | None:
+        """Measure the built panels and, when the guests' panels fit better elsewhere or
+        the minimum sizes need more than the monitor's available room, re-dock the same
+        panels as ``folding`` says (no panel is built twice). Returns the tree docked."""
+        if tree is None:
+            return None
+        docks = {d.objectName(): d for d in win.manager.dockWidgetsMap().values()}
+        inside = [p for p in engine.panel_ids(tree) if p in docks]
+        title = 0
+        for area in win.manager.openedDockAreas():
+            tabs = [d.minimumSizeHint().height() for d in area.dockWidgets()]
+            if tabs:
+                title = max(title, area.minimumSizeHint().height() - max(tabs))
+            title = max(title, area.titleBar().sizeHint().height())
+        mins = {}
+        for pid in inside:
+            hint = docks[pid].minimumSizeHint()
+            mins[pid] = (hint.width(), hint.height() + title)
+        splitters = win.manager.findChildren(QSplitter)
+        handle = max((sp.handleWidth() for sp in splitters), default=4)
+        rect = win.target_rect()
+        chrome = max(0, win.minimumSizeHint().height() - win.manager.minimumSizeHint().height())
+        room = (rect.width(), rect.height() - chrome)
+        folded = folding.fold_screens(win.entry.get("dock"), guests, mins, room, handle)
+        fitted = folding.fit_tree(folded, mins, room, handle)
+        if fitted is None or engine.same_tree(fitted, engine.normalise(tree), tolerance=1.0):
+            self._squeeze_if_needed(win, room)
+            return tree
+        log.info(
+            "screen %d on %s: panels folded into tabs to fit %dx%d",
+            win.index,
+            win.monitor_name,
+            *room,
+        )
+        for pid in inside:
+            win.manager.removeDockWidget(docks[pid])
+        engine.build_dock(win.manager, fitted, lambda pid: docks[pid])
+        self._squeeze_if_needed(win, room)
+        return fitted
+
+    def _squeeze_if_needed(self, win: ScreenWindow, room: tuple[int, int]) -> None:
+        """The last resort when one panel alone is larger than the monitor: its content
+        no longer sets a minimum (it is clipped, not pushed off the monitor)."""
+        need = win.manager.minimumSizeHint()
+        if need.width() <= room[0] and need.height() <= room[1]:
+            return
+        log.warning(
+            "screen %d on %s: panels need %dx%d of %dx%d; squeezed",
+            win.index,
+            win.monitor_name,
+            need.width(),
+            need.height(),
+            *room,
+        )
+        mode = ads.CDockWidget.eMinimumSizeHintMode.MinimumSizeHintFromDockWidget
+        for dock in win.manager.dockWidgetsMap().values():
+            dock.setMinimumSizeHintMode(mode)
+            dock.setMinimumSize(0, 0)
 
     def _focus_start(self) -> None:
         """Keyboard first: the panel the officer works from (one with ``start_focus``, the
@@ -403,9 +576,23 @@ class Shell(QObject):
         re-divides splitters while areas are inserted) and keep floating panels on-screen."""
         QCoreApplication.processEvents()
         for win in self.windows:
-            engine.apply_sizes(win.manager, win.entry.get("dock"))
+            engine.apply_sizes(win.manager, win.tree)
             self._clamp_floating(win)
+            self._keep_on_monitor(win)
         QCoreApplication.processEvents()
+
+    def _keep_on_monitor(self, win: ScreenWindow) -> None:
+        """A window that grew past its monitor's available geometry (a minimum that only
+        shrank after it was first laid out) goes back inside it."""
+        if win.isFullScreen():
+            return
+        avail = win.target_rect()
+        if not avail.contains(win.frameGeometry()):
+            win.setGeometry(
+                avail.intersected(win.geometry()) if win.geometry().intersects(avail) else avail
+            )
+            if not avail.contains(win.frameGeometry()):
+                win.setGeometry(avail)
 
     def _clamp_floating(self, win: ScreenWindow) -> None:
         avail = win.target_screen.availableGeometry()
@@ -430,6 +617,7 @@ class Shell(QObject):
         # numbers draw over their titles and read as nonsense from across the hall.
         dock.setMinimumSizeHintMode(ads.CDockWidget.eMinimumSizeHintMode.MinimumSizeHintFromContent)
         dock.setFeature(ads.CDockWidget.DockWidgetFeature.DockWidgetDeleteOnClose, True)
+        lock_dock(dock, win.kiosk)
         dock.setTabToolTip(panel.title())
         dock.closed.connect(lambda pid=pid: self._on_closed(pid))
         said = getattr(panel, "said", None)  # panels that answer keys (the case desk)
@@ -458,7 +646,7 @@ class Shell(QObject):
             elif mask.enabled:
                 store = base.store
                 mask.learn_from_cases(store.record_at(r) for r in range(len(store)))
-        return dataclasses.replace(base, mask=mask)
+        return dataclasses.replace(base, mask=mask, layout_role=layout_role(doc))
 
     def _base_context(self) -> PanelContext:
         """The shell's context, or while replaying the read-only one over the past: the
@@ -501,27 +689,45 @@ class Shell(QObject):
         """The layout as arranged now: docking trees, floating panels (geometry relative
         to the screen they are on), kiosk states and panel settings."""
         doc = copy.deepcopy(self._doc)
-        screens_out: list[dict[str, Any]] = []
+        open_ids = set(self._panels)
+        screens_out: list[dict[str, Any]] = [copy.deepcopy(e) for e in doc["screens"]]
+        guest_of: dict[str, int] = {}  # panel id -> the folded screen it came from
+        live = self.screens()
+        floating = [
+            (win, geo, tree)
+            for win in self.windows
+            for geo, tree in engine.capture_floating(win.manager)
+        ]
+        docked_ids = open_ids - {p for _w, _g, t in floating for p in engine.panel_ids(t)}
         for win in self.windows:
-            entry = copy.deepcopy(win.entry)
-            entry["dock"] = engine.capture_dock(win.manager) or {"area": []}
+            for gi, gentry in win.guests:
+                for pid in engine.panel_ids(gentry.get("dock")):
+                    guest_of.setdefault(pid, gi)
+                # Folding never rewrites a folded screen: its panels, as laid out for its
+                # own monitor, minus the ones closed meanwhile.
+                out = screens_out[gi]
+                out["dock"] = folding.prune(gentry.get("dock"), docked_ids) or {"area": []}
+                out["floating"] = []
+        for win in self.windows:
+            entry = screens_out[win.index]
+            own = open_ids - {p for p, g in guest_of.items() if g != win.index}
+            entry["dock"] = folding.prune(engine.capture_dock(win.manager), own) or {"area": []}
             entry["kiosk"] = win.kiosk
             entry["floating"] = []
-            if not win.folded:
-                g = win.target_screen.geometry()
+            if win.target_screen in live:  # a monitor unplugged keeps the match it had
                 entry["match"] = {
-                    "name": win.target_screen.name(),
-                    "geometry": [g.x(), g.y(), g.width(), g.height()],
-                    "index": self.screens().index(win.target_screen),
+                    "name": win.monitor_name,
+                    "geometry": list(win.monitor_geometry),
+                    "index": live.index(win.target_screen),
                 }
-            screens_out.append(entry)
-        for win in self.windows:
-            for geo, tree in engine.capture_floating(win.manager):
-                owner = self._owner_of(geo, win)
-                o = self.windows[owner].target_screen.geometry().topLeft()
-                screens_out[owner]["floating"].append(
-                    engine.floating_entry(tree, geo, (o.x(), o.y()))
-                )
+        for win, geo, tree in floating:
+            ids = engine.panel_ids(tree)
+            origins = {guest_of.get(p) for p in ids}
+            owner = origins.pop() if len(origins) == 1 and None not in origins else None
+            if owner is None:
+                owner = self.windows[self._owner_of(geo, win)].index
+            g = self.monitor_origin(owner)
+            screens_out[owner]["floating"].append(engine.floating_entry(tree, geo, g))
         placed = set()
         for entry in screens_out:
             placed.update(engine.panel_ids(entry["dock"]))
@@ -547,9 +753,16 @@ class Shell(QObject):
             if win.geometry().contains(c):
                 return i
         for i, win in enumerate(self.windows):
-            if win.target_screen.geometry().contains(c):
+            if QRect(*win.monitor_geometry).contains(c):
                 return i
         return self.windows.index(fallback)
+
+    def monitor_origin(self, screen: int) -> tuple[int, int]:
+        """Top-left of the monitor a layout screen is shown on (its host's when folded)."""
+        for win in self.windows:
+            if win.index == screen or any(g == screen for g, _e in win.guests):
+                return win.monitor_geometry[0], win.monitor_geometry[1]
+        return 0, 0
 
     # ---- editing -----------------------------------------------------------------------
 
@@ -612,7 +825,9 @@ class Shell(QObject):
         newer version's file) is never written over: it is saved under a new name."""
         if self.read_only:
             old = self.layout_name()
-            key = self.save_as(self.library.free_name(i18n.zh_en("{old} 副本", "{old} copy").format(old=old)))
+            key = self.save_as(
+                self.library.free_name(i18n.zh_en("{old} 副本", "{old} copy").format(old=old))
+            )
             self.show_problem(
                 i18n.zh_en(
                     "“{old}”由较新版本写入，保持原样；已另存为“{new}”。",
@@ -681,8 +896,11 @@ class Shell(QObject):
 
     def _remember(self, doc: dict[str, Any], key: str, source: str) -> None:
         self._doc = copy.deepcopy(doc)
-        for win, entry in zip(self.windows, self._doc["screens"], strict=False):
-            win.entry = entry
+        screens = self._doc["screens"]
+        for win in self.windows:
+            if win.index < len(screens):
+                win.entry = screens[win.index]
+            win.guests = [(g, screens[g]) for g, _e in win.guests if g < len(screens)]
         self.key, self.source = key, source
         self.read_only = self.library.read_only_reason(key, source)
         self.library.set_current(key, source, doc)
@@ -740,6 +958,7 @@ class Shell(QObject):
 
     def close_all(self) -> None:
         """Tear down every panel and close every window (floating ones included)."""
+        self.shifts.stop()
         self.briefing.stop(restore=False)
         self._teardown_windows()
         if self._tt_undo is not None:

@@ -181,6 +181,14 @@ def shown_texts(windows: list[QWidget]) -> str:
     return "\n".join(out)
 
 
+def every_tab_text(shell: Shell) -> str:
+    """``shown_texts`` of every window and every dock: the test screen is small, so panels
+    fold into tabs, and QtAds keeps a tab that is not current out of its window's
+    children."""
+    docks = [d for w in shell.windows for d in w.manager.dockWidgetsMap().values()]
+    return shown_texts([*shell.windows, *docks])
+
+
 def leaks(text: str, store: Store) -> list[str]:
     """Reporter names and phone numbers of the store that appear in ``text`` unmasked."""
     found = [x for x in (NAME, PHONE, HOUSE) if x in text]
@@ -205,14 +213,14 @@ def test_presets_mask_reporters_and_the_duty_role_does_not(
     assert shell.panel_context(doc).mask.enabled
     types = {type(p).__name__ for p in shell.panels().values()}
     assert len(shell.panels()) == len(doc["panels"]), types
-    text = shown_texts(shell.windows)
+    text = every_tab_text(shell)
     assert leaks(text, store) == []
     # Positive control: the same panels on a duty officer's screen show the reporter.
     duty = copy.deepcopy(doc)
     duty["role"] = "duty_officer"
     shell.apply_layout(duty)
     assert not shell.panel_context(duty).mask.enabled
-    full = shown_texts(shell.windows)
+    full = every_tab_text(shell)
     if any(d["type"] in ("newest_cases", "alerts") for d in doc["panels"].values()):
         assert NAME in full and PHONE in full
 
@@ -226,7 +234,7 @@ def test_keys_timer_blank_and_escape_restore(shell: Shell, store: Store) -> None
     doc = duty_doc_with_playlist()
     shell.apply_layout(doc, "duty-test", "user")
     before = set(shell.panels())
-    unmasked = shown_texts(shell.windows)
+    unmasked = every_tab_text(shell)
     assert NAME in unmasked  # a duty console shows the reporter
 
     shell.windows[0].briefing.start.trigger()  # View ▸ Briefing ▸ Start (F5)
@@ -241,11 +249,11 @@ def test_keys_timer_blank_and_escape_restore(shell: Shell, store: Store) -> None
     )
     # Forced masking: the playlist's screens are masked though the layout is a duty one.
     assert shell.panel_context(shell.document()).mask.enabled
-    assert leaks(shown_texts(shell.windows), store) == []
+    assert leaks(every_tab_text(shell), store) == []
 
     QTest.keyClick(shell.windows[0], Qt.Key.Key_PageDown)
     assert b.player.index == 1 and b.bars[0].position.text() == "2/3"
-    assert leaks(shown_texts(shell.windows), store) == []
+    assert leaks(every_tab_text(shell), store) == []
     QTest.keyClick(shell.windows[0], Qt.Key.Key_PageUp)
     assert b.player.index == 0
     QTest.keyClick(shell.windows[0], Qt.Key.Key_Right)
@@ -302,7 +310,7 @@ def test_leader_preset_playlist_runs_in_large_type(shell: Shell, store: Store) -
     for _ in b.player.playlist.items:
         titles.append(b.bars[0].title.text())
         assert b.bars[0].masked.isVisibleTo(b.bars[0])
-        assert leaks(shown_texts(shell.windows), store) == []
+        assert leaks(every_tab_text(shell), store) == []
         b.player.next()
     assert titles[:2] == ["一屏观全城", "红黄蓝预警"]
     assert "视频" in titles

@@ -267,13 +267,13 @@ def test_the_palette_offers_every_case_action_disabled_ones_say_why(desk: Desk, 
     qtbot.waitExposed(pal)
     labels = pal.visible_labels()
     sign = next(t for t in labels if t.startswith(f"签收 {reported}"))
-    verify = next(t for t in labels if t.startswith(f"核查结案 {reported}"))
+    verify = next(t for t in labels if t.startswith(f"派遣 {reported}"))
     assert "不可用" not in sign
     assert "不可用" in verify and "请先签收" in verify, "a disabled action says why"
     assert labels.index(sign) < labels.index(verify)
     # Disabled behaves disabled: Enter on it runs nothing and says why.
-    pal.query.setText(f"核查结案 {reported}")
-    assert pal.visible_labels()[0].startswith(f"核查结案 {reported}")
+    pal.query.setText(f"派遣 {reported}")
+    assert pal.visible_labels()[0].startswith(f"派遣 {reported}")
     qtbot.keyClick(pal.query, Qt.Key.Key_Return)
     assert pal.isVisible() and "请先签收" in pal.hint.text()
     assert desk.outbox.items(reported) == []
@@ -308,9 +308,14 @@ def test_the_detail_takes_the_action_keys_too(desk: Desk, qtbot: Any) -> None:
     q.open_current()
     detail = desk.panel(CaseDetailPanel)
     qtbot.waitUntil(lambda: detail.case_id == reported)
+    # The test screen is small: the detail may be folded into a tab (layouts/folding.py).
+    next(
+        d for w in desk.shell.windows for d in w.manager.dockWidgetsMap().values()
+        if d.widget() is detail
+    ).setAsCurrentTab()  # fmt: skip
     detail.buttons[common.Action.SIGN].setFocus()  # the officer tabbed into the detail
     qtbot.waitUntil(lambda: QApplication.focusWidget() is detail.buttons[common.Action.SIGN])
-    desk.press(qtbot, "v")
+    desk.press(qtbot, "d")  # dispatch before signing
     assert "请先签收" in detail.message.text() and "请先签收" in status_text(desk)
     desk.press(qtbot, "s")
     assert [i.action for i in desk.outbox.items(reported)] == ["sign"]

@@ -259,3 +259,111 @@ def test_add_panel_places_a_new_tab_and_it_is_saved(shell: Shell) -> None:
     # ...and it is shown as the current tab of its area.
     dock = shell.windows[0].manager.findDockWidget(pid)
     assert dock.dockAreaWidget().currentDockWidget() is dock
+
+
+# ---- folding onto fewer or smaller monitors (layouts/folding.py) -------------------------
+
+from layouts import folding  # noqa: E402
+
+CONSOLE = {
+    "split": "horizontal",
+    "sizes": [7, 3],
+    "children": [
+        {
+            "split": "vertical",
+            "sizes": [5, 2],
+            "children": [{"area": ["queue"]}, {"area": ["alarms"]}],
+        },
+        {"area": ["detail"]},
+    ],
+}
+WALL = {
+    "split": "vertical",
+    "children": [{"area": ["tiles"]}, {"area": ["map", "feed"], "current": "map"}],
+}
+MINS = {
+    "queue": (1298, 278),
+    "alarms": (784, 242),
+    "detail": (453, 118),
+    "tiles": (832, 254),
+    "map": (563, 200),
+    "feed": (516, 600),
+}
+
+
+def test_plan_gives_each_monitor_one_window_and_folds_the_rest_in() -> None:
+    plans = folding.plan([0, 0, 1, 0])
+    assert [(p.monitor, p.host, p.guests) for p in plans] == [(0, 0, [1, 3]), (1, 2, [])]
+    assert [(p.monitor, p.host) for p in folding.plan([1, 0])] == [(1, 0), (0, 1)]
+
+
+def test_guest_panels_become_tabs_of_the_last_area_without_sizes() -> None:
+    tree = folding.fold_screens(CONSOLE, [WALL])
+    assert engine.panel_ids(tree) == ["queue", "alarms", "detail", "tiles", "map", "feed"]
+    assert tree["children"][1] == {"area": ["detail", "tiles", "map", "feed"], "current": "detail"}
+    assert folding.fold_screens(None, [WALL]) == {
+        "area": ["tiles", "map", "feed"],
+        "current": "tiles",
+    }
+
+
+def test_guest_panels_go_where_the_tree_still_fits() -> None:
+    # The last area (detail, 453 wide) would grow to the wall's 832: 1298 + 832 > 1920.
+    # Under the queue the wall's panels cost no width.
+    room = (1920, 998)
+    naive = folding.fold_screens(CONSOLE, [WALL])
+    assert folding.min_size(naive, MINS, 4)[0] > room[0]
+    tree = folding.fold_screens(CONSOLE, [WALL], MINS, room, 4)
+    w, h = folding.min_size(tree, MINS, 4)
+    assert w <= room[0] and h <= room[1], (w, h, tree)
+    assert sorted(engine.panel_ids(tree)) == sorted(MINS)
+    assert "tiles" not in tree["children"][1]["area"]  # it would widen the detail's column
+
+
+def test_fit_tree_stacks_then_tabs_until_the_minimum_fits() -> None:
+    side = {"split": "horizontal", "children": [{"area": ["queue"]}, {"area": ["tiles"]}]}
+    # Too wide side by side but tall enough: one above the other.
+    stacked = folding.fit_tree(side, MINS, (1366, 700), 4)
+    assert stacked["split"] == "vertical" and engine.panel_ids(stacked) == ["queue", "tiles"]
+    # Neither fits: tabs, the first panel current.
+    tabs = folding.fit_tree(side, MINS, (1366, 400), 4)
+    assert tabs == {"area": ["queue", "tiles"], "current": "queue"}
+    # Room enough: unchanged.
+    assert engine.same_tree(folding.fit_tree(side, MINS, (2560, 1440), 4), side)
+
+
+@pytest.mark.parametrize("room", [(1366, 686), (1920, 998), (2560, 1358), (800, 500)])
+def test_fit_tree_is_deterministic_keeps_every_panel_and_never_grows(room: tuple) -> None:
+    tree = folding.fold_screens(CONSOLE, [WALL], MINS, room, 4)
+    fitted = folding.fit_tree(tree, MINS, room, 4)
+    assert fitted == folding.fit_tree(copy.deepcopy(tree), MINS, room, 4)
+    assert sorted(engine.panel_ids(fitted)) == sorted(MINS)
+    before, after = folding.min_size(tree, MINS, 4), folding.min_size(fitted, MINS, 4)
+    assert after[0] <= max(before[0], room[0]) and after[1] <= max(before[1], room[1])
+    widest = max(w for w, _h in MINS.values())
+    if room[0] >= widest:  # what fits is made to fit
+        assert after[0] <= room[0], (room, fitted)
+
+
+def test_prune_keeps_only_open_panels_and_their_shape() -> None:
+    assert folding.prune(CONSOLE, {"queue", "detail"}) == {
+        "split": "horizontal",
+        "sizes": [0.7, 0.3],
+        "children": [
+            {"area": ["queue"], "current": "queue"},
+            {"area": ["detail"], "current": "detail"},
+        ],
+    }
+    assert folding.prune(WALL, {"feed"}) == {"area": ["feed"], "current": "feed"}
+    assert folding.prune(WALL, set()) is None
+
+
+def test_fitted_scale_shrinks_with_the_monitor_and_never_below_one() -> None:
+    wall = (6656, 1792)
+    assert folding.fitted_scale(1.65, wall, wall) == 1.65
+    assert folding.fitted_scale(1.65, wall, (1920, 1080)) == 1.0
+    assert folding.fitted_scale(1.6, None, (1920, 1080)) == 1.6
+    assert folding.fitted_scale(1.6, None, (1366, 768)) == 1.14
+    assert folding.fitted_scale(1.6, None, (3840, 2160)) == 1.6  # never above what it asks
+    assert folding.made_for({"match": {"geometry": [0, 0, 6656, 1792]}}) == wall
+    assert folding.made_for({"match": {"index": 0}}) is None

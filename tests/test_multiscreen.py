@@ -1,6 +1,8 @@
 """Real screens: under Xvfb (one wide screen split into monitors with ``xrandr
 --setmonitor``, QT_NOTES item 2) a two-screen layout opens one window per screen; with
-one screen attached it folds and both windows stay on it.
+one screen attached it folds into one window. Every preset at 1366x768, 1920x1080,
+2560x1440 and on two monitors of different sizes stays inside the monitors' available
+geometry without overlap; a monitor unplugged and plugged back folds and spreads again.
 
 The shell runs in a subprocess on the xcb platform (the test session itself is
 offscreen); it prints each window's screen and geometry as JSON and quits.
@@ -84,16 +86,29 @@ def _need(*tools: str) -> None:
         pytest.skip(f"needs {', '.join(missing)} (apt-get install xvfb x11-xserver-utils)")
 
 
+def _setmonitor(env: dict[str, str], i: int, x: int, size: tuple[int, int], output: str) -> None:
+    w, h = size
+    subprocess.run(
+        ["xrandr", "--setmonitor", f"SCREEN{i + 1}", f"{w}/{w}x{h}/{h}+{x}+0", output],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
 @contextmanager
-def xvfb(monitors: int) -> Iterator[str]:
-    """An Xvfb display ``monitors`` x 1920 wide, split into that many monitors."""
+def xvfb(monitors: int | list[tuple[int, int]]) -> Iterator[str]:
+    """An Xvfb display split into monitors side by side: ``monitors`` of 1920x1080, or
+    one of each size given (``xrandr --setmonitor``; one monitor is the plain screen)."""
     _need("Xvfb", "xrandr")
+    sizes = [(W, H)] * monitors if isinstance(monitors, int) else list(monitors)
     for _attempt in range(5):
         disp = f":{random.randint(200, 900)}"
         if not Path(f"/tmp/.X11-unix/X{disp[1:]}").exists():
             break
+    total = f"{sum(w for w, _h in sizes)}x{max(h for _w, h in sizes)}x24"
     proc = subprocess.Popen(
-        ["Xvfb", disp, "-screen", "0", f"{W * monitors}x{H}x24", "-nolisten", "tcp", "-noreset"],
+        ["Xvfb", disp, "-screen", "0", total, "-nolisten", "tcp", "-noreset"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -107,21 +122,12 @@ def xvfb(monitors: int) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.skip(f"Xvfb {disp} did not start")
             time.sleep(0.1)
-        if monitors > 1:
+        if len(sizes) > 1:
             out0 = next(line.split()[0] for line in r.stdout.splitlines() if " connected" in line)
-            for i in range(monitors):
-                subprocess.run(
-                    [
-                        "xrandr",
-                        "--setmonitor",
-                        f"SCREEN{i + 1}",
-                        f"{W}/{W}x{H}/{H}+{i * W}+0",
-                        out0 if i == 0 else "none",
-                    ],
-                    env=env,
-                    check=True,
-                    capture_output=True,
-                )
+            x = 0
+            for i, size in enumerate(sizes):
+                _setmonitor(env, i, x, size, out0 if i == 0 else "none")
+                x += size[0]
         yield disp
     finally:
         proc.kill()
@@ -173,16 +179,156 @@ def test_two_screens_give_one_window_each(tmp_path: Path) -> None:
     assert [w["panels"] for w in wins] == [["a", "b"], ["c", "d"]]
 
 
-def test_one_screen_folds_and_keeps_both_windows_on_it(tmp_path: Path) -> None:
+def test_one_screen_folds_both_screens_into_one_window(tmp_path: Path) -> None:
     with xvfb(1) as disp:
         got = probe(disp, tmp_path)
     assert len(got["screens"]) == 1, got
     (only,) = got["screens"]
+    (win,) = got["windows"]  # never two windows on one monitor: they would overlap
+    assert win["visible"] and win["screen"] == only["name"]
+    assert _inside(win["geometry"], only["geometry"]), (win, only)
+    assert win["panels"] == ["a", "b", "c", "d"]  # the second screen's panels are tabs
+
+
+# ---- every preset on every set of monitors (layouts/folding.py) ------------------------
+
+PRESETS = sorted(p.stem for p in (ROOT / "layouts" / "presets").glob("*.json"))
+
+
+class Probe:
+    """tests/screen_probe.py on a display: one app for many layouts and screen changes."""
+
+    def __init__(self, disp: str, tmp_path: Path) -> None:
+        env = dict(
+            os.environ,
+            DISPLAY=disp,
+            QT_QPA_PLATFORM="xcb",
+            CC_CONFIG_DIR=str(tmp_path / "cfg"),
+            CC_STATE_DIR=str(tmp_path / "state"),
+            PYTHONPATH=str(ROOT),
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "screen_probe.py"), str(tmp_path / "u")],
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+    def ask(self, command: str) -> dict:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            if line.startswith("PROBE "):
+                return json.loads(line[6:])
+        raise AssertionError(f"probe ended after {command!r} (exit {self.proc.wait(5)})")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def _overlap(a: list[int], b: list[int]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def _preset_screens(key: str) -> int:
+    doc = json.loads((ROOT / "layouts" / "presets" / f"{key}.json").read_text(encoding="utf-8"))
+    return len(doc["screens"])
+
+
+def check_folded(got: dict, key: str) -> None:
+    """Every window inside one monitor's available geometry, on its own monitor, no two
+    overlapping; as many windows as monitors can be used; every panel shown once."""
+    screens = got["screens"]
     wins = got["windows"]
-    assert len(wins) == 2
+    assert wins, (key, got)
+    used = []
     for w in wins:
-        assert w["visible"] and w["screen"] == only["name"]
-        assert _inside(w["geometry"], only["geometry"]), (w, only)
-    # Side by side, not on top of each other.
-    a, b = (w["geometry"] for w in wins)
-    assert a[0] + a[2] <= b[0] or b[0] + b[2] <= a[0], (a, b)
+        assert w["visible"], (key, w)
+        homes = [s for s in screens if _inside(w["frame"], s["available"])]
+        assert homes, f"{key}: window {w['frame']} beyond every monitor {screens}"
+        used.append(homes[0]["name"])
+    assert len(set(used)) == len(used), f"{key}: two windows on one monitor {used}"
+    for i, a in enumerate(wins):
+        for b in wins[i + 1 :]:
+            assert not _overlap(a["frame"], b["frame"]), (key, a["frame"], b["frame"])
+    assert len(wins) == min(len(screens), _preset_screens(key)), (key, len(wins), screens)
+    panels = [p for w in wins for p in w["panels"]]
+    assert len(panels) == len(set(panels)), (key, panels)
+    assert not got["problems"], (key, got["problems"])
+
+
+MATRIX = {
+    "1366x768": [(1366, 768)],
+    "1920x1080": [(1920, 1080)],
+    "2560x1440": [(2560, 1440)],
+    "1920x1080+1366x768": [(1920, 1080), (1366, 768)],
+}
+
+
+@pytest.mark.parametrize("monitors", list(MATRIX), ids=list(MATRIX))
+def test_every_preset_folds_on_screen_without_overlap(tmp_path: Path, monitors: str) -> None:
+    with xvfb(MATRIX[monitors]) as disp:
+        probe_ = Probe(disp, tmp_path)
+        try:
+            results = {key: probe_.ask(f"open {key}") for key in PRESETS}
+        finally:
+            probe_.close()
+    assert len(results["duty_console"]["screens"]) == len(MATRIX[monitors])
+    panels_of = {}
+    for key, got in results.items():
+        check_folded(got, key)
+        doc = json.loads((ROOT / "layouts" / "presets" / f"{key}.json").read_text("utf-8"))
+        panels_of[key] = sorted(doc["panels"])
+        assert sorted(p for w in got["windows"] for p in w["panels"]) == panels_of[key], key
+
+
+def test_monitor_unplugged_and_back_folds_and_spreads_again(tmp_path: Path) -> None:
+    sizes = [(1920, 1080), (1366, 768)]
+    with xvfb(sizes) as disp:
+        env = dict(os.environ, DISPLAY=disp)
+        probe_ = Probe(disp, tmp_path)
+        try:
+            both = probe_.ask("open duty_console")
+            check_folded(both, "duty_console")
+            subprocess.run(["xrandr", "--delmonitor", "SCREEN2"], env=env, check=True)
+            one = _until(probe_, lambda g: len(g["screens"]) == 1)
+            _setmonitor(env, 1, 1920, sizes[1], "none")
+            again = _until(probe_, lambda g: len(g["screens"]) == 2 and len(g["windows"]) == 2)
+        finally:
+            probe_.close()
+    assert len(both["windows"]) == 2
+    check_folded(one, "duty_console")
+    (only,) = one["windows"]
+    assert only["screen"] == "SCREEN1"
+    assert only["panels"] == sorted(p for w in both["windows"] for p in w["panels"])
+    check_folded(again, "duty_console")
+    assert [w["panels"] for w in again["windows"]] == [w["panels"] for w in both["windows"]]
+    assert [w["screen"] for w in again["windows"]] == ["SCREEN1", "SCREEN2"]
+
+
+def _until(probe_: Probe, done, tries: int = 20) -> dict:
+    """Ask until the shell has seen the change (the platform reports it asynchronously)."""
+    got = probe_.ask("state")
+    for _ in range(tries):
+        if done(got) and not _refolding(got):
+            return got
+        time.sleep(0.25)
+        got = probe_.ask("state")
+    return got
+
+
+def _refolding(got: dict) -> bool:
+    names = {s["name"] for s in got["screens"]}
+    return any(w["screen"] not in names for w in got["windows"])

@@ -118,3 +118,125 @@ def test_server_refuses_a_viewer_token_and_agrees_with_the_profiles(
                 )
                 assert (r.status_code == 403) == (not roles.may(role, action)), (role, action)
                 assert r.status_code in (403, 409), (role, action, r.text)
+
+
+# ---- the console applies them: case actions by the layout's role, kiosk locks docks ------
+
+
+@pytest.fixture
+def desk(qapp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from tests.test_duty_desk import Desk
+    from widgets import i18n, registry, theme
+    from widgets.cases import common
+
+    monkeypatch.setenv("CC_CONFIG_DIR", str(tmp_path / "config"))
+    theme.apply_theme(qapp)
+    i18n.set_language(qapp, i18n.CHINESE)
+    registry.load_builtin_panels()
+    common.sounds().muted = True
+    d = Desk(tmp_path)  # the dispatch desk preset (role dispatcher), a duty officer's login
+    yield d
+    d.close()
+
+
+def _reported(desk) -> str:
+    from commandcenter.domain import CaseState
+
+    return next(
+        desk.store.record_at(r).id
+        for r in range(len(desk.store))
+        if desk.store.record_at(r).state == CaseState.REPORTED
+    )
+
+
+def test_a_layouts_role_limits_the_desk_keys_buttons_and_palette(desk, qtbot) -> None:
+    from commandcenter.domain import CaseState
+    from widgets.cases import desk as desk_mod
+    from widgets.cases.common import Action
+    from widgets.cases.detail import CaseDetailPanel
+    from widgets.cases.queue import CaseQueuePanel
+
+    q = desk.panel(CaseQueuePanel)
+    assert q.ctx.layout_role is Role.DISPATCHER  # the preset's role, not the login's
+    cid = _reported(desk)
+    assert q.select_case(cid)
+    said: list = []
+    # 核查结案 is not a dispatcher's: refused with the reason, nothing queued.
+    out = desk_mod.run_action(q, q.ctx, cid, Action.VERIFY, said.append)
+    assert out is not None and not out.ok and "调度员" in out.message, out
+    assert said == [out] and desk.outbox.items(cid) == []
+    # 签收 is: it goes to the outbox.
+    assert desk_mod.run_action(q, q.ctx, cid, Action.SIGN, said.append).ok
+    assert [i.action for i in desk.outbox.items(cid)] == ["sign"]
+    # The palette shows the same: a dispatcher's action enabled, the others disabled, why.
+    acts = {a.objectName(): a for a in desk_mod.palette_actions(q, q.ctx, [cid], lambda *_: None)}
+    assert not acts[f"case-verify-{cid}"].isEnabled()
+    assert "调度员" in acts[f"case-verify-{cid}"].toolTip()
+    assert "调度员" not in acts[f"case-assign-{cid}"].toolTip()
+    # And the detail's buttons: 核查结案 of a completed case, legal for the case, not here.
+    done = next(
+        desk.store.record_at(r).id
+        for r in range(len(desk.store))
+        if desk.store.record_at(r).state == CaseState.COMPLETED
+    )
+    q.ctx.selection.select([done], "test")  # picked on the map, say: the detail shows it
+    detail = desk.panel(CaseDetailPanel)
+    qtbot.waitUntil(lambda: detail.case_id == done)
+    button = detail.buttons[Action.VERIFY]
+    assert not button.isEnabled() and "调度员" in button.toolTip(), button.toolTip()
+
+
+def test_a_viewer_context_takes_no_case_action_at_all(desk) -> None:
+    import dataclasses
+
+    from widgets.cases import desk as desk_mod
+    from widgets.cases.common import DESK_ACTIONS
+    from widgets.cases.queue import CaseQueuePanel
+
+    q = desk.panel(CaseQueuePanel)
+    wall = dataclasses.replace(q.ctx, layout_role=Role.VIEWER)
+    cid = _reported(desk)
+    for action in DESK_ACTIONS:
+        out = desk_mod.run_action(q, wall, cid, action, lambda _o: None)
+        assert out is not None and not out.ok and "观看席" in out.message, (action, out)
+    assert desk.outbox.items(cid) == []
+    acts = desk_mod.palette_actions(q, wall, [cid], lambda *_: None)
+    assert acts and not any(a.isEnabled() for a in acts)
+
+
+def test_a_panel_the_layouts_role_may_not_show_is_left_out_and_reported(desk) -> None:
+    import copy
+
+    doc = copy.deepcopy(desk.shell.document())
+    doc["role"] = "leader"  # the dispatch desk's queue and detail on a leader's screen
+    desk.shell.apply_layout(doc)
+    shown = {type(p).__name__ for p in desk.shell.panels().values()}
+    assert "CaseQueuePanel" not in shown and "CaseDetailPanel" not in shown
+    said = [p for p in desk.shell.problems if "queue" in p]
+    assert said and "领导" in said[0], desk.shell.problems
+    from PySide6.QtWidgets import QApplication
+
+    boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "layoutProblem"]
+    assert any(b.isVisible() and "queue" in b.text() for b in boxes), "shown, not only logged"
+    assert desk.shell.panels(), "the views it may show are still shown"
+
+
+def test_kiosk_locks_dragging_floating_and_closing_docks(desk) -> None:
+    import PySide6QtAds as ads
+
+    from layouts.docking import LOCKED_FEATURES
+
+    F = ads.CDockWidget.DockWidgetFeature
+    win = desk.shell.windows[0]
+    docks = list(win.manager.dockWidgetsMap().values())
+    assert docks and all(d.features() & F.DockWidgetMovable for d in docks)
+    win.set_kiosk(True)
+    for d in docks:
+        assert not any(d.features() & f for f in LOCKED_FEATURES), d.objectName()
+    added = desk.shell.add_panel("sla_tiles", win)  # a panel added in kiosk is locked too
+    dock = win.manager.findDockWidget(added)
+    assert not dock.features() & F.DockWidgetMovable
+    win.set_kiosk(False)
+    assert all(
+        d.features() & F.DockWidgetMovable and d.features() & F.DockWidgetClosable for d in docks
+    )

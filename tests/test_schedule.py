@@ -83,3 +83,162 @@ def test_next_change_and_bad_times() -> None:
     for bad in ("8:00", "24:00", "12:60", "noon", ""):
         with pytest.raises(ValueError):
             S.parse_hhmm(bad)
+
+
+# ---- the running shell switches at the shift change (layouts/shifts.py) ------------------
+
+
+class MovedClock:
+    """The feed's clock as the test moves it (the shell reads the store's clock)."""
+
+    def __init__(self, when: datetime) -> None:
+        self.t = when.timestamp()
+
+    def __call__(self) -> float:
+        return self.t
+
+    def to(self, when: datetime) -> None:
+        self.t = when.timestamp()
+
+
+@pytest.fixture
+def shift_shell(qapp, tmp_path):
+    from commandcenter.status import FeedStatus
+    from commandcenter.store import Store
+    from layouts.library import USER, LayoutLibrary, builtin_layout
+    from layouts.shell import Shell
+    from widgets.base import PanelContext
+    from widgets.live import LiveBridge
+
+    store, status = Store(), FeedStatus()
+    bridge = LiveBridge(store, status)
+    lib = LayoutLibrary(tmp_path / "user")  # the presets too (none is bound to a shift)
+    from widgets import i18n
+
+    i18n.set_language(qapp, i18n.CHINESE)
+    for key, name, name_en, frm, to in (
+        ("day", "白班", "Day shift", "08:00", "20:00"),
+        ("night", "夜班", "Night shift", "20:00", "08:00"),
+    ):
+        doc = builtin_layout()
+        doc["name"], doc["name_en"] = name, name_en
+        doc["schedule"] = {"from": frm, "to": to}
+        lib.save(doc, key)
+    shell = Shell(PanelContext(store, status, bridge), lib, interactive=False)
+    shell.shifts.stop()  # the test ticks it
+    shell.open_layout("day", USER)
+    yield shell
+    shell.close_all()
+    bridge.close()
+
+
+def _instant(hhmm: str, s: int = 0, day: int = 4) -> datetime:
+    h, m = map(int, hhmm.split(":"))
+    return datetime(2026, 3, day, h, m, s, tzinfo=SH)
+
+
+def test_shift_change_shows_a_notice_then_switches(shift_shell, qapp) -> None:
+    sw = shift_shell.shifts
+    clock = MovedClock(_instant("19:59", 50))
+    sw.clock = clock
+    sw.notice_seconds = 30
+    from widgets import i18n
+
+    sw.tick()  # learns what is bound now: the day shift, shown
+    assert shift_shell.key == "day" and sw.pending is None and not sw.notices()
+    clock.to(_instant("20:00", 0))
+    sw.tick()
+    notices = sw.notices()
+    assert len(notices) == len(shift_shell.windows) >= 1
+    text = notices[0].label.text()
+    assert "夜班" in text and "30" in text, text
+    assert notices[0].button.text() == "留在当前"
+    i18n.set_language(qapp, i18n.ENGLISH)
+    try:
+        sw.tick()
+        assert sw.notices()[0].label.text() == "Switching to Night shift in 30 s"
+        assert sw.notices()[0].button.text() == "Stay"
+    finally:
+        i18n.set_language(qapp, i18n.CHINESE)
+    clock.to(_instant("20:00", 29))
+    sw.tick()
+    assert shift_shell.key == "day" and "1" in sw.notices()[0].label.text()
+    clock.to(_instant("20:00", 30))
+    sw.tick()
+    assert shift_shell.key == "night" and shift_shell.layout_name() == "夜班"
+    assert sw.pending is None and not sw.notices()
+    clock.to(_instant("20:05"))
+    sw.tick()  # no change: nothing to say
+    assert shift_shell.key == "night" and not sw.notices()
+
+
+def test_stay_keeps_the_layout_until_the_next_shift_change(shift_shell) -> None:
+    sw = shift_shell.shifts
+    clock = MovedClock(_instant("07:59", 55))
+    sw.clock = clock
+    sw.notice_seconds = 10  # injectable: a hall may want a longer or shorter notice
+    shift_shell.open_layout("night", "user")
+    sw.tick()
+    clock.to(_instant("08:00", 1))
+    sw.tick()
+    (first, *_rest) = sw.notices()
+    assert "白班" in first.label.text()
+    first.button.click()  # 留在当前 / Stay
+    assert sw.pending is None and not sw.notices() and sw.stayed == "day"
+    for minute in ("08:01", "12:00", "19:59"):
+        clock.to(_instant(minute))
+        sw.tick()
+        assert shift_shell.key == "night" and not sw.notices(), minute
+    clock.to(_instant("20:00"))
+    sw.tick()  # the night shift starts: night is shown already, nothing to do
+    assert shift_shell.key == "night" and sw.pending is None
+    clock.to(_instant("08:00", 0, day=5))
+    sw.tick()
+    clock.to(_instant("08:00", 10, day=5))
+    sw.tick()  # the next day shift: switched (the stay was for one shift)
+    assert shift_shell.key == "day"
+
+
+def test_a_layout_opened_by_hand_is_not_switched_back(shift_shell) -> None:
+    sw = shift_shell.shifts
+    clock = MovedClock(_instant("10:00"))
+    sw.clock = clock
+    sw.tick()
+    shift_shell.open_layout("night", "user")  # the officer's choice mid-shift
+    for minute in ("10:01", "15:00", "19:59"):
+        clock.to(_instant(minute))
+        sw.tick()
+        assert shift_shell.key == "night" and not sw.notices()
+
+
+def test_a_running_briefing_is_not_cut_off_by_the_shift_change(shift_shell) -> None:
+    sw = shift_shell.shifts
+    clock = MovedClock(_instant("19:59", 59))
+    sw.clock = clock
+    sw.tick()
+    assert shift_shell.briefing.start()  # the leader preset's playlist (F5)
+    clock.to(_instant("20:00", 0))
+    sw.tick()
+    clock.to(_instant("20:01", 0))
+    sw.tick()
+    assert shift_shell.briefing.active and sw.pending is not None
+    assert not sw.notices(), "no notice in front of the briefing's audience"
+    shift_shell.briefing.stop()  # back to the day layout it interrupted
+    assert shift_shell.key == "day"
+    sw.tick()
+    assert shift_shell.key == "day" and "30" in sw.notices()[0].label.text()
+    clock.to(_instant("20:01", 30))
+    sw.tick()
+    assert shift_shell.key == "night" and not sw.notices()
+
+
+def test_the_shells_own_timer_makes_the_switch(shift_shell, qtbot) -> None:
+    sw = shift_shell.shifts
+    clock = MovedClock(_instant("07:59", 59))
+    sw.clock = clock
+    shift_shell.open_layout("night", "user")
+    sw.tick()
+    clock.to(_instant("08:00", 0))
+    sw.notice_seconds = 0
+    sw.timer.start(20)  # what Shell() starts at TICK_MS
+    qtbot.waitUntil(lambda: shift_shell.key == "day", timeout=5000)

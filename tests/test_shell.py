@@ -77,21 +77,24 @@ def _visible_tops() -> list:
     return [w for w in QApplication.topLevelWidgets() if w.isVisible()]
 
 
-def test_more_screens_than_attached_fold_side_by_side(shell: Shell) -> None:
-    shell.apply_layout(two_screens())
-    assert len(shell.windows) == 2
+def test_more_screens_than_attached_fold_into_one_window(shell: Shell) -> None:
+    doc = two_screens()
+    shell.apply_layout(doc)
+    (win,) = shell.windows  # one monitor, one window: two would overlap
     screen = QApplication.primaryScreen().availableGeometry()
-    # The columns the windows are given (the offscreen screen is only 800 px wide, less
-    # than the windows' minimum width; tests/test_multiscreen.py checks real geometry).
-    a, b = (w.target_rect() for w in shell.windows)
-    for w, g in zip(shell.windows, (a, b), strict=True):
-        assert screen.contains(g), (g, screen)
-        assert (w.geometry().topLeft() - g.topLeft()).manhattanLength() <= 4  # frame
-    assert a.right() < b.left() and a.width() + b.width() == screen.width()
-    # Folding keeps the wanted match, so the window returns when the screen does.
+    assert win.target_rect() == screen
+    assert (win.geometry().topLeft() - screen.topLeft()).manhattanLength() <= 4  # frame
+    # The second screen's panels are tabs of the one window.
+    assert sorted(win.manager.dockWidgetsMap()) == sorted(doc["panels"])
+    assert win.folded and [g for g, _e in win.guests] == [1]
+    # Folding keeps the folded screen as it was, so it returns when the monitor does.
     got = shell.capture_layout()
     assert got["screens"][1]["match"] == {"name": "NOT-ATTACHED", "index": 1}
     assert got["screens"][1]["kiosk"] is True
+    assert engine.same_tree(got["screens"][1]["dock"], doc["screens"][1]["dock"])
+    assert set(engine.panel_ids(got["screens"][0]["dock"])) == set(
+        engine.panel_ids(doc["screens"][0]["dock"])
+    )
 
 
 def test_close_all_tears_down_every_panel_and_leaves_no_window(shell: Shell) -> None:
@@ -212,7 +215,10 @@ def test_real_duty_console_preset_opens(shell: Shell) -> None:
         pytest.skip("duty_console preset not shipped yet")
     d = lib.load("duty_console").doc
     shell.apply_layout(d)
-    assert len(shell.windows) == len(d["screens"])
+    monitors = len(QApplication.screens())
+    assert len(shell.windows) == min(monitors, len(d["screens"]))
+    shown = {p for w in shell.windows for p in w.manager.dockWidgetsMap()}
+    assert shown == set(d["panels"])  # a screen beyond the monitors is folded, not lost
     assert set(shell.capture_layout()["panels"]) == set(d["panels"])
 
 
@@ -294,9 +300,20 @@ def test_a_layout_for_a_wall_scales_its_type_and_a_console_layout_restores_it(sh
     wall = json.loads((root / "layouts/presets/video_wall.json").read_text(encoding="utf-8"))
     wall_scale = wall["screens"][0]["scale"]
     assert wall_scale >= 1.5
+    # On a monitor smaller than the wall it was made for, the type shrinks with it
+    # (layouts/folding.py: ``fitted_scale``), never below the monitor's own size rule.
+    from layouts import folding
+
+    g = QApplication.primaryScreen().geometry()
+    made_for = folding.made_for(wall["screens"][0])
+    expected = max(
+        folding.fitted_scale(wall_scale, made_for, (g.width(), g.height())),
+        theme.scale_for_screen(g.width(), g.height()),
+    )
+    assert folding.fitted_scale(wall_scale, made_for, made_for) == wall_scale
     try:
         shell.apply_layout(wall, key="video_wall")
-        assert abs(theme.current_scale() - wall_scale) < 0.01
+        assert abs(theme.current_scale() - expected) < 0.01
         assert "docking" in app.styleSheet().lower() or "ads--" in app.styleSheet()
         console = json.loads(json.dumps(wall))
         for screen in console["screens"]:

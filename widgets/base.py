@@ -82,6 +82,9 @@ class PanelContext:
     # True while the panel shows the past (time travel): its freshness badge says "回放"
     # instead of "live", because the store it reads is not the live one.
     replay: bool = False
+    # The role of the layout the panel is on (a leader's or a wall's screen takes no case
+    # actions whoever is logged in; widgets/cases/desk.py refuses them). None: any.
+    layout_role: Role | None = None
     # The metric catalogue over ``store`` (commandcenter.metrics): every number a panel
     # shows comes from it. main.py passes the one it built; a context made without one
     # (time travel's rebuilt past, tests) binds the catalogue to its own store here, so

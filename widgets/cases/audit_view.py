@@ -41,6 +41,8 @@ RESULT_LABELS_EN = {
     "refused": "refused",
     "conflict": "conflict",
     "invalid": "invalid",
+    "shown": "shown",
+    "acknowledged": "acknowledged",
 }
 OTHER_ACTIONS_ZH = {
     "reveal_reporter": "查看报告人",

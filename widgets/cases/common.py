@@ -144,7 +144,7 @@ def _pick(pair: tuple[str, str]) -> str:
     return pair[0] if is_chinese() else pair[1]
 
 
-def _role_label(role: str) -> str:
+def role_label(role: str) -> str:
     try:
         return _pick(ROLE_LABELS[Role(role)])
     except (KeyError, ValueError):
@@ -188,7 +188,7 @@ def refusal_text(reason: str) -> str:
     return texts[why.code].format(
         action=why.action if why.code in ("conflict", "not_found", "unknown_action") else act,
         state=why.state,
-        role=_role_label(why.role),
+        role=role_label(why.role),
     )
 
 

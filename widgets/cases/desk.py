@@ -21,6 +21,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
+from commandcenter import lifecycle
 from commandcenter.domain import CaseState
 from widgets.base import PanelContext
 from widgets.cases import common
@@ -40,6 +41,24 @@ def no_case() -> Outcome:
     )
 
 
+def layout_refusal(ctx: PanelContext, action: Action) -> str | None:
+    """Why the layout shown may not take ``action`` (its role: a leader's briefing screen
+    or a wall takes no case actions, whoever is logged in), or None. The same table the
+    server checks (``lifecycle.ALLOWED_ROLES``)."""
+    role = ctx.layout_role
+    if role is None or role in lifecycle.ALLOWED_ROLES[action]:
+        return None
+    return zh_en(
+        "此布局为{role}席位，不能{action}", "This is a {role} layout: it cannot {action}"
+    ).format(role=common.role_label(role.value), action=common.action_label(action.value))
+
+
+def refusal_reason(ctx: PanelContext, case: Any, action: Action) -> str | None:
+    """Why ``action`` cannot be taken on ``case`` here: the layout's role first, then the
+    life cycle (``common.refusal_reason``). What buttons, keys and the palette show."""
+    return layout_refusal(ctx, action) or common.refusal_reason(ctx, case, action)
+
+
 def run_action(
     parent: QWidget, ctx: PanelContext, case_id: str, action: Action, report: Report
 ) -> Outcome | None:
@@ -50,6 +69,11 @@ def run_action(
     hall's 核查退回; 回访评价 is the call back and its rating. A refused action is still
     passed to ``common.perform``, so the refusal is audited and worded once. Returns the
     outcome reported, or None when a dialog opened or the officer cancelled."""
+    refused = layout_refusal(ctx, action)
+    if refused is not None:
+        out = Outcome(False, refused)
+        report(out)
+        return out
     case = ctx.store.case(case_id) if case_id else None
     if case is None:
         out = no_case() if not case_id else common.perform(ctx, case_id, action, {})
@@ -111,7 +135,7 @@ def palette_actions(
         for action in common.DESK_ACTIONS:
             act = QAction(command_text(action, cid), parent)
             act.setObjectName(f"case-{action.value}-{cid}")
-            reason = common.refusal_reason(ctx, case, action)
+            reason = refusal_reason(ctx, case, action)
             key = common.KEY_OF_ACTION.get(action)
             if key and action not in (Action.REJECT, Action.EVALUATE):
                 act.setShortcut(key)  # shown beside the entry; the queue handles the key

@@ -403,7 +403,7 @@ class CaseDetailPanel(Panel):
             # "Verify & close": an ampersand on a button is a mnemonic unless doubled.
             label = common.action_label(action.value).replace("&", "&&")
             b.setText(label + common.key_hint(action))
-            reason = common.refusal_reason(self.ctx, case, action) if case is not None else ""
+            reason = desk.refusal_reason(self.ctx, case, action) if case is not None else ""
             b.setEnabled(reason is None)
             b.setToolTip(reason or "")
 

@@ -1213,7 +1213,7 @@ class CaseQueuePanel(Panel):
         self.key_states = {}
         for action in self.LEGEND:
             fits = case is not None and any(
-                common.refusal_reason(self.ctx, case, a) is None
+                desk.refusal_reason(self.ctx, case, a) is None
                 for a in (action, *alternatives.get(action, ()))
             )
             self.key_states[action] = fits
