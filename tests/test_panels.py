@@ -593,3 +593,12 @@ def test_timers_made_by_a_panel_stop_at_teardown(ctx: PanelContext, qtbot: Any) 
     p.teardown()
     assert not t.isActive()
     p.teardown()  # idempotent
+
+
+def test_queue_category_keeps_its_width_in_a_narrow_dock(ctx: PanelContext, qtbot: Any) -> None:
+    from widgets.cases.queue import CaseQueueModel
+
+    p = show(registry.create("case_queue", ctx), qtbot, size=(700, 500))
+    view = p.view
+    need = view.fontMetrics().horizontalAdvance("供水故障")
+    assert view.columnWidth(CaseQueueModel.CATEGORY) >= need, "a category stays readable"

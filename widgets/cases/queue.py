@@ -528,8 +528,9 @@ class CaseQueueView(QTableView):
         self.unknown_key: Callable[[str], Any] | None = None
         # "My action" right after the id: pending/conflict must show in a narrow dock too.
         h.moveSection(CaseQueueModel.OUTBOX, CaseQueueModel.ID + 1)
-        h.setStretchLastSection(False)
-        h.setSectionResizeMode(CaseQueueModel.CATEGORY, QHeaderView.ResizeMode.Stretch)
+        # The last column takes what is left. The category used to (Stretch), and in a
+        # dock narrower than the columns it was left one character: "供…" for 供水故障.
+        h.setStretchLastSection(True)
 
     def apply_metrics(self) -> None:
         fm = self.fontMetrics()
@@ -562,8 +563,6 @@ class CaseQueueView(QTableView):
         }
         model = self.model()
         for col, w in widths.items():
-            if col == CaseQueueModel.CATEGORY:
-                continue
             header = str(model.headerData(col, Qt.Orientation.Horizontal) or "")
             need = max(
                 [fb.horizontalAdvance(header) + 2 * em]
