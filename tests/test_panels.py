@@ -594,12 +594,3 @@ def test_timers_made_by_a_panel_stop_at_teardown(ctx: PanelContext, qtbot: Any) 
     assert not t.isActive()
     p.teardown()  # idempotent
 
-
-def test_queue_category_keeps_its_width_in_a_narrow_dock(ctx: PanelContext, qtbot: Any) -> None:
-    from widgets.cases.queue import CaseQueueModel
-
-    p = show(registry.create("case_queue", ctx), qtbot, size=(700, 500))
-    view = p.view
-    em = view.fontMetrics().horizontalAdvance("国")
-    # six characters (供水故障 and its like, with room), whatever width the dock leaves
-    assert view.columnWidth(CaseQueueModel.CATEGORY) >= 6 * em, "a category stays readable"
