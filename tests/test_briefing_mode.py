@@ -29,6 +29,7 @@ from feeds.protocol import Alert, CaseData, Event
 from layouts.library import LayoutLibrary
 from layouts.shell import Shell
 from tests.demo_county import demo_store
+from widgets import i18n
 from widgets.base import PanelContext
 from widgets.chrome.briefing import BlankCover
 from widgets.live import LiveBridge
@@ -97,6 +98,7 @@ def store() -> Store:
 @pytest.fixture
 def shell(qapp: QApplication, store: Store, tmp_path: Path) -> Iterator[Shell]:
     apply_theme(qapp)
+    i18n.set_language(qapp, i18n.CHINESE)  # the texts below are the Chinese UI's, whatever ran before
     status = FeedStatus()
     bridge = LiveBridge(store, status)
     lib = LayoutLibrary(tmp_path / "user", PRESETS)

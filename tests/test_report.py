@@ -85,3 +85,38 @@ def test_one_key_export_writes_screens_and_report(qapp, qtbot, store: Store, tmp
     assert len(shots) == 1, "only visible windows are captured"
     assert QImage(str(shots[0])).width() == 640
     assert pdf.is_file() and pdf.parent == shots[0].parent
+
+
+def test_every_pdf_figure_is_the_catalogues_with_its_footnote(qapp, store: Store, tmp_path) -> None:
+    """The report's KPI cards and SLA boxes print the catalogue's values (as the hall's
+    tiles do) and a footnote per metric with definition, window, n and as-of."""
+    from commandcenter.metrics.catalogue import KPI_TILES
+    from commandcenter.metrics.engine import MetricEngine
+    from commandcenter.metrics.explain import footnote
+    from widgets.chrome.report import SLA_BOXES
+
+    now = store.clock.now()
+    engine = MetricEngine(store)
+    path = export_pdf(store, tmp_path / "report.pdf", ReportOptions(typical=0), now=now,
+                      metrics=engine)  # fmt: skip
+    # one dash (the font maps – to ‒) and 黄 (extracted as the radical ⻩, which NFKC keeps)
+    text = re.sub(r"[‒–—]", "-", pdf_text(path)).replace("\u2ee9", "黄")
+    fig = engine.figures(now)
+    names = [*KPI_TILES, *(name for name, _label, _hex in SLA_BOXES)]
+    def norm(t: str) -> str:  # as pdf_text, and one dash (the font maps – to ‒)
+        return re.sub(r"[‒–—]", "-", re.sub(r"\s+", "", unicodedata.normalize("NFKC", t)))
+
+    for name in names:
+        mv = fig.value(name)
+        # the extractor moves a long line's runs apart (the n and the times land elsewhere,
+        # while the page shows them in place), so the parts are looked for one by one:
+        # label with value, and definition
+        head, formula, *_rest = footnote(mv, True).split("；")
+        assert norm("注：" + head) in text, f"{name}: {head}"
+        assert norm(formula) in text, f"{name}: its definition"
+    # the boxes hold the catalogue's counts too (their digits come out of the extractor
+    # apart from their labels, so the footnotes above carry the check)
+    assert [mv.name for mv in (fig.value(n) for n, _l, _h in SLA_BOXES)] == [
+        "sla_red", "sla_yellow", "sla_blue", "overdue_now", "open_cases"]  # fmt: skip
+    # and the catalogue's numbers are what the warning tiles show for the same instant
+    assert fig.value("open_cases").value == store.open_count()

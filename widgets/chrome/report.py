@@ -43,6 +43,15 @@ from PySide6.QtWidgets import QWidget
 
 from commandcenter.domain import STATE_LABELS_ZH, CaseState, SlaLevel
 from commandcenter.lifecycle import ACTION_LABELS_ZH
+from commandcenter.metrics.catalogue import KPI_TILES, UP
+from commandcenter.metrics.engine import (
+    Figures,
+    MetricEngine,
+    MetricValue,
+    format_number,
+    platform_difference,
+)
+from commandcenter.metrics.explain import footnote
 from commandcenter.privacy import Mask
 from commandcenter.sla import MILESTONE_LABELS_ZH, Milestone
 from commandcenter.store import Store
@@ -310,62 +319,68 @@ class _Pages:
         self.p.end()
 
 
-def _kpi_cards(pages: _Pages, store: Store) -> None:
-    kpis = list(store.kpis.values())
-    if not kpis:
-        pages.para("（本时段无指标数据）", color="#888888")
-        return
-    cols = 6
+# The SLA boxes: (catalogue metric, label, colour); the same metrics as the warning tiles.
+SLA_BOXES: tuple[tuple[str, str, str], ...] = (
+    ("sla_red", "红色预警", LEVEL_HEX[SlaLevel.RED]),
+    ("sla_yellow", "黄色预警", LEVEL_HEX[SlaLevel.YELLOW]),
+    ("sla_blue", "蓝色预警", LEVEL_HEX[SlaLevel.BLUE]),
+    ("overdue_now", "已超时", "#820014"),
+    ("open_cases", "在办事件", "#333333"),
+)
+
+
+def _kpi_cards(pages: _Pages, store: Store, fig: Figures) -> list[MetricValue]:
+    """The catalogue's KPI tiles, as on the hall's screens: our figure, the platform's
+    beneath it where the feed reports one (marked when they disagree), the target.
+    Returns what it printed, for the footnotes."""
+    shown = [fig.value(name) for name in KPI_TILES]
+    cols = 4
     gap = 10.0
     cw = (pages.w - gap * (cols - 1)) / cols
-    ch = 70.0
-    for i, k in enumerate(kpis):
+    ch = 78.0
+    for i, mv in enumerate(shown):
         if i % cols == 0:
             pages.need(ch + gap)
             if i:
                 pages.y += ch + gap
-        x = (i % cols) * (cw + gap)
-        r = QRectF(x, pages.y, cw, ch)
+        r = QRectF((i % cols) * (cw + gap), pages.y, cw, ch)
         pages.p.fillRect(r, QColor("#f2f5fa"))
-        label = getattr(k, "label", "") or getattr(k, "name", "")
-        value = getattr(k, "value", 0.0)
-        unit = getattr(k, "unit", "")
-        target = getattr(k, "target", 0.0)
+        m = mv.metric
         pages.font(9.5)
         pages.p.setPen(QColor("#555555"))
-        pages.p.drawText(r.adjusted(8, 4, -8, 0), int(Qt.AlignmentFlag.AlignTop), label)
+        pages.p.drawText(r.adjusted(8, 4, -8, 0), int(Qt.AlignmentFlag.AlignTop), m.label_zh)
         pages.font(20, bold=True)
-        pages.p.setPen(QColor("#111111"))
-        shown = (
-            f"{value:.1f}"
-            if isinstance(value, float) and not float(value).is_integer()
-            else f"{value:.0f}"
-        )
+        met = mv.meets
+        pages.p.setPen(QColor("#111111" if met is None else "#237804" if met else "#a8071a"))
         pages.p.drawText(
-            r.adjusted(8, 18, -8, -14), int(Qt.AlignmentFlag.AlignVCenter), f"{shown}{unit}"
+            r.adjusted(8, 16, -8, -22), int(Qt.AlignmentFlag.AlignVCenter), mv.text()
         )
-        if target:
+        platform = store.kpis.get(m.name)
+        lines = []
+        if platform is not None:
+            value = float(getattr(platform, "value", 0.0))
+            mark = " ≠" if platform_difference(mv, value) is not None else ""
+            lines.append(f"平台 {format_number(value, m.unit)}{mark}")
+        if m.target is not None and m.direction is not None:
+            sign = "≥" if m.direction == UP else "≤"
+            lines.append(f"目标 {sign} {format_number(m.target, m.unit)}")
+        if lines:
             pages.font(8.5)
             pages.p.setPen(QColor("#777777"))
             pages.p.drawText(
-                r.adjusted(8, 0, -8, -4),
-                int(Qt.AlignmentFlag.AlignBottom),
-                f"目标 {target:g}{unit}",
+                r.adjusted(8, 0, -8, -4), int(Qt.AlignmentFlag.AlignBottom), " · ".join(lines)
             )
     pages.y += ch + 14
+    return shown
 
 
-def _sla_boxes(pages: _Pages, store: Store, now: float) -> None:
-    counts = store.sla_counts(now)
-    items = [
-        (LEVEL_ZH[lvl], counts.get(lvl, 0), LEVEL_HEX[lvl])
-        for lvl in (SlaLevel.RED, SlaLevel.YELLOW, SlaLevel.BLUE)
-    ]
-    items.append(("已超时", store.overdue_count(now), "#820014"))
-    items.append(("在办事件", store.open_count(), "#333333"))
+def _sla_boxes(pages: _Pages, fig: Figures) -> list[MetricValue]:
+    shown = []
     bw = (pages.w - 4 * 10) / 5
     pages.need(60)
-    for i, (label, n, hexc) in enumerate(items):
+    for i, (name, label, hexc) in enumerate(SLA_BOXES):
+        mv = fig.value(name)
+        shown.append(mv)
         r = QRectF(i * (bw + 10), pages.y, bw, 54)
         pages.p.fillRect(r, QColor(hexc))
         pages.font(10, bold=True)
@@ -379,9 +394,21 @@ def _sla_boxes(pages: _Pages, store: Store, now: float) -> None:
         pages.p.drawText(
             r.adjusted(10, 0, -10, 0),
             int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-            str(n),
+            mv.text(),
         )
     pages.y += 66
+    return shown
+
+
+def _footnotes(pages: _Pages, values: Sequence[MetricValue]) -> None:
+    """Every number above says how it is computed (the catalogue's footnote: definition,
+    window, n, as-of), once per metric."""
+    seen: set[str] = set()
+    for mv in values:
+        if mv.name in seen:
+            continue
+        seen.add(mv.name)
+        pages.para("注：" + footnote(mv, True), 8.5, "#666666")
 
 
 def _trend_chart(pages: _Pages, store: Store, hours: int, now: float) -> None:
@@ -433,7 +460,11 @@ def _trend_chart(pages: _Pages, store: Store, hours: int, now: float) -> None:
 
 
 def export_pdf(
-    store: Store, path: str | Path, options: ReportOptions | None = None, now: float | None = None
+    store: Store,
+    path: str | Path,
+    options: ReportOptions | None = None,
+    now: float | None = None,
+    metrics: MetricEngine | None = None,
 ) -> Path:
     """Write the briefing report; returns its path. Every reporter detail is masked with
     ``options.mask`` (on by default), after it has learned every reporter name in the store."""
@@ -469,10 +500,12 @@ def export_pdf(
             f"{stamp}（北京时间）。报告中报告人姓名、电话、详细地址均已脱敏。", 10, "#555555"
         )
 
+        fig = (metrics or MetricEngine(store)).figures(now)  # the catalogue, as on screen
         pages.heading("一、核心指标")
-        _kpi_cards(pages, store)
+        kpis = _kpi_cards(pages, store, fig)
         pages.heading("二、时限预警（红黄蓝）")
-        _sla_boxes(pages, store, now)
+        boxes = _sla_boxes(pages, fig)
+        _footnotes(pages, [*kpis, *boxes])
         pages.heading(f"三、近 {opts.hours} 小时立案与结案趋势")
         _trend_chart(pages, store, opts.hours, now)
 
