@@ -240,6 +240,7 @@ class VideoPlayer(QWidget):
         self._released = True
         self._watchdog.stop()
         self._retry.stop()
+        self._let_go_of_frame()
         try:
             self._sink.videoFrameChanged.disconnect(self._on_frame)
             self._player.errorOccurred.disconnect(self._on_error)
@@ -320,9 +321,20 @@ class VideoPlayer(QWidget):
         """The open stream's URL with its credentials removed (for tooltips and logs)."""
         return redact_url(self.sub_url if self.dialled == "sub" else self.url)
 
+    def _let_go_of_frame(self) -> None:
+        """Keep the last picture as our own copy and drop the decoder's frame: a QVideoFrame
+        holds the decoder's buffer, and one destroyed after its decoder (by the garbage
+        collector, a test or a panel later) dereferences freed memory, which killed the
+        process in a garbage-collection pass on the GUI thread."""
+        if self._frame is not None:
+            if self._image is None:
+                self._image = self._frame.toImage()
+            self._frame = None
+
     def _stop_stream(self) -> None:
         self._watchdog.stop()
         self._retry.stop()
+        self._let_go_of_frame()
         if self._player.source().isValid() or self.decoding:
             self._player.stop()
             self._player.setSource(QUrl())
