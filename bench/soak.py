@@ -52,6 +52,8 @@ class Sample:
     sim_h: float
     rss_mb: float
     journal_bytes: int
+    ring_full: bool  # the server's resume ring holds its whole window
+    anon_mb: float
 
 
 @dataclass(slots=True)
@@ -76,10 +78,12 @@ class Result:
     growth: list[str] = field(default_factory=list)
 
 
-def _rss_mb() -> float:
+def _rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory (``RssAnon``: the heaps alone, without mapped files
+    such as SQLite's shared memory)."""
     with open("/proc/self/status", encoding="ascii") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -92,6 +96,12 @@ def slope_second_half(samples: list[Sample]) -> float:
     tail = [s for s in samples if s.sim_h >= half]
     if len(tail) < 3:
         tail = samples[len(samples) // 2 :]
+    return _slope(tail)
+
+
+def _slope(tail: list[Sample]) -> float:
+    if len(tail) < 3:
+        return float("nan")
     x = np.array([s.sim_h for s in tail])
     y = np.array([s.rss_mb for s in tail])
     if np.ptp(x) == 0:
@@ -124,6 +134,8 @@ async def _run_console(srv: object, work: Path, res: Result, trace: bool) -> Non
     alarms = AlarmEngine(store, audit)
     metrics = MetricEngine(store)
     rng = random.Random(7)
+    if trace:  # from the start: a block freed later must have been seen allocated
+        tracemalloc.start(1)
     client.start()
     sender.start()
     try:
@@ -133,7 +145,7 @@ async def _run_console(srv: object, work: Path, res: Result, trace: bool) -> Non
         end_sim = t0_sim + res.hours * 3600
         next_action = t0_sim + ACTION_EVERY_S
         t0 = time.perf_counter()
-        snap_half = None
+        snap_half = None  # at the half, once the ring is full
         while True:
             await asyncio.sleep(1.0)  # the shell's 1 Hz tick
             alarms.evaluate()
@@ -157,9 +169,9 @@ async def _run_console(srv: object, work: Path, res: Result, trace: bool) -> Non
             size = journal.size_bytes()
             res.journal_max = max(res.journal_max, size)
             sim_h = (now_sim - t0_sim) / 3600
-            res.samples.append(Sample(sim_h, _rss_mb(), size))
-            if trace and snap_half is None and sim_h >= res.hours / 2:
-                tracemalloc.start(12)
+            full = hub.window_events() >= hub.ring_size
+            res.samples.append(Sample(sim_h, _rss_mb(), size, full, _rss_mb("RssAnon")))
+            if trace and snap_half is None and sim_h >= res.hours / 2 and full:
                 snap_half = tracemalloc.take_snapshot()
             if now_sim >= end_sim:
                 break
@@ -172,9 +184,9 @@ async def _run_console(srv: object, work: Path, res: Result, trace: bool) -> Non
         res.wall_s = time.perf_counter() - t0
         if snap_half is not None:
             snap_end = tracemalloc.take_snapshot()
-            tracemalloc.stop()
             for stat in snap_end.compare_to(snap_half, "lineno")[:15]:
                 res.growth.append(str(stat))
+        tracemalloc.stop()
         res.events = status.applied
         res.behind = hub.seq - store.seq
         res.snapshots = status.resyncs + 1
@@ -223,6 +235,9 @@ def rows(res: Result) -> list[Row]:
     per_sim_h = slope_second_half(res.samples)
     at_10x = per_sim_h * 10.0
     start, end = res.samples[0].rss_mb, res.samples[-1].rss_mb
+    steady = [s for s in res.samples if s.ring_full]
+    per_sim_h_full = _slope(steady)
+    full_from = f"{steady[0].sim_h:.1f}" if steady else "-"
     how = f"rate {res.rate:g}x: {res.hours:g} simulated h" + (
         "" if res.rate == 10 else f" of 10x load compressed {res.rate / 10:g}x in wall time"
     )
@@ -238,7 +253,12 @@ def rows(res: Result) -> list[Row]:
             note=f"client behind at the end: {res.behind}; snapshots taken: {res.snapshots}",
         ),
         Row("soak: RSS start", start, "MB", note="after the first snapshot (server + console)"),
-        Row("soak: RSS end", end, "MB"),
+        Row(
+            "soak: RSS end",
+            end,
+            "MB",
+            note=f"heaps (RssAnon) {res.samples[0].anon_mb:.0f} -> {res.samples[-1].anon_mb:.0f} MB",
+        ),
         Row(
             "soak: RSS slope, second half",
             per_sim_h,
@@ -252,6 +272,14 @@ def rows(res: Result) -> list[Row]:
             f"<= {TARGET_MB_PER_H:g} MB/h",
             note="per wall hour at 10x (= 10 simulated h): "
             + ("met" if at_10x <= 5 else "NOT met"),
+        ),
+        Row(
+            "soak: RSS slope, resume ring full",
+            per_sim_h_full * 10.0,
+            "MB/h",
+            f"<= {TARGET_MB_PER_H:g} MB/h",
+            note=f"per wall hour at 10x, from {full_from} simulated h on (the server's "
+            f"{res.resume_window:,}-event ring is full; before, it fills up to its bound)",
         ),
         Row(
             "soak: journal size (max in use)",

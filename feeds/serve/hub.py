@@ -170,9 +170,12 @@ class Hub:
         self.idempotency_window_s = float(idempotency_window_s)
         self.idempotency_max_keys = int(idempotency_max_keys)
         self.subscriber_queue = int(subscriber_queue)
-        # (last seq of a published batch, monotonic time it was published), oldest first:
-        # what the age bound of the resume window is enforced with
-        self._marks: deque[tuple[int, float]] = deque()
+        # What the age bound of the resume window is enforced with, oldest first: one
+        # [last seq, last publish time, first publish time] (monotonic) per slice of 1/256
+        # of the window, so the marks stay a few hundred however often events come; a
+        # slice leaves when its newest event is older than the window.
+        self._marks: deque[list[float]] = deque()
+        self._mark_span = self.resume_window_s / 256
         self._subscribers: set[Subscriber] = set()
         self.slow_consumers_cut = 0
         # Housekeeping (age windows, pruning the durable log) runs this often: a quarter of
@@ -254,7 +257,8 @@ class Hub:
             self._ring[seq % self.ring_size] = Stored(seq, kind, bytes(payload))
         self.first_seq = tail[0][0] if tail else last + 1
         # Their publication times died with the last process: the window counts from now.
-        self._marks.append((last, time.monotonic()))
+        mono = time.monotonic()
+        self._marks.append([last, mono, mono])
         alerts: list[tuple[int, P.Alert]] = []
         for ekey, seq, payload in db.execute("SELECT ekey, seq, payload FROM latest"):
             group = ekey.split(":", 1)[0]
@@ -368,7 +372,7 @@ class Hub:
             return
         ring, n = self._ring, self.ring_size
         while marks and marks[0][1] < cutoff:
-            last = marks.popleft()[0]
+            last = int(marks.popleft()[0])
             for s in range(self.first_seq, last + 1):
                 item = ring[s % n]
                 if item is not None and item.seq == s:
@@ -385,12 +389,6 @@ class Hub:
             return
         upto = min(self.first_seq, int(row[0]) + most)
         db.execute("DELETE FROM events WHERE seq < ?", (upto,))
-
-    def log_rows(self) -> int:
-        """Events in the durable log (the ring's length without a state directory)."""
-        if self._db is None:
-            return self.window_events()
-        return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
 
     def window_events(self) -> int:
         """Events a resume can be served from now."""
@@ -495,7 +493,11 @@ class Hub:
             if seq - self.first_seq >= n:
                 self.first_seq = seq - n + 1
             marks = self._marks
-            marks.append((seq, time.monotonic()))
+            mono = time.monotonic()
+            if marks and mono - marks[-1][2] < self._mark_span:
+                marks[-1][0], marks[-1][1] = seq, mono
+            else:
+                marks.append([seq, mono, mono])
             while marks[0][0] < self.first_seq:  # fallen out by count
                 marks.popleft()
             if persist and commit:
@@ -526,6 +528,18 @@ class Hub:
         return [
             self.seq - s.writing_since if s.writing_since >= 0 else 0 for s in self._subscribers
         ]
+
+    def health(self) -> dict[str, int]:
+        """The bounds as they stand, for ``/v1/health``: an operator (and the soak bench)
+        sees that the windows hold and how many streams were cut off."""
+        return {
+            "window_first_seq": self.first_seq,
+            "window_events": self.window_events(),
+            "idempotency_keys": self.idempotency_keys(),
+            "streams": self.subscribers,
+            "stream_queue_max": max(self.subscriber_queues(), default=0),
+            "slow_consumers_cut": self.slow_consumers_cut,
+        }
 
     def _cut_slow_consumers(self) -> None:
         """Drop every subscriber whose write has waited while more than

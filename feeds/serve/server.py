@@ -355,7 +355,9 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
     hub = svc.hub
 
     async def health(_request: Request) -> Response:
-        return JSONResponse({"ok": True, "epoch": hub.epoch, "seq": hub.seq, "v": 1})
+        return JSONResponse(
+            {"ok": True, "epoch": hub.epoch, "seq": hub.seq, "v": 1, **hub.health()}
+        )
 
     async def geography(request: Request) -> Response:
         if svc.role_of(request) is None:
