@@ -4,10 +4,16 @@ Leaders choose what to discuss with residents from the words that keep coming ba
 complaints. A word cloud would only look pretty; this module returns numbers a leader can
 ask about and cases behind each of them:
 
-- **keywords**: Chinese words by jieba (a private ``jieba.Tokenizer``, so the words we add
-  never change segmentation elsewhere), English words by a regular expression, minus a
-  small stop-word list (function words and the boilerplate of every complaint such as
-  反映, 希望, 尽快, 处理) and tokens of one character or digits only. A case counts once per
+- **keywords**: Chinese words by jieba with part-of-speech tags (a private
+  ``jieba.Tokenizer``, so the words we add never change segmentation elsewhere), English
+  words by a regular expression, minus a small stop-word list (the boilerplate of every
+  complaint such as 反映, 希望, 尽快, 处理) and tokens of one character or digits only.
+  Words whose tag says they cannot be a topic are left out: place names (``ns``: the
+  hall's townships and communities are taught to the segmenter as places, so 冠山镇 is
+  neither a keyword nor cut into two meaningless halves), person names (``nr``), and
+  function words (pronouns, numerals and measure words, adverbs, prepositions,
+  conjunctions, particles, time and direction words): a place is *where* a topic is
+  (the township column of each topic says it), not a topic. A case counts once per
   keyword, however often its text repeats it.
 - **heat** of a keyword: the sum over its recent cases of ``0.5 ** (age / half_life)``: a
   case filed now weighs 1, one filed a half-life ago 0.5. Ten cases this morning beat ten
@@ -29,8 +35,9 @@ ask about and cases behind each of them:
   whose whole volume grew more than fivefold is far likelier to be a store that holds
   only part of last week than a real city-wide surge (and even then, per-keyword bursts
   would not say anything the total does not).
-- **repeat complaints**: cases with the same place (the address, else the grid: the rule
-  of ``commandcenter.ranking``'s ``repeats``) and category within ``repeat_s``.
+- **repeat complaints**: cases with the same place (the address normalised by
+  ``commandcenter.addresses.normalise_address``, else the grid) and category within
+  ``repeat_s``: ``幸福路１号门口`` and ``幸福路 1 号`` are one place.
 
 Qt-free, so the hall's panels, the briefing export and the tests share one definition.
 """
@@ -45,6 +52,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from commandcenter.addresses import normalise_address
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -271,6 +280,7 @@ STOP_WORDS: frozenset[str] = STOP_WORDS_ZH | STOP_WORDS_EN
 _EN_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]{2,}")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _tokenizer: Any = None
+_pos_tokenizer: Any = None
 _tokenizer_lock = threading.Lock()
 
 
@@ -288,31 +298,55 @@ def _jieba() -> Any:
         return _tokenizer
 
 
-def add_words(words: Iterable[str]) -> None:
-    """Teach the segmenter whole words (place names such as 冠山镇, which jieba would cut
-    into 冠 + 山镇), so that a place is one keyword, not two meaningless halves."""
+# jieba's tags of words that cannot be a topic: places, people, and function words.
+_NOT_TOPIC_POS = frozenset(
+    {"ns", "nr", "nrfg", "nrt", "r", "m", "mq", "q", "d", "p", "c", "u", "uj", "ul", "uz",
+     "ug", "uv", "ud", "t", "f", "s", "e", "y", "o", "x", "zg"}
+)  # fmt: skip
+PLACE = "ns"
+TERM = "n"
+
+
+def add_words(words: Iterable[str], tag: str = PLACE) -> None:
+    """Teach the segmenter whole words with their part of speech: places (``PLACE``, such
+    as 冠山镇, which jieba would cut into 冠 + 山镇, and which are then left out of the
+    keywords) or the hall's own terms (``TERM``: category names such as 噪音扰民, kept
+    whole as one keyword)."""
     tok = _jieba()
     with _tokenizer_lock:
         for w in words:
             w = (w or "").strip()
             if len(w) >= 2:
-                tok.add_word(w, freq=2000)
+                tok.add_word(w, freq=2000, tag=tag)
+
+
+def _tagged(text: str) -> Any:
+    global _pos_tokenizer
+    tok = _jieba()
+    if _pos_tokenizer is None:
+        import jieba.posseg
+
+        _pos_tokenizer = jieba.posseg.POSTokenizer(tok)
+    return _pos_tokenizer.cut(text)
 
 
 def tokenize(text: str, stop: frozenset[str] = STOP_WORDS) -> list[str]:
     """Keywords of one text, each once, in order of first appearance.
 
-    Chinese runs go through jieba (precise mode with HMM for unknown words); English words
-    are lower-cased. Dropped: stop words, one-character tokens, anything without a Han
-    character or a Latin letter (digits, punctuation, house numbers).
+    Chinese runs go through jieba (precise mode with HMM for unknown words, tagged);
+    English words are lower-cased. Dropped: stop words, words tagged as places, people or
+    function words, one-character tokens, anything without a Han character or a Latin
+    letter (digits, punctuation, house numbers).
     """
     if not text:
         return []
     out: dict[str, None] = {}
     if _HAN.search(text):
-        for tok in _jieba().cut(text):
-            tok = tok.strip()
+        for pair in _tagged(text):
+            tok = pair.word.strip()
             if len(tok) < 2 or tok in stop or not _HAN.search(tok):
+                continue
+            if pair.flag in _NOT_TOPIC_POS:
                 continue
             out.setdefault(tok)
     for m in _EN_WORD.finditer(text):
@@ -371,7 +405,7 @@ class Topic:
 class RepeatGroup:
     """Cases from one place about one category within the repeat window."""
 
-    place: str  # the address, else the grid
+    place: str  # the address as last written (grouped normalised), else the grid
     by_address: bool
     category: str
     grid: str
@@ -496,18 +530,19 @@ def repeat_complaints(
     for d in docs:
         if d.ts > now or d.ts < now - repeat_s:
             continue
-        place, by_address = (d.address, True) if d.address else (d.grid, False)
+        address = normalise_address(d.address)
+        place, by_address = (address, True) if address else (d.grid, False)
         if not place:
             continue
         groups[(place, by_address, d.category)].append(d)
     out = []
-    for (place, by_address, category), ds in groups.items():
+    for (_key, by_address, category), ds in groups.items():
         if len(ds) < min_count:
             continue
         ds.sort(key=lambda d: (d.ts, d.id))
         out.append(
             RepeatGroup(
-                place=place,
+                place=ds[-1].address if by_address else ds[-1].grid,  # as last written
                 by_address=by_address,
                 category=category,
                 grid=ds[-1].grid,

@@ -20,8 +20,13 @@ def _simulated(hours: float, seed: int) -> tuple[SimpleNamespace, dict]:
     county = County.build(1)
     world = World(county, seed=seed, start_ts=START - hours * 3600)
     world.warm_up(hours=hours)
-    snapshot = SimpleNamespace(
-        epoch="demo",
+    return world_snapshot(world), county.geography()
+
+
+def world_snapshot(world: World, epoch: str = "demo") -> SimpleNamespace:
+    """What the server's snapshot would hold of ``world`` now, in the shape Store.reset reads."""
+    return SimpleNamespace(
+        epoch=epoch,
         seq=1,
         now=world.now,
         rate=1.0,
@@ -33,7 +38,6 @@ def _simulated(hours: float, seed: int) -> tuple[SimpleNamespace, dict]:
         kpis=world.kpi_list(),
         alerts=world.alert_list(),
     )
-    return snapshot, county.geography()
 
 
 def demo_store(hours: float = 8.0, seed: int = 3) -> Store:

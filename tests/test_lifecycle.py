@@ -3,11 +3,13 @@ random action sequences."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commandcenter.domain import OPEN_STATES, Case, CaseState, Role, Source, Urgency
+from commandcenter.domain import OPEN_STATES, Case, CaseState, Role
 from commandcenter.lifecycle import (
     ALLOWED_ROLES,
     TRANSITIONS,
@@ -17,34 +19,15 @@ from commandcenter.lifecycle import (
     check,
     legal_actions,
 )
-from tests.test_lifecycle_oracle import EDGES, WHO
+from tests.test_lifecycle_oracle import EDGES, GOOD, WHO, case
 
 S = CaseState
-PARAMS = {
-    Action.ASSIGN: {"assignee": "城管局", "assignee_kind": "department"},
-    Action.RETURN: {"reason": "不属于本单位职责"},
-    Action.ESCALATE: {"reason": "群众反复投诉"},
-    Action.REJECT: {"reason": "现场未整改"},
-    Action.EVALUATE: {"rating": 5},
-    Action.EXTEND: {"seconds": 3600, "reason": "需要协调"},
-}
+PARAMS = {**GOOD, Action.EVALUATE: {"rating": 5}}
 
 
 def new_case(state: CaseState = S.REPORTED) -> Case:
-    return Case(
-        id="C1",
-        version=1,
-        category="占道经营",
-        source=Source.HOTLINE,
-        urgency=Urgency.NORMAL,
-        state=state,
-        township="冠山镇",
-        grid="G1",
-        lon=113.6,
-        lat=37.8,
-        created_ts=0.0,
-        state_ts=0.0,
-    )
+    """A fresh case: version 1, every time stamp at zero."""
+    return replace(case(state), version=1, state_ts=0.0, completed_ts=0.0, on_site_ts=0.0)
 
 
 def act(case: Case, action: Action, role: Role = Role.SYSTEM, now: float = 10.0) -> Case:

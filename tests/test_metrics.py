@@ -24,7 +24,7 @@ from commandcenter.ranking import LAST_7_DAYS, LeagueTable
 from commandcenter.store import Store
 from feeds.serve.simulator.county import County
 from feeds.serve.simulator.world import World
-from tests.demo_county import START
+from tests.demo_county import START, world_snapshot
 
 ZONE = "Asia/Shanghai"
 OPEN = {s.value for s in OPEN_STATES}
@@ -36,21 +36,8 @@ def day() -> list[tuple[World, Store, float, dict]]:
     county = County.build(1)
     world = World(county, seed=5, start_ts=START)
     world.warm_up(hours=8)
-    snap = SimpleNamespace(
-        epoch="t",
-        seq=1,
-        now=world.now,
-        rate=1.0,
-        cases=world.live_cases(),
-        units=world.unit_statuses(),
-        positions=world.unit_positions(),
-        cameras=world.camera_list(),
-        grids=world.grid_stats(),
-        kpis=world.kpi_list(),
-        alerts=world.alert_list(),
-    )
     store = Store()
-    store.reset(snap)
+    store.reset(world_snapshot(world, "t"))
     seq = 1
     out = []
     for hours in (0, 3, 4):

@@ -10,6 +10,7 @@ import pytest
 from commandcenter.topics import (
     DAY,
     HOUR,
+    TERM,
     Doc,
     TopicParams,
     add_words,
@@ -33,9 +34,20 @@ def test_tokenize_chinese_and_english_without_stop_words() -> None:
     assert tokenize("") == [] and tokenize("12345 !!") == []
 
 
-def test_added_words_stay_whole() -> None:
-    add_words(["冠山镇"])
-    assert "冠山镇" in tokenize("冠山镇路灯不亮")
+def test_places_people_and_function_words_are_not_topics() -> None:
+    add_words(["冠山镇", "幸福社区"])  # taught as places, the way the panel teaches the county's
+    words = tokenize("冠山镇幸福社区路灯坏了，张三说已经三天了，晚上很黑")
+    assert "路灯" in words
+    assert not {"冠山镇", "幸福社区", "山镇"} & set(words), "a place is where, not what"
+    assert not {"张三", "已经", "三天", "晚上"} & set(words), words
+    # without the tagging the place would be a keyword (the test can fail)
+    add_words(["青龙湾"], tag="n")
+    assert "青龙湾" in tokenize("青龙湾路灯坏了")
+
+
+def test_the_halls_terms_stay_whole() -> None:
+    add_words(["噪音扰民"], tag=TERM)
+    assert "噪音扰民" in tokenize("夜间噪音扰民严重")
 
 
 def doc(
@@ -145,3 +157,13 @@ def test_baseline_known_rule_with_known_numbers() -> None:
     # 14 cases over 7 days = 2 a day, recent 11 -> 2 >= 0.2 * 11: known; recent 11 -> ok
     assert baseline_known(7 * DAY, 14, 10, p)
     assert not baseline_known(7 * DAY, 14, 11, p)  # 2 < 0.2 * 11 = 2.2
+
+
+def test_repeat_complaints_match_one_address_however_written() -> None:
+    spellings = ["幸福路1号", "幸福路 1 号", "幸福路１号门口", "幸福路一号", "幸福路1号附近"]
+    docs = [doc(i, "噪音", i, address=a) for i, a in enumerate(spellings)]
+    docs.append(doc(9, "噪音", 2, address="幸福路11号"))  # a different door
+    docs.append(doc(10, "噪音", 3, address="幸福路十一号"))
+    groups = repeat_complaints(docs, NOW)
+    assert [g.case_ids for g in groups] == [("C4", "C3", "C2", "C1", "C0"), ("C10", "C9")]
+    assert groups[0].place == "幸福路1号", "shown as last written"

@@ -299,8 +299,8 @@ class HotTopicsPanel(Panel):
         tokens = self.tokens
 
         def run() -> tuple[list[TP.Topic], list[TP.RepeatGroup], float]:
-            if words:
-                TP.add_words(words)
+            for tag, names in words.items():
+                TP.add_words(names, tag)
             topics = TP.hot_topics(docs, now, params, top=top, tokens=tokens)
             repeats = TP.repeat_complaints(docs, now, params.repeat_s)
             return topics, repeats, recent
@@ -410,10 +410,18 @@ class HotTopicsPanel(Panel):
             self._write_texts()
 
 
-def place_words(geography: dict[str, Any]) -> list[str]:
-    """Names the segmenter should keep whole: townships, communities, categories."""
+def place_words(geography: dict[str, Any]) -> dict[str, list[str]]:
+    """Names the segmenter should keep whole, by part of speech: townships and communities
+    are places (left out of the keywords), categories are the hall's terms (kept)."""
+    return {
+        TP.PLACE: _names(geography, ("townships", "grids")),
+        TP.TERM: _names(geography, ("categories",)),
+    }
+
+
+def _names(geography: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
     out: list[str] = []
-    for key in ("townships", "grids", "categories"):
+    for key in keys:
         items = geography.get(key) or []
         if isinstance(items, dict):
             items = list(items.values())
