@@ -178,6 +178,7 @@ class Hub:
         self._mark_span = self.resume_window_s / 256
         self._subscribers: set[Subscriber] = set()
         self.slow_consumers_cut = 0
+        self.window_bytes = 0  # encoded payload bytes the ring holds now
         # Housekeeping (age windows, pruning the durable log) runs this often: a quarter of
         # the shortest window, so nothing outlives its window by more than a quarter of it.
         self._housekeeping_s = max(
@@ -255,6 +256,7 @@ class Hub:
         ).fetchall()
         for seq, kind, payload in tail:
             self._ring[seq % self.ring_size] = Stored(seq, kind, bytes(payload))
+            self.window_bytes += len(payload)
         self.first_seq = tail[0][0] if tail else last + 1
         # Their publication times died with the last process: the window counts from now.
         mono = time.monotonic()
@@ -377,6 +379,7 @@ class Hub:
                 item = ring[s % n]
                 if item is not None and item.seq == s:
                     ring[s % n] = None  # freed now, not when the ring wraps round
+                    self.window_bytes -= len(item.payload)
             self.first_seq = max(self.first_seq, last + 1)
 
     def _prune_log(self, most: int = 50_000) -> None:
@@ -478,9 +481,14 @@ class Hub:
         latest = self._pending_latest
         enc = P.encode_envelope
         published = False
+        held = self.window_bytes
         for kind, data, ts in events:
             seq += 1
             payload = enc(seq, kind, ts, data)
+            old = ring[seq % n]
+            if old is not None:
+                held -= len(old.payload)
+            held += len(payload)
             ring[seq % n] = Stored(seq, kind, payload)
             changed = apply(kind, data)
             if persist:
@@ -490,6 +498,7 @@ class Hub:
             published = True
         if published:
             self.seq = seq
+            self.window_bytes = held
             if seq - self.first_seq >= n:
                 self.first_seq = seq - n + 1
             marks = self._marks
@@ -535,6 +544,7 @@ class Hub:
         return {
             "window_first_seq": self.first_seq,
             "window_events": self.window_events(),
+            "window_bytes": self.window_bytes,
             "idempotency_keys": self.idempotency_keys(),
             "streams": self.subscribers,
             "stream_queue_max": max(self.subscriber_queues(), default=0),
