@@ -23,7 +23,6 @@ from commandcenter.settings import (
     TokenRedactor,
     config_dir,
     log_path,
-    read_token,
 )
 
 log = logging.getLogger("commandcenter")
@@ -32,10 +31,20 @@ log = logging.getLogger("commandcenter")
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="main.py",
-        description="County command-hall console. Without --feed it runs the embedded demo county.",
+        description="County command-hall console. Without --feed, --mqtt, --source or sources "
+        "in the settings it runs the embedded demo county.",
     )
     ap.add_argument(
         "--feed", metavar="URL", help="feed server base URL, e.g. https://feed.example:8443"
+    )
+    ap.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="KIND:key=value,...",
+        help="a live source, repeatable; kinds v1, mqtt, open311, cot, file, e.g. "
+        "cot:listen=127.0.0.1:6969,proto=udp or open311:url=https://311.example/v2,"
+        "interval=60 (docs/sources.md, 'Live sources'); v1 without url= is the demo county",
     )
     ap.add_argument(
         "--token-file",
@@ -83,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--quit-after", type=float, metavar="S", help="quit after S seconds")
     dev.add_argument(
         "--report-first-frame", action="store_true", help="print FIRST_LIVE_FRAME <s> on stdout"
+    )
+    dev.add_argument(
+        "--report-sources",
+        action="store_true",
+        help="before quitting print one line per live source on stdout: SOURCE name kind "
+        "state cases events quarantined error",
     )
     dev.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
     dev.add_argument(
@@ -141,32 +156,52 @@ def _host_port(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _mqtt_transport(
-    args: argparse.Namespace,
-    feed_url: str | None,
-    token: str | None,
-    ca_file: str | None,
-    sink: Any,
-    status: Any,
-) -> Any:
-    """``MqttTransport`` for --mqtt; raises OSError (an unreadable or group-readable
-    password file) with a message for the user."""
-    from feeds.transports.mqtt import MqttConfig, MqttTransport, http_snapshot, read_password
+def source_specs(args: argparse.Namespace, settings: Settings) -> list[Any]:
+    """The live sources to start, as registry specs (feeds.sources.registry).
 
-    host, port = args.mqtt
-    config = MqttConfig(
-        host=host,
-        port=port,
-        county=args.mqtt_county,
-        client_id=args.client_id or "",
-        username=args.mqtt_user,
-        password=read_password(args.mqtt_password_file),
-        tls=bool(args.mqtt_ca_file),
-        ca_file=args.mqtt_ca_file,
-    )
-    snapshot = http_snapshot(feed_url, token or "", ca_file) if feed_url else None
-    log.info("MQTT transport: %r, snapshot from %s", config, feed_url or "none")
-    return MqttTransport(config, sink, status, snapshot=snapshot)
+    The command line decides when it names any (``--feed``, ``--mqtt``, ``--source``):
+    ``--mqtt`` becomes an ``mqtt`` source (its snapshot and the actions from ``--feed``),
+    else ``--feed`` a ``v1`` source, then each ``--source`` in order. Otherwise the
+    settings' ``sources``, else their ``feed_url``, else the embedded demo county (a
+    ``v1`` source without ``url``). The first source is the primary: its ids are kept
+    unprefixed and its clock rules (commandcenter.sources)."""
+    from feeds.sources.registry import SourceSpec, from_settings, parse_arg, unique_names
+
+    token_file = args.token_file or settings.token_file or ""
+    ca_file = args.ca_file or settings.ca_file or ""
+    specs: list[SourceSpec] = []
+    if args.mqtt:
+        host, port = args.mqtt
+        options = {
+            "broker": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            "county": args.mqtt_county,
+            "user": args.mqtt_user or "",
+            "password_file": args.mqtt_password_file or "",
+            "ca_file": args.mqtt_ca_file or "",
+            "client_id": args.client_id or "",
+            "snapshot_url": args.feed or settings.feed_url or "",
+            "token_file": token_file,
+            "snapshot_ca_file": ca_file,
+        }
+        specs.append(SourceSpec("mqtt", "mqtt", {k: v for k, v in options.items() if v}))
+    elif args.feed:
+        specs.append(_v1_spec(args.feed, token_file, ca_file))
+    specs.extend(parse_arg(text) for text in args.source)
+    if not specs and not (args.mqtt or args.feed or args.source):
+        if settings.sources:
+            specs = from_settings(settings.sources)
+        elif settings.feed_url:
+            specs = [_v1_spec(settings.feed_url, token_file, ca_file)]
+        else:
+            specs = [SourceSpec("v1", "v1", {})]  # the embedded demo county
+    return unique_names(specs)
+
+
+def _v1_spec(url: str, token_file: str, ca_file: str) -> Any:
+    from feeds.sources.registry import SourceSpec
+
+    options = {"url": url, "token_file": token_file, "ca_file": ca_file}
+    return SourceSpec("v1", "v1", {k: v for k, v in options.items() if v})
 
 
 def _replay_when_live(shell: Any, store: Any, minutes: float) -> None:
@@ -201,12 +236,11 @@ def _replay_when_live(shell: Any, store: Any, minutes: float) -> None:
 
 
 def setup_logging(level: str, redactor: TokenRedactor) -> Path:
+    from commandcenter.state_files import PrivateLogHandler
+
     path = log_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    file_handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=5 << 20, backupCount=5, encoding="utf-8"
-    )
+    file_handler = PrivateLogHandler(path, max_bytes=5 << 20, backups=5)  # 0600 in 0700
     console = logging.StreamHandler(sys.stderr)
     root = logging.getLogger()
     root.setLevel(level.upper())
@@ -243,23 +277,16 @@ def main(argv: list[str] | None = None) -> int:
         hall_time.set_zone(settings.timezone)
     except ValueError as err:
         problems.append(f"settings: {err}; showing {hall_time.zone_name()}")
-    feed_url = args.feed or settings.feed_url
-    ca_file = args.ca_file or settings.ca_file or None
-    token: str | None = None
-    if feed_url:
-        try:
-            token = read_token(args.token_file or settings.token_file or None)
-        except SettingsError as err:
-            print(f"commandcenter: {err}", file=sys.stderr)
-            return 2
-        if token is None:
-            print(
-                f"commandcenter: the feed {feed_url} needs a token: set CC_FEED_TOKEN or put it in "
-                f"{config_dir() / 'token'} (chmod 600)",
-                file=sys.stderr,
-            )
-            return 2
-        redactor.add(token)
+    from feeds.sources.registry import SourceError, check
+
+    try:
+        specs = source_specs(args, settings)
+        for spec in specs:
+            if spec.kind != "v1" or spec.get("url"):  # v1 without url: the demo, below
+                check(spec)
+    except SourceError as err:
+        print(f"commandcenter: {err}", file=sys.stderr)
+        return 2
 
     # Heavy imports after argument parsing, so --help is instant.
     import qasync
@@ -271,10 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     from commandcenter.audit import AuditLog
     from commandcenter.settings import state_dir
     from commandcenter.sla import SlaPolicy
-    from commandcenter.status import FeedStatus, LinkState
+    from commandcenter.sources import SourceMux
+    from commandcenter.status import FeedStatus, LinkState, StatusBoard
     from commandcenter.store import Store
     from feeds.actions import ActionSender
-    from feeds.client import ClientConfig, FeedClient
+    from feeds.sources import registry
     from layouts.library import LayoutLibrary
     from layouts.shell import Shell
     from widgets.base import PanelContext
@@ -289,8 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     set_language(app, language)
 
     server = None
-    if not feed_url and not args.mqtt:  # --mqtt alone: events from the broker, no snapshot
+    demo = [i for i, spec in enumerate(specs) if spec.kind == "v1" and not spec.get("url")]
+    if demo:  # a v1 source without url: the embedded demo county, on 127.0.0.1
         from feeds.serve.server import EmbeddedServer, ServerConfig
+        from feeds.sources.registry import SourceSpec
 
         cfg = ServerConfig(
             seed=args.seed, rate=args.rate, history_hours=args.history_hours, history_cache=True
@@ -299,9 +329,15 @@ def main(argv: list[str] | None = None) -> int:
             cfg.cases_per_day = args.cases_per_day
         server = EmbeddedServer(cfg)
         server.start()
-        feed_url, token = server.url, server.token
-        redactor.add(token)
-        log.info("embedded demo county at %s (seed %d, rate %.1fx)", feed_url, args.seed, args.rate)
+        redactor.add(server.token)
+        for i in demo:
+            spec = specs[i]
+            specs[i] = SourceSpec(
+                spec.name, spec.kind, {**spec.options, "url": server.url}, secret=server.token
+            )
+        log.info(
+            "embedded demo county at %s (seed %d, rate %.1fx)", server.url, args.seed, args.rate
+        )
 
     try:
         policy = SlaPolicy.from_dict(settings.sla) if settings.sla else SlaPolicy()
@@ -309,14 +345,15 @@ def main(argv: list[str] | None = None) -> int:
         problems.append(f"SLA settings: {err}")
         policy = SlaPolicy()
     store = Store(policy)
-    status = FeedStatus()
-    bridge = LiveBridge(store, status)
+    board = StatusBoard()  # every source's own status, and the hall's over them
+    status = board.hall
+    bridge = LiveBridge(store, status, sources=board)
 
     def _freeze_snapshot(cs: Any) -> None:
         """After the first snapshot, move its ~100k records out of the collector's reach: a
         full collection over them costs ~100 ms and would land in a live frame
         (bench/queue.py ``freeze_heap`` measures it; records are replaced, never mutated)."""
-        if cs.reset:
+        if cs.reset and len(store):  # not an empty start of a CoT or Open311 source
             bridge.changed.disconnect(_freeze_snapshot)
             gc.collect()
             gc.freeze()
@@ -387,6 +424,22 @@ def main(argv: list[str] | None = None) -> int:
         loaded.key,
         len(shell.windows),
     )
+    from commandcenter.privacy import Mask, journal_mask
+
+    def _mask_for(layout_role: Any) -> str:
+        """Reporters' personal data at rest: masked in the journal while a leader's or a
+        viewer's layout is shown (settings mask_journal), decided again at every switch.
+        Returns the settings error, if any (then the journal is masked)."""
+        try:
+            codec.mask = journal_mask(settings.mask_journal, (layout_role, ctx.role))
+        except ValueError as err:
+            codec.mask = Mask(enabled=True)
+            return f"settings: {err}; the journal is masked"
+        return ""
+
+    if mask_problem := _mask_for(loaded.doc.get("role")):
+        problems.append(mask_problem)
+    shell.layoutChanged.connect(lambda _key: _mask_for(shell.document().get("role")))
     if loaded.problems:
         problems.append(
             "布局无法使用 / layout could not be used:\n"
@@ -400,20 +453,39 @@ def main(argv: list[str] | None = None) -> int:
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    client: Any
-    if args.mqtt:
-        try:
-            client = _mqtt_transport(args, feed_url, token, ca_file, recorder, status)
-        except (ValueError, OSError) as err:
-            print(f"commandcenter: {err}", file=sys.stderr)
-            shell.close_all()
-            journal.close()
-            return 2
-    else:
-        client = FeedClient(
-            ClientConfig(base_url=feed_url, token=token or "", ca_file=ca_file), recorder, status
-        )
-    sender = ActionSender(outbox, audit, feed_url or "", token or "", ca_file)
+    # Every source from the registry, each into its own sink of one mux in front of the
+    # Recorder (ids namespaced, own seq and epoch; docs/sources.md "Live sources").
+    mux = SourceMux(store, recorder)
+    sources: list[Any] = []
+    try:
+        for spec in specs:
+            sink = mux.sink(spec.name, spec.options.get("prefix"))
+            kind = registry.kind(spec.kind)
+            st = board.add(
+                spec.name,
+                spec.kind,
+                kind.where(spec),
+                heartbeat=kind.heartbeat,
+                cases=lambda sink=sink: sink.case_count,
+            )
+            sources.append(registry.build(spec, sink, st))
+    except (registry.SourceError, ValueError) as err:
+        print(f"commandcenter: {err}", file=sys.stderr)
+        shell.close_all()
+        journal.close()
+        if server is not None:
+            server.stop()
+        return 2
+    # Actions go to the first source whose server takes them (a v1 feed, or the feed
+    # server behind an MQTT source); without one they wait in the outbox.
+    target = next((s for s in sources if getattr(s, "actions", None)), None)
+    act_url, act_token, act_ca = target.actions if target is not None else ("", "", None)
+    for source in sources:  # every feed token in use stays out of the logs
+        if getattr(source, "actions", None):
+            redactor.add(source.actions[1])
+    for spec in specs:
+        log.info("source %s (%s): %s", spec.name, spec.kind, registry.kind(spec.kind).where(spec))
+    sender = ActionSender(outbox, audit, act_url, act_token, act_ca)
     # The feed coming back means the server is back: actions waiting out a back-off they
     # earned during the outage go now, so "pending" turns "confirmed" within a second.
     was_live = [False]
@@ -424,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
             sender.wake()
         was_live[0] = live
 
-    unsubscribe_feed_back = status.subscribe(_feed_back)
+    unsubscribe_feed_back = (target.status if target is not None else status).subscribe(_feed_back)
     closing = asyncio.Event()
     # Qt must not end the loop under the shutdown coroutine (qasync then raises "Event
     # loop stopped before Future completed"): the last window closing asks for shutdown,
@@ -443,11 +515,15 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     async def run() -> None:
-        client.start()
+        for source in sources:
+            source.start()
         sender.start()
         await closing.wait()
+        if args.report_sources:
+            _report_sources(board, mux)
         await sender.stop()
-        await client.stop()
+        for source in sources:
+            await source.stop()
 
     log.info("logs: %s", logfile)
     try:
@@ -464,6 +540,22 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
     return 0
+
+
+def _report_sources(board: Any, mux: Any) -> None:
+    """--report-sources: each source's own row, as the feed status panel shows it, and
+    what it holds in the store."""
+    board.refresh()
+    for row in board.rows:
+        st = row.status
+        owned = mux.parts[row.name].owned
+        error = st.last_error.replace("\n", " ")[:200]
+        print(
+            f"SOURCE {row.name} {row.kind} {st.state.value} cases={len(owned.cases)} "
+            f"units={len(owned.units)} events={st.applied} "
+            f"quarantined={st.quarantined_total} error={error}",
+            flush=True,
+        )
 
 
 def _os_user() -> str:

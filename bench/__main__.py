@@ -28,6 +28,7 @@ SUITES = (
     "core",
     "video",
     "metrics",
+    "journal_masking",
     "soak",
 )
 

@@ -591,9 +591,56 @@ def _json_or_none(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
-def salvage_outbox(damaged: Path, outbox: Outbox) -> int:
-    """Queue again what a damaged outbox file still holds (``state_files.open_state``)."""
+def salvage_outbox(damaged: Path, outbox: Outbox) -> tuple[int, str]:
+    """Queue again what a damaged outbox file still holds (``state_files.open_state``), and
+    what sat on its destroyed pages but the audit log knows was still pending: every
+    action was audited ``queued`` under its idempotency key when it was written, and its
+    outcome under the same key, so a ``queued`` key with no outcome is an action the
+    server may not have applied. It goes out again under that key (the server answers a
+    key it has applied from its idempotency store: applied once either way), with the
+    parameters as the audit kept them (masked) and no version check (the version the
+    officer saw was on the lost page). Returns (actions queued, a note for the operator)."""
     from commandcenter.state_files import readable_rows
 
     columns = tuple(c.strip() for c in _COLUMNS.split(","))
-    return outbox.adopt(readable_rows(damaged, "outbox", columns))
+    rows = readable_rows(damaged, "outbox", columns)
+    lost: list[tuple[Any, ...]] = []
+    if outbox.audit is not None:
+        have = {r[1] for r in rows}
+        now = outbox.clock()
+        since = now - outbox.keep_days * DAY
+        lost = [_audit_row(rec, now) for rec in outbox.audit.unresolved_queued(since)]
+        lost = [r for r in lost if r[1] not in have]
+    # In the order they were first written, so per case an action never overtakes an
+    # earlier one (签收 before 派遣), whichever source it came back from.
+    taken = outbox.adopt(sorted(rows + lost, key=lambda r: (float(r[9] or 0.0), r[1])))
+    note = (
+        f"{len(lost)} 条据审计日志重新排队 / {len(lost)} re-queued from the audit log"
+        if lost
+        else ""
+    )
+    return taken, note
+
+
+def _audit_row(rec: Any, now: float) -> tuple[Any, ...]:
+    """An outbox row (``_COLUMNS``, id unknown) rebuilt from an audit ``queued`` record."""
+    return (
+        None,
+        rec.key,
+        rec.case_id,
+        rec.action,
+        rec.actor,
+        rec.role,
+        json.dumps(rec.params, ensure_ascii=False),
+        0,  # expected_version: not audited
+        ItemState.PENDING.value,
+        rec.ts,
+        now,
+        0,
+        now,
+        "re-queued from the audit log: its outbox page was destroyed",
+        "",
+        None,
+        0,
+        0,
+    )

@@ -253,6 +253,21 @@ class AuditLog:
             rows = self._db.execute(sql, args).fetchall()
         return [_row(r) for r in rows]
 
+    def unresolved_queued(self, since: float) -> list[AuditRecord]:
+        """``queued`` records since ``since`` whose idempotency key has no outcome row yet
+        (confirmed, refused, conflict, invalid): what the outbox should still hold, oldest
+        first. The outbox's salvage re-queues from this what a damaged file lost."""
+        outcomes = (RESULT_CONFIRMED, RESULT_REFUSED, RESULT_CONFLICT, RESULT_INVALID)
+        marks = ",".join("?" * len(outcomes))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM audit WHERE result = ? AND key != '' AND ts >= ?"
+                f" AND key NOT IN (SELECT key FROM audit WHERE result IN ({marks}))"
+                " ORDER BY id",
+                (RESULT_QUEUED, since, *outcomes),
+            ).fetchall()
+        return [_row(r) for r in rows]
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM audit").fetchone()[0])

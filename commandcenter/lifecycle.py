@@ -14,6 +14,8 @@ request leaves. Keeping the table in one place keeps the two in step.
 from __future__ import annotations
 
 import copy
+import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 from commandcenter.domain import OPEN_STATES, Case, CaseState, Role, TimelineEntry
@@ -107,36 +109,107 @@ class IllegalTransition(ValueError):
         self.reason = reason
 
 
-def check(
+# Why an action is refused, as a code and the words the wire carries (English: the
+# reference server sends these very texts). A console shows them in its own language by
+# the code (``Refusal.parse`` reads a server's text back into one).
+REFUSAL_TEXTS: dict[str, str] = {
+    "unknown_action": "unknown action {action!r}",
+    "role": "role {role} may not {action} ({label})",
+    "state": "cannot {action} a case that is {state}: {hint}",
+    "needs_assignee": "assign needs an assignee (派遣对象)",
+    "needs_reason": "{action} needs a reason",
+    "needs_rating": "evaluate needs a rating from 1 to 5",
+    "needs_seconds": "extend needs a positive number of seconds",
+    # The server's own refusals (commandcenter has no part in them but their words).
+    "conflict": "case is at version {state}, not {action}",
+    "not_found": "no case {action}",
+}
+_REFUSAL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("unknown_action", re.compile(r"^unknown action '(?P<action>.*)'$")),
+    ("role", re.compile(r"^role (?P<role>\w+) may not (?P<action>\w+)\b")),
+    ("state", re.compile(r"^cannot (?P<action>\w+) a case that is (?P<state>\w+):")),
+    ("needs_assignee", re.compile(r"^assign needs an assignee")),
+    ("needs_rating", re.compile(r"^evaluate needs a rating")),
+    ("needs_seconds", re.compile(r"^extend needs a positive number")),
+    ("needs_reason", re.compile(r"^(?P<action>\w+) needs a reason$")),
+    ("conflict", re.compile(r"^case is at version (?P<state>\d+), not (?P<action>\d+)")),
+    ("not_found", re.compile(r"^no case (?P<action>\S+)$")),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an action does not fit: ``code`` (a key of ``REFUSAL_TEXTS``) and its fields.
+
+    ``action`` and ``state`` are the values of ``Action`` and ``CaseState`` (for
+    ``conflict``: the versions; for ``not_found``: the case id), ``role`` a ``Role``."""
+
+    code: str
+    action: str = ""
+    state: str = ""
+    role: str = ""
+
+    def text(self) -> str:
+        """The words the wire carries (what ``check`` returns)."""
+        label = ""
+        hint = ""
+        if self.action in Action.__members__.values():
+            label = ACTION_LABELS_ZH[Action(self.action)]
+        if self.state in CaseState.__members__.values():
+            hint = _HINTS[CaseState(self.state)]
+        return REFUSAL_TEXTS[self.code].format(
+            action=self.action, state=self.state, role=self.role, label=label, hint=hint
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> Refusal | None:
+        """The refusal a text states (a server's answer, or ``text()``); None when the
+        text is not one of ``REFUSAL_TEXTS``."""
+        for code, pattern in _REFUSAL_PATTERNS:
+            m = pattern.match(text.strip())
+            if m is not None:
+                return cls(code, **m.groupdict())
+        return None
+
+
+def refusal(
     state: CaseState, action: str, role: Role = Role.SYSTEM, params: dict | None = None
-) -> str | None:
-    """None when the action is legal; otherwise the reason, in words an officer understands."""
+) -> Refusal | None:
+    """None when the action is legal; otherwise why not, as a ``Refusal``."""
     try:
         act = Action(action)
     except ValueError:
-        return f"unknown action {action!r}"
+        return Refusal("unknown_action", action=str(action))
     if role not in ALLOWED_ROLES[act]:
-        return f"role {role.value} may not {act.value} ({ACTION_LABELS_ZH[act]})"
+        return Refusal("role", action=act.value, role=role.value)
     moves = TRANSITIONS[act]
     if state not in moves:
-        return f"cannot {act.value} a case that is {state.value}: {_HINTS[state]}"
+        return Refusal("state", action=act.value, state=CaseState(state).value)
     params = params or {}
     if act is Action.ASSIGN and not str(params.get("assignee", "")).strip():
-        return "assign needs an assignee (派遣对象)"
+        return Refusal("needs_assignee", action=act.value)
     if (
         act in (Action.RETURN, Action.ESCALATE, Action.REJECT)
         and not str(params.get("reason", "")).strip()
     ):
-        return f"{act.value} needs a reason"
+        return Refusal("needs_reason", action=act.value)
     if act is Action.EVALUATE:
         rating = params.get("rating")
         if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
-            return "evaluate needs a rating from 1 to 5"
+            return Refusal("needs_rating", action=act.value)
     if act is Action.EXTEND:
         seconds = params.get("seconds")
         if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
-            return "extend needs a positive number of seconds"
+            return Refusal("needs_seconds", action=act.value)
     return None
+
+
+def check(
+    state: CaseState, action: str, role: Role = Role.SYSTEM, params: dict | None = None
+) -> str | None:
+    """None when the action is legal; otherwise the reason, in words an officer understands."""
+    why = refusal(state, action, role, params)
+    return None if why is None else why.text()
 
 
 def legal_actions(state: CaseState, role: Role) -> list[Action]:

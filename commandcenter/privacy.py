@@ -24,6 +24,7 @@ Rules (the usual Chinese practice for 脱敏):
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 from collections.abc import Iterable
@@ -54,6 +55,10 @@ _UNIT = r"(?:号院|号楼|号|號|栋|幢|单元|室|层|楼|户|排)"
 _HOUSE_NUMBER = re.compile(rf"{_NUM}(?:[-－—]{_NUM})*{_UNIT}")
 _HOUSE_SEQUENCE = re.compile(rf"(?:{_HOUSE_NUMBER.pattern})+")
 _HAN = r"[\u3400-\u9fff]"
+# Every rule below after the names needs a digit, a colon (labels) or a unit character
+# (号, 室...): text with none of them is left as it is without running them (the journal
+# masks every case it writes; most timeline notes are short words).
+_MAY_NEED_RULES = re.compile(r"[\d:：号號栋幢单室层楼户排]")
 _LABELLED_NAME = re.compile(
     r"((?:姓名|联系人|报警人|报案人|举报人|反映人|来电人|投诉人|上报人|当事人|户主|报告人)"
     rf"\s*[:：]\s*)({_HAN}{{2,4}})"
@@ -205,6 +210,8 @@ class Mask:
         for n in sorted(known, key=len, reverse=True):
             if n in text:
                 text = text.replace(n, mask_name(n))
+        if _MAY_NEED_RULES.search(text) is None:
+            return text
         text = _LABELLED_NAME.sub(lambda m: m[1] + mask_name(m[2]), text)
         text = mask_numbers(text)
         text = mask_house_numbers(text)
@@ -255,6 +262,8 @@ class Mask:
             )
         if hasattr(entry, "note"):
             values["note"] = self.text(entry.note or "", names)
+        if all(getattr(entry, k) == v for k, v in values.items()):
+            return entry  # nothing personal in it: no copy
         return _replaced(entry, values)
 
     def mapping(self, row: dict[str, Any], names: Iterable[str] = ()) -> dict[str, Any]:
@@ -279,6 +288,30 @@ class Mask:
         return out
 
 
+def journal_mask(option: str | bool | None, roles: Iterable[Role | str | None]) -> Mask:
+    """Whether the journal keeps reporters' personal data masked at rest (settings
+    ``mask_journal``): ``"on"`` / ``"off"`` (or true / false) decide; ``"auto"`` (the
+    default) masks when any of ``roles`` (the layout's, the operator's) is a leader's or a
+    viewer's: a wall or a leader's screen has no call-back to make, so its disk need not
+    hold a phone number. Raises ValueError for any other value (settings say so)."""
+    if isinstance(option, bool):
+        return Mask(enabled=option)
+    word = (option or "auto").strip().lower()
+    if word in ("on", "true", "yes"):
+        return Mask(enabled=True)
+    if word in ("off", "false", "no"):
+        return Mask.off()
+    if word != "auto":
+        raise ValueError(f"mask_journal must be auto, on or off, not {option!r}")
+    masked = False
+    for role in roles:
+        try:
+            masked = masked or Role(role or Role.DUTY_OFFICER) in MASKED_ROLES
+        except ValueError:
+            continue  # an unknown role is refused where layouts are checked
+    return Mask(enabled=masked)
+
+
 def _replaced(record: Any, values: dict[str, Any]) -> Any:
     """A shallow copy with ``values`` set; records that refuse attribute assignment
     (frozen) become a namespace with the same attributes."""
@@ -288,6 +321,14 @@ def _replaced(record: Any, values: dict[str, Any]) -> Any:
             setattr(dup, k, v)
         return dup
     except (AttributeError, TypeError):
+        # Frozen: a struct or dataclass is built anew of its own type, so that what it
+        # is written with (msgspec, the journal's codec) still knows it.
+        fields = getattr(record, "__struct_fields__", None) or tuple(
+            getattr(record, "__dataclass_fields__", ())
+        )
+        if fields:
+            with contextlib.suppress(TypeError):
+                return type(record)(**({f: getattr(record, f) for f in fields} | values))
         attrs = {
             k: getattr(record, k)
             for k in dir(record)

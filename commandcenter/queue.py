@@ -17,16 +17,16 @@ change there breaks one function (a public accessor on the store would be better
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from commandcenter.domain import OPEN_STATES, CaseState, Source, Urgency
-from commandcenter.sla import STATE_ORDER, URGENCY_ORDER
+from commandcenter.sla import STATE_ORDER, URGENCY_ORDER, Milestone
+from commandcenter.state_files import write_private
 
 # Sort keys the queue offers (column names of the view map onto these).
 SORT_KEYS: tuple[str, ...] = (
@@ -66,6 +66,8 @@ class QueueFilter:
     open_only: bool = False
     urgent_only: bool = False
     overdue_only: bool = False
+    duty: str = ""  # one of DUTY_QUEUES ("" any): the duty officer's work lists
+    stage: str = ""  # one of STAGES ("" any): the milestone a case races now
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -124,6 +126,7 @@ class Columns:
     remaining: np.ndarray
     level: np.ndarray
     values: dict[str, list[str]] = field(default_factory=dict)  # code -> string per column
+    supervised: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
 
 class _SlaShare:
@@ -199,6 +202,7 @@ def columns(store: Any, now: float | None = None) -> Columns:
         values={
             k: store._interners[k].values for k in ("category", "township", "grid", "assignee")
         },
+        supervised=store._supervised[:n],
     )
 
 
@@ -242,6 +246,7 @@ def columns_of_rows(store: Any, rows: np.ndarray, now: float) -> Columns:
         values={
             k: store._interners[k].values for k in ("category", "township", "grid", "assignee")
         },
+        supervised=store._supervised[rows],
     )
 
 
@@ -367,9 +372,27 @@ class QueueIndex:
         ):
             if wanted:
                 m &= np.isin(getattr(cols, name), _codes_of(cols.values[name], wanted))
+        if flt.duty or flt.stage:
+            m &= duty_mask(flt.duty, flt.stage, cols)
         if flt.text.strip() and m.any():
             m &= self.text_mask(flt.text)[: cols.n]
         return m
+
+    def duty_counts(self, flt: QueueFilter, cols: Columns) -> dict[tuple[str, str], int]:
+        """How many rows each duty queue and stage would show with the rest of ``flt``
+        (its own ``duty``/``stage`` aside; ``("", "")`` is all of them): the numbers on
+        the queue's tabs, from the very masks ``mask`` applies, so a tab's count is the
+        rows it shows. The masks are built once for all tabs (~2 ms at 100k rows)."""
+        base = self.mask(replace(flt, duty="", stage=""), cols)
+        duties, stages = _duty_parts(cols)
+        out: dict[tuple[str, str], int] = {("", ""): int(np.count_nonzero(base))}
+        for duty in DUTY_QUEUES:
+            in_duty = base & duties[duty]
+            out[(duty, "")] = int(np.count_nonzero(in_duty))
+            if duty in STAGED_QUEUES:
+                for stage in STAGES:
+                    out[(duty, stage)] = int(np.count_nonzero(in_duty & stages[stage]))
+        return out
 
     def sort_key_array(self, key: str, cols: Columns, rows: np.ndarray | None = None) -> np.ndarray:
         """One numeric array per sort key; smaller sorts first (ascending). ``rows``: the
@@ -448,6 +471,71 @@ class QueueIndex:
         order = np.argsort(arrays[0], kind="stable") if len(arrays) == 1 else np.lexsort(arrays)
         result.rows = rows[order]
         return result
+
+
+# ---- duty queues ---------------------------------------------------------------------------
+
+# The lists a duty officer works from (COMMAND_HALL.md: sign, dispatch, chase those about to
+# breach, supervise), in the order the queue's tabs show them.
+DUTY_QUEUES: tuple[str, ...] = (
+    "to_sign",  # 待签收: reported, nobody signed yet
+    "to_dispatch",  # 待派遣: signed or returned, not dispatched
+    "due_soon",  # 本环节将超期: red band of the current milestone, not overdue yet
+    "overdue",  # 已超期: past the current milestone's limit
+    "supervised",  # 督办: open and supervised (escalated) at least once
+)
+STAGED_QUEUES: tuple[str, ...] = ("due_soon", "overdue")  # these split by stage
+# The stage a case is at, by the limit it races (commandcenter.sla): sign and dispatch
+# share the 签收并指派 limit and are told apart by state; on site and done are milestones.
+STAGES: tuple[str, ...] = ("sign", "dispatch", "on_site", "done")
+
+
+def _state_table(states: Iterable[CaseState]) -> np.ndarray:
+    """A lookup by state code (``table[cols.state]``: one gather, cheaper than np.isin)."""
+    table = np.zeros(len(STATE_ORDER), dtype=bool)
+    table[[STATE_ORDER.index(s) for s in states]] = True
+    return table
+
+
+_OPEN_TABLE = _state_table(OPEN_STATES)
+_TO_SIGN_TABLE = _state_table((CaseState.REPORTED,))
+_SIGN_TABLE = _state_table((CaseState.DISCOVERED, CaseState.REPORTED))
+_DISPATCH_TABLE = _state_table((CaseState.SIGNED, CaseState.RETURNED))
+_RED = LEVEL_NAMES.index("red")
+
+
+def _duty_parts(cols: Columns) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Every duty queue's and every stage's mask over ``cols`` (see ``duty_mask``)."""
+    n = cols.n
+    state = cols.state[:n]
+    open_ = _OPEN_TABLE[state]
+    running = cols.milestone > 0
+    duties = {
+        "to_sign": _TO_SIGN_TABLE[state],
+        "to_dispatch": _DISPATCH_TABLE[state],
+        "due_soon": running & (cols.level == _RED) & (cols.remaining >= 0),
+        "overdue": running & (cols.remaining < 0),
+        "supervised": open_ & (cols.supervised[:n] > 0),
+    }
+    stages = {
+        "sign": running & _SIGN_TABLE[state],
+        "dispatch": running & _DISPATCH_TABLE[state],
+        "on_site": cols.milestone == int(Milestone.ARRIVE),
+        "done": cols.milestone == int(Milestone.HANDLE),
+    }
+    return duties, stages
+
+
+def duty_mask(duty: str, stage: str, cols: Columns) -> np.ndarray:
+    """Rows in duty queue ``duty`` at ``stage`` ("" for any); an unknown name matches
+    nothing (a saved filter from another version shows an empty list, not every case)."""
+    duties, stages = _duty_parts(cols)
+    m = np.ones(cols.n, dtype=bool)
+    for name, parts in ((duty, duties), (stage, stages)):
+        if name:
+            part = parts.get(name)
+            m = m & part if part is not None else np.zeros(cols.n, dtype=bool)
+    return m
 
 
 def _vocab(cols: Columns) -> tuple[int, ...]:
@@ -561,7 +649,4 @@ class SavedFilters:
         return True
 
     def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".part")
-        tmp.write_text(json.dumps(self._own, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_private(self.path, json.dumps(self._own, ensure_ascii=False, indent=1))

@@ -57,6 +57,12 @@ class Settings:
     timezone: str = "Asia/Shanghai"  # the hall's clock; the feed speaks UTC epoch seconds
     theme: str = "dark"
     sla: dict[str, Any] = field(default_factory=dict)  # see commandcenter.sla.SlaPolicy.from_dict
+    # Reporters' personal data in the journal: "auto" masks it on leader and viewer screens
+    # (commandcenter.privacy.journal_mask), "on" always, "off" never.
+    mask_journal: str = "auto"
+    # Live sources (docs/sources.md, "Live sources"): [{"name": ..., "kind": ..., option: value}].
+    # Empty: --feed / --mqtt / --source, else the embedded demo county.
+    sources: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
@@ -77,6 +83,16 @@ class Settings:
             raise SettingsError(
                 f"{path}: do not put the feed token in settings.json; use {TOKEN_ENV} or a token file (mode 600)"
             )
+        sources = raw.get("sources", [])
+        if not isinstance(sources, list) or not all(isinstance(x, dict) for x in sources):
+            raise SettingsError(f"{path}: sources must be a list of objects")
+        for i, item in enumerate(sources):
+            inline = sorted(k for k in item if k in ("token", "password", "api_key", "secret"))
+            if inline:
+                raise SettingsError(
+                    f"{path}: sources[{i}] holds {inline[0]!r} inline; put it in a file only "
+                    f"you can read (chmod 600) and name it with {inline[0]}_file"
+                )
         known = {k: raw[k] for k in cls.__slots__ if k in raw}  # type: ignore[attr-defined]
         return cls(**known)
 
@@ -89,19 +105,27 @@ def read_token(token_file: str | Path | None = None) -> str | None:
     if env := os.environ.get(TOKEN_ENV):
         return env.strip()
     path = Path(token_file) if token_file else config_dir() / "token"
-    if not path.exists():
-        if token_file:
-            raise SettingsError(f"token file {path} does not exist")
+    if not path.exists() and not token_file:
         return None
+    return read_secret_file(path, "token file")
+
+
+def read_secret_file(path: str | Path, what: str = "secret file") -> str:
+    """A secret (a token, a password, an API key) from a file only its owner can read.
+
+    Raises SettingsError when the file is missing, readable by others or empty."""
+    path = Path(path)
+    if not path.exists():
+        raise SettingsError(f"{what} {path} does not exist")
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise SettingsError(
-            f"token file {path} is readable by others (mode {stat.filemode(mode)}); run: chmod 600 {path}"
+            f"{what} {path} is readable by others (mode {stat.filemode(mode)}); run: chmod 600 {path}"
         )
-    token = path.read_text(encoding="utf-8").strip()
-    if not token:
-        raise SettingsError(f"token file {path} is empty")
-    return token
+    secret = path.read_text(encoding="utf-8").strip()
+    if not secret:
+        raise SettingsError(f"{what} {path} is empty")
+    return secret
 
 
 class TokenRedactor(logging.Filter):

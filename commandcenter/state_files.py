@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import logging.handlers
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,8 +32,16 @@ SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 def private_dir(path: Path) -> Path:
-    """Make ``path`` (and missing parents) a directory only its owner can enter."""
-    path.mkdir(parents=True, exist_ok=True)
+    """Make ``path`` a directory only its owner can enter; the parents it has to create
+    are made the same way (``mkdir(parents=True)`` would give them the umask's 0755)."""
+    missing: list[Path] = []
+    p = path
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another thread or process was first
+            d.mkdir(mode=DIR_MODE)
     with contextlib.suppress(OSError):  # not ours to change (e.g. a shared mount): still usable
         os.chmod(path, DIR_MODE)
     return path
@@ -55,14 +65,52 @@ def touch_private(path: Path) -> None:
     private_file(path)
 
 
-def set_aside(path: Path) -> Path:
-    """Move ``path`` (and its companions) to ``NAME.corrupt-<time>``; return the new path."""
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write a small state file (a layout, a saved filter) atomically and 0600 from its
+    first byte: a temporary file beside it, then a rename, so a crash mid-write leaves the
+    old file, never half a new one."""
+    private_dir(path.parent)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class PrivateLogHandler(logging.handlers.RotatingFileHandler):
+    """The console's log, 0600 in a 0700 folder, rotated files too: it names cases,
+    officers and, in tracebacks, whatever the data held."""
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        touch_private(path)
+        for n in range(1, backups + 1):  # rotated before files were private
+            private_file(path.with_name(f"{path.name}.{n}"))
+        super().__init__(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_CREAT | os.O_WRONLY | os.O_APPEND, FILE_MODE)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
+def aside_path(path: Path) -> Path:
+    """``NAME.corrupt-<time>`` beside ``path``, not taken yet: where a damaged file goes."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     n = 1
-    while target.exists():
+    while target.exists() or target.is_symlink():
         n += 1
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    return target
+
+
+def set_aside(path: Path) -> Path:
+    """Move ``path`` (and its companions) to ``NAME.corrupt-<time>``; return the new path."""
+    target = aside_path(path)
     path.replace(target)
     for suffix in SQLITE_COMPANIONS:
         side = path.with_name(path.name + suffix)
@@ -96,30 +144,33 @@ def open_state[T](
     problems: list[str],
     *,
     thorough: bool = False,
-    salvage: Callable[[Path, T], int] | None = None,
+    salvage: Callable[[Path, T], tuple[int, str]] | None = None,
 ) -> T:
     """Open one state file with ``opener``; if it is corrupt, keep it aside, report it in
     ``problems`` (zh / en, with the path of the copy) and open a fresh one. ``salvage``
-    (old path, new object) -> rows recovered, for files whose rows must not be lost."""
+    (old path, new object) -> (rows recovered, a note), for files whose rows must not be
+    lost."""
     touch_private(path)
     try:
         check_sqlite(path, thorough=thorough)
         obj = opener(path)
     except sqlite3.DatabaseError as err:
         aside = set_aside(path)
-        log.error("%s %s is unreadable (%s): kept as %s, starting a new one", what, path, err, aside)
+        log.error(
+            "%s %s is unreadable (%s): kept as %s, starting a new one", what, path, err, aside
+        )
         touch_private(path)
         obj = opener(path)
-        recovered = 0
+        recovered, note = 0, ""
         if salvage is not None:
             try:
-                recovered = salvage(aside, obj)
+                recovered, note = salvage(aside, obj)
             except sqlite3.Error as salvage_err:  # what could not be read is still kept aside
                 log.error("salvaging %s failed: %s", aside, salvage_err)
         tail = f"; {recovered} 条已恢复 / {recovered} recovered" if salvage is not None else ""
+        tail += f" ({note})" if note else ""
         problems.append(
-            f"{what} 文件损坏，已另存为 / {what} file was corrupt, kept as:\n{aside}\n"
-            f"({err}){tail}"
+            f"{what} 文件损坏，已另存为 / {what} file was corrupt, kept as:\n{aside}\n({err}){tail}"
         )
     private_file(path)
     return obj
@@ -139,7 +190,7 @@ def readable_rows(path: Path, table: str, columns: tuple[str, ...]) -> list[tupl
         try:
             top = db.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0
         except sqlite3.DatabaseError:
-            top = 1 << 20
+            top = rowid_bound(db, path, table, len(columns))
         step = 64
         for lo in range(0, int(top) + 1, step):
             try:
@@ -158,3 +209,21 @@ def readable_rows(path: Path, table: str, columns: tuple[str, ...]) -> list[tupl
     finally:
         db.close()
     return rows
+
+
+def rowid_bound(db: sqlite3.Connection, path: Path, table: str, n_columns: int) -> int:
+    """The highest rowid worth probing when ``max(rowid)`` cannot be read (its page is
+    destroyed). An AUTOINCREMENT table's ``sqlite_sequence`` entry is exact (it is never
+    lower than any rowid handed out). Otherwise the file itself bounds it: a table leaf
+    cell takes at least a 2-byte pointer, two varints and a record header of one byte per
+    column, so ``pages * page_size / (4 + n_columns)`` rows is more than the file can hold
+    (rowids above that exist only after deletions; the outbox also has the audit log)."""
+    with contextlib.suppress(sqlite3.DatabaseError):
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+        if row is not None and int(row[0]) >= 0:
+            return int(row[0])
+    page_size = 4096
+    with contextlib.suppress(sqlite3.DatabaseError):
+        page_size = int(db.execute("PRAGMA page_size").fetchone()[0]) or page_size
+    pages = max(1, -(-path.stat().st_size // page_size))
+    return pages * page_size // (4 + n_columns)

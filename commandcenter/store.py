@@ -449,6 +449,17 @@ class Store:
     def case_extra(self, case_id: str) -> dict[str, Any]:
         return self._extras.get(case_id, {})
 
+    def case_extras(self) -> dict[str, dict[str, Any]]:
+        """Every case's extra fields (a copy): a snapshot does not carry them, so whoever
+        rebuilds the store from its own records (commandcenter.sources) puts them back."""
+        return dict(self._extras)
+
+    def restore_extras(self, extras: dict[str, dict[str, Any]]) -> None:
+        """Put back extra fields kept across a rebuild, for the cases still held."""
+        for case_id, extra in extras.items():
+            if case_id in self._row:
+                self._extras[case_id] = extra
+
     def row_of(self, case_id: str) -> int | None:
         return self._row.get(case_id)
 

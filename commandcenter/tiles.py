@@ -19,6 +19,7 @@ layers, because the boundaries and the cases are what the hall needs, not the im
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import sqlite3
@@ -28,10 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from commandcenter.geo import tms_y
+from commandcenter.state_files import private_dir, set_aside
 
 _PNG = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"IEND\xaeB`\x82"
 _JPEG = b"\xff\xd8\xff"
+_JPEG_END = b"\xff\xd9"
 _WEBP = b"RIFF"
+
+log = logging.getLogger(__name__)
 
 
 class TileSourceError(Exception):
@@ -247,13 +253,62 @@ class XYZSource:
         )
 
 
+def image_complete(data: bytes) -> bool:
+    """Whether ``data`` is a whole image in a format the map draws, judged by its first
+    and last bytes (no decoding): a PNG ends with its IEND chunk, a JPEG with its EOI
+    marker, a WebP is as long as its RIFF header says. A cached tile cut short or
+    overwritten with garbage is then fetched again instead of drawn as a black square."""
+    fmt = image_format(data)
+    if fmt == "png":
+        return _PNG_END in data[-64:]
+    if fmt == "jpg":
+        return _JPEG_END in data[-64:]
+    if fmt == "webp":
+        return len(data) >= 12 and int.from_bytes(data[4:8], "little") + 8 <= len(data)
+    return False
+
+
+@dataclass(slots=True)
+class CacheHealth:
+    """What went wrong with the disk cache so far, for the map's banner and the log."""
+
+    corrupt: int = 0  # files found damaged and kept aside as NAME.corrupt-<time>
+    kept: list[Path] = field(default_factory=list)  # the last few of them
+    write_errors: int = 0
+    last_error: str = ""
+    disabled: str = ""  # why the cache is off ("" while it works)
+    version: int = 0  # grows with every change, so a reader knows when to look again
+
+    @property
+    def ok(self) -> bool:
+        return not (self.corrupt or self.write_errors or self.disabled)
+
+
 class TileCache:
     """Tiles on disk: ``root/<sha1(source key)[:16]>/z/x/y``; writes are atomic (a crash
-    mid-write leaves no half tile that would be drawn as garbage on the next start)."""
+    mid-write leaves no half tile that would be drawn as garbage on the next start).
+
+    The cache is a state file like the journal: what is damaged in it (a tile cut short
+    or full of garbage, a folder that is a file, a symlink loop, a folder it may not
+    read) is kept aside as ``NAME.corrupt-<time>`` (``state_files.set_aside``), counted in
+    ``health``, and the tile is fetched again. Should even that fail, the cache turns
+    itself off with the reason and the map fetches without it. Folders are 0700, tiles
+    0600 (they show where the hall is looking)."""
+
+    KEEP_LISTED = 5
 
     def __init__(self, root: str | Path, max_bytes: int = 512 * 1024 * 1024) -> None:
         self.root = Path(root)
         self.max_bytes = max_bytes
+        self.health = CacheHealth()
+        self._lock = threading.Lock()
+        try:
+            there = self.root.exists() or self.root.is_symlink()
+            if there and not _usable(self.root, True, links_ok=True):
+                self._keep_aside(self.root)
+            private_dir(self.root)
+        except OSError as err:
+            self._disable(f"{self.root}: {err}")
 
     @staticmethod
     def source_dir(source_key: str) -> str:
@@ -263,24 +318,108 @@ class TileCache:
         return self.root / self.source_dir(source_key) / str(z) / str(x) / str(y)
 
     def get(self, source_key: str, z: int, x: int, y: int) -> bytes | None:
-        try:
-            return self.path(source_key, z, x, y).read_bytes() or None
-        except OSError:
+        """The cached tile, or None (not cached, or damaged: then kept aside)."""
+        if self.health.disabled:
             return None
-
-    def put(self, source_key: str, z: int, x: int, y: int, data: bytes) -> None:
         p = self.path(source_key, z, x, y)
         try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tile-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, p)
-        except OSError:
-            pass  # a full or read-only disk costs the cache, never the map
+            data = p.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            self._repair(p, err)
+            return None
+        if image_complete(data):
+            return data
+        self._keep_aside(p)
+        return None
+
+    def put(self, source_key: str, z: int, x: int, y: int, data: bytes) -> None:
+        """Keep a fetched tile; only whole images are kept (what the server sent that is
+        not one would be drawn as nothing after every restart)."""
+        if self.health.disabled or not image_complete(data):
+            return
+        p = self.path(source_key, z, x, y)
+        for attempt in (1, 2):
+            try:
+                private_dir(p.parent)
+                fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tile-")
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, p)
+                return
+            except OSError as err:
+                # Something in the way (a folder that is a file, a tile that is a folder)
+                # is kept aside and the write tried once more; a full or read-only disk
+                # costs the cache, never the map, and is counted.
+                if attempt == 2 or not self._repair(p, err):
+                    with self._lock:
+                        self.health.write_errors += 1
+                        self.health.last_error = f"{type(err).__name__}: {err}"
+                        self.health.version += 1
+                    log.warning("tile cache cannot write %s: %s", p, err)
+                    return
+
+    def report(self) -> CacheHealth:
+        """A copy of ``health`` (the workers go on changing the original)."""
+        with self._lock:
+            h = self.health
+            return CacheHealth(
+                h.corrupt, list(h.kept), h.write_errors, h.last_error, h.disabled, h.version
+            )
+
+    def _repair(self, tile: Path, err: OSError) -> bool:
+        """Find what under ``root`` keeps ``tile`` from being read or written and keep it
+        aside; True when something was moved (the caller may try again)."""
+        chain = [self.root]
+        for part in tile.relative_to(self.root).parts:
+            chain.append(chain[-1] / part)
+        for i, c in enumerate(chain):
+            if not (c.exists() or c.is_symlink()):
+                break
+            if not _usable(c, i < len(chain) - 1, links_ok=i == 0):
+                return self._keep_aside(c)
+        with self._lock:
+            self.health.last_error = f"{type(err).__name__}: {err}"
+            self.health.version += 1
+        log.warning("tile cache: %s (%s)", tile, err)
+        return False
+
+    def _keep_aside(self, path: Path) -> bool:
+        try:
+            kept = set_aside(path)
+        except FileNotFoundError:
+            return True  # another worker (or another map on the same cache) moved it first
+        except OSError as err:
+            self._disable(f"{path} is damaged and cannot be moved aside: {err}")
+            return False
+        log.warning("tile cache: %s was damaged; kept as %s", path, kept)
+        with self._lock:
+            h = self.health
+            h.corrupt += 1
+            h.kept = [*h.kept[-(self.KEEP_LISTED - 1) :], kept]
+            h.version += 1
+        return True
+
+    def _disable(self, why: str) -> None:
+        log.error("tile cache off: %s; tiles are fetched without it", why)
+        with self._lock:
+            self.health.disabled = why
+            self.health.version += 1
 
     def clear(self, source_key: str | None = None) -> None:
         import shutil
 
         target = self.root / self.source_dir(source_key) if source_key else self.root
         shutil.rmtree(target, ignore_errors=True)
+
+
+def _usable(path: Path, folder: bool, links_ok: bool = False) -> bool:
+    """A folder the cache can list and write, or a tile file it can read. Inside the
+    cache, no symlinks (it makes none; one found there can point anywhere, or at itself);
+    the root itself may be one (a cache moved to a bigger disk)."""
+    if path.is_symlink() and not links_ok:
+        return False
+    if folder:
+        return path.is_dir() and os.access(path, os.R_OK | os.W_OK | os.X_OK)
+    return path.is_file() and os.access(path, os.R_OK)

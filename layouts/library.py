@@ -11,13 +11,18 @@ preset (Ctrl+S on a preset saves the operator's copy; "Open preset" still reache
 shipped one).
 
 Failure policy, because a hall must come up whatever is on disk:
-- a user file that cannot be used is moved aside as ``.bak`` (``schema.load_layout_file``
+- a user file that cannot be used is moved aside as ``NAME.corrupt-<time>``, as every
+  damaged state file (``schema.load_layout_file``
   makes the copy; the broken original is then removed so it does not nag at every start)
   and the caller gets a message for a dialog and the log;
 - the fallback is the last good layout (``current.json`` keeps a validated snapshot, so
   it survives even when the file it came from is the broken one), else the role's
   default preset, else a built-in one-panel layout that needs no file at all;
-- import validates and migrates first and writes nothing when the file is unusable.
+- import validates and migrates first and writes nothing when the file is unusable;
+- a layout written by a newer version is not broken and not ours to change: it is left
+  in place and opened *read-only*, as far as this version understands it (else as its
+  nearest preset: the one of the same key, else of its role, else the default). Nothing
+  here writes over, renames or deletes it; a save goes to a new name (the shell's).
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from commandcenter.settings import config_dir
+from commandcenter.state_files import private_dir, private_file, write_private
 from layouts import schema
-from layouts.schema import LayoutError
+from layouts.schema import LayoutError, NewerLayoutError
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +88,7 @@ class Entry:
     path: Path
     schedule: dict[str, str] | None = None
     problem: str = ""  # why it cannot be opened, if so
+    read_only: str = ""  # why it opens read-only (a newer version wrote it), if so
 
 
 @dataclass(slots=True)
@@ -94,6 +101,7 @@ class Loaded:
     problems: list[str] = field(default_factory=list)
     backups: list[Path] = field(default_factory=list)
     migrated: list[str] = field(default_factory=list)
+    read_only: str = ""  # why it must not be saved over (a newer version wrote it)
 
     @property
     def message(self) -> str:
@@ -107,6 +115,7 @@ class LayoutLibrary:
     def __init__(self, user_dir: Path | None = None, presets_dir: Path | None = None) -> None:
         self.user_dir = user_dir if user_dir is not None else config_dir() / "layouts"
         self.presets_dir = presets_dir if presets_dir is not None else PRESETS_DIR
+        self._read_only: dict[tuple[str, str], str] = {}  # (key, source) -> why
 
     # ---- listing ---------------------------------------------------------------------
 
@@ -127,7 +136,13 @@ class LayoutLibrary:
                 if path.name == CURRENT_FILE:
                     continue
                 try:
-                    doc, _ = schema.parse(path.read_text(encoding="utf-8"))
+                    text = path.read_text(encoding="utf-8")
+                    doc, _ = schema.parse(text)
+                except NewerLayoutError as err:  # opens read-only: listed, not greyed out
+                    raw = json.loads(text)
+                    name = raw.get("name") if isinstance(raw.get("name"), str) else path.stem
+                    out.append(Entry(path.stem, name or path.stem, src, path, read_only=str(err)))
+                    continue
                 except (LayoutError, OSError, UnicodeDecodeError) as err:
                     out.append(Entry(path.stem, path.stem, src, path, problem=str(err)))
                     continue
@@ -144,10 +159,10 @@ class LayoutLibrary:
 
     def load(self, ref: str, source: str | None = None) -> Loaded:
         """Load a layout by key (user first, then preset) or by path. Raises LayoutError
-        with the reason (and a ``.bak`` kept) when it cannot be used."""
+        with the reason (and a ``.corrupt-<time>`` copy kept) when it cannot be used."""
         path, src, key = self._resolve(ref, source)
         if src == PRESET:
-            # Never write .bak files into the shipped (maybe read-only) presets folder.
+            # Never write copies into the shipped (maybe read-only) presets folder.
             try:
                 doc, steps = schema.parse(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError) as err:
@@ -156,6 +171,8 @@ class LayoutLibrary:
                 raise LayoutError(f"preset {path.name}: {err}") from err
             return Loaded(doc, key, src, migrated=steps)
         result = schema.load_layout_file(path)
+        if result.newer is not None:
+            return self._read_only_copy(result, key, src)
         if result.doc is None:
             err = LayoutError(result.problem)
             err.backup = result.backup  # type: ignore[attr-defined]
@@ -163,12 +180,76 @@ class LayoutLibrary:
                 log.error(
                     "layout %s unusable (%s); kept as %s", path, result.problem, result.backup
                 )
-                if src == USER:  # moved aside: the .bak is the operator's copy now
+                if src == USER:  # moved aside: the copy is the operator's now
                     path.unlink(missing_ok=True)
             raise err
         if result.migrated:
             log.info("layout %s migrated: %s", path.name, ", ".join(result.migrated))
         return Loaded(result.doc, key, src, migrated=result.migrated)
+
+    def _read_only_copy(self, result: schema.LoadResult, key: str, src: str) -> Loaded:
+        """A newer version's layout opened read-only: what this version understands of
+        it, else its nearest preset under its name; the file stays as it is."""
+        raw = result.newer
+        doc, how = result.doc, "as far as this version understands it"
+        if doc is None:
+            doc, preset = self._nearest_preset(raw, key)
+            how = f"as the nearest preset “{preset}”"
+            if isinstance(raw.get("name"), str) and raw["name"].strip():
+                doc["name"] = raw["name"]
+        why = f"{result.problem}. Opened read-only, {how}; a save goes to a new name"
+        log.warning("layout: %s", why)
+        self._read_only[(key, src)] = why
+        return Loaded(doc, key, src, read_only=why)
+
+    def _nearest_preset(self, raw: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
+        """The preset of the same key, else the first of the same role, else the default
+        one, else the built-in layout; (document, its key)."""
+        role = raw.get("role")
+        same_role = [
+            e.key
+            for e in self.presets()
+            if not e.problem and role and self._role_of(e.path) == role
+        ]
+        for candidate in (key, *same_role, DEFAULT_PRESET):
+            if self.preset_path(candidate).exists():
+                try:
+                    return self.load(candidate, PRESET).doc, candidate
+                except LayoutError:
+                    continue
+        return builtin_layout(), "builtin"
+
+    @staticmethod
+    def _role_of(path: Path) -> str:
+        try:
+            return str(json.loads(path.read_text(encoding="utf-8")).get("role", ""))
+        except (OSError, ValueError, AttributeError):
+            return ""
+
+    def read_only_reason(self, key: str, source: str) -> str:
+        """Why the layout (key, source) last loaded must not be saved over ("" when it may
+        be): a newer version wrote it and the file is still that version's."""
+        why = self._read_only.get((key, source), "")
+        if why and source == USER and not schema.is_newer(self.user_path(key)):
+            self._read_only.pop((key, source), None)  # replaced by hand meanwhile
+            return ""
+        return why
+
+    def free_name(self, name: str) -> str:
+        """``name``, or ``name 2``, ``name 3`` ... whichever has no user layout yet."""
+        candidate, n = name, 1
+        while self.user_path(key_for(candidate)).exists():
+            n += 1
+            candidate = f"{name} {n}"
+        return candidate
+
+    def _refuse_newer(self, key: str, doing: str) -> None:
+        path = self.user_path(key)
+        if path.exists() and schema.is_newer(path):
+            raise NewerLayoutError(
+                f"{path.name} was written by a newer version of the program: it is not "
+                f"{doing} here (left as it is for that version); save under a new name"
+            )
 
     def _resolve(self, ref: str, source: str | None) -> tuple[Path, str, str]:
         as_path = Path(ref)
@@ -190,6 +271,10 @@ class LayoutLibrary:
         Never raises: the built-in layout is the end of the chain."""
         problems: list[str] = []
         backups: list[Path] = []
+        if self.user_dir.is_dir():  # folders and files an older version made 0755 / 0644
+            private_dir(self.user_dir)
+            for f in self.user_dir.glob("*.json"):
+                private_file(f)
 
         def attempt(ref: str, source: str | None = None) -> Loaded | None:
             try:
@@ -245,14 +330,10 @@ class LayoutLibrary:
 
     def set_current(self, key: str, source: str, doc: dict[str, Any]) -> None:
         """Remember the layout shown as the last good one (with a copy of it)."""
-        path = self.user_dir / CURRENT_FILE
-        self.user_dir.mkdir(parents=True, exist_ok=True)
         text = json.dumps(
             {"key": key, "source": source, "snapshot": doc}, ensure_ascii=False, indent=2
         )
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        tmp.replace(path)
+        write_private(self.user_dir / CURRENT_FILE, text + "\n")
 
     # ---- writing ---------------------------------------------------------------------
 
@@ -260,6 +341,7 @@ class LayoutLibrary:
         """Write ``doc`` as a user layout (under ``key``, else a key from its name);
         returns the key. Validates first: an invalid layout never reaches the disk."""
         key = key or key_for(doc["name"])
+        self._refuse_newer(key, "written over")
         schema.save_layout_file(self.user_path(key), doc)
         return key
 
@@ -273,6 +355,7 @@ class LayoutLibrary:
 
     def rename(self, key: str, name: str) -> str:
         """Rename a user layout (its file follows its name); returns the new key."""
+        self._refuse_newer(key, "renamed")
         old = self.user_path(key)
         doc = self.load(key, USER).doc
         doc["name"] = name.strip()
@@ -292,6 +375,7 @@ class LayoutLibrary:
         path = self.user_path(key)
         if not path.exists():
             raise LayoutError(f"there is no user layout {key!r} (presets cannot be deleted)")
+        self._refuse_newer(key, "deleted")
         path.unlink()
 
     def export(self, doc: dict[str, Any], path: Path) -> None:

@@ -2,7 +2,8 @@
 
 A layout is plain JSON with a schema version. Old files are migrated step by step
 (``MIGRATIONS``), so an operator's layout survives every upgrade; a file that cannot be
-read is never silently dropped: ``load_layout_file`` keeps it as ``.bak`` and says why.
+read is never silently dropped: ``load_layout_file`` keeps it as ``NAME.corrupt-<time>``
+and says why.
 
 Shape (version 1)::
 
@@ -32,11 +33,12 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from commandcenter.state_files import aside_path, write_private
 
 SCHEMA = "commandcenter.layout"
 VERSION = 1
@@ -47,7 +49,34 @@ class LayoutError(ValueError):
 
 
 class NewerLayoutError(LayoutError):
-    """The layout comes from a newer version of the program: refused, never moved aside."""
+    """The layout comes from a newer version of the program: never moved aside, never
+    written over; opened read-only (``understood``) as far as this version can."""
+
+
+def understood(raw: Any) -> dict[str, Any] | None:
+    """What this version can make of a layout a newer one wrote: the document read as
+    the current version when it validates as one (a newer version adds to the format;
+    unknown panels become placeholders that keep their settings), else None."""
+    if not isinstance(raw, dict):
+        return None
+    doc = copy.deepcopy(raw)
+    doc["version"] = VERSION
+    try:
+        validate(doc)
+    except (LayoutError, AttributeError, TypeError):
+        return None
+    return doc
+
+
+def is_newer(path: Path) -> bool:
+    """Whether the layout file at ``path`` was written by a newer version (so this one
+    must leave it as it is)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    v = raw.get("version") if isinstance(raw, dict) else None
+    return isinstance(v, int) and not isinstance(v, bool) and v > VERSION
 
 
 # ---- migrations ------------------------------------------------------------------------
@@ -224,10 +253,11 @@ class LoadResult:
     problem: str = ""  # why the file could not be used
     backup: Path | None = None  # where the unusable file was kept
     migrated: list[str] = field(default_factory=list)
+    newer: Any = None  # the raw document of a newer version (read-only, left in place)
 
 
 def load_layout_file(path: Path) -> LoadResult:
-    """Read a layout; an unusable file is copied to ``<name>.<time>.bak`` and reported,
+    """Read a layout; an unusable file is copied to ``<name>.corrupt-<time>`` and reported,
     never deleted or overwritten, so the operator's work can be recovered by hand."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -239,20 +269,23 @@ def load_layout_file(path: Path) -> LoadResult:
         doc, steps = parse(text)
     except NewerLayoutError as err:
         # Not broken: written by a newer console (one hall, two versions during an upgrade).
-        # Left exactly where it is, so that console still finds it; nothing is copied.
-        return LoadResult(None, f"{path.name}: {err}; left in place for the console that wrote it")
+        # Left exactly where it is, so that console still finds it; nothing is copied. The
+        # caller opens what this version understands of it, read-only.
+        raw = json.loads(text)
+        return LoadResult(
+            understood(raw),
+            f"{path.name}: {err}; left in place for the console that wrote it",
+            newer=raw,
+        )
     except LayoutError as err:
         return LoadResult(None, f"{path.name}: {err}", _backup(path))
     return LoadResult(doc, migrated=steps)
 
 
 def _backup(path: Path) -> Path | None:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.{stamp}.bak")
-    n = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.{stamp}-{n}.bak")
-        n += 1
+    """A copy as ``NAME.corrupt-<time>``, named as every damaged state file is
+    (``state_files.aside_path``); the library removes a user layout's original."""
+    target = aside_path(path)
     try:
         shutil.copy2(path, target)
     except OSError:
@@ -261,12 +294,9 @@ def _backup(path: Path) -> Path | None:
 
 
 def save_layout_file(path: Path, doc: dict[str, Any]) -> None:
-    """Write atomically (temp file + rename): a crash mid-save leaves the old layout."""
-    text = dumps(doc)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Write atomically (temp file + rename): a crash mid-save leaves the old layout.
+    Owner-only (0600 in 0700), as every state file: layouts name screens and places."""
+    write_private(path, dumps(doc))
 
 
 # ---- screens ---------------------------------------------------------------------------

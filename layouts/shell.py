@@ -180,6 +180,8 @@ class ScreenWindow(QMainWindow):
         self.replay.retranslate()
         title = i18n.zh_en("指挥中心", "Command Center")
         name = self.shell.layout_name()
+        if name and self.shell.read_only:
+            name += i18n.zh_en("（只读）", " (read-only)")
         screen = self.target_screen.name() if self.target_screen else ""
         self.replay_marks.set_title(
             f"{title} · {name} · {screen}" if name else title, self.shell.replay_ts()
@@ -252,6 +254,7 @@ class Shell(QObject):
         self._doc: dict[str, Any] = builtin_layout()
         self.key = ""
         self.source = ""
+        self.read_only = ""  # why the layout shown must not be saved over (a newer version's)
         self._panels: dict[str, tuple[Panel, ads.CDockWidget]] = {}
         self._settings_in: dict[str, dict[str, Any]] = {}
         self._quitting = False
@@ -312,6 +315,8 @@ class Shell(QObject):
         schema.validate(doc)
         self._teardown_windows()
         self._doc, self.key, self.source = doc, key, source
+        told = self.read_only
+        self.read_only = self.library.read_only_reason(key, source)
         self._panel_ctx = self.panel_context(doc)
         screens = self.screens()
         targets = schema.match_screens(doc["screens"], screen_info(screens))
@@ -347,7 +352,38 @@ class Shell(QObject):
             win.place(self.first_size if i == 0 else None)
         self._mark_windows()
         self.settle()
+        if self.read_only and self.read_only != told:
+            lead = i18n.zh_en(
+                "此布局由较新版本写入：以只读方式打开，原文件保持不变，保存时另存为新名称。",
+                "Written by a newer version: opened read-only, the file stays as it is, "
+                "a save goes to a new name.",
+            )
+            self.show_problem(
+                f"{lead}\n\n{self.read_only}", i18n.zh_en("只读布局", "Read-only layout")
+            )
+        self._focus_start()
         self.layoutChanged.emit(key)
+
+    def _focus_start(self) -> None:
+        """Keyboard first: the panel the officer works from (one with ``start_focus``, the
+        case queue) has the keys when the layout opens, before any click."""
+        for panel, dock in self._panels.values():
+            start = getattr(panel, "start_focus", None)
+            if callable(start):
+                dock.toggleView(True)
+                dock.raise_()
+                target = start()
+                target.window().activateWindow()
+                target.setFocus(Qt.FocusReason.OtherFocusReason)
+                return
+
+    def _say(self, panel: Panel, text: str, error: bool) -> None:
+        """A panel's answer to a key, on the status line of the window it is in now
+        (panels can be dragged between screens; a floating one answers on the first)."""
+        win = panel.window()
+        target = win if isinstance(win, ScreenWindow) else (self.windows or [None])[0]
+        if target is not None:
+            target.status.say(text, error)
 
     def settle(self) -> None:
         """Let the windows take their size, then set splitter proportions again (QtAds
@@ -383,6 +419,9 @@ class Shell(QObject):
         dock.setFeature(ads.CDockWidget.DockWidgetFeature.DockWidgetDeleteOnClose, True)
         dock.setTabToolTip(panel.title())
         dock.closed.connect(lambda pid=pid: self._on_closed(pid))
+        said = getattr(panel, "said", None)  # panels that answer keys (the case desk)
+        if said is not None:
+            said.connect(lambda text, error, p=panel: self._say(p, text, error))
         self._panels[pid] = (panel, dock)
         self._settings_in[pid] = settings
         return dock
@@ -556,7 +595,19 @@ class Shell(QObject):
 
     def save(self) -> str:
         """Save the arrangement under the current key (a preset is saved as the
-        operator's own copy with the same key); returns the key."""
+        operator's own copy with the same key); returns the key. A read-only layout (a
+        newer version's file) is never written over: it is saved under a new name."""
+        if self.read_only:
+            old = self.layout_name()
+            key = self.save_as(self.library.free_name(i18n.zh_en("{old} 副本", "{old} copy").format(old=old)))
+            self.show_problem(
+                i18n.zh_en(
+                    "“{old}”由较新版本写入，保持原样；已另存为“{new}”。",
+                    "“{old}” was written by a newer version and stays as it is; "
+                    "saved as “{new}” instead.",
+                ).format(old=old, new=self.layout_name())
+            )
+            return key
         doc = self.capture_layout()
         key = self.library.save(doc, self.key if self.key and self.source != BUILTIN else None)
         self._remember(doc, key, USER)
@@ -620,6 +671,7 @@ class Shell(QObject):
         for win, entry in zip(self.windows, self._doc["screens"], strict=False):
             win.entry = entry
         self.key, self.source = key, source
+        self.read_only = self.library.read_only_reason(key, source)
         self.library.set_current(key, source, doc)
         for win in self.windows:
             win.retranslate()
@@ -910,10 +962,12 @@ class Shell(QObject):
             label = e.name if e.name == e.key else f"{e.name}  ({e.key})"
             if e.schedule:
                 label += f"  ⏱ {e.schedule['from']}–{e.schedule['to']}"
+            if e.read_only:
+                label += i18n.zh_en("（只读）", " (read-only)")
             act = menu.addAction(label)
             act.setObjectName(f"open-{source}-{e.key}")
             act.setEnabled(not e.problem)
-            act.setToolTip(e.problem or str(e.path))
+            act.setToolTip(e.problem or e.read_only or str(e.path))
             act.setCheckable(True)
             act.setChecked(e.key == self.key and source == self.source)
             act.triggered.connect(lambda _=False, k=e.key, s=source: self.open_layout(k, s))
@@ -934,10 +988,21 @@ class Shell(QObject):
             act.triggered.connect(lambda _=False, n=name: self.add_panel(n, win))
 
     def open_palette(self, win: ScreenWindow) -> CommandPalette:
-        palette = CommandPalette(win.commands.entries(), win)
+        palette = CommandPalette(win.commands.entries(), win, more=self._panel_commands)
         palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         palette.open()
         return palette
+
+    def _panel_commands(self, query: str) -> list[Any]:
+        """The palette entries panels offer for ``query`` (``palette_actions``: the case
+        actions of the selected case and of a typed case id), each name once."""
+        out: dict[str, Any] = {}
+        for panel, _dock in self._panels.values():
+            offer = getattr(panel, "palette_actions", None)
+            if callable(offer):
+                for act in offer(query):
+                    out.setdefault(act.objectName() or act.text(), act)
+        return list(out.values())
 
     def _ask_name(self, win: ScreenWindow, title: str, action: Callable[[str], str]) -> None:
         t = win.commands.texts()

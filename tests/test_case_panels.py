@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +35,7 @@ from tests.support import BUSY_MORNING, ServerProcess
 from widgets import i18n, registry, theme
 from widgets.base import PanelContext
 from widgets.cases import common
-from widgets.cases.queue import CaseQueueModel, CaseQueuePanel
+from widgets.cases.queue import TABS, CaseQueueModel, CaseQueuePanel
 from widgets.live import LiveBridge
 
 pytestmark = pytest.mark.slow
@@ -154,6 +155,9 @@ def test_sign_from_the_queue_with_the_keyboard(desk: Desk, qtbot: Any) -> None:
     assert "待服务器确认" in p.banner.text()
     assert desk.deliver() == 1
     assert marker(p, case.id) == "confirmed"
+    assert "服务器已确认" in p.banner.text() and "待服务器确认" not in p.banner.text(), (
+        "the pending note gives way to the server's answer"
+    )
     desk.sync()
     assert desk.store.case(case.id).state == "signed"
     assert desk.store.case(case.id).timeline[-1].actor == "值班员王五"
@@ -190,7 +194,10 @@ def test_an_illegal_action_is_refused_with_its_reason(desk: Desk, qtbot: Any) ->
     p.select_case(case.id)
     p.view.setFocus()
     QTest.keyClick(p.view, Qt.Key.Key_V)  # verify and close a case nobody signed for
-    assert "被拒绝" in p.banner.text() and "sign for it first" in p.banner.text()
+    assert "被拒绝" in p.banner.text() and "请先签收" in p.banner.text()
+    assert not re.search("[A-Za-z]{3,}", p.banner.text().removeprefix(case.id)), (
+        "the reason is in the UI's language, not the wire's English"
+    )
     assert desk.outbox.items(case.id) == [], "nothing stored, nothing sent"
     assert desk.audit.query(case_id=case.id)[0].result == "refused_local"
     # The detail says the same before the click: disabled, the reason as its tooltip.
@@ -198,7 +205,7 @@ def test_an_illegal_action_is_refused_with_its_reason(desk: Desk, qtbot: Any) ->
     qtbot.addWidget(d)
     desk.ctx.selection.select([case.id])
     b = d.buttons[common.Action.VERIFY]
-    assert not b.isEnabled() and "sign for it first" in b.toolTip()
+    assert not b.isEnabled() and "请先签收" in b.toolTip()
     assert d.buttons[common.Action.SIGN].isEnabled()
 
 
@@ -223,7 +230,7 @@ def test_a_conflict_is_shown_not_swallowed(desk: Desk, qtbot: Any) -> None:
     QTest.keyClick(p.view, Qt.Key.Key_S)
     desk.deliver()
     assert marker(p, case.id) == "conflict"
-    assert "冲突" in p.banner.text() and "version" in p.banner.text()
+    assert "冲突" in p.banner.text() and "版本" in p.banner.text()
     assert p.ack_button.isVisible()
     p.ack_button.click()
     assert desk.outbox.needs_attention() == [] and not p.ack_button.isVisible()
@@ -292,3 +299,23 @@ def test_new_urgent_case_flashes_until_acknowledged(desk: Desk, qtbot: Any) -> N
     QTest.keyClick(p.view, Qt.Key.Key_A)
     assert case.id not in p.model.flashing
     assert desk.audit.query(action="alarm.acknowledge", case_id=case.id)
+
+
+def test_signed_inside_to_sign_stays_with_a_note_after_the_server_confirms(
+    desk: Desk, qtbot: Any
+) -> None:
+    p = queue_panel(desk, qtbot)
+    p.tabs.setCurrentIndex(TABS.index("to_sign"))
+    assert p.model.filter.duty == "to_sign" and p.model.rowCount() >= 2
+    taken = {i.case_id for i in desk.outbox.items()}
+    row = next(r for r in range(p.model.rowCount()) if p.model.case_id_at(r) not in taken)
+    p.view.selectRow(row)
+    p.view.setFocus()
+    case_id = p.current_case_id()
+    QTest.keyClick(p.view, Qt.Key.Key_S)
+    assert desk.deliver() == 1
+    desk.sync()  # the snapshot: the case is signed, no longer one to sign
+    qtbot.waitUntil(lambda: p.model.pinned == case_id)
+    assert p.current_case_id() == case_id
+    assert "已签收，不再属于此筛选" in p.banner.text()
+    assert p.model.counts[("to_sign", "")] == p.model.rowCount() - 1

@@ -1,6 +1,6 @@
 """Layout files: list, save-as, rename, delete, export/import, v0 migration, and every
 kind of broken file (corrupt, empty, unknown version, not JSON): a clear message, a
-``.bak`` kept, and a usable layout all the same."""
+``NAME.corrupt-<time>`` copy kept, and a usable layout all the same."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from layouts import schema
 from layouts.library import BUILTIN, PRESET, USER, LayoutLibrary, builtin_layout, key_for
-from layouts.schema import LayoutError
+from layouts.schema import LayoutError, NewerLayoutError
 
 V0 = {
     "version": 0,
@@ -125,7 +125,7 @@ def test_import_refuses_broken_files_and_writes_nothing(
 
 
 @pytest.mark.parametrize("kind", sorted(BROKEN))
-def test_broken_user_file_is_kept_as_bak_and_last_good_is_used(
+def test_broken_user_file_is_kept_aside_and_last_good_is_used(
     lib: LayoutLibrary, kind: str
 ) -> None:
     good_key, good = lib.save_as(doc("好的"), "好的")
@@ -134,23 +134,60 @@ def test_broken_user_file_is_kept_as_bak_and_last_good_is_used(
     got = lib.startup("坏的")
     assert got.doc == good and got.key == good_key
     assert EXPECTED_WORDS[kind] in got.message
-    baks = list(lib.user_dir.glob("坏的.json.*.bak"))
+    baks = list(lib.user_dir.glob("坏的.json.corrupt-*"))
     assert len(baks) == 1 and baks[0].read_text(encoding="utf-8") == BROKEN[kind]
     assert got.backups == baks and str(baks[0]) in got.message
     # moved aside: it no longer shows in the list nor nags at the next start
     assert "坏的" not in [e.key for e in lib.entries()]
 
 
-def test_a_layout_of_a_newer_version_is_refused_and_left_in_place(lib: LayoutLibrary) -> None:
+def test_a_layout_of_a_newer_version_opens_read_only_and_is_never_written(
+    lib: LayoutLibrary,
+) -> None:
     good_key, good = lib.save_as(doc("好的"), "好的")
     lib.set_current(good_key, USER, good)
-    newer = json.dumps({**builtin_layout(), "version": 99})
+    future = {**doc("新版布局", panel="heat_forecast"), "version": 99, "theme_of_v99": {"x": 1}}
+    newer = json.dumps(future, ensure_ascii=False)
     lib.user_path("新版").write_text(newer, encoding="utf-8")
     got = lib.startup("新版")
-    assert got.doc == good and got.key == good_key
-    assert "newer than this program" in got.message and "left in place" in got.message
+    # What this version understands of it, under its own key, marked read-only.
+    assert (got.key, got.source, got.problems) == ("新版", USER, [])
+    assert got.doc["panels"]["p1"]["type"] == "heat_forecast"  # a placeholder keeps it
+    assert got.doc["theme_of_v99"] == {"x": 1} and got.doc["version"] == schema.VERSION
+    assert "newer than this program" in got.read_only and "read-only" in got.read_only
+    assert lib.read_only_reason("新版", USER) == got.read_only
+    # Listed and openable, marked; never written over, renamed or deleted.
+    entry = {e.key: e for e in lib.user_layouts()}["新版"]
+    assert (entry.name, entry.problem) == ("新版布局", "") and entry.read_only
+    with pytest.raises(NewerLayoutError, match="new name"):
+        lib.save(got.doc, "新版")
+    with pytest.raises(NewerLayoutError, match="not renamed"):
+        lib.rename("新版", "改名")
+    with pytest.raises(NewerLayoutError, match="not deleted"):
+        lib.delete("新版")
+    key, _ = lib.save_as(got.doc, lib.free_name("新版"))
+    assert key == "新版 2" and lib.read_only_reason(key, USER) == ""
     assert lib.user_path("新版").read_text(encoding="utf-8") == newer  # untouched
-    assert not list(lib.user_dir.glob("新版.json.*.bak")) and got.backups == []
+    assert not list(lib.user_dir.glob("新版.json.corrupt-*")) and got.backups == []
+
+
+def test_a_newer_layout_this_version_cannot_read_opens_as_its_nearest_preset(
+    lib: LayoutLibrary,
+) -> None:
+    wall = {**doc("视频墙"), "role": "viewer"}
+    lib.preset_path("video_wall").write_text(schema.dumps(wall), encoding="utf-8")
+    newer = json.dumps({"schema": schema.SCHEMA, "version": 7, "name": "未来墙",
+                        "role": "viewer", "walls": [{"tiles": 64}]}, ensure_ascii=False)  # fmt: skip
+    lib.user_dir.mkdir(parents=True)
+    lib.user_path("未来").write_text(newer, encoding="utf-8")
+    got = lib.startup("未来")
+    assert (got.key, got.source, got.doc["name"]) == ("未来", USER, "未来墙")
+    assert got.doc["role"] == "viewer" and got.doc["panels"] == wall["panels"]
+    assert "nearest preset “video_wall”" in got.read_only
+    assert lib.user_path("未来").read_text(encoding="utf-8") == newer
+    # No preset of its role: the default one.
+    lib.user_path("未来").write_text(newer.replace("viewer", "field"), encoding="utf-8")
+    assert "“duty_console”" in lib.load("未来").read_only
 
 
 def test_current_file_broken_falls_back_to_its_snapshot(lib: LayoutLibrary) -> None:

@@ -397,3 +397,71 @@ def test_click_a_camera_and_box_cameras_select_them_for_the_wall(ctx, qtbot, dem
     assert cid in ctx.selection.case_ids
     boxed = [s for s in ctx.selection.case_ids if s in store.cameras]
     assert boxed == tools.cameras_in(p.cameras, poly) and len(boxed) >= 1
+
+
+def test_a_damaged_tile_cache_is_reported_and_the_tile_fetched_again(
+    ctx, qtbot, shared_external: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from commandcenter.tiles import TileCache, image_complete
+    from tests.support import ThreadedServer
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    hits: list[str] = []
+    with ThreadedServer(_tile_app(shared_external / "tiles" / "plain_1.mbtiles", hits)) as srv:
+        url = srv.url + "/{z}/{x}/{y}.png"
+        key = "xyz:" + url
+        cache = TileCache(tmp_path / "commandcenter" / "tiles")
+        # Torn files from an older version: every tile of zoom 0..4 cut short on disk.
+        for z in range(5):
+            for x in range(1 << z):
+                for y in range(1 << z):
+                    p = cache.path(key, z, x, y)
+                    p.parent.mkdir(parents=True, exist_ok=True)
+                    p.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
+        p = make(ctx, qtbot, base="xyz", xyz_url=url, tile_crs="wgs84")
+        p.canvas.fly_to_box((-2e7, -2e7, 2e7, 2e7), animate=False)
+        p.canvas.grab()
+        qtbot.waitUntil(lambda: "底图缓存" in p.banner.text(), timeout=10000)
+        qtbot.waitUntil(lambda: p.fetcher is not None and p.fetcher.pending() == 0, timeout=10000)
+        loaded = [k for k, img in p.tile_layer.images.items() if img is not None]
+        assert loaded and hits  # drawn from the server, not from the torn files
+        assert "损坏" in p.banner.text() and ".corrupt-" in p.banner.text()
+        for z, x, y in loaded:
+            assert image_complete(cache.path(key, z, x, y).read_bytes())
+            assert list(cache.path(key, z, x, y).parent.glob(f"{y}.corrupt-*"))
+        p.teardown()
+
+
+def test_an_mbtiles_file_damaged_inside_shows_what_failed_and_draws_the_rest(
+    ctx, qtbot, shared_external: Path, tmp_path: Path
+) -> None:
+    import random
+    import sqlite3
+
+    from tests.test_tiles import _mbtiles_with_big_tiles, _png
+
+    path = tmp_path / "county.mbtiles"
+    _mbtiles_with_big_tiles(path, _png(shared_external))
+    con = sqlite3.connect(path)
+    overflow = [r[0] for r in con.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'tiles' AND pagetype = 'overflow'")]  # fmt: skip
+    con.close()
+    with path.open("r+b") as f:
+        for n in overflow[len(overflow) // 3 :: 20]:
+            f.seek((n - 1) * 4096)
+            f.write(random.Random(n).randbytes(4096))
+    p = make(ctx, qtbot, base="mbtiles", mbtiles_path=str(path), tile_crs="wgs84")
+    assert p.tile_layer is not None  # it opens: the damage is inside the tile data
+    p.canvas.fly_to_box((-2e7, -2e7, 2e7, 2e7), animate=False)
+    p.canvas.grab()
+    qtbot.waitUntil(
+        lambda: p.fetcher.pending() == 0 and len(p.tile_layer.images) >= 16, timeout=10000
+    )
+    p._frame()
+    failed = p.fetcher.errors
+    drawn = [k for k, img in p.tile_layer.images.items() if img is not None]
+    assert failed >= 1 and len(drawn) == 16 - failed
+    assert (
+        f"底图瓦片加载失败 {failed} 次" in p.banner.text() and "county.mbtiles" in p.banner.text()
+    )
+    p.teardown()

@@ -6,11 +6,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 
 from commandcenter.queue import (
     BUILTIN_FILTERS,
+    DUTY_QUEUES,
+    STAGED_QUEUES,
+    STAGES,
     QueueFilter,
     QueueIndex,
     SavedFilters,
@@ -296,3 +300,74 @@ def test_a_change_outside_every_key_is_patched_in_place_and_stays_exact() -> Non
     store.apply([P.Event(store.seq + 1, P.CASE_UPDATED, now, newer)])
     if store.case("PD0000007") is not None and old.state != "closed":
         assert before.unmoved(np.array([7])) is None
+
+
+# ---- duty queues ---------------------------------------------------------------------------
+
+OPEN = {"discovered", "reported", "signed", "assigned", "returned", "handling"}  # by hand
+
+
+def in_duty(c, sla, duty: str, stage: str) -> bool:
+    """The duty queues as COMMAND_HALL.md states them, one case at a time."""
+    running = int(sla.milestone) > 0
+    duty_ok = {
+        "": True,
+        "to_sign": c.state == "reported",
+        "to_dispatch": c.state in ("signed", "returned"),
+        "due_soon": running and sla.level == "red" and sla.remaining >= 0,
+        "overdue": running and sla.remaining < 0,
+        "supervised": c.state in OPEN and c.supervised > 0,
+    }[duty]
+    stage_ok = {
+        "": True,
+        "sign": running and c.state in ("discovered", "reported"),
+        "dispatch": running and c.state in ("signed", "returned"),
+        "on_site": int(sla.milestone) == 2,
+        "done": int(sla.milestone) == 3,
+    }[stage]
+    return duty_ok and stage_ok
+
+
+def test_duty_queues_and_their_counts_match_a_plain_python_scan(now: float) -> None:
+    store = make_store(2000, now, seed=5)
+    supervised = [store.record_at(r) for r in range(0, 2000, 37)]
+    store.apply(
+        [
+            P.Event(store.seq + 1 + i, P.CASE_UPDATED, now, msgspec.structs.replace(
+                c, version=c.version + 1, supervised=2
+            ))
+            for i, c in enumerate(supervised)
+        ]
+    )  # fmt: skip
+    q = QueueIndex(store)
+    cols = columns(store, now)
+    base = QueueFilter(open_only=True, townships=("T1", "T2", "T3"))
+    counts = q.duty_counts(base, cols)
+    pairs = (
+        [("", "")]
+        + [(d, "") for d in DUTY_QUEUES]
+        + [(d, s) for d in STAGED_QUEUES for s in STAGES]
+    )
+    assert set(counts) == set(pairs)
+    for duty, stage in pairs:
+        flt = QueueFilter.from_dict({**base.to_dict(), "duty": duty, "stage": stage})
+        rows = q.query(flt, now=now)
+        want = sorted(
+            c.id
+            for c in (store.record_at(r) for r in range(len(store)))
+            if c.state in OPEN
+            and c.township in ("T1", "T2", "T3")
+            and in_duty(c, store.policy.evaluate(c, now), duty, stage)
+        )
+        assert sorted(c.id for c in records(store, rows)) == want, (duty, stage)
+        assert counts[(duty, stage)] == len(want), (duty, stage)
+    assert counts[("supervised", "")] > 0 and counts[("overdue", "")] > 0
+    assert counts[("overdue", "")] == sum(counts[("overdue", s)] for s in STAGES)
+
+
+def test_an_unknown_duty_or_stage_shows_nothing_and_round_trips(store: Store, now: float) -> None:
+    q = QueueIndex(store)
+    assert q.query(QueueFilter(duty="from_a_newer_version"), now=now).size == 0
+    assert q.query(QueueFilter(stage="nowhere"), now=now).size == 0
+    flt = QueueFilter(duty="overdue", stage="on_site", open_only=True)
+    assert QueueFilter.from_dict(flt.to_dict()) == flt

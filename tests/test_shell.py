@@ -270,12 +270,14 @@ def test_app_starts_through_a_broken_layout_and_says_why(
     r = _run_app(tmp_path, "--layout", "broken")
     assert r.returncode == 0, r.stderr[-3000:]
     assert words in r.stderr and "broken.json" in r.stderr
-    assert "上次的好布局" in r.stderr  # says what it shows instead
-    if "newer" in words:  # not broken: left in place, untouched, for the newer console
-        assert not list(user.glob("broken.json.*.bak"))
+    if "newer" not in words:
+        assert "上次的好布局" in r.stderr  # says what it shows instead
+    if "newer" in words:  # not broken: left in place, untouched, opened read-only
+        assert not list(user.glob("broken.json.corrupt-*"))
         assert (user / "broken.json").read_text(encoding="utf-8") == content
+        assert "read-only" in r.stderr and "nearest preset" in r.stderr
     else:
-        assert list(user.glob("broken.json.*.bak")), "the broken file must be kept as .bak"
+        assert list(user.glob("broken.json.corrupt-*")), "the broken file must be kept aside"
     log = (tmp_path / "state" / "logs" / "commandcenter.log").read_text(encoding="utf-8")
     assert words in log
 
@@ -303,3 +305,27 @@ def test_a_layout_for_a_wall_scales_its_type_and_a_console_layout_restores_it(sh
         assert abs(theme.current_scale() - 1.0) < 0.01
     finally:
         theme.apply_theme(app, theme.current_theme(), base)
+
+
+def test_a_layout_of_a_newer_version_is_shown_read_only_and_saved_under_a_new_name(
+    shell: Shell, lib: LayoutLibrary
+) -> None:
+    future = {**deep_doc(), "name": "新版布局", "version": 42, "wall_of_v42": True}
+    text = json.dumps(future, ensure_ascii=False)
+    lib.user_dir.mkdir(parents=True)
+    lib.user_path("新版").write_text(text, encoding="utf-8")
+    assert shell.open_layout("新版", USER)
+    assert "read-only" in shell.read_only and shell.problems[-1].endswith(shell.read_only)
+    title = shell.windows[0].windowTitle()
+    assert "只读" in title or "read-only" in title
+    told = len(shell.problems)
+    shell.apply_layout(shell.document(), "新版", USER)  # shown again: told once, not twice
+    assert len(shell.problems) == told
+    key = shell.save()
+    assert key != "新版" and lib.user_path(key).exists()
+    assert lib.user_path("新版").read_text(encoding="utf-8") == text  # never written over
+    assert shell.layout_name() in shell.problems[-1] and "新版布局" in shell.problems[-1]
+    assert shell.read_only == "" and shell.key == key
+    assert "只读" not in shell.windows[0].windowTitle()
+    assert "read-only" not in shell.windows[0].windowTitle()
+    assert lib.load(key).doc["wall_of_v42"] is True  # what it did not understand, kept

@@ -52,7 +52,7 @@ from commandcenter.domain import Role
 from commandcenter.metrics.engine import MetricEngine
 from commandcenter.privacy import Mask
 from commandcenter.selection import Selection
-from commandcenter.status import FeedStatus, LinkState
+from commandcenter.status import FeedStatus, LinkState, StatusBoard
 from commandcenter.store import Store
 from widgets import theme
 from widgets.i18n import is_chinese, zh_en
@@ -86,8 +86,13 @@ class PanelContext:
     # (time travel's rebuilt past, tests) binds the catalogue to its own store here, so
     # all panels of one context share one engine.
     metrics: MetricEngine | None = None
+    # Every live source's own status (the feed status panel's rows); ``status`` is the
+    # hall's over them. None: the bridge's (one board per console), or none at all.
+    sources: StatusBoard | None = None
 
     def __post_init__(self) -> None:
+        if self.sources is None:
+            self.sources = getattr(self.bridge, "sources", None)
         if self.metrics is None or self.metrics.store is not self.store:
             self.metrics = MetricEngine(self.store)
 

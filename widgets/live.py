@@ -24,7 +24,7 @@ from collections.abc import Callable
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
-from commandcenter.status import FeedStatus
+from commandcenter.status import FeedStatus, StatusBoard
 from commandcenter.store import ChangeSet, Store
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,11 @@ class LiveBridge(QObject):
     - ``changed(ChangeSet)``: everything that changed since the last emission, merged;
     - ``statusChanged(FeedStatus)``: the link status moved (state, counters, error);
     - ``tick()``: once a second, for clocks, countdowns and data age.
+
+    With several live sources ``status`` is the hall's status over them and ``sources``
+    the ``StatusBoard`` holding each one's own; the bridge recomputes the hall's from the
+    sources before every tick (their counters move without notifications), so every
+    reader of ``status`` on a tick sees the sums of that second.
     """
 
     changed = Signal(object)
@@ -65,12 +70,14 @@ class LiveBridge(QObject):
         frame_hz: float = DEFAULT_FRAME_HZ,
         tick_ms: int = TICK_MS,
         parent: QObject | None = None,
+        sources: StatusBoard | None = None,
     ) -> None:
         super().__init__(parent)
         if frame_hz <= 0:
             raise ValueError(f"frame_hz must be positive, got {frame_hz}")
         self.store = store
         self.status = status
+        self.sources = sources
         self._frame_s = 1.0 / frame_hz
         self._lock = threading.Lock()
         self._pending: ChangeSet | None = None
@@ -88,7 +95,7 @@ class LiveBridge(QObject):
         self._tick = QTimer(self)
         self._tick.setObjectName("liveBridgeTick")
         self._tick.setInterval(tick_ms)
-        self._tick.timeout.connect(self.tick)
+        self._tick.timeout.connect(self._on_tick)
         self._tick.start()
 
         self._wake.connect(self._schedule, Qt.ConnectionType.QueuedConnection)
@@ -134,6 +141,12 @@ class LiveBridge(QObject):
             return
         wait = self._frame_s - (time.monotonic() - self._last_flush)
         self._frame.start(max(0, round(wait * 1000)))
+
+    @Slot()
+    def _on_tick(self) -> None:
+        if self.sources is not None:
+            self.sources.refresh()
+        self.tick.emit()
 
     # ---- public ------------------------------------------------------------------------
 

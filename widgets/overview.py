@@ -54,6 +54,7 @@ from commandcenter.sla import Milestone, SlaStatus, format_remaining
 from commandcenter.status import LINK_LABELS_ZH, FeedStatus, LinkState
 from commandcenter.store import ChangeSet, Store
 from widgets import theme
+from widgets.fitlabel import FitLabel
 from widgets.i18n import is_chinese, zh_en
 from widgets.live import LiveBridge
 
@@ -279,7 +280,7 @@ class SlaTile(QFrame):
         self.setProperty("level", level)
         self.level = level
         self.title = QLabel(objectName="tileTitle")
-        self.number = QLabel("0", objectName="tileNumber")
+        self.number = FitLabel("0", objectName="tileNumber")
         self.caption = QLabel(objectName="tileCaption")
         self.caption.setWordWrap(True)
         for lab in (self.title, self.number, self.caption):

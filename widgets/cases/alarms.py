@@ -4,7 +4,9 @@ Not the "alerts" panel (the platform's alert.raised list): these come from the c
 ``commandcenter.alarms.AlarmEngine`` (breached, about to breach, clusters of one category
 in one grid, urgent cases waiting to be signed). Each row says what and how long is left;
 selecting it selects its case (the detail and the map follow). Acknowledge asks for a
-comment and is written to the audit log; snooze silences it for a while. The loudest
+comment and is written to the audit log; snooze silences it for a while. Every alarm
+leads to an action: the queue's action keys (s 签收, d 派遣, e 督办...) work on the current
+alarm's case, through the same road as the queue (``widgets.cases.desk``). The loudest
 unsilenced alarm sounds its level's tone (muted by the queue's bell, shared).
 """
 
@@ -13,7 +15,16 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -30,7 +41,7 @@ from commandcenter.hall_time import local
 from commandcenter.sla import format_remaining
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
-from widgets.cases import common
+from widgets.cases import common, desk
 from widgets.i18n import zh_en
 from widgets.registry import register
 
@@ -171,6 +182,7 @@ class AlarmsPanel(Panel):
         "show_silenced": Setting("bool", True, "显示已确认/暂缓", "Show acknowledged/snoozed"),
         "sound": Setting("bool", True, "按级别响铃", "Sound per level"),
     }
+    said = Signal(str, bool)  # (text, is_error) for the window's status line
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
@@ -215,6 +227,9 @@ class AlarmsPanel(Panel):
         layout.addWidget(self.view, 1)
         layout.addLayout(row)
         self.listen(self.view.clicked, self._on_clicked)
+        self.listen(self.view.selectionModel().currentRowChanged, self._on_clicked)
+        self.view.installEventFilter(self)
+        self.setFocusProxy(self.view)
         self.listen(ctx.bridge.tick, self._on_tick)
         self.hold(self.engine.subscribe(self._on_alarms))
         self.retranslate()
@@ -234,7 +249,17 @@ class AlarmsPanel(Panel):
 
     def refresh(self) -> None:
         alarms = self.engine.alarms(include_silenced=bool(self.settings["show_silenced"]))
+        current = self.selected_alarm()
         self.model.set_alarms(alarms)
+        if current is not None and self.view.currentIndex().row() < 0:
+            # A new list (alarms raised or cleared) keeps the officer's alarm current.
+            row = next((i for i, a in enumerate(alarms) if a.id == current.id), -1)
+            if row >= 0:
+                sm = self.view.selectionModel()
+                sm.blockSignals(True)
+                self.view.selectRow(row)
+                sm.blockSignals(False)
+                self.view.viewport().update()
         counts = self.engine.counts()
         self.summary.setText(
             "　".join(f"{common.alarm_kind_label(k)} {n}" for k, n in counts.items())
@@ -244,10 +269,44 @@ class AlarmsPanel(Panel):
         row = self.view.currentIndex().row()
         return self.model.alarms[row] if 0 <= row < len(self.model.alarms) else None
 
-    def _on_clicked(self, index: QModelIndex) -> None:
+    def _on_clicked(self, index: QModelIndex, *_: object) -> None:
         a = self.model.alarms[index.row()] if 0 <= index.row() < len(self.model.alarms) else None
         if a is not None and a.case_id:
             self.ctx.selection.select([a.case_id], self.selection_origin)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The action keys on the current alarm's case (letters without a modifier)."""
+        if watched is self.view and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            action = common.ACTION_KEYS.get(event.text().upper()) if event.text() else None
+            mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            if action is not None and mods in (
+                Qt.KeyboardModifier.NoModifier,
+                Qt.KeyboardModifier.ShiftModifier,
+            ):
+                self.act(action)
+                return True
+        return super().eventFilter(watched, event)
+
+    def act(self, action: common.Action) -> common.Outcome | None:
+        """An action key on the current alarm: its case (a cluster has none to act on)."""
+        a = self.selected_alarm()
+        if a is None or not a.case_id:
+            out = common.Outcome(
+                False,
+                zh_en(
+                    "请先选择一条单个案件的告警（聚集告警请在队列中逐件处理）",
+                    "Choose an alarm of one case first (work a cluster's cases in the queue)",
+                ),
+            )
+            self._report(out)
+            return out
+        self.ctx.selection.select([a.case_id], self.selection_origin)
+        return desk.run_action(self, self.ctx, a.case_id, action, self._report)
+
+    def _report(self, outcome: common.Outcome) -> None:
+        if not self.torn_down:
+            self.said.emit(outcome.message, not outcome.ok)
 
     def acknowledge_selected(self, comment: str | None = None) -> Alarm | None:
         a = self.selected_alarm()
@@ -268,6 +327,9 @@ class AlarmsPanel(Panel):
 
     def apply_settings(self) -> None:
         self.refresh()
+
+    def on_teardown(self) -> None:
+        self.view.removeEventFilter(self)
 
     def retranslate(self) -> None:
         super().retranslate()

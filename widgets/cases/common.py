@@ -28,9 +28,10 @@ from PySide6.QtWidgets import QInputDialog, QWidget
 from commandcenter import lifecycle
 from commandcenter.actions import ITEM_STATE_LABELS_ZH, ItemState, OutboxItem
 from commandcenter.alarms import KIND_LABELS_ZH, AlarmKind
-from commandcenter.domain import CaseState
+from commandcenter.domain import CaseState, Role
 from widgets.base import PanelContext
 from widgets.i18n import is_chinese, zh_en
+from widgets.overview import state_label
 
 Action = lifecycle.Action
 
@@ -98,12 +99,94 @@ MARKER_GLYPHS: dict[ItemState, str] = {
 }
 
 
+# Timeline steps that are not console actions (sources write them: the simulator, the
+# 12345 and Open311 imports): the case's first entry is its discovery.
+STEP_LABELS: dict[str, tuple[str, str]] = {
+    "discover": ("发现", "Discovered"),
+    "create": ("立案", "Filed"),
+    "file": ("立案", "Filed"),
+}
+ROLE_LABELS: dict[Role, tuple[str, str]] = {
+    Role.DUTY_OFFICER: ("值班员", "duty officer"),
+    Role.DISPATCHER: ("调度员", "dispatcher"),
+    Role.LEADER: ("领导", "leader"),
+    Role.FIELD: ("现场人员", "field staff"),
+    Role.VIEWER: ("观看席", "viewer"),
+    Role.SYSTEM: ("系统", "system"),
+}
+# What to do instead, per state (the life cycle's hints, in the UI's language).
+STATE_HINTS: dict[CaseState, tuple[str, str]] = {
+    CaseState.DISCOVERED: ("请先上报", "report it first"),
+    CaseState.REPORTED: ("请先签收", "sign for it first"),
+    CaseState.SIGNED: ("请先派遣", "dispatch it first"),
+    CaseState.ASSIGNED: ("请等待承办人到场", "wait for the assignee to arrive"),
+    CaseState.RETURNED: ("请重新派遣", "dispatch it again"),
+    CaseState.HANDLING: ("请等待承办人反馈办结", "wait for the assignee to report it done"),
+    CaseState.COMPLETED: ("请核查结案或退回", "verify or reject it"),
+    CaseState.CLOSED: ("请回访报告人", "call the reporter back"),
+    CaseState.CALLED_BACK: ("请记录评价", "record the evaluation"),
+    CaseState.EVALUATED: ("此案已全部办完", "it is finished"),
+}
+
+
 def action_label(action: str) -> str:
+    """An action's or a timeline step's name in the UI's language (unknown ones as sent)."""
     try:
         a = Action(action)
     except ValueError:
-        return action
+        step = STEP_LABELS.get(action)
+        return action if step is None else _pick(step)
     return lifecycle.ACTION_LABELS_ZH[a] if is_chinese() else ACTION_LABELS_EN[a]
+
+
+def _pick(pair: tuple[str, str]) -> str:
+    """The (Chinese, English) entry of a table in the UI's language."""
+    return pair[0] if is_chinese() else pair[1]
+
+
+def _role_label(role: str) -> str:
+    try:
+        return _pick(ROLE_LABELS[Role(role)])
+    except (KeyError, ValueError):
+        return role
+
+
+def refusal_text(reason: str) -> str:
+    """Why an action was refused, in the UI's language: the life cycle's (or the server's)
+    reason read back into its code (``lifecycle.Refusal.parse``) and worded here. A reason
+    of no known form is shown as it came (it is the server's own sentence)."""
+    why = lifecycle.Refusal.parse(reason)
+    if why is None:
+        return reason
+    act = action_label(why.action) if why.action else ""
+    if why.code == "state":
+        state = CaseState(why.state)
+        return zh_en(
+            "案件{state}，不能{action}：{hint}", "cannot {action} a case that is {state}: {hint}"
+        ).format(
+            state=state_label(state) if is_chinese() else state_label(state).lower(),
+            action=act if is_chinese() else act.lower(),
+            hint=_pick(STATE_HINTS[state]),
+        )
+    texts = {
+        "unknown_action": zh_en("未知操作 {action}", "unknown action {action}"),
+        "role": zh_en("{role}无权{action}", "a {role} may not {action}"),
+        "needs_assignee": zh_en("派遣需要指定承办对象", "dispatch needs an assignee"),
+        "needs_reason": zh_en("{action}需要填写原因", "{action} needs a reason"),
+        "needs_rating": zh_en("评价需要 1 至 5 分", "a rating from 1 to 5 is needed"),
+        "needs_seconds": zh_en("延期需要延长的时间", "extend needs a positive duration"),
+        "conflict": zh_en(
+            "案件已被他人更新（版本冲突：现为第 {state} 版，本席看到的是第 {action} 版）",
+            "someone else changed the case first (version conflict: it is at version"
+            " {state}, this console saw {action})",
+        ),
+        "not_found": zh_en("案件 {action} 不存在", "no case {action}"),
+    }
+    return texts[why.code].format(
+        action=why.action if why.code in ("conflict", "not_found", "unknown_action") else act,
+        state=why.state,
+        role=_role_label(why.role),
+    )
 
 
 def item_state_label(state: ItemState) -> str:
@@ -126,12 +209,12 @@ def key_hint(action: Action) -> str:
 
 def refusal_reason(ctx: PanelContext, case: Any, action: Action) -> str | None:
     """Why ``action`` cannot be taken on ``case`` now (None when it can, parameters aside):
-    the life cycle's own words, after this console's queued actions on the case."""
+    the life cycle's reason in the UI's language, after this console's queued actions."""
     if ctx.outbox is None:
         return zh_en("只读席位：无法提交操作", "read-only console: no outbox")
     state = ctx.outbox.project_state(case.id, case.state)
     if action not in lifecycle.legal_actions(state, ctx.role):
-        return lifecycle.check(state, action.value, ctx.role, None) or "not allowed"
+        return refusal_text(lifecycle.check(state, action.value, ctx.role, None) or "")
     return None
 
 
@@ -165,7 +248,7 @@ def perform(
         )
     except lifecycle.IllegalTransition as err:
         head = f"{case_id} {label}：被拒绝 — " if zh else f"{case_id} {label}: refused — "
-        return Outcome(False, head + err.reason)
+        return Outcome(False, head + refusal_text(err.reason))
     tail = zh_en("已提交，待服务器确认", "queued, waiting for the server")
     return Outcome(True, f"{case_id} {label}：{tail}" if zh else f"{case_id} {label}: {tail}", item)
 

@@ -19,8 +19,17 @@ import math
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QKeyEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPolygonF,
+)
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -34,7 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from commandcenter.actions import NEEDS_ATTENTION, OutboxItem
+from commandcenter.actions import NEEDS_ATTENTION, ItemState, OutboxItem
 from commandcenter.dispatch import nearest_units
 from commandcenter.geo import lonlat_to_mercator
 from commandcenter.hall_time import local
@@ -44,7 +53,7 @@ from commandcenter.sla import format_remaining
 from commandcenter.store import ChangeSet
 from widgets import theme
 from widgets.base import Panel, PanelContext
-from widgets.cases import common
+from widgets.cases import common, desk
 from widgets.cases.common import Action
 from widgets.i18n import zh_en
 from widgets.overview import source_label, state_label
@@ -154,10 +163,12 @@ class CaseDetailPanel(Panel):
     icon = "🗎"
     description_zh = "这件事怎么办？时间线、位置、附近力量和监控、可执行的操作"
     description_en = "How do I handle this one? Timeline, place, nearby units and cameras, actions"
+    said = Signal(str, bool)  # (text, is_error) for the window's status line
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
         self.case_id = ""
+        self._awaiting = ""  # outbox key of the action the message says is waiting
         self.revealed: set[str] = set()
         self.head = QLabel(self.body)
         self.head.setObjectName("caseHead")
@@ -267,11 +278,29 @@ class CaseDetailPanel(Panel):
         if not self.torn_down and item.case_id == self.case_id:
             self._refresh_pending()
             self._refresh_buttons()
+            if item.key == self._awaiting and item.is_resolved:
+                # "已提交，待服务器确认" gives way to the server's answer.
+                self._awaiting = ""
+                label = common.action_label(item.action)
+                if item.state is ItemState.CONFIRMED:
+                    text = zh_en("{case} {action}：服务器已确认", "{case} {action}: confirmed")
+                    self._show_outcome(
+                        common.Outcome(True, text.format(case=item.case_id, action=label))
+                    )
+                else:
+                    self._show_outcome(
+                        common.Outcome(
+                            False,
+                            f"{item.case_id} {label}：{common.item_state_label(item.state)} — "
+                            f"{common.refusal_text(item.reason)}",
+                        )
+                    )
 
     def show_case(self, case_id: str) -> None:
         case = self.ctx.store.case(case_id) if case_id else None
         if case_id != self.case_id:
             self.message.clear()
+            self._awaiting = ""
         self.case_id = case.id if case is not None else ""
         self.empty.setVisible(case is None)
         self.scroll.setVisible(case is not None)
@@ -358,7 +387,7 @@ class CaseDetailPanel(Panel):
         lines = []
         for it in reversed(shown):
             colour = c["red"] if it.state in NEEDS_ATTENTION else c["amber"]
-            detail = it.reason or it.last_error
+            detail = common.refusal_text(it.reason) if it.reason else it.last_error
             lines.append(
                 f"<span style='color:{colour}'><b>{html.escape(common.marker_text(it))}</b></span>"
                 + (f"　{common.field_html(detail)}" if detail else "")
@@ -369,7 +398,9 @@ class CaseDetailPanel(Panel):
     def _refresh_buttons(self) -> None:
         case = self.ctx.store.case(self.case_id) if self.case_id else None
         for action, b in self.buttons.items():
-            b.setText(common.action_label(action.value) + common.key_hint(action))
+            # "Verify & close": an ampersand on a button is a mnemonic unless doubled.
+            label = common.action_label(action.value).replace("&", "&&")
+            b.setText(label + common.key_hint(action))
             reason = common.refusal_reason(self.ctx, case, action) if case is not None else ""
             b.setEnabled(reason is None)
             b.setToolTip(reason or "")
@@ -456,31 +487,34 @@ class CaseDetailPanel(Panel):
     # ---- actions -------------------------------------------------------------------------
 
     def act(self, action: Action) -> common.Outcome | None:
-        case = self.ctx.store.case(self.case_id) if self.case_id else None
-        if case is None:
-            return None
-        if action is Action.ASSIGN:
-            from widgets.cases.dispatch_dialog import DispatchDialog
+        """A button (or its key, when the detail has the keyboard) on the shown case."""
+        return desk.run_action(self, self.ctx, self.case_id, action, self._show_outcome)
 
-            dlg = DispatchDialog(self.ctx, case.id, self)
-            self.listen(dlg.sent, self._show_outcome)
-            dlg.open()
-            self.dispatch_dialog = dlg
-            return None
-        reason = common.refusal_reason(self.ctx, case, action)
-        params = {} if reason is not None else common.gather_params(self, case, action)
-        if params is None:
-            return None
-        outcome = common.perform(self.ctx, case.id, action, params)
-        self._show_outcome(outcome)
-        return outcome
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """The queue's action keys work here too (the buttons show them: "签收 (s)")."""
+        action = common.ACTION_KEYS.get(event.text().upper()) if event.text() else None
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if action is not None and mods in (
+            Qt.KeyboardModifier.NoModifier,
+            Qt.KeyboardModifier.ShiftModifier,
+        ):
+            self.act(action)
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def _show_outcome(self, outcome: common.Outcome) -> None:
+        if outcome.item is not None and not outcome.item.is_resolved:
+            self._awaiting = outcome.item.key
         c = theme.colors()
         colour = c["amber"] if outcome.ok else c["red"]
+        if outcome.item is None and outcome.ok:
+            colour = c["green"]
         self.message.setText(
             f"<span style='color:{colour}'><b>{common.field_html(outcome.message)}</b></span>"
         )
+        if not self.torn_down:
+            self.said.emit(outcome.message, not outcome.ok)
 
     def reveal(self) -> None:
         """Show the reporter unmasked for this case, and write who looked into the audit."""

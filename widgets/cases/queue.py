@@ -26,6 +26,7 @@ New urgent cases (the alarm engine's ``new_urgent``) flash and sound until ackno
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -34,12 +35,15 @@ import numpy as np
 import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     Qt,
+    QTimer,
+    Signal,
 )
-from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -48,6 +52,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QTabBar,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -59,7 +64,10 @@ from commandcenter.alarms import AlarmEngine
 from commandcenter.domain import CaseState, Source, Urgency
 from commandcenter.hall_time import local
 from commandcenter.queue import (
+    DUTY_QUEUES,
     LEVEL_NAMES,
+    STAGED_QUEUES,
+    STAGES,
     Columns,
     QueryResult,
     QueueFilter,
@@ -75,7 +83,7 @@ from commandcenter.sla import format_remaining
 from commandcenter.store import ChangeSet, Store
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
-from widgets.cases import common
+from widgets.cases import common, desk
 from widgets.cases.common import Action
 from widgets.i18n import is_chinese, zh_en
 from widgets.live import TICK_MS
@@ -144,6 +152,12 @@ class CaseQueueModel(QAbstractTableModel):
         self._headers: list[str] = []
         self.last_query_ms = 0.0
         self._evaluated_at = 0.0
+        # The case kept on screen although it left the filter (the officer's current row:
+        # an action must not make it vanish under the cursor), until the cursor moves.
+        self.pinned = ""
+        self.counts: dict[tuple[str, str], int] = {}  # the duty tabs' numbers
+        self._italic = QFont()
+        self._italic.setItalic(True)
         self.retranslate()
 
     # -- Qt model API
@@ -196,6 +210,8 @@ class CaseQueueModel(QAbstractTableModel):
                 return theme.color("text_dim")
             return None
         if role == Qt.ItemDataRole.FontRole:
+            if self.pinned and case.id == self.pinned:
+                return self._italic
             if col in (self.URGENT, self.LEVEL, self.COUNTDOWN, self.OUTBOX, self.ID) or (
                 case.urgency == Urgency.URGENT
             ):
@@ -271,7 +287,18 @@ class CaseQueueModel(QAbstractTableModel):
             return common.marker_text(item) if item is not None else ""
         return ""
 
+    def pinned_note(self) -> str:
+        """'已签收，不再属于此筛选': why the kept row is still shown ("" when none is)."""
+        case = self.store.case(self.pinned) if self.pinned else None
+        if case is None or self.position_of(case.id) < 0:
+            return ""
+        return zh_en("{state}，不再属于此筛选", "{state}; no longer in this filter").format(
+            state=state_label(case.state)
+        )
+
     def _tooltip(self, case: Any, col: int) -> str:
+        if self.pinned and case.id == self.pinned:
+            return self.pinned_note()
         if col == self.OUTBOX:
             item = self.markers.get(case.id)
             if item is None:
@@ -315,12 +342,24 @@ class CaseQueueModel(QAbstractTableModel):
             return np.zeros(0, dtype=np.int64)
         return np.flatnonzero(np.isin(self._rows, np.asarray(rows)))
 
-    def requery(self) -> None:
-        """Filter and sort again, keeping the view's selection and current row by case."""
+    def requery(self, keep: str = "") -> None:
+        """Filter and sort again, keeping the view's selection and current row by case.
+
+        ``keep``: a case shown even if it no longer passes the filter (``pinned``), where
+        it was, so that the case the officer just acted on stays under the cursor with
+        its neighbours around it; j/k then reach the next case as before."""
         t = time.perf_counter()
         cols = columns(self.store)
         result = self.index_.query_full(self.filter, self.sort_keys, cols=cols)
         rows = result.rows
+        self.counts = self.index_.duty_counts(self.filter, cols)
+        self.pinned = ""
+        kept = self.store.row_of(keep) if keep else None
+        if kept is not None and not bool(result.mask[kept]):
+            was = np.flatnonzero(self._rows == kept)
+            at = min(int(was[0]), rows.size) if was.size else 0
+            rows = np.insert(rows, at, kept)
+            self.pinned = keep
         self._result = result
         self._cols_owned = False
         self.layoutAboutToBeChanged.emit()
@@ -361,6 +400,29 @@ class CaseQueueModel(QAbstractTableModel):
         self._cols = columns(self.store)
         self._cols_owned = False
         self._evaluated_at = time.monotonic()
+        self.recount()  # time alone moves cases into 将超期 and 已超期
+        return True
+
+    def recount(self) -> None:
+        """The duty tabs' numbers again, over the columns the cells show."""
+        if self._cols is not None and self._cols.n == len(self.store):
+            self.counts = self.index_.duty_counts(self.filter, self._cols)
+
+    def shown_in_filter(self) -> int:
+        """Rows that pass the filter (the kept row aside): what the active tab counts."""
+        return int(self._rows.size) - (
+            1 if self.pinned and self.position_of(self.pinned) >= 0 else 0
+        )
+
+    def drop_pinned(self) -> bool:
+        """Remove the kept row (the cursor has left it); True when there was one."""
+        pos = self.position_of(self.pinned) if self.pinned else -1
+        self.pinned = ""
+        if pos < 0:
+            return False
+        self.beginRemoveRows(QModelIndex(), pos, pos)
+        self._rows = np.delete(self._rows, pos)
+        self.endRemoveRows()
         return True
 
     def update_in_place(self, case_ids: set[str], first: int = 0, last: int = -1) -> bool:
@@ -449,6 +511,9 @@ class CaseQueueView(QTableView):
         h.setStretchLastSection(True)
         h.setSortIndicator(CaseQueueModel.COUNTDOWN, Qt.SortOrder.AscendingOrder)
         self.key_actions: dict[Qt.Key, Callable[[], Any]] = {}
+        # A plain letter or digit with no action: told so (every key answers), instead
+        # of the table's silent jump to a row starting with that letter.
+        self.unknown_key: Callable[[str], Any] | None = None
         # "My action" right after the id: pending/conflict must show in a narrow dock too.
         h.moveSection(CaseQueueModel.OUTBOX, CaseQueueModel.ID + 1)
         h.setStretchLastSection(False)
@@ -471,9 +536,30 @@ class CaseQueueView(QTableView):
             CaseQueueModel.AGE: 4.5,
             CaseQueueModel.OUTBOX: 7,
         }
+        # English words are wider than the Chinese ones the em widths were set for: a
+        # column is at least as wide as its header and its longest fixed label.
+        bold = QFont(self.font())
+        bold.setBold(True)
+        fb = QFontMetrics(bold)
+        samples = {
+            CaseQueueModel.URGENT: [zh_en("紧急", "Urgent")],
+            CaseQueueModel.SOURCE: [source_label(s) for s in Source],
+            CaseQueueModel.STATE: [state_label(s) for s in CaseState],
+            CaseQueueModel.LEVEL: [zh_en("黄", "Yellow")],
+            CaseQueueModel.COUNTDOWN: [zh_en("超期 23h59m", "overdue 23h59m")],
+        }
+        model = self.model()
         for col, w in widths.items():
-            if col != CaseQueueModel.CATEGORY:
-                self.horizontalHeader().resizeSection(col, round(w * em + fm.height()))
+            if col == CaseQueueModel.CATEGORY:
+                continue
+            header = str(model.headerData(col, Qt.Orientation.Horizontal) or "")
+            need = max(
+                [fb.horizontalAdvance(header) + 2 * em]
+                + [fb.horizontalAdvance(t) for t in samples.get(col, [])]
+            )
+            self.horizontalHeader().resizeSection(
+                col, max(round(w * em + fm.height()), need + fm.height() + em)
+            )
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Plain letter keys are the officer's actions (no modifier: Ctrl+… stays the
@@ -488,6 +574,16 @@ class CaseQueueView(QTableView):
             slot()
             event.accept()
             return
+        text = event.text()
+        if (
+            self.unknown_key is not None
+            and len(text) == 1
+            and text.isalnum()
+            and mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier)
+        ):
+            self.unknown_key(text)
+            event.accept()
+            return
         super().keyPressEvent(event)
 
     def visible_rows(self) -> tuple[int, int]:
@@ -498,15 +594,44 @@ class CaseQueueView(QTableView):
             return 0, -1
         return top, bottom if bottom >= 0 else self.model().rowCount() - 1
 
-    def move(self, step: int) -> None:
+    def move(self, step: int) -> bool:
+        """Cursor ``step`` rows down (up when negative); False at either end."""
         model = self.model()
         n = model.rowCount()
         if not n:
-            return
+            return False
         cur = self.currentIndex().row()
         row = min(n - 1, max(0, (cur if cur >= 0 else -1) + step))
+        if row == cur:
+            return False
         self.selectRow(row)
         self.scrollTo(model.index(row, 0))
+        return True
+
+
+# The queue's tabs: every case of the bar's filter, then the duty officer's work lists.
+TABS: tuple[str, ...] = ("", *DUTY_QUEUES)
+
+
+def duty_label(duty: str) -> str:
+    return {
+        "": zh_en("全部", "All"),
+        "to_sign": zh_en("待签收", "To sign"),
+        "to_dispatch": zh_en("待派遣", "To dispatch"),
+        "due_soon": zh_en("本环节将超期", "About to breach"),
+        "overdue": zh_en("已超期", "Overdue"),
+        "supervised": zh_en("督办", "Supervised"),
+    }[duty]
+
+
+def stage_label(stage: str) -> str:
+    return {
+        "": zh_en("全部环节", "Every stage"),
+        "sign": zh_en("签收", "Sign"),
+        "dispatch": zh_en("派遣", "Dispatch"),
+        "on_site": zh_en("到场", "On site"),
+        "done": zh_en("办结", "Done"),
+    }[stage]
 
 
 @register
@@ -522,10 +647,17 @@ class CaseQueuePanel(Panel):
     SETTINGS: ClassVar[dict[str, Setting]] = {
         "sound": Setting("bool", True, "新紧急案件响铃", "Sound for new urgent cases"),
     }
+    # (text, is_error): what every key did, for the window's status line (the shell
+    # connects it; the banner shows the same inside the panel).
+    said = Signal(str, bool)
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
         self.model = CaseQueueModel(ctx.store, parent=self)
+        self._awaiting: dict[str, str] = {}  # outbox key -> case id of a queued action
+        self._pinned_said = ""  # the kept row's note last said (said once, not per re-sort)
+        self._first_row_wanted = False  # start_focus came before the first cases
+        self._palette: list[QAction] = []
         self.view = CaseQueueView(self.model, self.body)
         self.saved = SavedFilters(config_dir() / "queue_filters.json")
         self._own_alarms = ctx.alarms is None
@@ -547,10 +679,14 @@ class CaseQueuePanel(Panel):
         banner_row.addWidget(self.ack_button)
         self.keys_label = QLabel(self.body)
         self.keys_label.setObjectName("sectionNote")
+        self.keys_label.setTextFormat(Qt.TextFormat.RichText)  # ours: no feed text in it
+        self.key_states: dict[Action, bool] = {}  # which action keys fit the current case
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(4)
         layout.addLayout(self.filter_row)
+        layout.addWidget(self.tabs)
+        layout.addWidget(self.stages)
         layout.addLayout(banner_row)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.keys_label)
@@ -574,6 +710,9 @@ class CaseQueuePanel(Panel):
         self._select_timer = self.timer(150, self._publish_current)
         self._select_timer.stop()
         self._select_timer.setSingleShot(True)
+        self._recount_timer = self.timer(REQUERY_MS, self._recount)
+        self._recount_timer.stop()
+        self._recount_timer.setSingleShot(True)
         self._install_keys()
         self.listen(self.view.selectionModel().currentRowChanged, self._on_current)
         self.listen(ctx.bridge.changed, self._on_changed)
@@ -589,6 +728,20 @@ class CaseQueuePanel(Panel):
         self._update_count()
         self._update_banner()
         self._refresh_flash()
+        self.setFocusProxy(self.view)  # the panel focused (a dock's tab, the shell): keys
+
+    def start_focus(self) -> QWidget:
+        """Where the keyboard goes when the console starts: the list, its first row
+        current, so j/k and the action keys work before any click."""
+        self._first_row_wanted = True  # cases may arrive later (the feed connects)
+        self._take_first_row()
+        return self.view
+
+    def _take_first_row(self) -> None:
+        if self._first_row_wanted and self.model.rowCount():
+            self._first_row_wanted = False
+            if self.view.currentIndex().row() < 0:
+                self.view.selectRow(0)
 
     # ---- building ------------------------------------------------------------------------
 
@@ -622,6 +775,24 @@ class CaseQueuePanel(Panel):
         self.mute_button.toggled.connect(self._on_mute)
         self.count_label = QLabel(self.body)
         self.count_label.setObjectName("sectionNote")
+        self.search.installEventFilter(self)
+        self.tabs = QTabBar(self.body)
+        self.tabs.setObjectName("queueTabs")
+        self.tabs.setExpanding(False)
+        self.tabs.setDrawBase(False)
+        self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # 1-6 switch them from the list
+        for duty in TABS:
+            self.tabs.setTabData(self.tabs.addTab(""), duty)
+        self.stages = QTabBar(self.body)
+        self.stages.setObjectName("queueStages")
+        self.stages.setExpanding(False)
+        self.stages.setDrawBase(False)
+        self.stages.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for stage in ("", *STAGES):
+            self.stages.setTabData(self.stages.addTab(""), stage)
+        self.stages.setVisible(False)
+        self.listen(self.tabs.currentChanged, self._apply_tab)
+        self.listen(self.stages.currentChanged, self._apply_tab)
         row = QHBoxLayout()
         row.setSpacing(6)
         row.addWidget(self.search, 2)
@@ -636,11 +807,23 @@ class CaseQueuePanel(Panel):
 
     def _install_keys(self) -> None:
         keys = self.view.key_actions
-        keys[Qt.Key.Key_J] = lambda: self.view.move(1)
-        keys[Qt.Key.Key_K] = lambda: self.view.move(-1)
+        keys[Qt.Key.Key_J] = lambda: self.move(1)
+        keys[Qt.Key.Key_K] = lambda: self.move(-1)
         keys[Qt.Key.Key_A] = self.acknowledge_current
+        keys[Qt.Key.Key_Slash] = self.focus_search
         for letter, action in common.ACTION_KEYS.items():
             keys[Qt.Key(ord(letter))] = lambda a=action: self.act(a)
+        for i in range(len(TABS)):
+            keys[Qt.Key(Qt.Key.Key_1 + i)] = lambda i=i: self.tabs.setCurrentIndex(i)
+        keys[Qt.Key.Key_BracketLeft] = lambda: self._step_stage(-1)
+        keys[Qt.Key.Key_BracketRight] = lambda: self._step_stage(1)
+        self.view.unknown_key = lambda key: self.say(
+            zh_en(
+                "“{key}”键没有操作：可用的键见列表下方",
+                "No action on “{key}”: the keys are listed under the table",
+            ).format(key=key),
+            error=True,
+        )
         # Enter/Return: the view's own ``activated`` signal.
         self.listen(self.view.activated, lambda _i: self.open_current())
 
@@ -704,6 +887,13 @@ class CaseQueuePanel(Panel):
         self.search.blockSignals(True)
         self.search.setText(flt.text)
         self.search.blockSignals(False)
+        for bar, value in ((self.tabs, flt.duty), (self.stages, flt.stage)):
+            bar.blockSignals(True)
+            bar.setCurrentIndex(
+                max(0, next((i for i in range(bar.count()) if bar.tabData(i) == value), 0))
+            )
+            bar.blockSignals(False)
+        self.stages.setVisible(flt.duty in STAGED_QUEUES)
 
         def pick(box: QComboBox, value: Any) -> None:
             box.setCurrentIndex(max(0, box.findData(value)))
@@ -717,8 +907,65 @@ class CaseQueuePanel(Panel):
         pick(self.source_box, flt.sources[0] if len(flt.sources) == 1 else None)
 
     def _apply_text(self) -> None:
-        self.model.filter.text = self.search.text()
+        self._text_timer.stop()
+        if self.model.filter.text != self.search.text():
+            self.model.filter.text = self.search.text()
+            self._requery_now()
+
+    def _apply_tab(self, *_: object) -> None:
+        flt = self.model.filter
+        flt.duty = str(self.tabs.tabData(self.tabs.currentIndex()) or "")
+        staged = flt.duty in STAGED_QUEUES
+        flt.stage = str(self.stages.tabData(self.stages.currentIndex()) or "") if staged else ""
+        self.stages.setVisible(staged)
         self._requery_now()
+        if self.view.currentIndex().row() < 0 and self.model.rowCount():
+            self.view.selectRow(0)  # a new list: the cursor on its first case, keys ready
+        self.say(
+            zh_en("{queue}：{n} 件", "{queue}: {n}").format(
+                queue=self._tab_title(), n=f"{self.model.shown_in_filter():,}"
+            )
+        )
+
+    def _step_stage(self, step: int) -> None:
+        """[ and ]: the previous or next stage of 将超期/已超期 (other tabs have none)."""
+        if self.model.filter.duty not in STAGED_QUEUES:
+            self.say(
+                zh_en("仅“将超期”“已超期”分环节", "Only the breach tabs split by stage"),
+                error=True,
+            )
+            return
+        n = self.stages.count()
+        self.stages.setCurrentIndex((self.stages.currentIndex() + step) % n)
+
+    def _tab_title(self) -> str:
+        flt = self.model.filter
+        title = duty_label(flt.duty)
+        return f"{title} · {stage_label(flt.stage)}" if flt.stage else title
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """In the search box Down, Enter and Esc go to the results (letters are typed)."""
+        if watched is self.search and event.type() == QEvent.Type.KeyPress:
+            key = event.key() if isinstance(event, QKeyEvent) else None
+            if key in (Qt.Key.Key_Down, Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
+                self._apply_text()
+                self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+                if self.model.rowCount() and (
+                    key != Qt.Key.Key_Escape or self.view.currentIndex().row() < 0
+                ):
+                    self.view.selectRow(0)
+                self.say(
+                    zh_en(
+                        "{n} 件结果：j/k 选择，s 签收，d 派遣",
+                        "{n} results: j/k choose, s sign, d dispatch",
+                    ).format(n=f"{self.model.shown_in_filter():,}")
+                )
+                return True
+        return super().eventFilter(watched, event)
 
     def _apply_combos(self, *_: object) -> None:
         flt = self.model.filter
@@ -764,6 +1011,8 @@ class CaseQueuePanel(Panel):
     def _on_changed(self, cs: ChangeSet) -> None:
         if not (cs.reset or cs.cases_created or cs.cases_updated):
             return
+        if cs.reset or self.current_case_id() in cs.cases_updated:
+            self._refresh_keys()
         self.model.index_.mark_dirty()
         if cs.reset:
             self._fill_combos()
@@ -774,6 +1023,8 @@ class CaseQueuePanel(Panel):
             and not cs.cases_created
             and self.model.update_in_place(cs.cases_updated, *self.view.visible_rows())
         ):
+            if not self._recount_timer.isActive():
+                self._recount_timer.start()  # other tabs' numbers may have moved
             return
         wait = REQUERY_MS - (time.monotonic() - self._last_requery) * 1000
         self._requery_timer.start(max(0, int(wait)))
@@ -787,17 +1038,28 @@ class CaseQueuePanel(Panel):
         if now - self._heavy_at < HEAVY_GAP_S or since_tick > TICK_MS / 1000 - 2 * HEAVY_GAP_S:
             self._requery_timer.start(FRAME_MS)
             return
-        self._requery_now()
+        self._requery_now(keep_current=True)
         self._heavy_at = time.monotonic()
 
-    def _requery_now(self) -> None:
+    def _requery_now(self, keep_current: bool = False) -> None:
+        """``keep_current``: a live change (not the officer's filter) re-sorts: the current
+        case stays shown even when it left the filter (``CaseQueueModel.pinned``)."""
         self._requery_timer.stop()
         self._last_requery = time.monotonic()
-        self.model.requery()
+        self.model.requery(self.current_case_id() if keep_current else "")
         self._after_requery()
+        note = self.model.pinned_note()
+        if note and note != self._pinned_said:
+            self.show_message(f"{self.model.pinned} {note}")
+        self._pinned_said = note
+
+    def _recount(self) -> None:
+        self.model.recount()
+        self._update_count()
 
     def _after_requery(self) -> None:
         self._update_count()
+        self._take_first_row()
         sel = self.ctx.selection.case_ids
         if sel and self.view.currentIndex().row() < 0:
             self._show_case(sel[0])
@@ -840,13 +1102,38 @@ class CaseQueuePanel(Panel):
         one ran in the last half second, else evaluates them (and marks the frame busy)."""
         if self.model.refresh_columns():
             self._heavy_at = time.monotonic()
+            self._update_count()
+            # Time moved cases into (or out of) 将超期/已超期: the list follows its count.
+            active = self.model.counts.get((self.model.filter.duty, self.model.filter.stage))
+            moved = active is not None and active != self.model.shown_in_filter()
+            if moved and not self._requery_timer.isActive():
+                self._requery_timer.start(FRAME_MS)
         self.model.tick(*self.view.visible_rows())
 
     def _on_outbox(self, item: OutboxItem) -> None:
         if self.torn_down:
             return
+        if item.case_id == self.current_case_id():
+            self._refresh_keys()  # a queued 签收 opens 派遣 at once
         self.model.markers[item.case_id] = item
         self.model.announce_cases({item.case_id})
+        if item.key in self._awaiting and item.is_resolved:
+            # The answer to an action of this console: "待服务器确认" gives way to it.
+            del self._awaiting[item.key]
+            label = common.action_label(item.action)
+            if item.state is ItemState.CONFIRMED:
+                self.show_message(
+                    zh_en("{case} {action}：服务器已确认", "{case} {action}: confirmed").format(
+                        case=item.case_id, action=label
+                    )
+                )
+            else:
+                self.show_message(
+                    f"{item.case_id} {label}：{common.item_state_label(item.state)} — "
+                    f"{common.refusal_text(item.reason)}",
+                    error=True,
+                )
+            return
         if item.state in NEEDS_ATTENTION or item.state is ItemState.CONFIRMED:
             self._update_banner()
 
@@ -875,8 +1162,76 @@ class CaseQueuePanel(Panel):
 
     def _on_current(self, *_: object) -> None:
         self._select_timer.start()  # j/k held down should not rebuild the detail each row
+        if self.model.pinned and self.current_case_id() != self.model.pinned:
+            QTimer.singleShot(0, self._drop_pinned)  # not while the view changes rows
+
+    def _drop_pinned(self) -> None:
+        if self.torn_down or not self.model.pinned:
+            return
+        if self.current_case_id() != self.model.pinned and self.model.drop_pinned():
+            self._update_count()
+
+    def move(self, step: int) -> bool:
+        """j/k: the next or previous case; at either end the status line says so."""
+        moved = self.view.move(step)
+        if not moved:
+            self.say(
+                zh_en("已是最后一件", "Already at the last case")
+                if step > 0
+                else zh_en("已是第一件", "Already at the first case")
+            )
+        return moved
+
+    # The legend's action keys, in order, and what each is called there.
+    LEGEND: ClassVar[tuple[Action, ...]] = (
+        Action.SIGN,
+        Action.ASSIGN,
+        Action.RETURN,
+        Action.ESCALATE,
+        Action.EXTEND,
+        Action.VERIFY,
+        Action.CALL_BACK,
+    )
+
+    def _refresh_keys(self) -> None:
+        """The key legend, the keys that cannot apply to the current case greyed and
+        struck through (the detail's buttons and the palette say the same)."""
+        cid = self.current_case_id()
+        case = self.ctx.store.case(cid) if cid else None
+        c = theme.colors()
+        # An action key fits when its action, or the one it stands for here, does.
+        alternatives = {Action.RETURN: (Action.REJECT,), Action.CALL_BACK: (Action.EVALUATE,)}
+        parts = [zh_en("j/k 上下", "j/k move"), zh_en("Enter 打开", "Enter open")]
+        self.key_states = {}
+        for action in self.LEGEND:
+            fits = case is not None and any(
+                common.refusal_reason(self.ctx, case, a) is None
+                for a in (action, *alternatives.get(action, ()))
+            )
+            self.key_states[action] = fits
+            text = f"{common.KEY_OF_ACTION[action].lower()} {common.action_label(action.value)}"
+            parts.append(
+                html.escape(text)
+                if fits
+                else f"<span style='color:{c['text_dim']}; text-decoration: line-through'>"
+                f"{html.escape(text)}</span>"
+            )
+        parts += [
+            zh_en("a 确认告警", "a acknowledge"),
+            zh_en("1–6 队列", "1–6 queues"),
+            zh_en("[ ] 环节", "[ ] stage"),
+            zh_en("/ 搜索", "/ search"),
+        ]
+        self.keys_label.setText(" · ".join(parts))
+        self.keys_label.setToolTip(
+            zh_en(
+                "划去的键不适用于当前案件（按下会说明原因）",
+                "Struck-out keys do not apply to the current case (pressing one says why)",
+            )
+        )
 
     def _publish_current(self) -> None:
+        self._refresh_keys()
         cid = self.current_case_id()
         if cid:
             self.ctx.selection.select([cid], self.selection_origin)
@@ -884,6 +1239,13 @@ class CaseQueuePanel(Panel):
     def open_current(self) -> None:
         self._select_timer.stop()
         self._publish_current()
+        cid = self.current_case_id()
+        self.say(
+            zh_en("{case} 已在详情中打开", "{case} opened in the detail").format(case=cid)
+            if cid
+            else desk.no_case().message,
+            error=not cid,
+        )
 
     def _on_selection(self, selection: Selection) -> None:
         if selection.origin == self.selection_origin or not selection.case_ids:
@@ -917,53 +1279,38 @@ class CaseQueuePanel(Panel):
     # ---- actions -------------------------------------------------------------------------
 
     def act(self, action: Action, case_id: str | None = None) -> common.Outcome | None:
-        """The officer pressed an action key on the current case."""
+        """The officer pressed an action key (or chose it in the palette) on a case: the
+        current one unless ``case_id`` says which (it becomes the current one if shown)."""
+        if case_id and case_id != self.current_case_id():
+            self.select_case(case_id)
         cid = case_id or self.current_case_id()
-        case = self.ctx.store.case(cid) if cid else None
-        if case is None:
-            return None
-        if action is Action.ASSIGN:
-            return self.open_dispatch(cid)
-        outbox = self.ctx.outbox
-        if (
-            action is Action.RETURN
-            and outbox is not None
-            and outbox.project_state(cid, case.state) == CaseState.COMPLETED
-        ):
-            action = Action.REJECT  # the hall's 退回 of a finished case: not accepted
-        steps = common.callback_steps(case, self.ctx) if action is Action.CALL_BACK else [action]
-        outcome: common.Outcome | None = None
-        for step in steps:
-            reason = common.refusal_reason(self.ctx, case, step)
-            if reason is not None:
-                outcome = common.perform(self.ctx, cid, step, {})  # refused: audited, says why
-                break
-            params = common.gather_params(self, case, step)
-            if params is None:
-                return None  # cancelled
-            outcome = common.perform(self.ctx, cid, step, params)
-            if not outcome.ok:
-                break
-        if outcome is not None:
-            self.show_message(outcome.message, error=not outcome.ok)
-        return outcome
+        return desk.run_action(self, self.ctx, cid, action, self._report)
 
     def open_dispatch(self, case_id: str) -> Any:
-        from widgets.cases.dispatch_dialog import DispatchDialog
+        """The dispatch dialog for ``case_id`` (or the refusal, when it cannot be)."""
+        out = desk.run_action(self, self.ctx, case_id, Action.ASSIGN, self._report)
+        return out if out is not None else self.dispatch_dialog
 
-        case = self.ctx.store.case(case_id)
-        if case is None:
-            return None
-        reason = common.refusal_reason(self.ctx, case, Action.ASSIGN)
-        if reason is not None:
-            out = common.perform(self.ctx, case_id, Action.ASSIGN, {"assignee": "-"})
-            self.show_message(out.message, error=True)
-            return out
-        dlg = DispatchDialog(self.ctx, case_id, self)
-        self.listen(dlg.sent, lambda out: self.show_message(out.message, error=not out.ok))
-        dlg.open()
-        self.dispatch_dialog = dlg
-        return dlg
+    def _report(self, outcome: common.Outcome) -> None:
+        if outcome.item is not None and not outcome.item.is_resolved:
+            self._awaiting[outcome.item.key] = outcome.item.case_id
+        self.show_message(outcome.message, error=not outcome.ok)
+
+    def palette_actions(self, query: str = "") -> list[QAction]:
+        """The case actions the command palette offers: the current case's, and those of
+        any case whose id is typed ("PD0000123"), enabled as the life cycle allows."""
+        for act in self._palette:
+            act.deleteLater()
+        ids = [c for c in (self.current_case_id(), *self.ctx.selection.case_ids[:1]) if c]
+        for word in query.replace(",", " ").split():
+            if self.ctx.store.case(word.upper()) is not None:
+                ids.append(word.upper())
+            elif self.ctx.store.case(word) is not None:
+                ids.append(word)
+        self._palette = desk.palette_actions(
+            self, self.ctx, ids, lambda cid, action: self.act(action, cid)
+        )
+        return list(self._palette)
 
     def acknowledge_current(self) -> int:
         cid = self.current_case_id()
@@ -974,6 +1321,14 @@ class CaseQueuePanel(Panel):
                     case=cid, n=n
                 )
             )
+        elif cid:
+            self.say(
+                zh_en("{case}：没有待确认的告警", "{case}: no alarm to acknowledge").format(
+                    case=cid
+                )
+            )
+        else:
+            self.say(desk.no_case().message, error=True)
         self._refresh_flash()
         return n
 
@@ -988,15 +1343,23 @@ class CaseQueuePanel(Panel):
     # ---- messages ------------------------------------------------------------------------
 
     def show_message(self, text: str, error: bool = False) -> None:
+        """In the banner until the next message, and on the window's status line."""
         self.message = text
         self._message_error = error
         self._update_banner()
+        self.say(text, error)
+
+    def say(self, text: str, error: bool = False) -> None:
+        """On the window's status line only (movement, counts, notes)."""
+        if not self.torn_down:
+            self.said.emit(text, error)
 
     def _update_banner(self) -> None:
         attention = self.ctx.outbox.needs_attention() if self.ctx.outbox is not None else []
         lines = []
         for item in attention[-3:]:
-            lines.append(f"{common.marker_text(item)} · {item.case_id}：{item.reason}")
+            reason = common.refusal_text(item.reason)
+            lines.append(f"{common.marker_text(item)} · {item.case_id}：{reason}")
         error = bool(attention) or getattr(self, "_message_error", False)
         if self.message and not (attention and self.message in lines):
             lines.insert(0, self.message)
@@ -1013,11 +1376,26 @@ class CaseQueuePanel(Panel):
         )
 
     def _update_count(self) -> None:
+        self._update_tabs()
         self.count_label.setText(
             zh_en("{shown} / 共 {total} 件", "{shown} of {total}").format(
                 shown=f"{self.model.rowCount():,}", total=f"{len(self.ctx.store):,}"
             )
         )
+
+    def _update_tabs(self) -> None:
+        """'待签收 12': every tab with the rows it would show (``CaseQueueModel.counts``)."""
+        counts = self.model.counts
+        duty = self.model.filter.duty
+        for i in range(self.tabs.count()):
+            d = str(self.tabs.tabData(i) or "")
+            n = counts.get((d, ""))
+            self.tabs.setTabText(i, duty_label(d) + (f" {n:,}" if n is not None else ""))
+            self.tabs.setTabToolTip(i, zh_en("按 {key} 切换", "Key {key}").format(key=i + 1))
+        for i in range(self.stages.count()):
+            st = str(self.stages.tabData(i) or "")
+            n = counts.get((duty, st)) if duty in STAGED_QUEUES else None
+            self.stages.setTabText(i, stage_label(st) + (f" {n:,}" if n is not None else ""))
 
     def _on_mute(self, muted: bool) -> None:
         common.sounds().muted = muted
@@ -1042,12 +1420,7 @@ class CaseQueuePanel(Panel):
         self._on_mute(self.mute_button.isChecked())
         self.mute_button.setToolTip(zh_en("关闭告警提示音", "Mute the alarm tones"))
         self.ack_button.setText(zh_en("知道了", "Seen"))
-        self.keys_label.setText(
-            zh_en(
-                "j/k 上下 · Enter 打开 · s 签收 · d 派遣 · r 退回 · e 督办 · x 延期 · v 核查结案 · c 回访评价 · a 确认告警",
-                "j/k move · Enter open · s sign · d dispatch · r return · e supervise · x extend · v verify and close · c call back · a acknowledge",
-            )
-        )
+        self._refresh_keys()
         self._fill_combos()
         self._sync_bar()
         self._update_count()
@@ -1055,6 +1428,8 @@ class CaseQueuePanel(Panel):
 
     def on_teardown(self) -> None:
         self.view.key_actions.clear()  # the lambdas hold the panel
+        self.view.unknown_key = None
+        self.search.removeEventFilter(self)
         dlg = getattr(self, "dispatch_dialog", None)
         if dlg is not None and shiboken6.isValid(dlg):
             dlg.close()

@@ -6,7 +6,11 @@ action's name, in Chinese or English, and Enter runs it. Every action the window
 in the palette, with its shortcut shown, so "every action has a shortcut or is reachable
 from the palette" holds by construction.
 
-``CommandPalette`` is generic over QActions (it knows nothing of layouts). ``ShellCommands``
+``CommandPalette`` is generic over QActions (it knows nothing of layouts or cases). Beside
+the window's fixed actions it asks ``more(query)`` for entries that depend on what is
+typed and selected: the case actions ("签收 PD0000123") the case panels offer. Those are
+listed even when disabled, greyed with the reason, and Enter on one says the reason
+instead of running it: the palette shows what the buttons show. ``ShellCommands``
 declares the window's actions with their texts, shortcuts and tooltips, so the
 translations live with the widgets (``tr`` contexts are checked by tests/test_i18n.py);
 what the actions *do* is wired by ``layouts/shell.py``, because widgets never import
@@ -15,7 +19,7 @@ layouts. ``ScheduleDialog`` asks for a day/night shift a layout is bound to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTime
@@ -107,9 +111,15 @@ def collect_actions(roots: Iterable[QMenuBar | QMenu]) -> list[tuple[str, QActio
 class CommandPalette(QDialog):
     """Type to filter the window's actions; Enter runs the highlighted one, Esc closes."""
 
-    def __init__(self, entries: list[tuple[str, QAction]], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        entries: list[tuple[str, QAction]],
+        parent: QWidget | None = None,
+        more: Callable[[str], list[QAction]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("commandPalette")
+        self._more = more
         self.setWindowTitle(zh_en("命令面板", "Command palette"))
         self.setModal(True)
         self._entries = entries
@@ -124,9 +134,11 @@ class CommandPalette(QDialog):
         self.list = QListWidget(self)
         self.list.setObjectName("paletteList")
         self.list.setUniformItemSizes(True)
-        self.hint = QLabel(
-            zh_en("回车执行 · Esc 关闭 · ↑↓ 选择", "Enter runs · Esc closes · ↑↓ choose"), self
+        self._hint_text = zh_en(
+            "回车执行 · Esc 关闭 · ↑↓ 选择 · 输入案件编号查找其操作",
+            "Enter runs · Esc closes · ↑↓ choose · type a case id for its actions",
         )
+        self.hint = QLabel(self._hint_text, self)
         self.hint.setObjectName("paletteHint")
         col = QVBoxLayout(self)
         col.addWidget(self.query)
@@ -142,8 +154,10 @@ class CommandPalette(QDialog):
     def refilter(self, text: str) -> None:
         """Show the entries matching ``text``, best first; the first is highlighted."""
         self.list.clear()
+        self.hint.setText(self._hint_text)
         scored = []
-        for i, (label, act) in enumerate(self._entries):
+        extra = [(action_label(a), a) for a in self._more(text)] if self._more else []
+        for i, (label, act) in enumerate([*extra, *self._entries]):
             keys = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             hay = f"{label} {act.toolTip()} {act.objectName()}"
             s = fuzzy_score(text, label)
@@ -151,10 +165,24 @@ class CommandPalette(QDialog):
                 s2 = fuzzy_score(text, hay)
                 s = None if s2 is None else s2 - 10_000  # label matches rank first
             if s is not None:
+                if not act.isEnabled():
+                    s -= 50  # below the enabled ones of an equal match
                 scored.append((-s, i, label, keys, act))
-        scored.sort()
+        scored.sort(key=lambda x: (x[0], x[1]))
         for _, _, label, keys, act in scored:
-            item = QListWidgetItem(f"{label}    {keys}" if keys else label)
+            text_ = f"{label}    {keys}" if keys else label
+            item = QListWidgetItem(text_)
+            if not act.isEnabled():
+                item.setText(
+                    zh_en("{entry}    （不可用：{why}）", "{entry}    (unavailable: {why})").format(
+                        entry=text_, why=act.toolTip()
+                    )
+                )
+                item.setForeground(
+                    self.palette().color(
+                        self.palette().ColorGroup.Disabled, self.palette().ColorRole.Text
+                    )
+                )
             item.setData(Qt.ItemDataRole.UserRole, act)
             item.setToolTip(act.toolTip())
             self.list.addItem(item)
@@ -170,6 +198,11 @@ class CommandPalette(QDialog):
         if item is None:
             return
         act: QAction = item.data(Qt.ItemDataRole.UserRole)
+        if not act.isEnabled():  # shown, but it does not run: say why, stay open
+            self.hint.setText(
+                zh_en("不可用：{why}", "Unavailable: {why}").format(why=act.toolTip())
+            )
+            return
         self.accept()
         act.trigger()
 

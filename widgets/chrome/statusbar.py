@@ -9,23 +9,34 @@ an officer looking at the right-hand wall must not have to turn to the left one 
 that the feed is down. The bar is driven by the shared ``LiveBridge`` (one 1 Hz tick and
 status signal for all windows) and disconnects itself in ``teardown``.
 
+With several live sources the strip's badge shows the worst of them (the hall status of
+``commandcenter.status.StatusBoard``) and a label beside it counts how many are live, with
+every source's own state, counters and last error in its tooltip: the officer sees that
+one source is down without opening the feed status panel, and which one on hover.
+
 The time slider (``widgets.chrome.timeslider.TimeSlider``) goes in a slot of its own
 (``set_time_slider``) so every screen can leave live mode and show that it has; the bar
 tears it down with itself, because the slider subscribes to the shell's time-travel
 controller, which outlives every window.
+
+The message line (``say``) is where every key of the officer answers: what an action did,
+why it was refused, that the server confirmed it. It is a label of its own, not
+``showMessage``: a message must not hide the link badge beside it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from commandcenter.status import LinkState, StatusBoard
+from widgets import theme
 from widgets.chrome.timeslider import TimeSlider
 from widgets.i18n import zh_en
 from widgets.live import LiveBridge
-from widgets.overview import StatusStrip
+from widgets.overview import StatusStrip, link_label
 
 __all__ = ["HallStatusBar", "StatusStrip"]
 
@@ -40,7 +51,18 @@ class HallStatusBar(QStatusBar):
         self.strip = StatusStrip(bridge.store, bridge.status, self)
         self.where = QLabel(self)
         self.where.setObjectName("layoutWhere")
+        self.message = QLabel(self)
+        self.message.setObjectName("statusMessage")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # case data may be in it
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.message.clear)
         self.addWidget(self.strip, 1)
+        self.addPermanentWidget(self.message)
+        self.board: StatusBoard | None = bridge.sources
+        self.sources = QLabel(self)
+        self.sources.setObjectName("sourcesSummary")
+        self.addPermanentWidget(self.sources)
         self.addPermanentWidget(self.where)
         self._layout_name = ""
         self._screen_name = ""
@@ -48,6 +70,7 @@ class HallStatusBar(QStatusBar):
         self._undo: list[Callable[[], None]] = []
         self._listen(bridge.tick, self._on_tick)
         self._listen(bridge.statusChanged, self.strip.update_status)
+        self._listen(bridge.statusChanged, self.update_sources)
         self.retranslate()
 
     def _listen(self, signal, slot) -> None:  # type: ignore[no-untyped-def]
@@ -65,6 +88,42 @@ class HallStatusBar(QStatusBar):
         # Counters move without a status notification: re-read them with the clock.
         self.strip.update_status()
         self.strip.update_time()
+        self.update_sources()
+
+    def update_sources(self, *_: object) -> None:
+        """``live/total`` sources, shown when there are several; each one in the tooltip."""
+        rows = self.board.rows if self.board is not None else []
+        self.sources.setVisible(len(rows) > 1)
+        if len(rows) < 2:
+            return
+        live = sum(r.status.state is LinkState.LIVE for r in rows)
+        self.sources.setText(
+            zh_en("数据源 {live}/{total} 实时", "sources {live}/{total} live").format(
+                live=live, total=len(rows)
+            )
+        )
+        alert = live < len(rows)
+        if self.sources.property("alert") != alert:
+            self.sources.setProperty("alert", alert)
+            self.sources.style().unpolish(self.sources)
+            self.sources.style().polish(self.sources)
+        lines = []
+        for r in rows:
+            st = r.status
+            line = zh_en(
+                "{name}（{kind}）：{state} · 事件 {events} · 隔离 {bad}",
+                "{name} ({kind}): {state} · events {events} · quarantined {bad}",
+            ).format(
+                name=r.name,
+                kind=r.kind,
+                state=link_label(st.state),
+                events=f"{st.applied:,}",
+                bad=f"{st.quarantined_total:,}",
+            )
+            if st.last_error:
+                line += "\n    " + st.last_error
+            lines.append(line)
+        self.sources.setToolTip("\n".join(lines))
 
     def set_time_slider(self, slider: TimeSlider) -> None:
         """Put the time slider between the status strip and the layout name; the bar owns
@@ -76,6 +135,19 @@ class HallStatusBar(QStatusBar):
         self.time_slider = slider
         self.insertPermanentWidget(1, slider, 1)  # after the strip (index 0), before `where`
         self._undo.append(slider.teardown)
+
+    MESSAGE_MS = 30_000  # a message stays this long unless the next one replaces it
+
+    def say(self, text: str, error: bool = False) -> None:
+        """Show what the officer's last key did (red when it was refused)."""
+        c = theme.colors()
+        colour = c["red"] if error else c["text_strong"]
+        self.message.setStyleSheet(
+            f"QLabel#statusMessage {{ color: {colour}; font-weight: bold; padding: 0 8px; }}"
+        )
+        self.message.setText(text)
+        self.message.setToolTip(text)
+        self._message_timer.start(self.MESSAGE_MS)
 
     def set_location(self, layout_name: str, screen_name: str) -> None:
         """Say which layout this window shows and on which screen (operators arranging
@@ -95,6 +167,7 @@ class HallStatusBar(QStatusBar):
                 "The layout shown and the screen (monitor output) this window is on",
             )
         )
+        self.update_sources()
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:

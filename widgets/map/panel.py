@@ -38,7 +38,13 @@ from commandcenter.domain import STATE_LABELS_ZH, CaseState
 from commandcenter.geojson import GeoJSONError, from_geography
 from commandcenter.geojson import load as load_geojson
 from commandcenter.store import ChangeSet
-from commandcenter.tiles import MBTilesSource, TileCache, TileSourceError, XYZSource
+from commandcenter.tiles import (
+    CacheHealth,
+    MBTilesSource,
+    TileCache,
+    TileSourceError,
+    XYZSource,
+)
 from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import is_chinese, zh_en
 from widgets.map import tools
@@ -181,6 +187,7 @@ class MapPanel(Panel):
         self.banner = QLabel(self.body)
         self.banner.setObjectName("mapBanner")
         self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)  # file names and reasons, as written
         self.banner.setStyleSheet(
             "QLabel#mapBanner { background: #3a2a05; color: #ffe58f; padding: 4px 8px; }"
         )
@@ -257,6 +264,9 @@ class MapPanel(Panel):
         self.canvas.add_layer(self.cases.selection, 60)
         self.tile_layer: TileLayer | None = None
         self.fetcher: TileFetcher | None = None
+        self._cache_seen = -1  # the version of the tile cache's health last shown
+        self._tile_error = ""  # the first tile failure of this source, shown with a count
+        self._errors_shown = 0
         self._tile_key: tuple[str, str, str] | None = None
         self._components_given = False
         self._components_built = False
@@ -369,6 +379,9 @@ class MapPanel(Panel):
         self._tile_key = key
         self._close_tiles()
         self._message("tiles", None)
+        self._message("tile_cache", None)
+        self._cache_seen = -1
+        self._tile_error = ""
         zh = is_chinese()
         if s["base"] == "none":
             return
@@ -397,12 +410,56 @@ class MapPanel(Panel):
             return
         self.fetcher = TileFetcher(source, cache, parent=self)
         self.listen(self.fetcher.failed, self._tile_failed)
+        self.listen(self.fetcher.cache_trouble, self._cache_trouble)
+        if cache is not None and not cache.health.ok:  # found at opening (a folder set aside)
+            self._cache_trouble(cache.report())
         self.tile_layer = TileLayer(self.fetcher, source.min_zoom, source.max_zoom)
         self.tile_layer.setOpacity(float(s["tile_opacity"]))
         self.canvas.add_layer(self.tile_layer, 0)
 
     def _tile_failed(self, message: str) -> None:
-        self._message("tiles", (zh_en("底图瓦片加载失败：", "Tiles failed: ")) + message)
+        self._tile_error = self._tile_error or message
+        self._show_tile_errors()
+
+    def _show_tile_errors(self) -> None:
+        """The first failure and how many tiles have failed so far (the fetcher reports a
+        cause once; the count is refreshed with the frame)."""
+        n = self.fetcher.errors if self.fetcher is not None else 0
+        self._errors_shown = n
+        self._message(
+            "tiles",
+            zh_en("底图瓦片加载失败 {n} 次：", "Tiles failed ({n}): ").format(n=n) + self._tile_error,
+        )
+
+    def _cache_trouble(self, health: CacheHealth) -> None:
+        """The disk cache's troubles in one banner line, counted, with where the last
+        damaged file was kept; the tiles are fetched again (or without a cache)."""
+        if health.version <= self._cache_seen:
+            return  # an older report overtaken by a newer one from another worker
+        self._cache_seen = health.version
+        parts: list[str] = []
+        if health.corrupt:
+            n, last = health.corrupt, health.kept[-1] if health.kept else ""
+            parts.append(
+                zh_en(
+                    "{n} 个损坏的缓存文件已另存为 {last} 等，瓦片重新获取",
+                    "{n} damaged file(s) kept aside (last: {last}), tiles fetched again",
+                ).format(n=n, last=last)
+            )
+        if health.write_errors:
+            parts.append(
+                zh_en(
+                    "{n} 次写入失败（{error}）", "{n} write(s) failed ({error})"
+                ).format(n=health.write_errors, error=health.last_error)
+            )
+        if health.disabled:
+            parts.append(
+                zh_en(
+                    "缓存已停用：{why}；瓦片直接获取", "cache off: {why}; tiles fetched without it"
+                ).format(why=health.disabled)
+            )
+        if parts:
+            self._message("tile_cache", zh_en("底图缓存：", "Tile cache: ") + "；".join(parts))
 
     def _close_tiles(self) -> None:
         if self.tile_layer is not None:
@@ -517,6 +574,12 @@ class MapPanel(Panel):
         (rate-limited: both are whole-county aggregates), legend counts, and re-centring
         the cached layers once a pan has settled."""
         self._load_boundaries_if_changed()
+        if (
+            self._tile_error
+            and self.fetcher is not None
+            and self.fetcher.errors != self._errors_shown
+        ):
+            self._show_tile_errors()
         now = time.monotonic()
         for item in self._cached_layers():
             if item.cache.recentre(now):

@@ -36,10 +36,12 @@ def default_cache_dir() -> Path:
 
 class TileFetcher(QObject):
     """``request(z, x, y)`` -> later ``loaded((z, x, y), bytes | None)`` on the GUI thread;
-    ``failed(message)`` once per distinct failure cause."""
+    ``failed(message)`` once per distinct failure cause; ``cache_trouble(CacheHealth)``
+    whenever the disk cache kept something aside, failed to write or turned itself off."""
 
     loaded = Signal(object, object)
     failed = Signal(str)
+    cache_trouble = Signal(object)
 
     def __init__(
         self,
@@ -59,6 +61,7 @@ class TileFetcher(QObject):
         self._reported: set[str] = set()
         self._client: httpx.Client | None = None
         self.errors = 0
+        self._health_seen = cache.health.version if cache is not None else 0
         if isinstance(source, XYZSource):
             self._client = httpx.Client(
                 timeout=timeout_s,
@@ -106,6 +109,10 @@ class TileFetcher(QObject):
                 if cause not in self._reported:
                     self._reported.add(cause)
                     self.failed.emit(error)
+            if self.cache is not None and self.cache.health.version != self._health_seen:
+                health = self.cache.report()
+                self._health_seen = health.version
+                self.cache_trouble.emit(health)
             self.loaded.emit(key, data)
         except RuntimeError:
             pass  # the receiver went away between the check and the emit

@@ -1,6 +1,8 @@
 """The "feed_status" panel: can I trust what I see?
 
-The link state and how long it has held, the age of the data, the counters of what arrived
+One row per live source (its state, cases held, events applied, quarantined, last error;
+from ``PanelContext.sources``), then, for the hall as a whole (the worst source's state,
+the sums of their counters): the link state and how long it has held, the age of the data, the counters of what arrived
 and what was refused, the reasons behind every refusal (quarantine by reason, unknown kinds,
 connection errors by cause) and the most recent bad events with their detail. The status
 strip of the overview says the same in one line; this panel is where the officer looks
@@ -29,7 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from commandcenter.hall_time import local
-from commandcenter.status import FeedStatus, LinkState
+from commandcenter.status import FeedStatus, LinkState, StatusBoard
+from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import zh_en
 from widgets.masking import mask_of
@@ -38,6 +41,15 @@ from widgets.registry import register
 from widgets.video.health import video_rows
 
 STALE_AFTER_S = 10.0
+_SOURCE_COLUMNS = 7
+# A state in a table cell, in the theme's words: the freshness badge's levels.
+_STATE_COLOUR = {
+    LinkState.LIVE: "green",
+    LinkState.CONNECTING: "grey",
+    LinkState.STALE: "stale",
+    LinkState.RECONNECTING: "red",
+    LinkState.STOPPED: "grey",
+}
 
 
 def _repolish(w: QWidget) -> None:
@@ -117,6 +129,9 @@ class FeedStatusPanel(Panel):
             grid.addWidget(caption, 1, i)
             self.counters[key] = (caption, value)
 
+        self.sources_title = QLabel(body, objectName="sectionTitle")
+        self.sources = _table(body, _SOURCE_COLUMNS)
+        self.sources.setObjectName("sourcesTable")
         self.problems_title = QLabel(body, objectName="sectionTitle")
         self.problems = _table(body, 3)
         self.bad_title = QLabel(body, objectName="sectionTitle")
@@ -128,6 +143,8 @@ class FeedStatusPanel(Panel):
         col.setContentsMargins(12, 8, 12, 10)
         col.setSpacing(8)
         col.addLayout(top)
+        col.addWidget(self.sources_title)
+        col.addWidget(self.sources)
         col.addLayout(grid)
         col.addWidget(self.last_error)
         col.addWidget(self.problems_title)
@@ -135,6 +152,7 @@ class FeedStatusPanel(Panel):
         col.addWidget(self.bad_title)
         col.addWidget(self.bad, 1)
 
+        self._sources_key: tuple[Any, ...] = ()
         self._problems_key: tuple[Any, ...] = ()
         self._bad_key: tuple[Any, ...] = ()
         self.listen(ctx.bridge.tick, self.refresh)
@@ -180,8 +198,48 @@ class FeedStatusPanel(Panel):
             else ""
         )
         self.last_error.setVisible(bool(st.last_error))
+        self._fill_sources(self.ctx.sources)
         self._fill_problems(st)
         self._fill_bad(st)
+
+    def _fill_sources(self, board: StatusBoard | None) -> None:
+        """One row per live source: which one is down, and why, at a glance."""
+        rows = board.rows if board is not None else []
+        values = [
+            (
+                r.name,
+                r.kind,
+                r.where,
+                r.status.state,
+                r.cases() if r.cases is not None else 0,
+                r.status.applied,
+                r.status.quarantined_total,
+                self.mask.text(r.status.last_error),
+            )
+            for r in rows
+        ]
+        key = tuple(values)
+        if key == self._sources_key:
+            return
+        self._sources_key = key
+        self.sources_title.setVisible(bool(rows))
+        self.sources.setVisible(bool(rows))
+        t = self.sources
+        t.setRowCount(len(values))
+        for r, (name, kind, where, state, cases, events, bad, error) in enumerate(values):
+            badge = _item(f"● {link_label(state)}")
+            badge.setData(Qt.ItemDataRole.UserRole, state.value)
+            badge.setForeground(theme.color(_STATE_COLOUR[state]))
+            t.setItem(r, 0, _item(name, f"{kind} · {where}" if where else kind))
+            t.setItem(r, 1, _item(kind))
+            t.setItem(r, 2, badge)
+            t.setItem(r, 3, _item(f"{cases:,}", align_right=True))
+            t.setItem(r, 4, _item(f"{events:,}", align_right=True))
+            t.setItem(r, 5, _item(f"{bad:,}", align_right=True))
+            t.setItem(r, 6, _item(error or "—", error))
+        t.setFixedHeight(
+            t.horizontalHeader().height() + 4 + sum(t.rowHeight(i) for i in range(len(values)))
+        )
 
     def _age_text(self, age: float | None) -> str:
         if age is None:
@@ -284,6 +342,19 @@ class FeedStatusPanel(Panel):
                 "Time since the server last proved alive (event or heartbeat)",
             )
         )
+        self.sources_title.setText(zh_en("数据源", "Sources"))
+        self.sources.setHorizontalHeaderLabels(
+            [
+                zh_en("数据源", "Source"),
+                zh_en("类型", "Kind"),
+                zh_en("状态", "State"),
+                zh_en("案件", "Cases"),
+                zh_en("事件", "Events"),
+                zh_en("隔离", "Quarantined"),
+                zh_en("最近错误", "Last error"),
+            ]
+        )
+        self._sources_key = ()
         self.problems_title.setText(zh_en("被拒收和失败，按原因", "Refused and failed, by reason"))
         self.problems.setHorizontalHeaderLabels(
             [zh_en("次数", "Count"), zh_en("类别", "Kind"), zh_en("原因", "Reason")]

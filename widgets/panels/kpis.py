@@ -38,6 +38,7 @@ from commandcenter.metrics.explain import explain
 from commandcenter.store import ChangeSet
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
+from widgets.fitlabel import FitLabel
 from widgets.i18n import is_chinese, zh_en
 from widgets.plaintext import plain_tooltip
 from widgets.registry import register
@@ -155,9 +156,9 @@ class KpiTile(QFrame):
         self.label = QLabel(self, objectName="kpiLabel")
         self.value = QLabel("—", self, objectName="kpiValue")
         self.unit = QLabel(self, objectName="kpiUnit")
-        self.platform = QLabel(self, objectName="kpiPlatform")
+        self.platform = FitLabel(parent=self, objectName="kpiPlatform")
         self.platform.setProperty("differs", False)
-        self.target = QLabel(self, objectName="kpiTarget")
+        self.target = FitLabel(parent=self, objectName="kpiTarget", min_scale=0.8)
         for lab in (self.label, self.value, self.unit, self.platform, self.target):
             lab.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
             lab.setTextFormat(Qt.TextFormat.PlainText)
