@@ -379,6 +379,16 @@ def main(argv: list[str] | None = None) -> int:
         shell.show_problem(f"历史记录已停止 / journal stopped recording:\n{reason}")
 
     recorder = Recorder(store, journal, on_failure=_journal_down)
+    # What `main.py import` brought in (months of history) is in the live store too, so
+    # rankings and trends cover it, not only time travel; a source's snapshot keeps it.
+    try:
+        imported = journal.load_history(store)
+    except Exception as err:  # a damaged history table must not keep the hall dark
+        log.exception("imported history could not be loaded")
+        problems.append(f"导入的历史无法读取 / imported history unreadable: {err}")
+        imported = 0
+    if imported:
+        log.info("imported history: %d cases in the store", imported)
     timetravel = TimeTravel(store, journal)
     first_size = None
     if args.geometry:
@@ -544,8 +554,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report_sources(board: Any, mux: Any) -> None:
     """--report-sources: each source's own row, as the feed status panel shows it, and
-    what it holds in the store."""
+    what it holds in the store; then the store's whole count (imported history too)."""
     board.refresh()
+    print(f"STORE cases={len(mux.store)}", flush=True)
     for row in board.rows:
         st = row.status
         owned = mux.parts[row.name].owned

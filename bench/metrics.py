@@ -41,6 +41,7 @@ def columns_of(frame: pd.DataFrame) -> CaseColumns:
         closed=frame["closed_ts"].to_numpy(),
         on_site=frame["on_site_ts"].to_numpy(),
         extension=frame["extension_s"].to_numpy(),
+        due=frame["due_ts"].to_numpy() if "due_ts" in frame else np.zeros(len(frame)),
         codes={c: frame[c].cat.codes.to_numpy().astype(np.int32) for c in CODE_COLUMNS},
         values={c: [str(v) for v in frame[c].cat.categories] for c in CODE_COLUMNS},
     )

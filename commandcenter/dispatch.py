@@ -8,14 +8,19 @@ The dispatch dialog (派遣) asks two questions and this module answers both wit
   case's township and village/community (三级调度: county department, township,
   village). Each suggestion says why, because an officer who does not see why a body is
   suggested will not trust the list.
-- **Which unit, if one should drive there?** ``nearest_units`` ranks the field units in
-  the store by status (available first) and great-circle distance, vectorised over all
-  units with numpy (a county has ~150; the same code serves thousands), with an ETA from
-  the unit's kind.
+- **Which person or vehicle, if one should go there?** ``nearest_units`` ranks the field
+  units in the store by availability first (idle, then returning from a case, then busy
+  or already on the way to another: an officer sends the free worker 0.8 km off, not the
+  one driving to a case 26 km away), then by ETA, vectorised over all units with numpy (a
+  county has ~150; the same code serves thousands). The ETA is an estimate, not routing:
+  the straight-line distance times ``ROAD_FACTOR`` at the unit kind's usual speed. Each
+  suggestion carries what its reason line needs (status, distance, ETA, same grid or
+  township, the case it is busy with).
 
 Assignees are sent by name for departments, townships and villages, as the reference
 county does (``assignee`` is free text on the wire and the timeline shows it as is), and
-by id for units (the server sends that unit to the case).
+by unit id for people (``assignee_kind`` ``person``: grid workers, enforcement officers,
+inspectors) and vehicles (``unit``); the server sends that unit to the case.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ import numpy as np
 from commandcenter.domain import AssigneeKind, UnitKind, UnitStatus
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
-ROAD_FACTOR = 1.3  # roads are ~1.3x the crow's flight in a county like Pingding
+# The detour factor: roads are ~1.3x the crow's flight in a county like Pingding (the
+# usual circuity of rural and small-town road networks is 1.2 to 1.4).
+ROAD_FACTOR = 1.3
 # Travel speeds by unit kind, m/s (what the reference county's units drive or ride at).
 SPEED_MPS: dict[str, float] = {
     UnitKind.VEHICLE.value: 12.0,
@@ -38,12 +45,63 @@ SPEED_MPS: dict[str, float] = {
     UnitKind.INSPECTOR.value: 4.5,
 }
 DEFAULT_SPEED_MPS = 4.5
-# Ranked preference of unit statuses; units in other states (off duty, offline) cannot go.
-DEFAULT_STATUSES: tuple[str, ...] = (
-    UnitStatus.AVAILABLE.value,
-    UnitStatus.EN_ROUTE.value,
-    UnitStatus.BUSY.value,
+# Availability tiers, best first: idle, then on the way back from a case (free, a little
+# further), then busy or on the way to another case (sending them takes them off it).
+# Units in other states (off duty, offline) cannot go and are left out.
+DEFAULT_STATUSES: dict[str, int] = {
+    UnitStatus.AVAILABLE.value: 0,
+    UnitStatus.RETURNING.value: 1,
+    UnitStatus.BUSY.value: 2,
+    UnitStatus.EN_ROUTE.value: 2,
+}
+# Unit kinds that are one person (assignee_kind "person"); the others are vehicles ("unit").
+PERSON_KINDS = frozenset(
+    {UnitKind.GRID_WORKER.value, UnitKind.ENFORCEMENT.value, UnitKind.INSPECTOR.value}
 )
+
+
+# Why a body is suggested: code -> (Chinese, English), filled from ``Reason.fields``.
+REASON_TEXTS: dict[str, tuple[str, str]] = {
+    "responsible": (
+        "职责部门：{category} → {department}",
+        "Responsible: {category} → {department}",
+    ),
+    "full_name": ("{name}", "{name}"),
+    "field_units": (
+        "通常派现场力量处置：见最近可用单元",
+        "Usually handled on site: see the nearest free people and vehicles",
+    ),
+    "area": ("属地：案件位于{town}", "Area: the case is in {town}"),
+    "local_matter": (
+        "{category}按属地管理，由乡镇（街道）牵头",
+        "{category} is a local matter: the township leads",
+    ),
+    "unknown_category": (
+        "类别“{category}”不在本县职责清单中，先交属地",
+        "“{category}” is not in the county's list of duties: to the area first",
+    ),
+    "village": ("属地村（社区）：{village}（{grid}）", "Village (community): {village} ({grid})"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason a body is suggested: a ``REASON_TEXTS`` code and its fields (names from
+    the county's geography, shown as they are)."""
+
+    code: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+    def text(self, chinese: bool = True) -> str:
+        zh, en = REASON_TEXTS[self.code]
+        return (zh if chinese else en).format(**dict(self.fields))
+
+    def __str__(self) -> str:
+        return self.text(True)
+
+
+def _reason(code: str, **fields: str) -> Reason:
+    return Reason(code, tuple(fields.items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +113,7 @@ class Suggestion:
     name: str  # for people (the same as assignee for named bodies)
     code: str  # the geography's code, when it has one
     score: float  # higher first; only the order matters
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
 
     @property
     def params(self) -> dict[str, str]:
@@ -64,14 +122,27 @@ class Suggestion:
 
 
 class UnitSuggestion(NamedTuple):
-    """(unit id, name, distance_m, status, eta_min); kind and department are in the
-    store's record (``store.units[unit_id].status``)."""
+    """A person or vehicle to send, with what its reason line says (``near``: ``"grid"``
+    when the unit belongs to the case's grid, ``"township"`` to its township, else ``""``;
+    ``case_id``: the case it is busy with or driving to)."""
 
     unit_id: str
     name: str
     distance_m: float  # great-circle, metres
     status: str  # a UnitStatus value
     eta_min: float  # distance x ROAD_FACTOR at the kind's speed
+    kind: str = ""  # a UnitKind value
+    near: str = ""
+    case_id: str = ""
+
+    @property
+    def assignee_kind(self) -> AssigneeKind:
+        return AssigneeKind.PERSON if self.kind in PERSON_KINDS else AssigneeKind.UNIT
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Ready for ``Outbox.enqueue(..., "assign", ..., params)``."""
+        return {"assignee": self.unit_id, "assignee_kind": self.assignee_kind.value}
 
 
 def haversine_m(
@@ -126,11 +197,11 @@ def suggest_departments(
     if cat is not None:
         dept_name = str(cat.get("department", ""))
         dept = departments.get(dept_name)
-        reasons = [f"职责部门：{category} → {dept_name}"]
+        reasons = [_reason("responsible", category=category, department=dept_name)]
         if dept and dept.get("full_name"):
-            reasons.append(str(dept["full_name"]))
+            reasons.append(_reason("full_name", name=str(dept["full_name"])))
         if mode == "unit":
-            reasons.append("通常派现场力量处置：见最近可用单元")
+            reasons.append(_reason("field_units"))
         score = 100.0 if mode in ("department", "unit") else 80.0
         if dept_name:
             out.append(
@@ -144,12 +215,12 @@ def suggest_departments(
                 )
             )
     if town_name:
-        reasons = [f"属地：案件位于{town_name}"]
+        reasons = [_reason("area", town=town_name)]
         if mode == "township":
-            reasons.insert(0, f"{category}按属地管理，由乡镇（街道）牵头")
+            reasons.insert(0, _reason("local_matter", category=category))
             score = 100.0
         elif cat is None:
-            reasons.insert(0, f"类别“{category}”不在本县职责清单中，先交属地")
+            reasons.insert(0, _reason("unknown_category", category=category))
             score = 90.0
         else:
             score = 60.0
@@ -165,7 +236,7 @@ def suggest_departments(
         )
     if village:
         grid_name = str(g.get("name", grid)) if g else grid
-        reasons = [f"属地村（社区）：{village}（{grid_name}）"]
+        reasons = [_reason("village", village=village, grid=grid_name)]
         score = 70.0 if mode == "township" else (85.0 if cat is None else 40.0)
         out.append(
             Suggestion(
@@ -186,19 +257,27 @@ def nearest_units(
     lon: float,
     lat: float,
     k: int = 5,
-    statuses: Sequence[UnitStatus | str] = DEFAULT_STATUSES,
+    statuses: Mapping[str, int] | Sequence[UnitStatus | str] = DEFAULT_STATUSES,
     *,
     kinds: Iterable[UnitKind | str] | None = None,
+    township: str = "",
+    grid: str = "",
 ) -> list[UnitSuggestion]:
-    """The ``k`` best units to send to (lon, lat): by status in the order of ``statuses``
-    (available first by default; units in a status not listed are left out), then by
-    distance. ``kinds`` restricts the unit kinds (e.g. enforcement and vehicles).
+    """The ``k`` best units to send to (lon, lat): by availability tier (``statuses``: a
+    status -> tier mapping, or statuses in order, one tier each; units in a status not
+    listed are left out), then by ETA (a vehicle 3 km off can beat a walker 1 km off),
+    then by distance. ``kinds`` restricts the unit kinds (e.g. enforcement and vehicles);
+    ``township`` and ``grid`` (the case's codes) mark units of the same area.
 
     ``store``: anything with ``units`` mapping id -> record with ``lon``, ``lat`` and a
-    ``status`` payload (``name``, ``kind``, ``status``), i.e. ``commandcenter.store.Store``.
-    Units whose status is not known yet are left out: nobody can say they can go.
+    ``status`` payload (``name``, ``kind``, ``status``, ``township``, ``grid``,
+    ``case_id``), i.e. ``commandcenter.store.Store``. Units whose status is not known yet
+    are left out: nobody can say they can go.
     """
-    rank = {str(s): i for i, s in enumerate(statuses)}
+    if isinstance(statuses, Mapping):
+        rank = {str(s): int(t) for s, t in statuses.items()}
+    else:
+        rank = {str(s): i for i, s in enumerate(statuses)}
     wanted_kinds = None if kinds is None else {str(x) for x in kinds}
     recs = []
     for rec in store.units.values():
@@ -215,20 +294,35 @@ def nearest_units(
     status_rank = np.fromiter(
         (rank[str(r.status.status)] for r in recs), dtype=np.int64, count=len(recs)
     )
+    speed = np.fromiter(
+        (SPEED_MPS.get(str(r.status.kind), DEFAULT_SPEED_MPS) for r in recs),
+        dtype=np.float64,
+        count=len(recs),
+    )
     dist = haversine_m(lon, lat, ulon, ulat)
-    order = np.lexsort((dist, status_rank))[:k]  # last key is primary
+    eta_min = dist * ROAD_FACTOR / speed / 60.0
+    order = np.lexsort((dist, eta_min, status_rank))[:k]  # last key is primary
     out: list[UnitSuggestion] = []
     for i in order.tolist():
         st = recs[i].status
-        d = float(dist[i])
-        speed = SPEED_MPS.get(str(st.kind), DEFAULT_SPEED_MPS)
         out.append(
             UnitSuggestion(
                 unit_id=str(recs[i].id),
                 name=str(st.name),
-                distance_m=d,
+                distance_m=float(dist[i]),
                 status=str(st.status),
-                eta_min=d * ROAD_FACTOR / speed / 60.0,
+                eta_min=float(eta_min[i]),
+                kind=str(st.kind),
+                near=_near(st, township, grid),
+                case_id=str(getattr(st, "case_id", "") or ""),
             )
         )
     return out
+
+
+def _near(status: Any, township: str, grid: str) -> str:
+    if grid and str(getattr(status, "grid", "") or "") == grid:
+        return "grid"
+    if township and str(getattr(status, "township", "") or "") == township:
+        return "township"
+    return ""

@@ -91,6 +91,7 @@ class UnitStatus(StrEnum):
     AVAILABLE = "available"  # 空闲
     BUSY = "busy"  # 处置中
     EN_ROUTE = "en_route"  # 赶赴现场
+    RETURNING = "returning"  # 返回途中: done with a case, on the way back, free to take another
     OFF_DUTY = "off_duty"  # 下班/休息
     OFFLINE = "offline"  # 设备离线
 
@@ -103,12 +104,19 @@ class UnitKind(StrEnum):
 
 
 class AssigneeKind(StrEnum):
-    """The level a case is dispatched to (三级调度, plus a unit directly)."""
+    """The level a case is dispatched to (三级调度), or a field unit directly: a person
+    (a grid worker, an enforcement officer, an inspector) or a unit (a vehicle); both are
+    named by the unit id of the store's ``units``."""
 
     DEPARTMENT = "department"
     TOWNSHIP = "township"
     VILLAGE = "village"
     UNIT = "unit"
+    PERSON = "person"
+
+
+# Assignee kinds whose ``assignee`` is a unit id (the server sends that unit to the case).
+FIELD_ASSIGNEE_KINDS = frozenset({AssigneeKind.UNIT.value, AssigneeKind.PERSON.value})
 
 
 class Role(StrEnum):

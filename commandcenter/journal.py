@@ -20,6 +20,14 @@ applied, whatever the length of the journal (bench: 24 h back over 1,000,000 eve
 The core imports nothing of ``feeds``; turning events and states into bytes and back is a
 ``JournalCodec`` the composition root passes in (``feeds.journal_codec.journal_codec()``).
 
+Imported history (``history``): an import of months of another system's records is kept
+as one segment per imported file (its cases in columns, as the codec encodes them), with
+its time span. It is not pruned: ``max_age_s`` and ``max_bytes`` bound the live events
+only, so a two-day live window never deletes the months an import brought in; a segment
+leaves only when it is removed by its key. ``seek_into`` lays every segment that began by
+the moment asked over the live state of that moment (imported ids are namespaced per
+source, so the two never collide).
+
 Bounded: rows older than ``max_age_s`` (feed time) and, when the file outgrows
 ``max_bytes``, the oldest segment between two checkpoints are deleted ("rotated out");
 pruning always cuts at a checkpoint, so the oldest remaining row is replayable.
@@ -39,6 +47,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
 
 from commandcenter.store import ChangeSet, EventLike, Store
 
@@ -62,6 +72,14 @@ class JournalCodec(Protocol):
         """-> an object with the attributes of ``feeds.protocol.Snapshot``."""
         ...
 
+    def encode_history(self, segment: Any) -> bytes:
+        """An imported history segment (``feeds.sources.cases.ImportedCases``) -> bytes."""
+        ...
+
+    def decode_history(self, raw: bytes) -> Any:
+        """-> an object whose ``at(ts)`` is the ``BulkCases`` of its cases as of ``ts``."""
+        ...
+
 
 def store_state(store: Store) -> dict[str, Any]:
     """The store's whole state in the shape of a snapshot (``Store.reset`` reads it back)."""
@@ -75,7 +93,10 @@ def store_state(store: Store) -> dict[str, Any]:
         "seq": store.seq,
         "now": store.clock.now() if store.clock.server_now else 0.0,
         "rate": store.clock.rate,
-        "cases": [store.record_at(i) for i in range(len(store))],
+        # Imported cases as loaded are in the journal's history segments, which a seek
+        # lays over the checkpoint: carrying (and building) a million records in every
+        # checkpoint would repeat them.
+        "cases": [store.record_at(i) for i in np.flatnonzero(~store.history_rows()).tolist()],
         "units": [u.status for u in store.units.values() if u.status is not None],
         "positions": positions,
         "cameras": list(store.cameras.values()),
@@ -132,6 +153,10 @@ class Journal:
                 id INTEGER PRIMARY KEY, n INTEGER NOT NULL, t REAL NOT NULL,
                 epoch TEXT NOT NULL, seq INTEGER NOT NULL, state BLOB NOT NULL);
             CREATE INDEX IF NOT EXISTS checkpoints_n ON checkpoints(n);
+            CREATE TABLE IF NOT EXISTS history (
+                id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, t_first REAL NOT NULL,
+                t_last REAL NOT NULL, cases INTEGER NOT NULL, events INTEGER NOT NULL,
+                label TEXT NOT NULL, bytes INTEGER NOT NULL, segment BLOB NOT NULL);
             """
         )
         row = self._db.execute("SELECT max(n), max(t) FROM events").fetchone()
@@ -145,6 +170,7 @@ class Journal:
         self._since_prune = 0
         self._reader: sqlite3.Connection | None = None
         self.appended = 0  # rows appended by this process (tests, diagnostics)
+        self._segments: dict[int, Any] = {}  # decoded history segments, by id
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -201,6 +227,69 @@ class Journal:
             self._since_prune = 0
             self.prune()
 
+    # ---- imported history ------------------------------------------------------------
+
+    def append_history(self, key: str, segment: Any, label: str = "") -> bool:
+        """Keep an imported segment (never pruned by the live window); False when a
+        segment of that key is held already (the same file imported before)."""
+        raw = self.codec.encode_history(segment)
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO history (key, t_first, t_last, cases, events, label, bytes,"
+            " segment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, segment.first_time(), segment.last_time(), len(segment), segment.event_count,
+             label, len(raw), raw),
+        )  # fmt: skip
+        return cur.rowcount == 1
+
+    def has_history(self, key: str) -> bool:
+        """Whether a segment of ``key`` is held. Safe from any thread (an import maps off
+        the GUI thread and asks first): it reads through a connection of its own."""
+        db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            return db.execute("SELECT 1 FROM history WHERE key = ?", (key,)).fetchone() is not None
+        finally:
+            db.close()
+
+    def history(self) -> list[tuple[str, float, float, int, int, str]]:
+        """(key, first time, last time, cases, events, label) of every imported segment."""
+        return self._read().execute(
+            "SELECT key, t_first, t_last, cases, events, label FROM history ORDER BY id"
+        ).fetchall()
+
+    def remove_history(self, key: str) -> bool:
+        """Drop one imported segment (the only way imported history leaves)."""
+        cur = self._db.execute("DELETE FROM history WHERE key = ?", (key,))
+        self._segments.clear()
+        return cur.rowcount == 1
+
+    def load_history(self, store: Store) -> int:
+        """Put every imported segment, as it ends, into ``store`` (the console's live
+        store at start: what ``main.py import`` brought in is then in the rankings and
+        trends as well as in time travel); returns the cases loaded or replaced."""
+        loaded = 0
+        for seg in self._segments_by(float("inf")):
+            loaded += store.bulk_load(seg.at(None), in_history=True).applied
+        return loaded
+
+    def _history_bytes(self) -> int:
+        return int(self._db.execute("SELECT coalesce(sum(bytes), 0) FROM history").fetchone()[0])
+
+    def _segments_by(self, ts: float) -> list[Any]:
+        """The imported segments that began by ``ts``, decoded once and kept."""
+        db = self._read()
+        out = []
+        for (sid,) in db.execute("SELECT id FROM history WHERE t_first <= ? ORDER BY id", (ts,)):
+            seg = self._segments.get(sid)
+            if seg is None:
+                raw = db.execute("SELECT segment FROM history WHERE id = ?", (sid,)).fetchone()
+                try:
+                    seg = self._segments[sid] = self.codec.decode_history(bytes(raw[0]))
+                except (ValueError, KeyError, TypeError) as err:
+                    log.warning("history segment %d unreadable, left out: %s", sid, err)
+                    continue
+            out.append(seg)
+        return out
+
     def checkpoint_due(self) -> bool:
         return self._n - self._cp_n >= self.checkpoint_every or (
             self._n > self._cp_n and self._t - self._cp_t >= self.checkpoint_interval_s
@@ -230,7 +319,8 @@ class Journal:
         ).fetchone()
         if cut is not None:
             deleted += self._cut_before(cut[0], cut[1])
-        while self.size_bytes() > self.max_bytes:
+        history = self._history_bytes()  # imported history does not count against the live budget
+        while self.size_bytes() - history > self.max_bytes:
             # Rotate out the oldest segment: everything before the second-oldest checkpoint.
             nxt = db.execute(
                 "SELECT id, n FROM checkpoints ORDER BY id LIMIT 1 OFFSET 1"
@@ -278,10 +368,12 @@ class Journal:
         self.flush()
         db = self._read()
         cp = db.execute("SELECT min(t) FROM checkpoints").fetchone()
-        if cp is None or cp[0] is None:
+        hist = db.execute("SELECT min(t_first), max(t_last) FROM history").fetchone()
+        firsts = [float(v) for v in (cp[0], hist[0]) if v is not None]
+        if not firsts:
             return None
-        newest = max(self._t, float(cp[0]))
-        return float(cp[0]), newest
+        newest = max(self._t, *firsts, float(hist[1] or 0.0))
+        return min(firsts), newest
 
     def count(self) -> int:
         self.flush()
@@ -315,18 +407,22 @@ class Journal:
             "SELECT n, t, state FROM checkpoints WHERE t <= ? ORDER BY id DESC LIMIT 1", (ts,)
         ).fetchone()
         clamped = False
+        segments = self._segments_by(ts)
+        if cp is None and segments:
+            cp = (0, ts, None)  # before the live journal: the imported history alone
         if cp is None:
             cp = db.execute("SELECT n, t, state FROM checkpoints ORDER BY id LIMIT 1").fetchone()
             if cp is None:
                 raise LookupError("the journal holds no checkpoint yet")
             clamped = True
             target_n = int(cp[0])
-        cp_n, cp_t, state = int(cp[0]), float(cp[1]), bytes(cp[2])
+            segments = self._segments_by(float(cp[1]))
+        cp_n, cp_t, state = int(cp[0]), float(cp[1]), cp[2]
         target_n = max(target_n, cp_n)
         replayed = 0
         reached = cp_t
         with _Silenced(store):
-            store.reset(self.codec.decode_state(state))
+            store.reset(self.codec.decode_state(bytes(state)) if state is not None else _EMPTY)
             after = cp_n
             while after < target_n:
                 chunk = db.execute(
@@ -341,6 +437,8 @@ class Journal:
                 events = self.codec.decode_events([(r[1], r[2], r[3], bytes(r[5])) for r in chunk])
                 store.apply(events)
                 replayed += len(events)
+            for seg in segments:
+                replayed += store.bulk_load(seg.at(ts if not clamped else cp_t)).applied
         # One change set for the whole rebuild: panels repaint once, not per chunk.
         store._publish(ChangeSet(first_seq=store.seq, last_seq=store.seq, reset=True))
         return SeekResult(
@@ -352,6 +450,26 @@ class Journal:
             seconds=time.perf_counter() - t0,
             clamped=clamped,
         )
+
+
+@dataclass(slots=True, frozen=True)
+class _EmptyState:
+    """The state before anything: where a seek into imported history alone starts."""
+
+    epoch: str = ""
+    seq: int = 0
+    now: float = 0.0
+    rate: float = 0.0
+    cases: tuple[Any, ...] = ()
+    units: tuple[Any, ...] = ()
+    positions: tuple[Any, ...] = ()
+    cameras: tuple[Any, ...] = ()
+    grids: tuple[Any, ...] = ()
+    kpis: tuple[Any, ...] = ()
+    alerts: tuple[Any, ...] = ()
+
+
+_EMPTY = _EmptyState()
 
 
 class _Silenced:
@@ -435,6 +553,18 @@ class Recorder:
             except (sqlite3.Error, OSError) as err:
                 self._journal_failed(err)
         return cs
+
+    def bulk_load(self, bulk: Any, history: Any = None, key: str = "", label: str = "") -> ChangeSet:
+        """Load imported cases into the store and keep ``history`` (their segment) in the
+        journal under ``key``; a journal failure stops recording, not the load."""
+        kept = False
+        if history is not None and not self.failed:
+            try:
+                self.journal.append_history(key, history, label)
+                kept = True
+            except (sqlite3.Error, OSError) as err:
+                self._journal_failed(err)
+        return self.store.bulk_load(bulk, in_history=kept)
 
     def set_clock(self, server_now: float, rate: float = 1.0) -> None:
         self.store.set_clock(server_now, rate)

@@ -18,7 +18,14 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from commandcenter.domain import OPEN_STATES, Case, CaseState, Role, TimelineEntry
+from commandcenter.domain import (
+    OPEN_STATES,
+    AssigneeKind,
+    Case,
+    CaseState,
+    Role,
+    TimelineEntry,
+)
 
 S = CaseState
 
@@ -26,7 +33,7 @@ S = CaseState
 class Action(StrEnum):
     REPORT = "report"  # 上报
     SIGN = "sign"  # 签收
-    ASSIGN = "assign"  # 派遣/交办 (params: assignee, assignee_kind)
+    ASSIGN = "assign"  # 派遣/交办 (params: assignee, assignee_kind: an AssigneeKind)
     ARRIVE = "arrive"  # 到场处置
     RETURN = "return"  # 退回 (params: reason)
     COMPLETE = "complete"  # 办结/处理反馈
@@ -117,6 +124,7 @@ REFUSAL_TEXTS: dict[str, str] = {
     "role": "role {role} may not {action} ({label})",
     "state": "cannot {action} a case that is {state}: {hint}",
     "needs_assignee": "assign needs an assignee (派遣对象)",
+    "bad_assignee_kind": "assign to an unknown kind of assignee {state!r}",
     "needs_reason": "{action} needs a reason",
     "needs_rating": "evaluate needs a rating from 1 to 5",
     "needs_seconds": "extend needs a positive number of seconds",
@@ -129,6 +137,7 @@ _REFUSAL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("role", re.compile(r"^role (?P<role>\w+) may not (?P<action>\w+)\b")),
     ("state", re.compile(r"^cannot (?P<action>\w+) a case that is (?P<state>\w+):")),
     ("needs_assignee", re.compile(r"^assign needs an assignee")),
+    ("bad_assignee_kind", re.compile(r"^assign to an unknown kind of assignee '(?P<state>.*)'$")),
     ("needs_rating", re.compile(r"^evaluate needs a rating")),
     ("needs_seconds", re.compile(r"^extend needs a positive number")),
     ("needs_reason", re.compile(r"^(?P<action>\w+) needs a reason$")),
@@ -142,7 +151,8 @@ class Refusal:
     """Why an action does not fit: ``code`` (a key of ``REFUSAL_TEXTS``) and its fields.
 
     ``action`` and ``state`` are the values of ``Action`` and ``CaseState`` (for
-    ``conflict``: the versions; for ``not_found``: the case id), ``role`` a ``Role``."""
+    ``conflict``: the versions; for ``not_found``: the case id; for ``bad_assignee_kind``:
+    the kind sent in ``state``), ``role`` a ``Role``."""
 
     code: str
     action: str = ""
@@ -188,6 +198,10 @@ def refusal(
     params = params or {}
     if act is Action.ASSIGN and not str(params.get("assignee", "")).strip():
         return Refusal("needs_assignee", action=act.value)
+    if act is Action.ASSIGN and str(params.get("assignee_kind", "department")) not in set(
+        AssigneeKind
+    ):
+        return Refusal("bad_assignee_kind", action=act.value, state=str(params["assignee_kind"]))
     if (
         act in (Action.RETURN, Action.ESCALATE, Action.REJECT)
         and not str(params.get("reason", "")).strip()

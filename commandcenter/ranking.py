@@ -16,7 +16,7 @@ counted in the table's ``attrs["unattributed"]`` and nowhere else):
 - department: the ``assignee`` when ``assignee_kind == "department"``; otherwise, when a
   category -> department mapping is given (``departments_from_geography``), the
   department responsible for the case's category;
-- officer: the ``assignee`` when ``assignee_kind == "unit"``.
+- officer: the ``assignee`` when ``assignee_kind`` is ``"unit"`` or ``"person"``.
 
 **Metrics** of an entity (all over its received cases):
 
@@ -29,10 +29,13 @@ counted in the table's ``attrs["unattributed"]`` and nowhere else):
   linear interpolation between order statistics (as numpy's and pandas' default).
 - ``on_time`` / ``on_time_rate``: completed cases with ``completed_ts <= created_ts +
   handle limit + extension_s`` (the handle limit of ``SlaPolicy`` for the case's urgency
-  and category) / (completed + ``overdue_now``): the cases that were due, so an open
-  overdue case lowers the rate instead of leaving it at 100%.
+  and category), or ``completed_ts <= due_ts`` for a record that carries its own
+  deadline (an import's 办理时限, Open311's ``expected_datetime``) / (completed +
+  ``overdue_now``): the cases that were due, so an open overdue case lowers the rate
+  instead of leaving it at 100%.
 - ``overdue_now``: open cases past the deadline of their current milestone at ``now``
-  (``SlaPolicy.evaluate_arrays``: milestone set and time remaining < 0).
+  (``SlaPolicy.evaluate_arrays``: milestone set and time remaining < 0), the record's
+  own ``due_ts`` where it has one, as the SLA counts it.
 - ``rated``, ``satisfaction``, ``satisfied_share``: cases with a rating 1..5; their mean
   rating; the share of them rated 4 or 5.
 - ``repeats`` / ``repeat_rate``: cases for which another case with the same place and
@@ -72,7 +75,7 @@ import numpy as np
 import pandas as pd
 
 from commandcenter.metrics.definitions import STATE_INDEX as _STATE_INDEX
-from commandcenter.metrics.definitions import case_flags as _flags
+from commandcenter.metrics.definitions import case_flags
 from commandcenter.metrics.windows import (  # noqa: F401 (re-exported: ranking.Window...)
     ALL_TIME,
     LAST_7_DAYS,
@@ -101,7 +104,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "closed": ("结案量", "received cases closed, called back or evaluated"),
     "closure_rate": ("结案率", "closed / received"),
     "completed": ("办结量", "received cases completed or later, with a completion time"),
-    "on_time": ("按时办结", "completed by created_ts + handle limit + extension"),
+    "on_time": ("按时办结", "completed by its own due date, else created_ts + handle limit + extension"),
     "on_time_rate": ("按时办结率", "on_time / (completed + overdue_now)"),
     "median_handling_s": ("处置时长中位数", "median of completed_ts - created_ts, seconds"),
     "p90_handling_s": ("处置时长P90", "90th percentile of completed_ts - created_ts, seconds"),
@@ -370,6 +373,7 @@ class _Cases:
     categories: list[str]
     on_site: np.ndarray
     extension: np.ndarray
+    due: np.ndarray  # the record's own deadline; 0: the policy's
 
     def overdue(self, policy: SlaPolicy, rows: np.ndarray, now: float) -> np.ndarray:
         """Which of ``rows`` are past their current milestone's deadline at ``now``."""
@@ -382,6 +386,7 @@ class _Cases:
             self.created[rows],
             self.on_site[rows],
             self.extension[rows],
+            self.due[rows],
         )
         return (milestone > 0) & (remaining < 0)
 
@@ -617,7 +622,7 @@ def _entities_from_frame(
     c_codes, c_values = _codes(frame, "category")
     kind = np.array(k_values, dtype=object)[k_codes] if len(k_codes) else np.empty(0, object)
     is_dept = kind == "department"
-    is_unit = kind == "unit"
+    is_unit = (kind == "unit") | (kind == "person")
     # department names: assignees (where they are departments) then mapped categories
     dept_names: list[str] = []
     dept_index: dict[str, int] = {}
@@ -684,7 +689,8 @@ def _cases_from_frame(frame: pd.DataFrame, cfg: RankingConfig) -> _Cases:
     created = _floats(frame, "created_ts")
     rating = _ints(frame, "rating")
     extension = _floats(frame, "extension_s")
-    f = _flags(
+    due = _floats(frame, "due_ts")
+    f = case_flags(
         cfg.policy,
         state,
         urgency,
@@ -694,6 +700,7 @@ def _cases_from_frame(frame: pd.DataFrame, cfg: RankingConfig) -> _Cases:
         _floats(frame, "completed_ts"),
         extension,
         rating,
+        due,
     )
     ent, names = _entities_from_frame(frame, cfg)
     return _Cases(
@@ -716,6 +723,7 @@ def _cases_from_frame(frame: pd.DataFrame, cfg: RankingConfig) -> _Cases:
         categories=categories,
         on_site=_floats(frame, "on_site_ts"),
         extension=extension,
+        due=due,
     )
 
 
@@ -851,6 +859,7 @@ _ACC_METRICS: tuple[str, ...] = (
 )
 _M = len(_ACC_METRICS)
 _REPEATS = _ACC_METRICS.index("repeats")
+_RECORDS_AT_ONCE = 10_000  # more changed cases than this are read from the store's columns
 _GROUP_CATEGORIES = 1 << 24  # group code = place code * this + category code
 _RECORD_FIELDS: tuple[tuple[str, Any], ...] = (
     ("id", ""),
@@ -867,6 +876,7 @@ _RECORD_FIELDS: tuple[tuple[str, Any], ...] = (
     ("completed_ts", 0.0),
     ("on_site_ts", 0.0),
     ("extension_s", 0.0),
+    ("due_ts", 0.0),
     ("rating", 0),
 )
 
@@ -1090,7 +1100,7 @@ class _Groups:
 
 
 _BOOL_COLS = ("closed", "timed", "on_time", "rated", "satisfied", "open", "repeat")
-_F8_COLS = ("created", "ht", "on_site", "extension")
+_F8_COLS = ("created", "ht", "on_site", "extension", "due")
 _I8_COLS = ("version", "day", "rating", "category", "group")
 _CODE_COLS = ("state", "urgency")  # int8 codes, as SlaPolicy.evaluate_arrays takes them
 
@@ -1209,6 +1219,9 @@ class RankingEngine:
         if changes.reset:
             return self.load_frame(store.to_frame())
         ids = dict.fromkeys([*changes.cases_created, *changes.cases_updated])
+        if len(ids) > _RECORDS_AT_ONCE:  # a bulk load: its columns, not a record per case
+            frame = store.to_frame()
+            return self.update_frame(frame.iloc[[store.row_of(i) for i in ids]])
         return self.update(c for c in (store.case(i) for i in ids) if c is not None)
 
     def update_frame(self, frame: pd.DataFrame) -> UpdateResult:
@@ -1256,7 +1269,8 @@ class RankingEngine:
         created = _floats(frame, "created_ts")
         rating = _ints(frame, "rating")
         extension = _floats(frame, "extension_s")
-        f = _flags(
+        due = _floats(frame, "due_ts")
+        f = case_flags(
             cfg.policy,
             state,
             urgency,
@@ -1266,6 +1280,7 @@ class RankingEngine:
             _floats(frame, "completed_ts"),
             extension,
             rating,
+            due,
         )
         local_ent, local_names = _entities_from_frame(frame, cfg)
         ent = {}
@@ -1294,6 +1309,7 @@ class RankingEngine:
             "category": category,
             "on_site": _floats(frame, "on_site_ts"),
             "extension": extension,
+            "due": due,
             "group": group,
             "version": frame["version"].to_numpy(dtype=np.int64),
         }
@@ -1480,6 +1496,7 @@ class RankingEngine:
             categories=self._categories.values,
             on_site=c["on_site"],
             extension=c["extension"],
+            due=c["due"],
         )
 
     def _days_of(self, span: Span) -> tuple[int, int] | bool | None:

@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from commandcenter.domain import FIELD_ASSIGNEE_KINDS
 from commandcenter.store import ChangeSet, EventLike, Store
 
 CASE_KINDS = frozenset({"case.created", "case.updated"})
@@ -184,7 +185,7 @@ class SourceMux:
     def _case(self, c: Any, part: SourceSink) -> Any:
         if not part.prefix:
             return c
-        refs = ("assignee",) if getattr(c, "assignee_kind", "") == "unit" else ()
+        refs = ("assignee",) if getattr(c, "assignee_kind", "") in FIELD_ASSIGNEE_KINDS else ()
         return self._renamed(c, part.prefix, *refs)
 
     def _unit(self, u: Any, part: SourceSink) -> Any:
@@ -290,7 +291,7 @@ class SourceMux:
         new.seq = max(store.seq, snapshot.seq) if not part.prefix else store.seq
         new.epoch = self._epoch()
         kept_extras: dict[str, dict[str, Any]] = {}
-        if old or store.epoch:
+        if old or store.epoch or len(store):  # imported history sits there before any source
             self._keep_others(new, old)
             kept_extras = {k: v for k, v in store.case_extras().items() if k not in old.cases}
         cs = self.downstream.reset(new)

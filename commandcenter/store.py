@@ -16,6 +16,7 @@ are counted and skipped, so a replay after a reconnect can never double anything
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections import deque
@@ -130,6 +131,41 @@ def _case_columns(c: Any) -> tuple[int, int]:
         raise ValueError(f"unknown state or urgency {err}") from None
 
 
+BULK_REPAINT = 10_000  # a bulk load of more cases than this is published as a reset
+
+
+@dataclass(slots=True)
+class BulkCases:
+    """Many cases as columns, for ``Store.bulk_load`` (an imported history of months).
+
+    Row i of every array is one case. ``record(i)`` builds its full record (with its
+    timeline) when someone asks for it: most of a million imported records are never
+    opened, and building them all would cost more than the rest of the import together.
+    """
+
+    ids: np.ndarray  # str
+    version: np.ndarray  # int
+    state: np.ndarray  # life-cycle state values (str)
+    urgency: np.ndarray  # str
+    source: np.ndarray  # str
+    rating: np.ndarray  # int
+    floats: dict[str, np.ndarray]  # the float columns by name (created_ts ... due_ts)
+    codes: dict[str, np.ndarray]  # the coded columns by name (category ... address), str
+    record: Callable[[int], Any]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _coded(values: np.ndarray, index: dict[str, int]) -> np.ndarray:
+    """Values -> their codes in ``index`` (-1 when not in it), by their few distinct values."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    lut = np.array([index.get(u, -1) for u in uniques] + [-1], dtype=np.int8)
+    return lut[codes]
+
+
 @dataclass(slots=True)
 class UnitRecord:
     """Status (name, kind, status...) and last position of a field unit."""
@@ -237,8 +273,14 @@ class Store:
         self._ids: list[str] = []
         self._row: dict[str, int] = {}
         self._records: list[Any] = []
+        # Rows loaded in bulk whose record is built on first use: (first row, bulk index
+        # of each row from there, the bulk's record builder), ordered by first row.
+        self._lazy: list[tuple[int, np.ndarray, Callable[[int], Any]]] = []
         self._extras: dict[str, dict[str, Any]] = {}
         self._version = np.zeros(capacity, dtype=np.int64)
+        # True: the row is as a bulk load put it and its history is journaled elsewhere
+        # (a history segment), so a checkpoint need not carry it.
+        self._in_history = np.zeros(capacity, dtype=bool)
         self._state = np.zeros(capacity, dtype=np.int8)
         self._urgency = np.zeros(capacity, dtype=np.int8)
         self._source = np.zeros(capacity, dtype=np.int8)
@@ -253,8 +295,10 @@ class Store:
         self.kpis: dict[str, Any] = {}
         self.alerts: deque[Any] = deque(maxlen=1000)
 
-    def _grow(self) -> None:
+    def _grow(self, at_least: int = 0) -> None:
         cap = self._cap * 2
+        while cap < at_least:
+            cap *= 2
 
         def grown(a: np.ndarray) -> np.ndarray:
             b = np.zeros(cap, dtype=a.dtype)
@@ -262,6 +306,7 @@ class Store:
             return b
 
         self._version = grown(self._version)
+        self._in_history = grown(self._in_history)
         self._state = grown(self._state)
         self._urgency = grown(self._urgency)
         self._source = grown(self._source)
@@ -416,6 +461,7 @@ class Store:
         if extra:
             self._extras[c.id] = extra
         self._version[row] = c.version
+        self._in_history[row] = False  # changed since: its history is the live journal's
         self._state[row], self._urgency[row] = checked
         self._source[row] = _SOURCE_INDEX.get(c.source, 0)
         self._supervised[row] = c.supervised
@@ -437,6 +483,112 @@ class Store:
         )
         codes["address"][row] = interners["address"].code(getattr(c, "address", ""))
 
+    def bulk_load(self, bulk: BulkCases, in_history: bool = False) -> ChangeSet:
+        """Put many cases at once, column by column (an import of months of history).
+
+        The same rules as ``apply``, as vector operations: a case not held is added, one
+        held at a lower version is replaced, one at the same or a higher version is stale
+        (so loading the same history twice changes nothing); a case whose values its
+        columns cannot take is refused with the reason, the rest loads. Takes no sequence
+        numbers: the live feed's numbering is left alone. ``in_history``: the journal
+        keeps these cases as a history segment (``history_rows`` leaves them out of
+        checkpoints until they change)."""
+        import pandas as pd
+
+        cs = ChangeSet()
+        n = len(bulk)
+        if not n:
+            return cs
+        ids = np.asarray(bulk.ids, dtype=object)
+        ok = np.ones(n, dtype=bool)
+        reasons: list[tuple[np.ndarray, str]] = []
+
+        def refuse(mask: np.ndarray, why: str) -> None:
+            mask = mask & ok
+            if mask.any():
+                reasons.append((mask, why))
+                ok[mask] = False
+
+        state_code = _coded(bulk.state, _STATE_INDEX)
+        urgency_code = _coded(bulk.urgency, _URGENCY_INDEX)
+        refuse(state_code < 0, "unknown state")
+        refuse(urgency_code < 0, "unknown urgency")
+        version = np.asarray(bulk.version, dtype=np.int64)
+        rating = np.asarray(bulk.rating, dtype=np.int64)
+        refuse(version < 0, "version outside 0..2**63-1")
+        refuse((rating < 0) | (rating > 127), "rating outside 0..127")
+        floats = {k: np.asarray(bulk.floats.get(k, np.zeros(n)), dtype=np.float64) for k in _FLOAT_COLS}
+        for name in _FLOAT_FIELDS:
+            refuse(~np.isfinite(floats[name]), f"{name} is not a finite number")
+        if pd.api.types.infer_dtype(ids, skipna=False) == "string":  # one C pass: all text
+            refuse(ids == "", "the case has no id")
+        else:
+            refuse(~np.fromiter((type(v) is str and v != "" for v in ids), bool, n), "the case has no id")
+        for mask, why in reasons:
+            cs.rejected.extend((0, f"case {cid!r}: {why}") for cid in ids[mask][:1000])
+        get = self._row.get
+        rows = np.fromiter((get(v, -1) for v in ids), np.int64, n) if self._row else np.full(n, -1)
+        known = rows >= 0
+        newer = known & ok
+        newer[newer] = version[newer] > self._version[rows[newer]]
+        cs.stale += int(np.count_nonzero(known & ok & ~newer))
+        fresh = ~known & ok
+        k = int(np.count_nonzero(fresh))
+        first = self._n
+        new_ids = ids[fresh].tolist()
+        placed = dict(zip(new_ids, range(first, first + k), strict=True))
+        if len(placed) < k or len(set(rows[newer].tolist())) < int(np.count_nonzero(newer)):
+            # the same id twice in one load: the later row wins, as it would in ``apply``
+            again = pd.Series(ids).duplicated(keep="last").to_numpy() & ok
+            cs.rejected.extend((0, f"case {cid!r}: a later row has the same id") for cid in ids[again][:1000])
+            ok &= ~again
+            fresh &= ok
+            newer &= ok
+            k = int(np.count_nonzero(fresh))
+            new_ids = ids[fresh].tolist()
+            placed = dict(zip(new_ids, range(first, first + k), strict=True))
+        if self._n + k > self._cap:
+            self._grow(self._n + k)
+        rows[fresh] = np.arange(first, first + k)
+        take = np.flatnonzero(fresh | newer)
+        self._ids.extend(new_ids)
+        if self._row:
+            self._row.update(placed)
+        else:
+            self._row = placed  # the first load: the map is built once, not copied
+        self._records.extend([None] * k)
+        if k:
+            self._lazy.append((first, np.flatnonzero(fresh), bulk.record))
+        for i in np.flatnonzero(newer):  # few: a newer version of a case already held
+            self._records[rows[i]] = bulk.record(int(i))
+        self._n += k
+        r = rows[take]
+        self._version[r] = version[take]
+        self._in_history[r] = in_history
+        self._state[r] = state_code[take]
+        self._urgency[r] = urgency_code[take]
+        self._source[r] = np.maximum(_coded(bulk.source, _SOURCE_INDEX), 0)[take]
+        self._supervised[r] = 0
+        self._rating[r] = rating[take]
+        for name in _FLOAT_COLS:
+            self._f[name][r] = floats[name][take]
+        for name in _CODE_COLS:
+            values = bulk.codes.get(name)
+            if values is None:
+                values = np.full(n, "", dtype=object)
+            codes, uniques = pd.factorize(np.asarray(values, dtype=object)[take])
+            interner = self._interners[name]
+            lut = np.array([interner.code(str(u)) for u in uniques], dtype=np.int32)
+            self._codes[name][r] = lut[codes] if len(lut) else 0
+        cs.cases_created = new_ids
+        cs.cases_updated = set(ids[newer].tolist())
+        cs.applied = len(take)
+        # Many cases at once: panels repaint from the columns, as after a snapshot, rather
+        # than asking for (and so building) every record.
+        cs.reset = cs.applied > BULK_REPAINT
+        self._publish(cs)
+        return cs
+
     # ---- queries -----------------------------------------------------------------------
 
     def __len__(self) -> int:
@@ -444,7 +596,7 @@ class Store:
 
     def case(self, case_id: str) -> Any | None:
         row = self._row.get(case_id)
-        return None if row is None else self._records[row]
+        return None if row is None else self._record(row)
 
     def case_extra(self, case_id: str) -> dict[str, Any]:
         return self._extras.get(case_id, {})
@@ -460,11 +612,23 @@ class Store:
             if case_id in self._row:
                 self._extras[case_id] = extra
 
+    def history_rows(self) -> np.ndarray:
+        """Rows as a journaled bulk load left them (a checkpoint need not carry them)."""
+        return self._in_history[: self._n].copy()
+
     def row_of(self, case_id: str) -> int | None:
         return self._row.get(case_id)
 
     def record_at(self, row: int) -> Any:
-        return self._records[row]
+        return self._record(row)
+
+    def _record(self, row: int) -> Any:
+        rec = self._records[row]
+        if rec is None:  # loaded in bulk, not asked for yet
+            k = bisect.bisect_right(self._lazy, row, key=lambda b: b[0]) - 1
+            first, index, build = self._lazy[k]
+            rec = self._records[row] = build(int(index[row - first]))
+        return rec
 
     def newest_cases(self, n: int) -> list[Any]:
         """The ``n`` most recently filed cases, newest first."""
@@ -474,7 +638,7 @@ class Store:
         k = min(n, self._n)
         idx = np.argpartition(-created, k - 1)[:k] if k < self._n else np.arange(self._n)
         idx = idx[np.argsort(-created[idx], kind="stable")]
-        return [self._records[i] for i in idx]
+        return [self._record(int(i)) for i in idx]
 
     def open_mask(self) -> np.ndarray:
         return np.isin(self._state[: self._n], _OPEN_CODES)
@@ -524,6 +688,7 @@ class Store:
             closed=f["closed_ts"][:n],
             on_site=f["on_site_ts"][:n],
             extension=f["extension_s"][:n],
+            due=f["due_ts"][:n],
             codes={k: v[:n] for k, v in self._codes.items()},
             values={k: it.values for k, it in self._interners.items()},
         )

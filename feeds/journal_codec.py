@@ -101,6 +101,15 @@ class ProtocolJournalCodec:
     def decode_state(self, raw: bytes) -> P.Snapshot:
         return P.decode_snapshot(raw)
 
+    def encode_history(self, segment: Any) -> bytes:
+        """An imported history segment, masked as every record is (``ImportedCases``)."""
+        return segment.masked(self._mask).encode()
+
+    def decode_history(self, raw: bytes) -> Any:
+        from feeds.sources.cases import ImportedCases
+
+        return ImportedCases.decode(raw)
+
 
 def journal_codec(mask: Mask | None = None) -> ProtocolJournalCodec:
     """The console's codec; ``mask`` (enabled) keeps personal data out of the file."""

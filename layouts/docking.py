@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 
 import PySide6QtAds as ads
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractButton, QApplication
 
 from widgets import theme
+from widgets.i18n import zh_en
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +56,29 @@ def apply_docking_theme(app: QApplication) -> None:
     rendered = theme.render_qss(template, theme.colors(), theme.current_scale())
     base = app.styleSheet().split(_QSS_MARK)[0]
     app.setStyleSheet(f"{base}\n{_QSS_MARK}\n{rendered}")
+
+
+def _button_tips() -> dict[str, str]:
+    """QtAds' own buttons by object name: it ships no Chinese, so the shell words them."""
+    return {
+        "detachGroupButton": zh_en("将此组拖出为浮动窗口", "Detach group"),
+        "dockAreaCloseButton": zh_en("关闭此组", "Close group"),
+        "dockAreaMinimizeButton": zh_en("最小化", "Minimise"),
+        "dockAreaAutoHideButton": zh_en(
+            "固定到边栏（按住 Ctrl 固定整组）", "Pin to the side bar (Ctrl: the whole group)"
+        ),
+        "tabsMenuButton": zh_en("列出全部标签页", "List all tabs"),
+        "tabCloseButton": zh_en("关闭标签页", "Close tab"),
+    }
+
+
+def retranslate_docking(manager: ads.CDockManager) -> None:
+    """QtAds' button tooltips and view menu in the interface's language, in the manager's
+    window and its floating windows (again whenever QtAds makes new ones)."""
+    tips = _button_tips()
+    for root in (manager, *manager.floatingWidgets()):
+        for button in root.findChildren(QAbstractButton):
+            tip = tips.get(button.objectName())
+            if tip is not None:
+                button.setToolTip(tip)
+    manager.viewMenu().setTitle(zh_en("显示面板", "Show panel"))

@@ -54,6 +54,7 @@ def builtin_layout() -> dict[str, Any]:
         "schema": schema.SCHEMA,
         "version": schema.VERSION,
         "name": "默认布局",
+        "name_en": "Default layout",
         "role": "duty_officer",
         "schedule": None,
         "panels": {"overview": {"type": "overview", "settings": {}}},
@@ -89,6 +90,11 @@ class Entry:
     schedule: dict[str, str] | None = None
     problem: str = ""  # why it cannot be opened, if so
     read_only: str = ""  # why it opens read-only (a newer version wrote it), if so
+    name_en: str = ""  # the name in English, when the file gives one
+
+    def title(self, chinese: bool) -> str:
+        """The name to show in the interface's language."""
+        return self.name if chinese else (self.name_en or self.name)
 
 
 @dataclass(slots=True)
@@ -146,7 +152,16 @@ class LayoutLibrary:
                 except (LayoutError, OSError, UnicodeDecodeError) as err:
                     out.append(Entry(path.stem, path.stem, src, path, problem=str(err)))
                     continue
-                out.append(Entry(path.stem, doc["name"], src, path, doc.get("schedule")))
+                out.append(
+                    Entry(
+                        path.stem,
+                        doc["name"],
+                        src,
+                        path,
+                        doc.get("schedule"),
+                        name_en=str(doc.get("name_en", "")),
+                    )
+                )
         return out
 
     def presets(self) -> list[Entry]:
@@ -197,6 +212,7 @@ class LayoutLibrary:
             how = f"as the nearest preset “{preset}”"
             if isinstance(raw.get("name"), str) and raw["name"].strip():
                 doc["name"] = raw["name"]
+                doc.pop("name_en", None)  # the preset's English name is not this one's
         why = f"{result.problem}. Opened read-only, {how}; a save goes to a new name"
         log.warning("layout: %s", why)
         self._read_only[(key, src)] = why
@@ -349,6 +365,7 @@ class LayoutLibrary:
         """A copy of ``doc`` named ``name``, saved; returns (key, the new document)."""
         new = copy.deepcopy(doc)
         new["name"] = name.strip()
+        new.pop("name_en", None)  # named anew, in the operator's words
         key = key_for(name)
         self.save(new, key)
         return key, new
@@ -359,6 +376,7 @@ class LayoutLibrary:
         old = self.user_path(key)
         doc = self.load(key, USER).doc
         doc["name"] = name.strip()
+        doc.pop("name_en", None)
         new_key = key_for(name)
         if new_key != key and self.user_path(new_key).exists():
             raise LayoutError(f"a layout named {name!r} exists already")

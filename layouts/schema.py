@@ -8,7 +8,7 @@ and says why.
 Shape (version 1)::
 
     {"schema": "commandcenter.layout", "version": 1,
-     "name": "值班台", "role": "duty_officer",
+     "name": "值班台", "name_en": "Duty console", "role": "duty_officer",
      "schedule": {"from": "08:00", "to": "20:00"} | null,
      "panels": {"p1": {"type": "overview", "settings": {...}}, ...},
      "screens": [
@@ -18,6 +18,10 @@ Shape (version 1)::
                      {"area": ["p1", "p2"], "current": "p1"},
                      {"split": "vertical", "children": [{"area": ["p3"]}, ...]}]},
          "floating": [{"panel": "p4", "geometry": [x, y, w, h]}]}]}
+
+``name_en`` (optional) is the layout's name in English, shown in window titles and menus
+when the interface is in English (``display_name``); a layout without one shows ``name``
+in both languages (an operator's own layout is named in the operator's words).
 
 A floating entry's geometry is relative to the top-left of its screen (so a layout moves
 with its screen when screens are re-matched or folded), and it may carry an optional
@@ -174,12 +178,21 @@ def _check_tree(node: Any, panels: dict[str, Any], seen: set[str], where: str) -
         _check_tree(child, panels, seen, f"{where}.children[{i}]")
 
 
+def display_name(doc: dict[str, Any], chinese: bool) -> str:
+    """The layout's name in the interface's language: ``name_en`` in English when the
+    layout has one, ``name`` otherwise."""
+    name = str(doc.get("name", ""))
+    return name if chinese else str(doc.get("name_en") or name)
+
+
 def validate(doc: dict[str, Any]) -> None:
     """Raise LayoutError naming the first problem; the document is version VERSION."""
     if doc.get("schema") != SCHEMA:
         raise LayoutError(f"not a commandcenter layout (schema {doc.get('schema')!r})")
     if not isinstance(doc.get("name"), str) or not doc["name"].strip():
         raise LayoutError("the layout needs a name")
+    if "name_en" in doc and (not isinstance(doc["name_en"], str) or not doc["name_en"].strip()):
+        raise LayoutError("'name_en', when given, must be a non-empty name")
     panels = doc.get("panels")
     if not isinstance(panels, dict):
         raise LayoutError("'panels' must be an object of id -> {type, settings}")

@@ -62,7 +62,7 @@ from commandcenter.privacy import Mask
 from commandcenter.timetravel import Mode, TimeTravel, TimeTravelState
 from layouts import engine, schema
 from layouts.briefing_mode import BriefingMode
-from layouts.docking import apply_docking_theme, configure_docking
+from layouts.docking import apply_docking_theme, configure_docking, retranslate_docking
 from layouts.library import BUILTIN, DEFAULT_PRESET, PRESET, USER, LayoutLibrary, builtin_layout
 from layouts.schema import LayoutError, ScreenInfo
 from widgets import i18n, registry, theme
@@ -71,7 +71,8 @@ from widgets.chrome.briefing import BlankCover, BriefingCommands
 from widgets.chrome.palette import CommandPalette, ScheduleDialog, ShellCommands
 from widgets.chrome.replay import ReplayCommands, ReplayDecoration
 from widgets.chrome.report import export_briefing
-from widgets.chrome.statusbar import HallStatusBar
+from widgets.chrome.sources_dialog import SourcesDialog, sources_action
+from widgets.chrome.statusbar import HallStatusBar, screen_label
 from widgets.chrome.timeslider import TimeSlider
 from widgets.live import LiveBridge
 from widgets.masking import masks_for
@@ -115,6 +116,12 @@ class ScreenWindow(QMainWindow):
         self.kiosk = bool(entry.get("kiosk", False))
         self.manager = ads.CDockManager(self)
         self.manager.setObjectName(f"dockManager-{index}")
+        for made in (
+            self.manager.dockAreaCreated,
+            self.manager.dockWidgetAdded,
+            self.manager.floatingWidgetCreated,
+        ):
+            made.connect(lambda *_: retranslate_docking(self.manager))
         self.commands = ShellCommands(self)
         self.setMenuBar(self.commands.menu_bar)
         self.briefing = BriefingCommands(self, self.commands.view_menu, self.commands.layout_menu)
@@ -176,19 +183,21 @@ class ScreenWindow(QMainWindow):
     # -- language
     def retranslate(self) -> None:
         self.commands.retranslate()
+        retranslate_docking(self.manager)
         self.briefing.retranslate()
         self.replay.retranslate()
         title = i18n.zh_en("指挥中心", "Command Center")
         name = self.shell.layout_name()
         if name and self.shell.read_only:
             name += i18n.zh_en("（只读）", " (read-only)")
-        screen = self.target_screen.name() if self.target_screen else ""
+        output = self.target_screen.name() if self.target_screen else ""
+        screen = screen_label(output, self.index)
         self.replay_marks.set_title(
             f"{title} · {name} · {screen}" if name else title, self.shell.replay_ts()
         )
         if self.replay_marks.banner is not None:
             self.replay_marks.banner.retranslate()
-        self.status.set_location(name, screen)
+        self.status.set_location(name, output, self.index)
         current = i18n.current_language()
         other = i18n.ENGLISH if current == i18n.CHINESE else i18n.CHINESE
         self.lang_button.setText(i18n.LANGUAGE_NAMES[other])
@@ -280,7 +289,8 @@ class Shell(QObject):
         return list(self._screens) if self._screens else list(QGuiApplication.screens())
 
     def layout_name(self) -> str:
-        return str(self._doc.get("name", ""))
+        """The layout's name in the interface's language (``schema.display_name``)."""
+        return schema.display_name(self._doc, i18n.is_chinese())
 
     def document(self) -> dict[str, Any]:
         """The layout as last applied (not captured): name, role, schedule..."""
@@ -774,6 +784,7 @@ class Shell(QObject):
         ]
         for act, slot in connect:
             act.triggered.connect(slot)
+        sources_action(win, c.panels_menu, lambda: self.open_sources(win))
         self._sync_briefing_actions(win)
         c.open_menu.aboutToShow.connect(lambda: self._fill_open_menu(win, USER))
         c.preset_menu.aboutToShow.connect(lambda: self._fill_open_menu(win, PRESET))
@@ -959,7 +970,8 @@ class Shell(QObject):
         menu.clear()
         entries = self.library.entries(source)
         for e in entries:
-            label = e.name if e.name == e.key else f"{e.name}  ({e.key})"
+            title = e.title(i18n.is_chinese())
+            label = title if title == e.key else f"{title}  ({e.key})"
             if e.schedule:
                 label += f"  ⏱ {e.schedule['from']}–{e.schedule['to']}"
             if e.read_only:
@@ -986,6 +998,17 @@ class Shell(QObject):
             act.setObjectName(f"add-{name}")
             act.setToolTip(getattr(cls, "description", lambda: "")() or name)
             act.triggered.connect(lambda _=False, n=name: self.add_panel(n, win))
+
+    def open_sources(self, win: ScreenWindow) -> SourcesDialog:
+        """数据源 (Ctrl+Shift+I): import an export into the live store and the journal. The
+        importer is built here because panels and dialogs never import ``feeds``."""
+        from feeds.sources.service import SourceImporter
+
+        journal = self.timetravel.journal if self.timetravel is not None else None
+        dialog = SourcesDialog(SourceImporter(self.ctx.store, journal), win)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.show()
+        return dialog
 
     def open_palette(self, win: ScreenWindow) -> CommandPalette:
         palette = CommandPalette(win.commands.entries(), win, more=self._panel_commands)

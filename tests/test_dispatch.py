@@ -87,8 +87,9 @@ def test_nearest_units_available_first_then_by_distance() -> None:
         SimpleNamespace(id="NOSTATUS", lon=113.6, lat=37.8, status=None),
     )
     got = nearest_units(store, 113.6, 37.8, k=10)
-    assert [u.unit_id for u in got] == ["A500", "V900", "A2000", "E300", "B100"]
-    uid, name, dist, status, eta = got[0]
+    # available by ETA, then busy and en route together by ETA (not by status)
+    assert [u.unit_id for u in got] == ["A500", "V900", "A2000", "B100", "E300"]
+    uid, name, dist, status, eta, *_ = got[0]
     assert (uid, name, status) == ("A500", "队员A500", "available")
     assert dist == pytest.approx(500, abs=1e-6)
     assert eta == pytest.approx(500 * ROAD_FACTOR / SPEED_MPS["enforcement"] / 60)
@@ -135,9 +136,11 @@ def test_category_map_gives_the_responsible_department(geography: dict) -> None:
         "assignee": "住建局",
         "assignee_kind": "department",
     }
-    assert any("井盖缺失 → 住建局" in r for r in first.reasons)
-    assert any("最近可用单元" in r for r in first.reasons), "a unit category points at units"
-    assert any(town["name"] in r for r in got[1].reasons)
+    assert any("井盖缺失 → 住建局" in str(r) for r in first.reasons)
+    assert any("最近可用单元" in str(r) for r in first.reasons), "a unit category points at units"
+    assert any(town["name"] in str(r) for r in got[1].reasons)
+    assert first.reasons[0].text(chinese=False) == "Responsible: 井盖缺失 → 住建局"
+    assert "the township leads" not in " ".join(r.text(False) for r in first.reasons)
     assert got[2].code == grid["code"]
 
 
@@ -154,7 +157,8 @@ def test_local_matters_go_to_the_township_first(geography: dict) -> None:
     town = geography["townships"][2]
     got = suggest_departments("矛盾纠纷", town["code"], geography)
     assert got[0].assignee_kind is AssigneeKind.TOWNSHIP and got[0].assignee == town["name"]
-    assert "属地管理" in got[0].reasons[0]
+    assert "属地管理" in str(got[0].reasons[0])
+    assert got[0].reasons[0].text(chinese=False) == "矛盾纠纷 is a local matter: the township leads"
     assert got[1].assignee == "民政局"
 
 
@@ -162,6 +166,7 @@ def test_unknown_category_and_unknown_area(geography: dict) -> None:
     town = geography["townships"][0]
     got = suggest_departments("外星人入侵", town["code"], geography)
     assert [s.assignee_kind for s in got] == [AssigneeKind.TOWNSHIP]
-    assert "不在本县职责清单" in got[0].reasons[0]
+    assert "不在本县职责清单" in str(got[0].reasons[0])
+    assert "not in the county's list of duties" in got[0].reasons[0].text(chinese=False)
     assert suggest_departments("外星人入侵", "nowhere", geography) == []
     assert suggest_departments("井盖缺失", "nowhere", {}) == []

@@ -42,3 +42,9 @@ def test_markup_is_text(qtbot) -> None:
     lab = label(qtbot, "<b>9</b>", 400)
     assert lab.shown_text() == "<b>9</b>"
 
+
+
+def test_an_empty_label_is_one_line_tall(qtbot) -> None:
+    lab = label(qtbot, "", 400)
+    assert lab.sizeHint().height() >= lab.fontMetrics().height()
+    assert lab.minimumSizeHint().height() >= lab.fontMetrics().height()

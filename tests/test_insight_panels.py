@@ -207,7 +207,8 @@ def test_kpi_tiles_have_sparklines_and_definitions(
     _, values = p.history.samples("closure_rate")
     assert values[-1] == ours and tile.spark.values[-1] == ours
     assert "96.0%" in tile.platform.text()
-    assert tile.platform.property("differs") is (abs(ours - 96.0) > 0.05)
+    one_case = 100.0 / tile.mv.n  # a difference within one case is a report's lag
+    assert tile.platform.property("differs") is (abs(ours - 96.0) > max(0.05, one_case))
     tip = tile.toolTip()
     assert "窗口内立案" in tip and f"n = {tile.mv.n}" in tip and "96.0%" in tip
     assert "超期" in p.tiles["overdue_now"].toolTip()
@@ -304,7 +305,9 @@ def test_leader_insights_preset_is_valid() -> None:
     assert types <= set(registry.names())
     placed = [pid for s in doc["screens"] for pid in panels_in(s["dock"])]
     assert sorted(placed) == sorted(doc["panels"])
-    assert doc["screens"][0]["scale"] >= 1.4
+    # read from 3 m: 12 pt x 1.3 is ~21 px, ~13 mm on a 55-inch 1080p screen (the 1:250 rule
+    # asks 12 mm); 1.4 no longer fits five panels on one 1080p screen without clipping
+    assert doc["screens"][0]["scale"] >= 1.3
 
 
 def test_patrols_judged_against_what_is_due_on_the_halls_clock(qapp: QApplication) -> None:

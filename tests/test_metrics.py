@@ -209,3 +209,39 @@ def test_incremental_equals_batch_under_reordered_and_repeated_updates(versions,
             continue
         a, b = live.value(name), batch.value(name)
         assert (a.value, a.numerator, a.n) == (b.value, b.numerator, b.n), name
+
+
+def test_a_platform_rate_one_report_behind_is_not_a_difference(day) -> None:
+    """One case between two platform reports moves a rate by 100/n points and a count by
+    one: within that the tile marks nothing; beyond it the difference is flagged."""
+    _world, store, now, _ = day[-1]
+    fig = MetricEngine(store).figures(now)
+    rate = fig.value("closure_rate")
+    assert rate.value is not None and rate.n > 20
+    one_case = 100.0 / rate.n
+    assert platform_difference(rate, rate.value + 0.8 * one_case) is None
+    assert platform_difference(rate, rate.value - 0.8 * one_case) is None
+    assert platform_difference(rate, rate.value + 1.5 * one_case) == pytest.approx(1.5 * one_case)
+    count = fig.value("overdue_now")
+    assert platform_difference(count, (count.value or 0) + 1) is None
+    assert platform_difference(count, (count.value or 0) - 1) is None
+    assert platform_difference(count, (count.value or 0) + 2) == 2
+
+
+def test_on_time_reads_a_records_own_due_date_first() -> None:
+    """Completed a day after filing: on time by the policy's days-long limit, late by the
+    record's own 12-hour deadline. The catalogue and the league table agree on it."""
+    created = NOW - 2 * 86_400
+    cases = []
+    for i in range(20):
+        c = _case(i, 1, "closed", created + i, created + i + 86_400, 5)
+        c.urgency = "normal"
+        c.due_ts = created + i + 12 * 3600 if i < 5 else 0.0  # 5 with their own deadline
+        cases.append(c)
+    store = Store()
+    store.reset(SimpleNamespace(epoch="d", seq=1, now=NOW, rate=1.0, cases=cases, units=[],
+                                positions=[], cameras=[], grids=[], kpis=[], alerts=[]))  # fmt: skip
+    rate = MetricEngine(store).figures(NOW).value("on_time_rate")
+    assert (rate.numerator, rate.n) == (15, 20)
+    table = LeagueTable.compute(store.to_frame(), "township", LAST_7_DAYS, NOW, store.policy)
+    assert int(table["on_time"].sum()) == 15

@@ -1,6 +1,6 @@
 """Real data check: 2,000 NYC 311 requests replayed through the feed protocol.
 
-parse (feeds.adapters.nyc311) -> envelopes -> encode -> parse_message -> Store.apply ->
+parse (feeds.adapters.nyc311, by the shipped ``nyc311`` profile) -> envelopes -> encode -> parse_message -> Store.apply ->
 ranking. The department league table it produces must equal a computation written here
 straight from the raw CSV and JSON with pandas, without the adapter.
 """
@@ -69,6 +69,7 @@ def raw_requests(csv_path: Path, json_path: Path) -> pd.DataFrame:
             "key": c["Unique Key"],
             "created": pd.to_datetime(c["Created Date"], format=fmt),
             "closed": pd.to_datetime(c["Closed Date"].replace("", None), format=fmt),
+            "due": pd.to_datetime(c["Due Date"].replace("", None), format=fmt),
             "agency": c["Agency"],
             "complaint": c["Complaint Type"],
             "borough": c["Borough"],
@@ -83,6 +84,7 @@ def raw_requests(csv_path: Path, json_path: Path) -> pd.DataFrame:
             "key": j["unique_key"],
             "created": pd.to_datetime(j["created_date"], format="ISO8601"),
             "closed": pd.to_datetime(j["closed_date"], format="ISO8601"),
+            "due": pd.to_datetime(j["due_date"], format="ISO8601") if "due_date" in j else pd.NaT,
             "agency": j["agency"],
             "complaint": j["complaint_type"],
             "borough": j["borough"],
@@ -94,6 +96,7 @@ def raw_requests(csv_path: Path, json_path: Path) -> pd.DataFrame:
     df = pd.concat([a, b], ignore_index=True)
     df["created"] = df["created"].dt.tz_localize(ZONE)
     df["closed"] = df["closed"].dt.tz_localize(ZONE)
+    df["due"] = pd.to_datetime(df["due"]).dt.tz_localize(ZONE)
     return df
 
 
@@ -104,13 +107,15 @@ def usable(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def expected_by_agency(df: pd.DataFrame, now: float) -> pd.DataFrame:
-    created_s = df["created"].map(pd.Timestamp.timestamp)
     hours = (df["closed"] - df["created"]).dt.total_seconds() / 3600
+    # a request's own due date is its deadline; the policy's 7 days only where it has none
+    deadline = df["due"].where(df["due"].notna(), df["created"] + pd.Timedelta(seconds=WEEK_S))
+    deadline_s = deadline.map(pd.Timestamp.timestamp)
     df = df.assign(
         is_closed=df["closed"].notna(),
         hours=hours,
-        on_time=hours * 3600 <= WEEK_S,
-        overdue=df["closed"].isna() & (now - created_s > WEEK_S),
+        on_time=df["closed"].notna() & (df["closed"] <= deadline),
+        overdue=df["closed"].isna() & (now > deadline_s),
     )
     g = df.groupby("agency")
     out = pd.DataFrame(
@@ -189,8 +194,6 @@ def test_replay_is_in_time_order_and_goes_through_the_protocol(replayed) -> None
     ]
     assert c.completed_ts - c.created_ts == 1 * 3600 + 51 * 60 + 7
     assert c.township == "QUEENS" and c.grid == "11421" and c.category.startswith("Non-Emergency")
-    extra = store.case_extra("NYC39573567")
-    assert extra["nyc_status"] == "Closed"
     assert c.due_ts - c.created_ts == 8 * 3600  # due 06:58:54 PM: the record's own deadline
     open_case = store.case("NYC24449493")
     assert open_case.state == "assigned" and open_case.completed_ts == 0.0
@@ -217,6 +220,9 @@ def test_department_table_equals_independent_pandas(files, replayed) -> None:
     np.testing.assert_allclose(got["p90_handling_s"] / 3600, want["p90_h"], rtol=1e-9)
     np.testing.assert_allclose(got["on_time_rate"], want["on_time_rate"], rtol=1e-12)
     assert (got["overdue_now"] == want["overdue_now"]).all()
+    # the requests' own due dates decide: the policy's 7 days alone would give other rates
+    policy_only = expected_by_agency(raw.assign(due=pd.NaT), now)
+    assert not np.allclose(got["on_time_rate"], policy_only["on_time_rate"].loc[want.index])
     assert (got["repeats"] == want["repeats"]).all()
     assert (got["ranked"] == (want["received"] >= 20)).all()
     assert full.attrs["unattributed"] == 0
@@ -269,32 +275,36 @@ def test_bad_records_are_reported_not_raised(tmp_path: Path) -> None:
         "4,06/26/2018 10:58:54 AM,,,Noise,QUEENS,11421,,,",  # no agency
         "5,06/26/2018 10:58:54 AM,,DOT,,QUEENS,11421,,,",  # no complaint type
         "1,06/27/2018 10:58:54 AM,,DOT,Noise,QUEENS,11421,,,",  # id seen before
-        "6,06/26/2018 10:58:54 AM,,DOT,Potholes,Unspecified,,0 Unspecified,0,0",  # fine
-        "7,06/26/2018 10:58:54 AM,,DOT,Potholes,BRONX,N/A,12 BRONX,junk,",  # fine, board grid
+        "6,06/26/2018 10:58:54 AM,,DOT,Potholes,Unspecified,00000,0 Unspecified,0,0",  # fine
+        "7,06/26/2018 10:58:54 AM,,DOT,Potholes,BRONX,N/A,12 BRONX,junk,",  # not a latitude
+        "8,06/26/2018 10:58:54 AM,,DOT,Potholes,BRONX,N/A,12 BRONX,,",  # fine, board grid
     ]
     path = tmp_path / "bad.csv"
     path.write_text("\n".join([header, *rows]) + "\n")
-    got = nyc311.read_csv(path)
-    assert got.read == 9 and len(got.cases) == 3
+    got = nyc311.read_file(path)
+    assert got.read == 10 and len(got.cases) == 3
     assert [s.reason for s in got.skipped] == [
         "missing_id",
-        "bad_created_date",
-        "bad_closed_date",
-        "missing_agency",
-        "missing_complaint_type",
+        "bad_date:created",
+        "bad_date:closed",
+        "missing_department",
+        "missing_category",
         "duplicate_id",
+        "wrong_type:lat",
     ]
-    assert got.skipped[0].where == "bad.csv:2"
-    six, seven = got.cases[1][0].case, got.cases[2][0].case
+    assert got.skipped[0].where == "bad.csv:2" and got.skipped[1].key == "2"
+    assert "yesterday" in got.skipped[1].detail and "junk" in got.skipped[6].detail
+    six, eight = got.cases[1][0].case, got.cases[2][0].case
     assert (six.township, six.grid, six.lat, six.lon) == ("", "", 0.0, 0.0)
-    assert (seven.grid, seven.lat) == ("12 BRONX", 0.0)
+    assert (eight.grid, eight.township, eight.lat) == ("12 BRONX", "BRONX", 0.0)
+    assert got.cases[0][0].case.title == "Noise" and got.cases[0][0].case.grid == "11421"
     (tmp_path / "broken.json").write_text('[{"unique_key": "9"')
-    assert nyc311.read_socrata_json(tmp_path / "broken.json").reasons() == {"malformed_json": 1}
-    (tmp_path / "obj.json").write_text('{"unique_key": "9"}')
-    assert nyc311.read_socrata_json(tmp_path / "obj.json").reasons() == {"not_a_list": 1}
+    assert nyc311.read_file(tmp_path / "broken.json").reasons() == {"unreadable_file": 1}
     (tmp_path / "items.json").write_text(
         '[3, {"unique_key": "9", "created_date": "2012-11-20T07:50:59.000", "agency": "DOT",'
-        ' "complaint_type": "Noise"}]'
+        ' "complaint_type": "Noise", "descriptor": "Loud Music"}]'
     )
-    items = nyc311.read_socrata_json(tmp_path / "items.json")
-    assert items.reasons() == {"not_a_record": 1} and len(items.cases) == 1
+    items = nyc311.read_file(tmp_path / "items.json")
+    assert items.reasons() == {"file_problem": 1} and len(items.cases) == 1
+    assert "not objects" in items.skipped[0].detail
+    assert items.cases[0][0].case.title == "Noise: Loud Music"

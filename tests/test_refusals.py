@@ -32,6 +32,8 @@ def every_reason() -> list[str]:
                     if reason is not None:
                         out.add(reason)
     out.add(lifecycle.check(CaseState.REPORTED, "fly", Role.SYSTEM) or "")
+    robot = {"assignee": "R2", "assignee_kind": "robot"}
+    out.add(lifecycle.check(CaseState.SIGNED, "assign", Role.DUTY_OFFICER, robot) or "")
     out.update({"case is at version 7, not 6", "no case PD0000123"})  # the server's own
     return sorted(out)
 
@@ -55,7 +57,7 @@ def test_refusals_are_worded_in_the_ui_language_only(qapp: Any, lang: str) -> No
         for reason in every_reason():
             text = common.refusal_text(reason)
             if lang == i18n.CHINESE:
-                words = LATIN_WORD.findall(text.replace("PD0000123", "").replace("fly", ""))
+                words = LATIN_WORD.findall(text.replace("PD0000123", "").replace("fly", "").replace("robot", ""))
                 assert not words, (reason, text)
             else:
                 assert not CJK.search(text), (reason, text)

@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 
 from commandcenter import geo
-from commandcenter.journal import Journal
+from commandcenter.journal import Journal, store_state
 from commandcenter.store import Store
 from feeds.journal_codec import journal_codec
 from feeds.sources.importer import import_files, rejects_path
 from feeds.sources.profile import ProfileError, load_profile, parse_profile
+from tests.test_layout_engine import test_panels  # noqa: F401 (a fixture: the layouts test panels)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -126,6 +127,16 @@ def test_overdue_by_department_from_per_record_due_dates_equals_pandas(
     got.index = got.index.astype(str)
     assert got.to_dict() == expected.to_dict()
     assert got.sum() > 0
+    # 按期办结率 from the catalogue reads the same deadlines: completed by the record's own
+    # due date (else filing + 7 days), over the completed plus the open overdue
+    from commandcenter.metrics.engine import MetricEngine
+
+    done = closed.notna() & ~is_open
+    in_time = done & (closed <= deadline)
+    week = created >= now - pd.Timedelta(days=7)
+    rate = MetricEngine(store).figures(now.timestamp()).value("on_time_rate")
+    n_due = int((week & done).sum() + (week & is_open & (deadline < now)).sum())
+    assert rate.n == n_due and rate.numerator == int((week & in_time).sum())
     # the record's own deadline, not the policy's, is what the store holds
     rid = city["Ticket"].iloc[1]
     want = pd.Timestamp(pd.to_datetime(city["Frist"].iloc[1], format="%d.%m.%Y %H:%M"), tz=BERLIN)
@@ -247,6 +258,7 @@ def _cn12345_xlsx(path: Path) -> pd.DataFrame:
             113.58 + i * 0.001, 37.80 + i * 0.001,
         ])  # fmt: skip
     wb = xlsxwriter.Workbook(str(path))
+    date_format = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     ws = wb.add_worksheet("工单")
     ws.merge_range(0, 0, 0, len(header) - 1, "平定县12345热线工单导出（2024年5月）")
     ws.write_row(1, 0, header)
@@ -258,6 +270,8 @@ def _cn12345_xlsx(path: Path) -> pd.DataFrame:
             if isinstance(v, pd.Timestamp):
                 if c == 1 and i % 2:  # text dates in some rows
                     ws.write_string(r, c, v.strftime("%Y/%m/%d %H:%M"))
+                elif c == 6 and i % 3 == 0:  # a real Excel date cell
+                    ws.write_datetime(r, c, v.to_pydatetime(), date_format)
                 else:  # an Excel serial number, no date format applied
                     serial = (v - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
                     ws.write_number(r, c, round(serial, 8))
@@ -339,19 +353,274 @@ def test_command_line_import_dry_run_json_and_idempotent_reimport(
     assert "importing" in first.stderr  # the progress bar
     assert rejects_path(export).exists()
     journal = Journal(journal_path, journal_codec())
-    rows = journal.count()
-    assert rows > 990  # created + closed versions
+    ((_, first_t, last_t, cases, events, _label),) = journal.history()
+    assert cases == 990 and events > 990  # created + closed versions
+    assert first_t < last_t
     journal.close()
     again = _run_import("--profile", "nyc311", "--journal", str(journal_path), str(export),
                         state=tmp_path)  # fmt: skip
     assert again.stdout.strip().splitlines()[-1] == "read 0, imported 0, rejected 0"
     assert "already imported" in again.stderr
     journal = Journal(journal_path, journal_codec())
-    assert journal.count() == rows
+    assert [h[3] for h in journal.history()] == [990]
     # the history replays into a store: time travel and rankings can use it
     store = Store()
     journal.seek_into(store, journal.bounds()[1])
     assert len(store) == 990
+    # and a console starting on this journal puts it into its live store
+    live = Store()
+    assert journal.load_history(live) == 990 and store_state(live)["cases"] == []
+    assert live.case("NYC39573567").state == "closed"
     journal.close()
     bad = _run_import("--profile", str(tmp_path / "nope.toml"), str(export), state=tmp_path)
     assert bad.returncode == 2 and "profile error" in bad.stderr
+
+
+def _month_export(path: Path, n: int = 60) -> pd.DataFrame:
+    """``n`` tickets over January and February 2024 in the city's schema: the even ones
+    closed a day after filing, each with its own deadline three days out."""
+    created = pd.Timestamp("2024-01-02 08:00") + pd.to_timedelta(np.arange(n), unit="D")
+    done = np.arange(n) % 2 == 0
+
+    def fmt(ts: pd.DatetimeIndex) -> np.ndarray:
+        return np.asarray(ts.strftime("%d.%m.%Y %H:%M"), dtype=object)
+
+    frame = pd.DataFrame({
+        "Ticket": [f"M{i}" for i in range(n)],
+        "Geöffnet": fmt(created),
+        "Erledigt": np.where(done, fmt(created + pd.Timedelta(days=1)), ""),
+        "Frist": fmt(created + pd.Timedelta(days=3)),
+        "Art": "Lärm",
+        "Amt": np.where(np.arange(n) % 3 == 0, "Ordnungsamt", "Tiefbauamt"),
+        "Bezirk": "Mitte",
+        "Breite": "52.52",
+        "Länge": "13.40",
+        "Zustand": np.where(done, "erledigt", "offen"),
+    })  # fmt: skip
+    frame.to_csv(path, index=False)
+    return frame.assign(created=created.tz_localize(BERLIN))
+
+
+def test_imported_months_outlive_the_live_window_and_time_travel_reaches_them(tmp_path: Path) -> None:
+    import msgspec
+
+    from commandcenter.journal import DAY, Recorder
+    from feeds import protocol as P
+
+    export = tmp_path / "months.csv"
+    frame = _month_export(export)
+    journal = Journal(tmp_path / "journal.sqlite3", journal_codec(), max_age_s=2 * DAY,
+                      checkpoint_every=10)  # fmt: skip
+    live = Recorder(Store(), journal)
+    result = import_files(parse_profile(CITY_PROFILE, "city.toml"), [export], live)
+    assert result.imported == len(frame) == len(live.store)
+    # Checkpoints leave out imported cases as loaded (the history segment has them) and
+    # carry one again once the live feed changes it.
+    assert store_state(live.store)["cases"] == []
+    changed = msgspec.structs.replace(live.store.case("C-M1"), version=3, state="handling")
+    live.apply([P.Event(seq=1, kind=P.CASE_UPDATED, ts=changed.created_ts + 60, data=changed)])
+    assert [c.id for c in store_state(live.store)["cases"]] == ["C-M1"]
+    # Ten months later the console runs live for four days; the journal keeps two of them.
+    t0 = pd.Timestamp("2024-11-01 08:00", tz=BERLIN).timestamp()
+    live.reset(P.Snapshot(v=1, epoch="live", seq=0, now=t0, rate=1.0))
+    for k in range(1, 97):
+        ts = t0 + k * 3600
+        case = P.CaseData(id=f"L{k}", version=1, category="Licht", source="hotline",
+                          urgency="normal", state="reported", township="Mitte", grid="",
+                          lon=13.4, lat=52.5, created_ts=ts, state_ts=ts)  # fmt: skip
+        live.apply([P.Event(seq=k, kind=P.CASE_CREATED, ts=ts, data=case)])
+    journal.flush()
+    assert journal.prune() > 0  # the live window did cut its oldest events
+    assert [h[3] for h in journal.history()] == [len(frame)]  # the months did not go
+    oldest, newest = journal.bounds()
+    assert oldest == frame["created"].min().timestamp() and newest >= t0 + 96 * 3600
+
+    # Time travel into the imported months shows the cases as they stood then.
+    mid = pd.Timestamp("2024-01-20 20:00", tz=BERLIN)
+    past = Store()
+    seek = journal.seek_into(past, mid.timestamp())
+    assert not seek.clamped
+    filed = frame[frame["created"] <= mid]
+    assert sorted(past.to_frame()["id"]) == sorted("C-" + filed["Ticket"])
+    last = filed.iloc[-1]  # filed that morning, closed the day after: still open then
+    assert last["Zustand"] == "erledigt" and past.case(f"C-{last['Ticket']}").state == "assigned"
+    assert past.case(f"C-{filed.iloc[-2]['Ticket']}").version == 1  # open one: as filed
+    assert past.case(f"C-{filed.iloc[-3]['Ticket']}").state == "closed"  # closed by then
+    # The newest moment: the imported history beside what the live window still holds.
+    now = Store()
+    journal.seek_into(now, newest)
+    ids = set(now.to_frame()["id"])
+    assert {f"C-{t}" for t in frame["Ticket"]} <= ids and "L96" in ids
+    journal.close()
+
+
+def test_sources_dialog_previews_rejects_and_imports_into_the_store_and_journal(
+    qapp, qtbot, tmp_path: Path
+) -> None:
+    from commandcenter.journal import Journal
+    from feeds.sources.service import SourceImporter
+    from widgets import i18n
+    from widgets.chrome.sources_dialog import SourcesDialog
+
+    export = tmp_path / "months.csv"
+    frame = _month_export(export)
+    with export.open("a", encoding="utf-8") as f:
+        f.write("X1,morgen,,,Lärm,Ordnungsamt,Mitte,52.5,13.4,offen\n")  # not a date
+        f.write("X2,01.03.2024 09:00,,,Lärm,Ordnungsamt,Mitte,52.5,13.4,verschollen\n")  # vocabulary
+    markup = '<b style="font-size:90px">Lärm</b>'
+    text = export.read_text(encoding="utf-8")
+    export.write_text(text.replace(",Lärm,", f",{markup},", 2), encoding="utf-8")
+    profile = tmp_path / "city.toml"
+    profile.write_text(CITY_PROFILE, encoding="utf-8")
+    store = Store()
+    journal = Journal(tmp_path / "journal.sqlite3", journal_codec())
+    i18n.set_language(qapp, i18n.ENGLISH)
+    dialog = SourcesDialog(SourceImporter(store, journal))
+    qtbot.addWidget(dialog)
+    assert dialog.windowTitle() == "Sources" and dialog.import_button.text() == "Import"
+    assert dialog.profile_box.count() == len(SourceImporter.profiles()) >= 4
+    assert not dialog.add_profile_file(tmp_path / "nope.toml")  # a bad profile says why
+    assert "Profile error" in dialog.status.text()
+    assert dialog.add_profile_file(profile)
+    dialog.set_files([export])
+    qtbot.waitUntil(lambda: dialog.preview is not None and not dialog.busy, timeout=20_000)
+
+    # the first 50 rows as read beside the same rows as mapped
+    raw, mapped = dialog.raw_table, dialog.mapped_table
+    assert raw.rowCount() == mapped.rowCount() == 50
+    raw_cols = [raw.horizontalHeaderItem(c).text() for c in range(raw.columnCount())]
+    map_cols = [mapped.horizontalHeaderItem(c).text() for c in range(mapped.columnCount())]  # en: the field
+    assert raw.item(0, raw_cols.index("Ticket")).text() == "M0"
+    assert mapped.item(0, map_cols.index("id")).text() == "C-M0"
+    assert mapped.item(0, map_cols.index("status")).text() == "closed"
+    assert mapped.item(0, map_cols.index("created")).text() == "2024-01-02 08:00"
+    assert raw.item(0, raw_cols.index("Art")).text() == markup  # shown literally, not as markup
+    # every rejection of the whole file, with its reason
+    assert dialog.rejects_table.rowCount() == 2
+    reasons = {dialog.rejects_table.item(r, 1).text() for r in range(2)}
+    assert reasons == {"bad_date:created", "unknown_value:status"}
+    assert "bad_date:created: 1" in dialog.reasons.text()
+    assert dialog.status.text().startswith(f"read {len(frame) + 2}, can import {len(frame)}, rejected 2")
+    assert len(store) == 0  # a preview loads nothing
+
+    dialog.start_import()
+    qtbot.waitUntil(lambda: dialog.result is not None and not dialog.busy, timeout=20_000)
+    assert dialog.progress.value() == 100
+    assert dialog.status.text() == f"read {len(frame) + 2}, imported {len(frame)}, rejected 2"
+    assert len(store) == len(frame) and store.case("C-M0").state == "closed"
+    assert [h[3] for h in journal.history()] == [len(frame)]  # the history is journaled
+    assert rejects_path(export).exists()
+    # the same file again: nothing changes
+    dialog.result = None
+    dialog.start_import()
+    qtbot.waitUntil(lambda: dialog.result is not None and not dialog.busy, timeout=20_000)
+    assert dialog.result.already_imported == [export] and len(store) == len(frame)
+    assert "already imported" in dialog.status.text()
+
+    i18n.set_language(qapp, i18n.CHINESE)
+    try:
+        assert dialog.windowTitle() == "数据源" and dialog.import_button.text() == "导入"
+    finally:
+        i18n.set_language(qapp, i18n.ENGLISH)
+    journal.close()
+
+
+@pytest.mark.usefixtures("test_panels")
+def test_ctrl_shift_i_opens_the_sources_dialog_over_the_live_store_and_journal(
+    qapp, qtbot, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import Qt
+
+    from commandcenter.status import FeedStatus
+    from commandcenter.timetravel import TimeTravel
+    from layouts.library import LayoutLibrary
+    from layouts.shell import Shell
+    from tests.test_layout_engine import deep_doc
+    from widgets import i18n
+    from widgets.base import PanelContext
+    from widgets.chrome.sources_dialog import SourcesDialog
+    from widgets.live import LiveBridge
+
+    store, status = Store(), FeedStatus()
+    bridge = LiveBridge(store, status)
+    journal = Journal(tmp_path / "journal.sqlite3", journal_codec())
+    shell = Shell(PanelContext(store, status, bridge), LayoutLibrary(tmp_path / "u", tmp_path / "p"),
+                  interactive=False, timetravel=TimeTravel(store, journal))  # fmt: skip
+    i18n.set_language(qapp, i18n.ENGLISH)
+    try:
+        shell.apply_layout(deep_doc())
+        win = shell.windows[0]
+        win.show()
+        qtbot.waitExposed(win)
+        action = win.findChild(type(win.commands.palette), "action-sources")
+        assert action.shortcut().toString() == "Ctrl+Shift+I" and action.text() == "Sources…"
+        assert any(act is action for _, act in win.commands.entries())  # the palette lists it
+        qtbot.keyClick(win, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        dialog = win.findChild(SourcesDialog)
+        assert dialog is not None and dialog.isVisible()
+        assert dialog.importer.sink.store is store and dialog.importer.journal is journal
+        dialog.close()
+    finally:
+        shell.close_all()
+        bridge.close()
+        journal.close()
+
+
+def test_a_masking_journal_keeps_no_personal_data_of_an_import(tmp_path: Path) -> None:
+    from commandcenter.privacy import Mask
+
+    text = CITY_PROFILE.replace('lat = "Breite"', 'lat = "Breite"\nreporter_name = "Name"\n'
+                                'reporter_phone = "Telefon"\ndescription = "Notiz"')  # fmt: skip
+    profile = parse_profile(text, "city.toml")
+    export = tmp_path / "people.csv"
+    export.write_text(
+        "Ticket,Geöffnet,Erledigt,Frist,Art,Amt,Bezirk,Breite,Länge,Zustand,Name,Telefon,Notiz\n"
+        "1,01.03.2024 08:00,,,Lärm,Ordnungsamt,Mitte,52.5,13.4,offen,张三丰,13812345678,"
+        "张三丰说：请回电13812345678\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path, journal_codec(Mask()))
+    store = Store()
+    assert import_files(profile, [export], store, journal).imported == 1
+    assert store.case("C-1").reporter_phone == "13812345678"  # the live store keeps them
+    journal.close()
+    raw = path.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("journal.sqlite3-*"))
+    assert b"13812345678" not in raw and "张三丰".encode() not in raw
+    journal = Journal(path, journal_codec(Mask()))
+    past = Store()
+    journal.seek_into(past, journal.bounds()[1])
+    case = past.case("C-1")
+    assert case.reporter_phone != "13812345678" and "张三丰" not in case.description
+    assert case.reporter_phone.startswith("138") and case.reporter_phone.endswith("5678")
+    journal.close()
+
+
+@pytest.mark.slow
+def test_the_console_starts_with_the_imported_history_in_its_live_store(
+    shared_external: Path, tmp_path: Path
+) -> None:
+    """Imported months are in the running app's store (rankings and trends), beside the
+    demo feed, whose snapshot does not remove them."""
+    from tests.test_app_e2e import _app
+
+    export = tmp_path / "nyc.csv"
+    export.write_bytes((shared_external / "nyc311_sample_mzuber88.csv").read_bytes())
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    done = _run_import("--profile", "nyc311", "--journal", str(state / "journal.sqlite3"),
+                       str(export), state=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+    def store_count(run: subprocess.CompletedProcess[str]) -> int:
+        assert run.returncode == 0, run.stderr[-2000:]
+        line = next(ln for ln in run.stdout.splitlines() if ln.startswith("STORE "))
+        return int(line.split("cases=")[1])
+
+    args = ("--history-hours", "1", "--report-sources", "--quit-after", "6")
+    with_history = store_count(_app(tmp_path, *args, timeout=120))
+    (state / "journal.sqlite3").unlink()
+    for side in state.glob("journal.sqlite3-*"):
+        side.unlink()
+    demo_only = store_count(_app(tmp_path, *args, timeout=120))
+    assert with_history - demo_only >= 990 - 20, (with_history, demo_only)  # demo varies a little

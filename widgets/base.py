@@ -57,6 +57,7 @@ from commandcenter.store import Store
 from widgets import theme
 from widgets.i18n import is_chinese, zh_en
 from widgets.live import LiveBridge
+from widgets.plaintext import plain_tooltip
 
 log = logging.getLogger(__name__)
 
@@ -381,13 +382,42 @@ class Panel(QWidget):
     def on_compact_changed(self, compact: bool) -> None:
         """Subclasses re-measure what depends on font sizes (column widths, row heights)."""
 
+    def _sources_down(self) -> list[str]:
+        """Names of the sources not live, when at least one other is live ([] otherwise:
+        then the one hall status tells the whole story)."""
+        board = self.ctx.sources
+        if board is None or len(board.rows) < 2:
+            return []
+        live = [r for r in board.rows if r.status.state is LinkState.LIVE]
+        if not live or len(live) == len(board.rows):
+            return []
+        return [r.name for r in board.rows if r.status.state is not LinkState.LIVE]
+
     def _refresh_badge(self, *_: object) -> None:
         status = self.ctx.status
+        down = self._sources_down()
         if self.ctx.replay:
             text, level = (zh_en("回放", "replay")), "down"
+        elif down:
+            # One source of several is down while another is live: the panel is current
+            # for what the live ones bring and may miss the rest. "Disconnected" would say
+            # the whole screen is stale; amber with the names says what is missing.
+            text, level = zh_en("部分中断", "partial"), "aging"
         else:
             text, level = freshness(status)
-        if self.badge.text() != text:
+        if down:
+            names = ", ".join(down)
+            self.badge.setText(text)
+            self.badge.setToolTip(
+                plain_tooltip(
+                    zh_en(
+                        "数据源 {names} 中断，其余实时：此面板可能缺少它们的数据（见数据链路面板）。",
+                        "Sources {names} down, the others live: this panel may lack their "
+                        "data (see the feed status panel).",
+                    ).format(names=names)
+                )
+            )
+        elif self.badge.text() != text:
             self.badge.setText(text)
             age = status.data_age()
             if is_chinese():

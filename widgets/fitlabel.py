@@ -23,6 +23,7 @@ class FitLabel(QLabel):
         *,
         objectName: str = "",
         min_scale: float = 0.45,
+        elide: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,
     ) -> None:
         super().__init__(text, parent)
         if objectName:
@@ -31,10 +32,21 @@ class FitLabel(QLabel):
         self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.min_scale = min_scale
+        self.elide = elide  # a number keeps both ends (ElideMiddle), a title its start
+
+    def _line_height(self) -> int:
+        m = self.contentsMargins()
+        return self.fontMetrics().height() + m.top() + m.bottom()
+
+    def sizeHint(self) -> QSize:
+        # One line's height even while empty: a tile measured before its first value
+        # must not come out a line short.
+        hint = super().sizeHint()
+        return QSize(hint.width(), max(hint.height(), self._line_height()))
 
     def minimumSizeHint(self) -> QSize:
         # Any width will do (the text shrinks); the height is the font's.
-        return QSize(1, super().minimumSizeHint().height())
+        return QSize(1, max(super().minimumSizeHint().height(), self._line_height()))
 
     def scale(self) -> float:
         """How much the text is shrunk to fit (1.0: not at all)."""
@@ -50,7 +62,7 @@ class FitLabel(QLabel):
         room = self.contentsRect().width() / self.min_scale
         if fm.horizontalAdvance(self.text()) <= room:
             return self.text()
-        return fm.elidedText(self.text(), Qt.TextElideMode.ElideMiddle, int(room))
+        return fm.elidedText(self.text(), self.elide, int(room))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         s = self.scale()

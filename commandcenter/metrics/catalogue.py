@@ -119,10 +119,11 @@ CATALOGUE: dict[str, Metric] = {
             "on_time_rate", "按期办结率", "Closed on time", "rate", "on_time", "due",
             window=LAST_7_DAYS, unit="%", target=95.0, direction=UP, min_sample=10,
             formula_zh="窗口内立案的案件中：按期办结数 ÷（已办结数 + 在办已超期数）× 100%；"
-            "按期 = 办结时间不晚于立案时间 + 处置时限 + 延期。",
+            "按期 = 办结时间不晚于案件自带的办理时限（如导入的截止时间），"
+            "没有时为立案时间 + 处置时限 + 延期。",
             formula_en="Of the cases filed in the window: completed on time ÷ (completed + "
-            "open and overdue) × 100%; on time = completed by filing + handling limit + "
-            "extension.",
+            "open and overdue) × 100%; on time = completed by the case's own due date "
+            "(e.g. an import's deadline), else by filing + handling limit + extension.",
         ),
         Metric(
             "satisfaction", "满意率", "Satisfaction", "rate", "satisfied", "rated",

@@ -34,6 +34,7 @@ class CaseColumns:
     closed: np.ndarray
     on_site: np.ndarray
     extension: np.ndarray
+    due: np.ndarray  # the record's own deadline (an import's 办理时限); 0: the policy's
     codes: dict[str, np.ndarray] = field(default_factory=dict)
     values: dict[str, list[str]] = field(default_factory=dict)
 
@@ -67,6 +68,7 @@ def columns_from_cases(cases: Iterable[Any]) -> CaseColumns:
         closed=floats("closed_ts"),
         on_site=floats("on_site_ts"),
         extension=floats("extension_s"),
+        due=floats("due_ts"),
         codes={
             col: np.array([code(col, getattr(c, col, "")) for c in rows], dtype=np.int32)
             for col in CODE_COLUMNS

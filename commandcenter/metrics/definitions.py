@@ -73,12 +73,19 @@ def case_flags(
     completed_ts: np.ndarray,
     extension: np.ndarray,
     rating: np.ndarray,
+    due: np.ndarray | None = None,
 ) -> Flags:
+    """Per-case flags. On time is judged as the SLA judges it: against the record's own
+    deadline (``due``, e.g. an import's 办理时限) where it has one (> 0), else created +
+    the policy's handle limit + extension. The catalogue and the ranking both read this
+    one rule, so 按期办结率 is the same number on every screen."""
     closed = np.isin(state, CLOSED_CODES)
     ht = completed_ts - created
     timed = np.isin(state, DONE_CODES) & (completed_ts > 0) & np.isfinite(ht)
     ht = np.where(timed, ht, np.nan)
     deadline = handle_deadlines(policy, urgency, category, categories, created, extension)
+    if due is not None and len(due) == len(created):
+        deadline = np.where(due > 0, due, deadline)
     on_time = timed & (completed_ts <= deadline)
     rated = (rating >= 1) & (rating <= 5)
     return Flags(

@@ -146,6 +146,7 @@ class Figures:
                 c.completed,
                 c.extension,
                 c.rating,
+                c.due,
             ),
         )
 
@@ -311,10 +312,14 @@ class MetricEngine:
 
 
 def platform_difference(ours: MetricValue, platform: float | None) -> float | None:
-    """platform - ours when both exist and differ beyond display precision, else None.
+    """platform - ours when both exist and differ by more than one case's worth, else None.
 
-    Rates are compared to the tenth of a percent a tile prints, counts exactly: a
-    difference a leader could see on two screens is flagged, a rounding one is not."""
+    The platform reports its figure now and then; ours moves with every case. Between two
+    reports one case filed or closed moves a rate by ``100 / n`` points, so a rate is
+    flagged only when it differs by more than that (and by more than the tenth of a
+    percent a tile prints), and a count only when it differs by more than one: a lag of
+    one report is not a disagreement, a different definition or population is. The tile
+    prints the platform's figure beside ours either way; the mark says "these disagree"."""
     if platform is None or ours.value is None:
         return None
     try:
@@ -323,6 +328,7 @@ def platform_difference(ours: MetricValue, platform: float | None) -> float | No
         return None
     if not math.isfinite(p):
         return None
-    tol = 0.05 if ours.metric.unit == "%" else 0.5
+    one_case = (100.0 / ours.n if ours.n > 0 else 0.0) if ours.metric.unit == "%" else 1.0
+    tol = max(0.05, one_case)
     d = p - ours.value
     return d if abs(d) > tol else None

@@ -3,236 +3,81 @@
 Real requests check the ranking against numbers nobody tuned: the department league table
 of a replay must equal an independent pandas computation (tests/test_nyc311.py).
 
-Mapping of one request (column names as in the Socrata JSON; the CSV's headers, e.g.
-``Created Date``, are normalised to them):
-
-| 311 field | case field |
-| --- | --- |
-| ``unique_key`` | ``id`` = ``NYC<unique_key>`` |
-| ``created_date`` (New York local time) | ``created_ts``; the timeline discover, report, sign, assign |
-| ``agency`` | ``assignee`` with ``assignee_kind`` ``department`` (311 routes at once) |
-| ``closed_date`` when present | ``completed_ts`` = ``closed_ts``: arrive, complete, verify at that time |
-| ``complaint_type`` / ``descriptor`` | ``category`` / ``title`` and ``description`` |
-| ``borough`` (``Unspecified`` -> empty) | ``township`` |
-| ``incident_zip``, else ``community_board`` | ``grid`` (empty when neither is usable) |
-| ``incident_address`` | ``address`` |
-| ``latitude``/``longitude`` | ``lat``/``lon``; missing, zero or junk -> 0.0 |
-| ``due_date`` | ``due_ts``: the request's own deadline, which the SLA counts against |
-| ``status`` | kept as ``nyc_status`` in the event's extra fields |
-
-311 has no urgency: every case is ``normal``; the source is ``hotline`` (the 12345 of
-New York). A request counts as closed when it has a valid closed date, whatever its
-``status`` says (some ``Pending`` requests carry one; the status is kept for reference).
-
-A record is skipped, with a reason, when: ``missing_id``, ``duplicate_id``,
-``bad_created_date`` (missing or unreadable), ``bad_closed_date`` (present, unreadable),
-``closed_before_created`` (includes the ``1900-01-01`` placeholders), ``missing_agency``,
-``missing_complaint_type``, or ``not_a_record`` (JSON item that is not an object).
+The mapping is the shipped ``nyc311`` source profile (feeds/sources/profiles/nyc311.toml),
+the one ``main.py import --profile nyc311`` uses, so an import, a replay and this adapter
+cannot disagree: ``Unique Key`` -> ``NYC<key>``; New York wall times; ``Agency`` -> the
+responsible department; ``Complaint Type`` -> category; ``Descriptor`` -> description
+(and the title after the category); ``Borough`` -> township (``Unspecified`` -> none);
+``Incident Zip``, else ``Community Board`` -> grid; ``Due Date`` -> the request's own
+deadline, which the SLA counts against; a request with a closed date is closed whatever
+its status says. Every record the profile rejects is a ``Skipped`` with the profile's
+reason (``missing_id``, ``bad_date:created``, ``closed_before_created``,
+``missing_department``, ``wrong_type:lat``, ``duplicate_id``, ...; docs/sources.md).
 """
 
 from __future__ import annotations
 
-import csv
-import math
-import re
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
+import numpy as np
 
-from commandcenter.domain import Case, CaseState, Role, Source, TimelineEntry, Urgency
-from commandcenter.lifecycle import Action, apply
 from feeds import protocol as p
 from feeds.adapters import Imported, Skipped, Version
+from feeds.sources.profile import Profile, load_profile
+from feeds.sources.tabular import Table, map_table, read_table
 
-NYC_ZONE = ZoneInfo("America/New_York")
-ACTOR = "NYC 311"
-ID_PREFIX = "NYC"
-_DATE_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",  # CSV export: 06/26/2018 10:58:54 AM
-    "%Y-%m-%dT%H:%M:%S.%f",  # Socrata: 2012-11-20T07:50:59.000
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-)
-_UNSPECIFIED = {"", "unspecified", "n/a", "na", "none", "null"}
+PROFILE = "nyc311"
 
 
-def normalise_key(name: str) -> str:
-    """CSV header -> Socrata field name: ``X Coordinate (State Plane)`` ->
-    ``x_coordinate_state_plane``."""
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+def _profile() -> Profile:
+    return load_profile(PROFILE)
 
 
-def parse_time(value: Any) -> float | None:
-    """A 311 date (New York wall time, either export's format) -> epoch seconds, or None."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    for fmt in _DATE_FORMATS:
-        try:
-            dt = datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        return dt.replace(tzinfo=NYC_ZONE).timestamp()
-    return None
-
-
-def _text(raw: Mapping[str, Any], key: str) -> str:
-    v = raw.get(key)
-    return v.strip() if isinstance(v, str) else ("" if v is None else str(v).strip())
-
-
-def _coord(raw: Mapping[str, Any], key: str) -> float:
+def read_file(path: str | Path, profile: Profile | None = None) -> Imported:
+    """One export (CSV or Socrata JSON, by suffix) -> its cases and what was skipped.
+    Records are numbered from 1 in file order (a CSV's header not counted)."""
+    path = Path(path)
+    prof = profile or _profile()
     try:
-        v = float(raw.get(key) or 0.0)
-    except (TypeError, ValueError):
-        return 0.0
-    return v if math.isfinite(v) else 0.0
-
-
-def _grid(raw: Mapping[str, Any]) -> str:
-    z = _text(raw, "incident_zip")
-    if re.fullmatch(r"\d{5}", z[:5]) and z[:5] != "00000":
-        return z[:5]
-    board = _text(raw, "community_board")
-    if board.lower() in _UNSPECIFIED or board.lower().startswith("0 "):
-        return ""
-    return board
-
-
-def to_versions(raw: Mapping[str, Any], where: str) -> list[Version] | Skipped:
-    """One request -> its case versions (created, and updated when closed), or why not."""
-    key = _text(raw, "unique_key")
-    if not key:
-        return Skipped(where, "", "missing_id")
-    created = parse_time(raw.get("created_date"))
-    if created is None:
-        return Skipped(where, key, "bad_created_date", repr(raw.get("created_date"))[:80])
-    closed_raw = raw.get("closed_date")
-    closed = parse_time(closed_raw)
-    if closed is None and isinstance(closed_raw, str) and closed_raw.strip():
-        return Skipped(where, key, "bad_closed_date", repr(closed_raw)[:80])
-    if closed is not None and closed < created:
-        return Skipped(
-            where, key, "closed_before_created", f"{raw.get('created_date')} > {closed_raw}"
-        )
-    agency = _text(raw, "agency")
-    if not agency:
-        return Skipped(where, key, "missing_agency")
-    category = _text(raw, "complaint_type")
-    if not category:
-        return Skipped(where, key, "missing_complaint_type")
-    borough = _text(raw, "borough")
-    descriptor = _text(raw, "descriptor")
-    extra: dict[str, Any] = {"nyc_status": _text(raw, "status")}
-    due = parse_time(raw.get("due_date"))
-    case = Case(
-        id=f"{ID_PREFIX}{key}",
-        version=1,
-        category=category,
-        source=Source.HOTLINE,
-        urgency=Urgency.NORMAL,
-        state=CaseState.DISCOVERED,
-        township="" if borough.lower() in _UNSPECIFIED else borough,
-        grid=_grid(raw),
-        lon=_coord(raw, "longitude"),
-        lat=_coord(raw, "latitude"),
-        created_ts=created,
-        state_ts=created,
-        title=f"{category}: {descriptor}" if descriptor else category,
-        description=descriptor,
-        address=_text(raw, "incident_address"),
-        due_ts=due or 0.0,  # the request's own deadline drives the SLA
-        timeline=[
-            TimelineEntry(
-                created,
-                "discover",
-                ACTOR,
-                CaseState.DISCOVERED,
-                _text(raw, "open_data_channel_type"),
-            )
-        ],
-    )
-    for action, params in (
-        (Action.REPORT, None),
-        (Action.SIGN, None),
-        (Action.ASSIGN, {"assignee": agency, "assignee_kind": "department"}),
-    ):
-        case = apply(case, action, ACTOR, Role.SYSTEM, created, params)
-    versions = [Version(p.CASE_CREATED, created, p.case_to_wire(case), extra)]
-    if closed is not None:
-        for action in (Action.ARRIVE, Action.COMPLETE, Action.VERIFY):
-            case = apply(case, action, ACTOR, Role.SYSTEM, closed)
-        versions.append(Version(p.CASE_UPDATED, closed, p.case_to_wire(case), extra))
-    return versions
-
-
-def _collect(records: Iterable[tuple[str, Any]]) -> Imported:
-    out = Imported()
-    seen: set[str] = set()
-    for where, raw in records:
-        out.read += 1
-        if not isinstance(raw, Mapping):
-            out.skipped.append(Skipped(where, "", "not_a_record", type(raw).__name__))
-            continue
-        got = to_versions(raw, where)
-        if isinstance(got, Skipped):
-            out.skipped.append(got)
-            continue
-        cid = got[0].case.id
-        if cid in seen:
-            out.skipped.append(Skipped(where, cid[len(ID_PREFIX) :], "duplicate_id"))
-            continue
-        seen.add(cid)
-        out.cases.append(got)
+        table = read_table(path, prof)
+    except (ValueError, OSError) as err:
+        return Imported(skipped=[Skipped(path.name, "", "unreadable_file", str(err)[:200])], read=1)
+    out = Imported(skipped=[Skipped(path.name, "", "file_problem", msg) for msg in table.problems])
+    mapped = map_table(table, prof)
+    out.read = mapped.read + len(table.problems)
+    position = np.searchsorted(table.rows, mapped.rejected["row"].to_numpy()) + 1
+    keys = [str(k) for k in mapped.rejected[_id_column(table, prof)]] if len(mapped.rejected) else []
+    for pos, key, reason, detail in zip(position, keys, mapped.rejected["reason"],
+                                        mapped.rejected["detail"], strict=True):  # fmt: skip
+        out.skipped.append(Skipped(f"{path.name}:{pos}", key, str(reason), str(detail)[:200]))
+    cases = mapped.cases
+    finished = cases.finished
+    for i in range(len(cases)):
+        versions = [Version(p.CASE_CREATED, float(cases.created[i]), cases.record(i, False))]
+        if finished[i]:
+            versions.append(Version(p.CASE_UPDATED, float(cases.end[i]), cases.record(i, True)))
+        out.cases.append(versions)
     return out
 
 
-def read_csv(path: str | Path) -> Imported:
-    """The NYC Open Data CSV export (one request per row, a header row)."""
-    path = Path(path)
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = [normalise_key(h) for h in next(reader, [])]
-        rows = (
-            (f"{path.name}:{i}", dict(zip(header, row, strict=False)))
-            for i, row in enumerate(reader, start=1)
-        )
-        return _collect(rows)
-
-
-def read_socrata_json(path: str | Path) -> Imported:
-    """A Socrata API dump: a JSON array of objects with snake_case fields.
-
-    A file that is not a JSON array is reported as one skipped record, not raised.
-    """
-    path = Path(path)
-    try:
-        items = msgspec.json.decode(path.read_bytes())
-    except msgspec.DecodeError as err:
-        return Imported(skipped=[Skipped(path.name, "", "malformed_json", str(err)[:200])], read=1)
-    if not isinstance(items, list):
-        return Imported(
-            skipped=[Skipped(path.name, "", "not_a_list", type(items).__name__)], read=1
-        )
-    return _collect((f"{path.name}:{i}", item) for i, item in enumerate(items, start=1))
+def _id_column(table: Table, prof: Profile) -> str:
+    return next((c for c in prof.fields["id"].columns if c in table.frame.columns), "row")
 
 
 def read(*paths: str | Path) -> Imported:
-    """Any number of files, CSV or JSON by suffix; a case id seen twice is kept once."""
+    """Any number of files; a case id seen in an earlier file is kept once."""
     out = Imported()
+    prof = _profile()
     for path in paths:
-        got = read_socrata_json(path) if Path(path).suffix.lower() == ".json" else read_csv(path)
-        out.extend(got)
+        out.extend(read_file(path, prof))
     seen: set[str] = set()
     cases = []
     for versions in out.cases:
         cid = versions[0].case.id
         if cid in seen:
-            out.skipped.append(Skipped("", cid[len(ID_PREFIX) :], "duplicate_id"))
+            out.skipped.append(Skipped("", cid[len(prof.id_prefix) :], "duplicate_id"))
             continue
         seen.add(cid)
         cases.append(versions)
@@ -246,9 +91,7 @@ def replay(
     """Protocol envelopes of every case version in time order, ``seq`` from ``start_seq``.
 
     Ties in time keep a case's created event before its update (a request closed the
-    second it was opened), then follow case ids, so a replay is the same every time. The
-    extra field (``nyc_status``) travel inside ``data`` as unknown fields,
-    which the protocol keeps in ``Event.extra``.
+    second it was opened), then follow case ids, so a replay is the same every time.
     """
     cases = imported.cases if isinstance(imported, Imported) else imported
     items = [

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     journal = None
     if not args.dry_run:
         path = args.journal or state_dir() / "journal.sqlite3"
-        journal = Journal(path, journal_codec(), max_age_s=float("inf"), max_bytes=1 << 40)
+        journal = Journal(path, journal_codec())  # imported history is never pruned
     try:
         result = import_files(profile, args.files, Store(), journal, dry_run=args.dry_run,
                               progress=_progress)  # fmt: skip

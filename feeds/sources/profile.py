@@ -15,6 +15,7 @@ names the file, the line and the dotted key, so the person editing the file can 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ _TARGETS: dict[str, frozenset[str]] = {
     "source": frozenset(s.value for s in Source),
 }
 _SPEC_KEYS = frozenset(
-    {"column", "columns", "constant", "template", "regex", "lookup", "default", "required"}
+    {"column", "columns", "constant", "template", "regex", "lookup", "default", "required", "otherwise"}
 )
 _TEMPLATE_REF = re.compile(r"\{([^{}]+)\}")
 _URL_FIELDS = re.compile(r"\{(\w+)\}")
@@ -77,12 +78,12 @@ class FieldSpec:
     lookup: str | None = None  # a vocabulary name
     default: str | None = None
     required: bool = False
+    otherwise: FieldSpec | None = None  # where this one yields nothing (zip, else board)
 
     def sources(self) -> tuple[str, ...]:
         """Every input column this field reads."""
-        if self.template is not None:
-            return tuple(_TEMPLATE_REF.findall(self.template))
-        return self.columns
+        own = tuple(_TEMPLATE_REF.findall(self.template)) if self.template is not None else self.columns
+        return own + (self.otherwise.sources() if self.otherwise is not None else ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,14 +337,13 @@ def parse_profile(text: str, where: str = "<profile>") -> Profile:
 
 
 def _replace_required(spec: FieldSpec) -> FieldSpec:
-    return FieldSpec(spec.name, spec.columns, spec.constant, spec.template, spec.regex,
-                     spec.lookup, spec.default, True)  # fmt: skip
+    return dataclasses.replace(spec, required=True)
 
 
 def _field_spec(
-    ck: _Checker, fname: str, spec: Any, vocabularies: dict[str, Vocabulary]
+    ck: _Checker, fname: str, spec: Any, vocabularies: dict[str, Vocabulary], key: str = ""
 ) -> FieldSpec:
-    key = f"fields.{fname}"
+    key = key or f"fields.{fname}"
     if isinstance(spec, str):
         return FieldSpec(fname, columns=(spec,))
     if isinstance(spec, list):
@@ -386,7 +386,10 @@ def _field_spec(
         raise ck.fail(key, f"{fname} needs a lookup (a vocabulary) or a constant")
     default = ck.typed(spec, "default", pre, str, None)
     required = ck.typed(spec, "required", pre, bool, False)
-    return FieldSpec(fname, cols, constant, template, regex, lookup, default, required)
+    otherwise = None
+    if "otherwise" in spec:
+        otherwise = _field_spec(ck, fname, spec["otherwise"], vocabularies, f"{pre}otherwise")
+    return FieldSpec(fname, cols, constant, template, regex, lookup, default, required, otherwise)
 
 
 def shipped_profiles() -> list[str]:

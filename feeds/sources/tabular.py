@@ -27,25 +27,13 @@ import numpy as np
 import pandas as pd
 
 from commandcenter import geo
-from commandcenter.domain import SOURCE_LABELS_ZH, Source
 from feeds import protocol as P
-from feeds.sources.profile import Profile
+from feeds.sources.cases import IMPORTABLE_STATES, ImportedCases, plan
+from feeds.sources.profile import NUMBER_FIELDS, TIME_FIELDS, Profile
 
 _NULLS = frozenset({"", "null", "none", "nil", "n/a", "nan", "nat"})
 _ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
 _LEADING_ZERO = re.compile(r'(?<=[:\[,])\s*(-?0\d+(?:\.\d+)?)(?=\s*[,}\]])')
-# The life-cycle path an imported record implies, in order; a case reaches its state by it.
-_PATH = (
-    ("report", "reported"),
-    ("sign", "signed"),
-    ("assign", "assigned"),
-    ("arrive", "handling"),
-    ("complete", "completed"),
-    ("verify", "closed"),
-)
-_STEP = {state: i for i, (_, state) in enumerate(_PATH)}
-_STEP["discovered"] = -1
-IMPORTABLE_STATES = frozenset(_STEP)
 
 
 @dataclass(slots=True)
@@ -55,17 +43,23 @@ class Table:
     frame: pd.DataFrame
     rows: np.ndarray  # 1-based row number in the file (header and title rows counted)
     problems: list[str] = field(default_factory=list)  # whole-file notes
+    dated: bool = False  # some cells are dates already (Excel)
 
 
 @dataclass(slots=True)
 class Mapped:
     """What a table became: records with their events, and the rows rejected."""
 
-    versions: list[tuple[str, float, P.CaseData]]  # (kind, ts, record), in row order
+    cases: ImportedCases  # the accepted rows, in row order
     case_rows: np.ndarray  # the file row of each accepted row
     rejected: pd.DataFrame  # row, reason, detail, then the raw columns
     read: int
-    preview: pd.DataFrame | None = None  # the mapped fields of every accepted row
+    preview: pd.DataFrame | None = None  # the mapped fields of every row
+
+    @property
+    def versions(self) -> list[tuple[str, float, P.CaseData]]:
+        """Every record version as (kind, ts, record), in row order."""
+        return self.cases.versions()
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -161,7 +155,8 @@ def read_table(path: str | Path, profile: Profile) -> Table:
     if fmt == "csv":
         header = (profile.header_row - 1) if profile.header_row else 0
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=profile.encoding,
+            # dtype=object: Python strings as they are (no string array to build and convert)
+            frame = pd.read_csv(path, dtype=object, keep_default_na=False, encoding=profile.encoding,
                                 header=header, skip_blank_lines=True, on_bad_lines="skip")  # fmt: skip
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
             raise ValueError(f"{path.name}: not a readable CSV: {err}") from err
@@ -183,7 +178,7 @@ def read_table(path: str | Path, profile: Profile) -> Table:
         frame = body[keep].reset_index(drop=True)
         frame.columns = names
         problems = [f"{int((~keep).sum())} blank rows skipped"] if (~keep).any() else []
-        return Table(frame, rows, problems)
+        return Table(frame, rows, problems, dated=True)
     text = path.read_text(encoding=profile.encoding, errors="replace")
     if fmt == "ndjson":
         items, bad = [], []
@@ -214,23 +209,57 @@ class _Reasons:
     def __init__(self, n: int) -> None:
         self.reason = np.full(n, "", dtype=object)
         self.detail = np.full(n, "", dtype=object)
+        self._ok = np.ones(n, dtype=bool)
 
-    def add(self, mask: np.ndarray, reason: str, detail: Any = "") -> None:
-        m = np.asarray(mask, dtype=bool) & (self.reason == "")
+    def add(self, mask: np.ndarray, reason: str, detail: str = "", values: Any = None) -> None:
+        """Reject the rows of ``mask`` not rejected yet; the detail is ``detail`` followed,
+        when ``values`` are given, by each row's value (built for those rows only)."""
+        m = np.asarray(mask, dtype=bool) & self._ok
         if m.any():
+            self._ok[m] = False
             self.reason[m] = reason
-            self.detail[m] = detail[m] if isinstance(detail, np.ndarray) else detail
+            if values is None:
+                self.detail[m] = detail
+            else:
+                picked = np.asarray(values, dtype=object)[m]
+                self.detail[m] = [detail + str(v) for v in picked]
+
+    def take(self, other: _Reasons, rows: np.ndarray) -> None:
+        """``other``'s rejections of ``rows``, for rows not rejected yet."""
+        m = rows & ~other._ok & self._ok
+        self._ok[m] = False
+        self.reason[m] = other.reason[m]
+        self.detail[m] = other.detail[m]
 
     @property
     def ok(self) -> np.ndarray:
-        return self.reason == ""
+        return self._ok.copy()
 
 
 def _text_of(frame: pd.DataFrame, col: str, n: int) -> pd.Series:
+    """A column as stripped text (object dtype), its nulls ('null', 'N/A', NA ...) as '',
+    Excel's dates in ISO form.
+
+    Plain Python over the object array, not ``.str``: a comprehension costs ~30 ns a value,
+    pandas' string methods several times that (a million rows, a dozen columns)."""
     s = frame[col]
-    if s.dtype != object or (len(s) and not isinstance(s.iloc[0], str)):
-        s = s.map(lambda v: v.isoformat(sep=" ") if isinstance(v, (datetime, date)) else str(v))
-    return s.astype(object).where(s.notna(), "")
+    nulls = _NULL_SET
+    arr = s.to_numpy() if s.dtype == object else s.to_numpy(dtype=object, na_value="")
+    try:  # text only (CSV): the quick way
+        out = ["" if (t := v.strip()) in nulls else t for v in arr]
+    except AttributeError:  # Excel's dates, numbers, NA
+        out = ["" if (t := _as_text(v)) in nulls else t for v in arr]
+    return pd.Series(out, dtype=object, index=s.index)
+
+
+def _as_text(v: Any) -> str:
+    if type(v) is str:
+        return v.strip()
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, (datetime, date)):
+        return v.isoformat(sep=" ")
+    return str(v).strip()
 
 
 def _values(frame: pd.DataFrame, spec: Any, n: int, missing: list[str]) -> pd.Series:
@@ -247,7 +276,7 @@ def _values(frame: pd.DataFrame, spec: Any, n: int, missing: list[str]) -> pd.Se
                 if col not in frame.columns:
                     missing.append(col)
                     continue
-                acc = acc + _nullify(_text_of(frame, col, n).str.strip())
+                acc = acc + _text_of(frame, col, n)
             else:
                 acc = acc + part
         return acc.str.strip(" :-/|").astype(object)
@@ -255,14 +284,15 @@ def _values(frame: pd.DataFrame, spec: Any, n: int, missing: list[str]) -> pd.Se
     if not present:
         missing.extend(spec.columns)
         return pd.Series([""] * n, dtype=object)
-    acc = _text_of(frame, present[0], n).str.strip()
+    acc = _text_of(frame, present[0], n)
     for col in present[1:]:
-        nxt = _text_of(frame, col, n).str.strip()
-        acc = acc.where(~acc.str.lower().isin(_NULLS), nxt)
+        nxt = _text_of(frame, col, n)
+        acc = acc.where(acc != "", nxt)
     return acc
 
 
 _NULL_SPELLINGS = sorted({v for x in _NULLS for v in (x, x.upper(), x.title())})
+_NULL_SET = frozenset(_NULL_SPELLINGS)
 
 
 def _nullify(s: pd.Series) -> pd.Series:
@@ -270,17 +300,24 @@ def _nullify(s: pd.Series) -> pd.Series:
     return s.where(~s.isin(_NULL_SPELLINGS), "")
 
 
-def parse_times(s: pd.Series, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
-    """(epoch seconds, problem) per value: NaN where empty; problem '' or 'bad', 'ambiguous'
-    (two formats read it differently) or 'ambiguous_local' (a wall time that happens twice
-    or never in the zone, at a daylight-saving change)."""
+def parse_times(s: pd.Series, profile: Profile, *, stripped: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(epoch seconds, problem code) per value: NaN where empty; the code indexes
+    ``PROBLEMS``: '' or 'bad', 'ambiguous' (two formats read it differently) or
+    'ambiguous_local' (a wall time that happens twice or never in the zone, at a
+    daylight-saving change)."""
     n = len(s)
     out = np.full(n, np.nan)
-    problem = np.full(n, "", dtype=object)
-    is_dt = s.map(lambda v: isinstance(v, (datetime, date))).to_numpy(dtype=bool) if n else np.zeros(0, bool)
-    text = s.where(~is_dt, "").astype(str).str.strip()
-    empty = text.str.lower().isin(_NULLS).to_numpy() & ~is_dt
-    readings = [_read_format(text, fmt, profile) for fmt in profile.date_formats]
+    problem = np.zeros(n, dtype=np.int8)  # index into PROBLEMS
+    arr = s.to_numpy(dtype=object)
+    if stripped or all(type(v) is str for v in arr):  # text only (CSV, JSON): no cell is a date yet
+        is_dt = np.zeros(n, bool)
+        text = pd.Series([v.strip() for v in arr], dtype=object) if not stripped else s.reset_index(drop=True)
+    else:
+        is_dt = np.fromiter((isinstance(v, (datetime, date)) for v in arr), bool, n)
+        text = pd.Series(["" if d else str(v).strip() for v, d in zip(arr, is_dt, strict=True)],
+                         dtype=object)  # fmt: skip
+    empty = ((text == "") if stripped else text.isin(_NULL_SPELLINGS)).to_numpy() & ~is_dt
+    readings = _readings(text, profile)
     if readings:
         # -inf: a format read the wall time, but the zone has no single instant for it
         stack = np.vstack(readings)
@@ -290,22 +327,58 @@ def parse_times(s: pd.Series, profile: Profile) -> tuple[np.ndarray, np.ndarray]
         highest = np.max(np.where(finite, stack, -np.inf), axis=0)
         lowest = np.min(np.where(finite, stack, np.inf), axis=0)
         out = np.where(count > 0, highest, np.nan)
-        problem[(count > 1) & (highest != lowest)] = "ambiguous"
-        problem[local_gap & ~empty] = "ambiguous_local"
-        problem[(count == 0) & ~local_gap & ~empty] = "bad"
+        problem[(count > 1) & (highest != lowest)] = 2
+        problem[local_gap & ~empty] = 3
+        problem[(count == 0) & ~local_gap & ~empty] = 1
     else:
-        problem[~empty] = "bad"
+        problem[~empty] = 1
     if is_dt.any():
         dts = pd.to_datetime(s[is_dt].astype(object).map(lambda v: pd.Timestamp(v)))
         local = dts.dt.tz_localize(profile.zone, ambiguous="NaT", nonexistent="NaT")
-        vals = local.astype("int64").to_numpy() / 1e9
+        vals = _epoch(local)  # in the frame's own unit (pandas 3 reads Excel's dates as us)
         nat = local.isna().to_numpy()
-        vals[nat] = np.nan
         out[is_dt] = vals
-        problem[np.flatnonzero(is_dt)[nat]] = "ambiguous_local"
-        problem[np.flatnonzero(is_dt)[~nat]] = ""
+        problem[np.flatnonzero(is_dt)[nat]] = 3
+        problem[np.flatnonzero(is_dt)[~nat]] = 0
     out[empty] = np.nan
     return out, problem
+
+
+PROBLEMS = ("", "bad", "ambiguous", "ambiguous_local")  # parse_times' problem codes
+
+
+_NUMERIC_FORMATS = ("excel_serial", "epoch")
+_DIGIT_DIRECTIVES = re.compile(r"%[YmdHMSyjfIpbBaAzZ%]")
+
+
+def _may_be_a_number(fmt: str) -> bool:
+    """Whether a value written in strptime format ``fmt`` could also read as a serial
+    date or epoch seconds (only digits and at most one dot: "%Y%m%d%H")."""
+    if fmt == "iso8601":
+        return False
+    literal = _DIGIT_DIRECTIVES.sub("", fmt)
+    return "%p" not in fmt and set(literal) <= {"."} and literal.count(".") <= 1
+
+
+def _readings(text: pd.Series, profile: Profile) -> list[np.ndarray]:
+    """Every accepted format's reading of every value (NaN: not read). The numeric
+    formats are tried only on values no written format read, unless one of those could
+    itself be all digits: then they are tried on all, so that an ambiguity is seen."""
+    written = [f for f in profile.date_formats if f not in _NUMERIC_FORMATS]
+    out = [_read_format(text, fmt, profile) for fmt in written]
+    numeric = [f for f in profile.date_formats if f in _NUMERIC_FORMATS]
+    if not numeric:
+        return out
+    if any(_may_be_a_number(f) for f in written) or not out:
+        rest = np.ones(len(text), bool)
+    else:
+        rest = ~np.any([np.isfinite(r) | np.isneginf(r) for r in out], axis=0)
+    for fmt in numeric:
+        got = np.full(len(text), np.nan)
+        if rest.any():
+            got[rest] = _read_format(text[rest].reset_index(drop=True), fmt, profile)
+        out.append(got)
+    return out
 
 
 def _epoch(ts: pd.Series | pd.DatetimeIndex) -> np.ndarray:
@@ -329,12 +402,11 @@ def _localize(naive: pd.Series, profile: Profile) -> np.ndarray:
 def _read_format(text: pd.Series, fmt: str, profile: Profile) -> np.ndarray:
     n = len(text)
     if fmt == "excel_serial":
-        num = pd.to_numeric(text.where(text.str.fullmatch(r"\d{4,6}(?:\.\d+)?"), None), errors="coerce")
+        num = _digits(text, r"\d{4,6}(?:\.\d+)?", 1000.0, 1e6)
         wall = pd.to_datetime("1899-12-30") + pd.to_timedelta(num, unit="D")
         return _localize(pd.Series(wall).dt.round("s"), profile)
     if fmt == "epoch":
-        num = pd.to_numeric(text.where(text.str.fullmatch(r"\d{9,10}(?:\.\d+)?"), None), errors="coerce")
-        return num.to_numpy(dtype=np.float64)
+        return _digits(text, r"\d{9,10}(?:\.\d+)?", 1e8, 1e10).to_numpy(dtype=np.float64)
     if fmt == "iso8601":
         iso = text.where(text.str.match(r"^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)?"), "")
         zoned = iso.str.contains(_ZONED) & (iso != "")
@@ -354,16 +426,33 @@ def _read_format(text: pd.Series, fmt: str, profile: Profile) -> np.ndarray:
     return _localize(wall, profile)
 
 
+def _digits(text: pd.Series, pattern: str, lo: float, hi: float) -> pd.Series:
+    """Numbers written exactly as ``pattern`` (serial dates, epoch seconds); NaN elsewhere.
+    The cheap numeric parse goes first, so that the pattern is checked only on the few
+    values that are numbers of the right size (none, in a file of text dates)."""
+    arr = text.to_numpy(dtype=object)
+    digits = np.fromiter((v[:1].isdigit() and v.replace(".", "", 1).isdigit() for v in arr), bool, len(arr))
+    num = pd.Series(np.nan, index=text.index)
+    if digits.any():
+        num[digits] = pd.to_numeric(text[digits], errors="coerce")
+    near = (num >= lo) & (num < hi)
+    if near.any():
+        exact = text[near].str.fullmatch(pattern).to_numpy(dtype=bool)
+        near[near] = exact
+    return num.where(near)
+
+
 def _lookup(values: pd.Series, voc: Any, reasons: _Reasons, fname: str, default: str | None) -> pd.Series:
     table = voc.table()
-    keys = values if voc.case_sensitive else values.str.strip().str.casefold()
-    mapped = keys.map(table)
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))  # a vocabulary column has few values
+    hits = np.array([table.get(voc.key(str(u)), np.nan) for u in uniques] + [np.nan], dtype=object)
+    mapped = pd.Series(hits[codes], dtype=object, index=values.index)
     empty = values == ""
     unknown = mapped.isna() & ~empty
     if unknown.any():
         if voc.unknown == "reject":
             reasons.add(unknown.to_numpy(), f"unknown_value:{fname}",
-                        ("not in vocabulary " + voc.name + ": " + values).to_numpy())  # fmt: skip
+                        "not in vocabulary " + voc.name + ": ", values)  # fmt: skip
         elif voc.unknown == "keep":
             mapped = mapped.where(~unknown, values)
         else:
@@ -372,13 +461,53 @@ def _lookup(values: pd.Series, voc: Any, reasons: _Reasons, fname: str, default:
 
 
 def _numbers(values: pd.Series, reasons: _Reasons, fname: str, limit: float) -> np.ndarray:
-    num = pd.to_numeric(values.where(values != "", None), errors="coerce").to_numpy(dtype=np.float64)
+    arr = values.to_numpy(dtype=object)
+    blank = arr == ""
+    if blank.all():
+        return np.zeros(len(arr))
+    try:  # numpy's own parse: several times pandas' coercing one, for a clean column
+        num = np.where(blank, "nan", arr).astype(np.float64)
+        num[~blank & ~np.isfinite(num)] = np.nan  # "inf", "nan" written in the file
+    except ValueError:  # some value is not a number: find which, one by one
+        num = pd.to_numeric(values.where(~blank, None), errors="coerce").to_numpy(dtype=np.float64)
     bad = np.isnan(num) & (values != "").to_numpy()
-    reasons.add(bad, f"wrong_type:{fname}", ("not a number: " + values).to_numpy())
+    reasons.add(bad, f"wrong_type:{fname}", "not a number: ", values)
     out = np.nan_to_num(num, nan=0.0)
     far = np.abs(out) > limit
-    reasons.add(far, f"wrong_type:{fname}", ("out of range: " + values).to_numpy())
+    reasons.add(far, f"wrong_type:{fname}", "out of range: ", values)
     return out
+
+
+def _field(frame: pd.DataFrame, spec: Any, profile: Profile, reasons: _Reasons, n: int) -> pd.Series:
+    """One case field's text for every row (lookups applied); a row without a value that
+    the field requires is rejected with the reason."""
+    fname = spec.name
+    missing: list[str] = []
+    vals = _values(frame, spec, n, missing)
+    if spec.constant is not None or spec.template is not None:
+        vals = _nullify(vals)
+    if missing and spec.required and spec.otherwise is None:
+        reasons.add(np.ones(n, bool), f"missing_column:{missing[0]}",
+                    f"the file has no column {missing[0]!r} for {fname}")  # fmt: skip
+    if spec.regex is not None:
+        pattern = spec.regex if spec.regex.groups else f"({spec.regex.pattern})"
+        got = vals.str.extract(pattern, expand=False).fillna("")
+        reasons.add(((got == "") & (vals != "")).to_numpy() & (spec.required and spec.otherwise is None),
+                    f"no_match:{fname}", "does not match " + spec.regex.pattern + ": ", vals)  # fmt: skip
+        vals = got.astype(object)
+    if spec.lookup is not None:
+        vals = _lookup(vals, profile.vocabularies[spec.lookup], reasons, fname, spec.default)
+    elif spec.default is not None:
+        vals = vals.where(vals != "", spec.default)
+    if spec.otherwise is not None:
+        empty = vals == ""
+        if empty.any():  # the alternative's rejections count only where it is used
+            alt = _Reasons(n)
+            vals = vals.where(~empty, _field(frame, spec.otherwise, profile, alt, n))
+            reasons.take(alt, empty.to_numpy())
+    if spec.required:
+        reasons.add((vals == "").to_numpy(), f"missing_{fname}", f"no value for {fname}")
+    return vals
 
 
 def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> Mapped:
@@ -388,43 +517,29 @@ def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> 
     reasons = _Reasons(n)
     cols: dict[str, pd.Series] = {}
     for fname, spec in profile.fields.items():
-        missing: list[str] = []
-        vals = _nullify(_values(frame, spec, n, missing))
-        if missing and spec.required:
-            reasons.add(np.ones(n, bool), f"missing_column:{missing[0]}",
-                        f"the file has no column {missing[0]!r} for {fname}")  # fmt: skip
-        if spec.regex is not None:
-            got = vals.str.extract(spec.regex, expand=False) if spec.regex.groups else vals.str.extract(
-                f"({spec.regex.pattern})", expand=False)  # fmt: skip
-            got = got.fillna("")
-            reasons.add(((got == "") & (vals != "")).to_numpy() & spec.required,
-                        f"no_match:{fname}", ("does not match " + spec.regex.pattern + ": " + vals).to_numpy())  # fmt: skip
-            vals = got.astype(object)
-        if spec.lookup is not None:
-            vals = _lookup(vals, profile.vocabularies[spec.lookup], reasons, fname, spec.default)
-        elif spec.default is not None:
-            vals = vals.where(vals != "", spec.default)
-        if spec.required:
-            empty = (vals == "").to_numpy()
-            reasons.add(empty, f"missing_{fname}", f"no value for {fname}")
-        cols[fname] = vals
+        cols[fname] = _field(frame, spec, profile, reasons, n)
     times: dict[str, np.ndarray] = {}
     for fname in ("created", "closed", "updated", "due"):
         if fname not in cols:
             continue
         raw = cols[fname]
         src = profile.fields[fname]
-        if src.constant is None and src.template is None and len(src.columns) == 1 and src.columns[0] in frame.columns:
-            raw = frame[src.columns[0]].where(frame[src.columns[0]].map(
-                lambda v: isinstance(v, (datetime, date))), raw) if frame[src.columns[0]].dtype == object else raw  # fmt: skip
-        secs, problem = parse_times(raw, profile)
-        for what in ("bad", "ambiguous", "ambiguous_local"):
-            m = problem == what
+        if table.dated and src.constant is None and src.template is None:
+            # Excel's own dates are read as dates, not as their text
+            for c in (c for c in src.columns if c in frame.columns):
+                cells = frame[c].to_numpy(dtype=object)
+                is_date = np.fromiter((isinstance(v, (datetime, date)) for v in cells), bool, n)
+                if is_date.any():
+                    raw = raw.where(~is_date, pd.Series(cells, dtype=object, index=raw.index))
+                break
+        secs, problem = parse_times(raw, profile, stripped=raw is cols[fname])
+        for what in ("bad", "ambiguous", "ambiguous_local") if problem.any() else ():
+            m = problem == PROBLEMS.index(what)
             if m.any():
                 label = {"bad": "bad_date", "ambiguous": "ambiguous_date", "ambiguous_local": "ambiguous_local_time"}[what]
                 why = {"bad": "no accepted format reads ", "ambiguous": "two accepted formats read differently: ",
                        "ambiguous_local": f"happens twice or never in {profile.zone.key}: "}[what]  # fmt: skip
-                reasons.add(m, f"{label}:{fname}", (why + raw.astype(str)).to_numpy())
+                reasons.add(m, f"{label}:{fname}", why, raw)
         times[fname] = secs
     created = times["created"]
     closed = times.get("closed", np.full(n, np.nan))
@@ -432,7 +547,8 @@ def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> 
     due = times.get("due", np.full(n, np.nan))
     reasons.add((closed < created), "closed_before_created", "closed time is before the filing time")
     # ids: namespaced by the profile's prefix; one record per id per import
-    ids = (profile.id_prefix + cols["id"].astype(str)).to_numpy(dtype=object)
+    prefix = profile.id_prefix
+    ids = np.array([prefix + v for v in cols["id"].to_numpy(dtype=object)], dtype=object)
     dup = pd.Series(ids).duplicated(keep="first").to_numpy() & reasons.ok
     reasons.add(dup, "duplicate_id", "an earlier row has the same id")
     lat = _numbers(cols.get("lat", pd.Series([""] * n, dtype=object)), reasons, "lat", 90.0)
@@ -444,9 +560,15 @@ def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> 
         lon[located], lat[located] = wlon, wlat
     state = cols["status"] if "status" in cols else pd.Series([""] * n, dtype=object)
     bad_state = ~state.isin(IMPORTABLE_STATES | {""}).to_numpy()
-    reasons.add(bad_state, "unknown_value:status", ("cannot import a case in state " + state).to_numpy())
+    reasons.add(bad_state, "unknown_value:status", "cannot import a case in state ", state)
     ok = reasons.ok
-    versions = _build(profile, ok, ids, cols, state, created, closed, updated, due, lat, lon, rating)
+    idx = np.flatnonzero(ok)
+    text = {k: v.to_numpy(dtype=object)[idx] for k, v in cols.items()
+            if k not in NUMBER_FIELDS and k not in TIME_FIELDS}  # fmt: skip
+    text["id"] = ids[idx]
+    text["status"] = state.to_numpy(dtype=object)[idx]
+    cases = plan(profile.name, profile.closed_states, text, created[idx], closed[idx], updated[idx],
+                 due[idx], lon[idx], lat[idx], rating[idx])  # fmt: skip
     rej = np.flatnonzero(~ok)
     rejected = pd.DataFrame({"row": table.rows[rej], "reason": reasons.reason[rej],
                              "detail": reasons.detail[rej]})  # fmt: skip
@@ -459,88 +581,7 @@ def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> 
         for k, v in times.items():
             preview[k] = pd.to_datetime(v, unit="s", utc=True).tz_convert(profile.zone).strftime("%Y-%m-%d %H:%M")
         preview["reason"] = reasons.reason
-    return Mapped(versions, table.rows[ok], rejected, n, preview)
-
-
-def _build(profile: Profile, ok: np.ndarray, ids: np.ndarray, cols: dict[str, pd.Series],
-           state: pd.Series, created: np.ndarray, closed: np.ndarray, updated: np.ndarray,
-           due: np.ndarray, lat: np.ndarray, lon: np.ndarray, rating: np.ndarray,
-           ) -> list[tuple[str, float, P.CaseData]]:  # fmt: skip
-    """The case record(s) of each accepted row: created at filing, and for a finished case
-    an update at its closing, each with the legal timeline that leads there."""
-    idx = np.flatnonzero(ok)
-    if not len(idx):
-        return []
-
-    def col(name: str, default: str = "") -> list[str]:
-        s = cols.get(name)
-        return [default] * len(idx) if s is None else s.to_numpy(dtype=object)[idx].tolist()
-
-    source_default = Source.HOTLINE.value
-    channel = col("channel", source_default)
-    category, township, grid = col("category"), col("township"), col("grid")
-    address, title, description = col("address"), col("title"), col("description")
-    dept, rname, rphone, states = col("department"), col("reporter_name"), col("reporter_phone"), state.to_numpy(dtype=object)[idx].tolist()
-    urg = col("urgency", "normal")
-    c_ts, cl_ts, up_ts, du_ts = created[idx].tolist(), closed[idx].tolist(), updated[idx].tolist(), due[idx].tolist()
-    la, lo, rt = lat[idx].tolist(), lon[idx].tolist(), rating[idx].astype(int).tolist()
-    closed_states = profile.closed_states
-    labels = {s.value: lbl for s, lbl in SOURCE_LABELS_ZH.items()}
-    actor = profile.name
-    TI, CD = P.TimelineItem, P.CaseData
-    out: list[tuple[str, float, P.CaseData]] = []
-    append = out.append
-    for k in range(len(idx)):
-        t0 = c_ts[k]
-        tc = cl_ts[k]
-        tu = up_ts[k]
-        st = states[k]
-        has_closed = tc == tc
-        if not st:
-            st = "closed" if has_closed else ("assigned" if dept[k] else "reported")
-        elif st in closed_states and not has_closed:
-            tc = tu if tu == tu else t0  # a closed status without a closing time: its last update
-            has_closed = True
-        elif has_closed and st not in closed_states:
-            st = "closed"
-        step = _STEP.get(st, 0)
-        assignee = dept[k]
-        if assignee and step < 2:
-            step = 2  # a responsible department named: the record was routed to it
-        if step >= 2 and not assignee:
-            assignee = actor
-        open_step = min(step, 3) if step <= 3 else (2 if assignee else 1)
-        src = channel[k] or source_default
-        items = [TI(t0, "discover", actor, "discovered", labels.get(src, ""))]
-        t_move = tu if (tu == tu and tu >= t0) else t0
-        for i in range(open_step + 1):
-            a, s = _PATH[i]
-            items.append(TI(t0 if i < 3 else t_move, a, actor, s))
-        due_k = du_ts[k] if du_ts[k] == du_ts[k] else 0.0
-        first_state = _PATH[open_step][1] if open_step >= 0 else "discovered"
-        base = CD(id=ids[idx[k]], version=1, category=category[k], source=src, urgency=urg[k] or "normal",
-                  state=first_state, township=township[k], grid=grid[k], lon=lo[k], lat=la[k],
-                  created_ts=t0, state_ts=items[-1].ts, title=title[k] or category[k], description=description[k],
-                  address=address[k], assignee=assignee if open_step >= 2 else "",
-                  assignee_kind="department" if open_step >= 2 else "", assigned_ts=t0 if open_step >= 2 else 0.0,
-                  on_site_ts=t_move if open_step >= 3 else 0.0, rating=rt[k], reporter_name=rname[k],
-                  reporter_phone=rphone[k], timeline=items, due_ts=due_k)  # fmt: skip
-        append((P.CASE_CREATED, t0, base))
-        if step > open_step:
-            end = tc if has_closed else t_move
-            done = list(items)
-            for i in range(open_step + 1, step + 1):
-                a, s = _PATH[i]
-                done.append(TI(end, a, actor, s))
-            append((P.CASE_UPDATED, end, CD(
-                id=base.id, version=2, category=base.category, source=src, urgency=base.urgency, state=st,
-                township=base.township, grid=base.grid, lon=base.lon, lat=base.lat, created_ts=t0,
-                state_ts=end, title=base.title, description=base.description, address=base.address,
-                assignee=assignee, assignee_kind="department", assigned_ts=t0,
-                on_site_ts=end if step >= 3 else 0.0, completed_ts=end if step >= 4 else 0.0,
-                closed_ts=end if step >= 5 else 0.0, rating=base.rating, reporter_name=base.reporter_name,
-                reporter_phone=base.reporter_phone, timeline=done, due_ts=due_k)))  # fmt: skip
-    return out
+    return Mapped(cases, table.rows[ok], rejected, n, preview)
 
 
 def iter_files(paths: list[str | Path]) -> Iterator[Path]:

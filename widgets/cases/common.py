@@ -172,6 +172,9 @@ def refusal_text(reason: str) -> str:
         "unknown_action": zh_en("未知操作 {action}", "unknown action {action}"),
         "role": zh_en("{role}无权{action}", "a {role} may not {action}"),
         "needs_assignee": zh_en("派遣需要指定承办对象", "dispatch needs an assignee"),
+        "bad_assignee_kind": zh_en(
+            "未知的承办对象类型 {state}", "unknown kind of assignee {state}"
+        ),
         "needs_reason": zh_en("{action}需要填写原因", "{action} needs a reason"),
         "needs_rating": zh_en("评价需要 1 至 5 分", "a rating from 1 to 5 is needed"),
         "needs_seconds": zh_en("延期需要延长的时间", "extend needs a positive duration"),

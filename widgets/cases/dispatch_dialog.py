@@ -2,16 +2,19 @@
 
 Suggestions come from ``commandcenter.dispatch``: the responsible bodies by category and
 area (county department, township, village/community: 三级调度), each with the reasons
-the officer needs to trust it, and the nearest field units by status and distance with an
-ETA. The first suggestion is preselected, so Enter dispatches to it: the common case costs
-one key. Another body can be typed in. Sending goes through the outbox like every action.
+the officer needs to trust it, and the people and vehicles to send, idle first, then by
+ETA, each with its reason as one line ("空闲 · 0.8 km · 约4分钟 · 本网格"). The first
+suggestion is preselected, so Enter dispatches to it: the common case costs one key; Up
+and Down walk both lists as one. Another body can be typed in. Sending goes through the
+outbox like every action, and the detail shows it pending, then confirmed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -27,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from commandcenter.dispatch import nearest_units, suggest_departments
-from commandcenter.domain import AssigneeKind, UnitStatus
+from commandcenter.dispatch import UnitSuggestion, nearest_units, suggest_departments
+from commandcenter.domain import AssigneeKind, UnitKind, UnitStatus
 from widgets import theme
 from widgets.base import PanelContext
 from widgets.cases import common
@@ -41,24 +44,34 @@ KIND_LABELS_ZH = {
     AssigneeKind.TOWNSHIP: "乡镇（街道）",
     AssigneeKind.VILLAGE: "村（社区）",
     AssigneeKind.UNIT: "现场力量",
+    AssigneeKind.PERSON: "人员",
 }
 KIND_LABELS_EN = {
     AssigneeKind.DEPARTMENT: "Department",
     AssigneeKind.TOWNSHIP: "Township",
     AssigneeKind.VILLAGE: "Village",
     AssigneeKind.UNIT: "Field unit",
+    AssigneeKind.PERSON: "Person",
 }
 UNIT_STATUS_ZH = {
     UnitStatus.AVAILABLE: "空闲",
     UnitStatus.BUSY: "处置中",
     UnitStatus.EN_ROUTE: "赶赴现场",
+    UnitStatus.RETURNING: "返回途中",
     UnitStatus.OFF_DUTY: "休息",
     UnitStatus.OFFLINE: "离线",
 }
+UNIT_KIND_LABELS = {
+    UnitKind.GRID_WORKER: ("网格员", "Grid worker"),
+    UnitKind.ENFORCEMENT: ("执法队员", "Enforcement officer"),
+    UnitKind.INSPECTOR: ("城管监督员", "Inspector"),
+    UnitKind.VEHICLE: ("车辆", "Vehicle"),
+}
 UNIT_STATUS_EN = {
-    UnitStatus.AVAILABLE: "available",
+    UnitStatus.AVAILABLE: "idle",
     UnitStatus.BUSY: "busy",
     UnitStatus.EN_ROUTE: "en route",
+    UnitStatus.RETURNING: "returning",
     UnitStatus.OFF_DUTY: "off duty",
     UnitStatus.OFFLINE: "offline",
 }
@@ -74,6 +87,33 @@ def unit_status_label(status: str) -> str:
     except ValueError:
         return status
     return UNIT_STATUS_ZH[s] if is_chinese() else UNIT_STATUS_EN[s]
+
+
+def unit_kind_label(kind: str) -> str:
+    try:
+        zh, en = UNIT_KIND_LABELS[UnitKind(kind)]
+    except ValueError:
+        return kind
+    return zh if is_chinese() else en
+
+
+def minutes_text(eta_min: float) -> str:
+    """ "约4分钟" / "~4 min": whole minutes, at least one (an estimate, said as one)."""
+    n = max(1, round(eta_min))
+    return zh_en("约{n}分钟", "~{n} min").format(n=n)
+
+
+def unit_reason(u: UnitSuggestion) -> str:
+    """Why this person or vehicle, in one line: availability, distance, ETA, the area it
+    belongs to, and the case it would be taken off."""
+    parts = [unit_status_label(u.status), f"{u.distance_m / 1000:.1f} km", minutes_text(u.eta_min)]
+    if u.near == "grid":
+        parts.append(zh_en("本网格", "same grid"))
+    elif u.near == "township":
+        parts.append(zh_en("本乡镇", "same township"))
+    if u.case_id and u.status in (UnitStatus.BUSY.value, UnitStatus.EN_ROUTE.value):
+        parts.append(zh_en("正在办 {case}", "on {case}").format(case=u.case_id))
+    return " · ".join(parts)
 
 
 class DispatchDialog(QDialog):
@@ -109,12 +149,7 @@ class DispatchDialog(QDialog):
         self.units = QTreeWidget(self)
         self.units.setObjectName("dispatchUnits")
         self.units.setHeaderLabels(
-            [
-                zh_en("最近力量", "Nearest unit"),
-                zh_en("状态", "Status"),
-                zh_en("距离", "Distance"),
-                zh_en("预计到达", "ETA"),
-            ]
+            [zh_en("人员或车辆", "Person or vehicle"), zh_en("类型", "Kind"), zh_en("依据", "Why")]
         )
         for tree in (self.bodies, self.units):
             tree.setRootIsDecorated(False)
@@ -123,6 +158,7 @@ class DispatchDialog(QDialog):
             tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
             tree.header().setStretchLastSection(True)
             tree.itemDoubleClicked.connect(lambda *_: self.accept())
+            tree.installEventFilter(self)
         self.bodies.itemSelectionChanged.connect(lambda: self._picked(self.bodies))
         self.units.itemSelectionChanged.connect(lambda: self._picked(self.units))
         self.other = QLineEdit(self)
@@ -162,17 +198,17 @@ class DispatchDialog(QDialog):
                 zh_en("建议承办（按类别与属地）", "Responsible bodies (by category and area)"), self
             )
         )
-        layout.addWidget(self.bodies, 3)
+        layout.addWidget(self.bodies, 2)
         layout.addWidget(
             QLabel(
                 zh_en(
-                    "现场力量（空闲优先，按距离）",
-                    "Field units (available first, then by distance)",
+                    "派人员或车辆（空闲优先，再按预计到达时间）",
+                    "People and vehicles (idle first, then by ETA)",
                 ),
                 self,
             )
         )
-        layout.addWidget(self.units, 3)
+        layout.addWidget(self.units, 4)
         layout.addLayout(other_row)
         layout.addWidget(self.choice)
         layout.addWidget(self.buttons)
@@ -188,32 +224,49 @@ class DispatchDialog(QDialog):
             case.category, case.township, store.geography, grid=case.grid
         )
         for s in self.suggestions:
-            it = QTreeWidgetItem([s.name, kind_label(s.assignee_kind), "；".join(s.reasons)])
+            why = [r.text(is_chinese()) for r in s.reasons]
+            it = QTreeWidgetItem([s.name, kind_label(s.assignee_kind), zh_en("；", "; ").join(why)])
             it.setData(0, self.ParamsRole, s.params)
-            it.setToolTip(2, "\n".join(s.reasons))
+            it.setToolTip(2, "\n".join(why))
             self.bodies.addTopLevelItem(it)
-        self.unit_suggestions = nearest_units(store, case.lon, case.lat, k=6)
+        self.unit_suggestions = nearest_units(
+            store, case.lon, case.lat, k=8, township=case.township, grid=case.grid
+        )
         for u in self.unit_suggestions:
-            it = QTreeWidgetItem(
-                [
-                    u.name,
-                    unit_status_label(u.status),
-                    f"{u.distance_m / 1000:.1f} km",
-                    zh_en("{minutes} 分钟", "{minutes} min").format(minutes=f"{u.eta_min:.0f}"),
-                ]
-            )
+            it = QTreeWidgetItem([u.name, unit_kind_label(u.kind), unit_reason(u)])
             if u.status == UnitStatus.AVAILABLE.value:
-                it.setForeground(1, theme.color("green"))
-            it.setData(
-                0,
-                self.ParamsRole,
-                {"assignee": u.unit_id, "assignee_kind": AssigneeKind.UNIT.value},
-            )
+                it.setForeground(2, theme.color("green"))
+            it.setData(0, self.ParamsRole, u.params)
             self.units.addTopLevelItem(it)
-        if self.bodies.topLevelItemCount():
-            self.bodies.setCurrentItem(self.bodies.topLevelItem(0))
-        elif self.units.topLevelItemCount():
-            self.units.setCurrentItem(self.units.topLevelItem(0))
+        first = self.bodies if self.bodies.topLevelItemCount() else self.units
+        if first.topLevelItemCount():
+            first.setCurrentItem(first.topLevelItem(0))
+            first.setFocus()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Up and Down walk the bodies and then the people as one list."""
+        tree = watched
+        if (
+            isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(tree, QTreeWidget)
+        ):
+            key = event.key()
+            row = tree.indexOfTopLevelItem(tree.currentItem()) if tree.currentItem() else -1
+            if key == Qt.Key.Key_Down and tree is self.bodies:
+                if row == tree.topLevelItemCount() - 1 and self.units.topLevelItemCount():
+                    self._move_to(self.units, 0)
+                    return True
+            elif (
+                key == Qt.Key.Key_Up and tree is self.units and row <= 0
+            ) and self.bodies.topLevelItemCount():
+                self._move_to(self.bodies, self.bodies.topLevelItemCount() - 1)
+                return True
+        return super().eventFilter(watched, event)
+
+    def _move_to(self, tree: QTreeWidget, row: int) -> None:
+        tree.setCurrentItem(tree.topLevelItem(row))
+        tree.setFocus()
 
     def _clear_picks(self) -> None:
         for tree in (self.bodies, self.units):

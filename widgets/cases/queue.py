@@ -98,6 +98,18 @@ CONFIRMED_SHOWN_S = 8.0  # a "✓ confirmed" marker stays this long, then the ro
 FLASH_MS = 500
 
 
+def saved_filter_label(name: str) -> str:
+    """A built-in filter by its name in the UI's language; the officer's own as named."""
+    labels = {
+        "待签收": zh_en("待签收", "To sign"),
+        "红色预警": zh_en("红色预警", "Red warning"),
+        "已超期": zh_en("已超期", "Overdue"),
+        "紧急在办": zh_en("紧急在办", "Urgent, open"),
+        "退回待派": zh_en("退回待派", "Returned, to dispatch"),
+    }
+    return labels.get(name, name)
+
+
 class CaseQueueModel(QAbstractTableModel):
     """The filtered, sorted rows of the store; cells read on demand (no per-row objects)."""
 
@@ -868,7 +880,7 @@ class CaseQueuePanel(Panel):
         self.saved_box.clear()
         self.saved_box.addItem(zh_en("常用筛选…", "Saved filters…"), None)
         for name in self.saved.names():
-            self.saved_box.addItem(name, name)
+            self.saved_box.addItem(saved_filter_label(name), name)
 
     # ---- filtering -----------------------------------------------------------------------
 

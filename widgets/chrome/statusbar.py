@@ -38,8 +38,21 @@ from widgets.i18n import zh_en
 from widgets.live import LiveBridge
 from widgets.overview import StatusStrip, link_label
 
-__all__ = ["HallStatusBar", "StatusStrip"]
+__all__ = ["HallStatusBar", "StatusStrip", "screen_label"]
 
+
+
+# Output names that say nothing (a virtual X server's, the offscreen platform's).
+_GENERIC_SCREEN_NAMES = frozenset({"", "screen", "offscreen"})
+
+
+def screen_label(name: str, index: int) -> str:
+    """"屏幕 2（HDMI-1）" / "screen 2 (HDMI-1)": the window's screen by number, with the
+    output's own name when it has a telling one."""
+    n = index + 1
+    if name.strip().lower() in _GENERIC_SCREEN_NAMES:
+        return zh_en("屏幕 {n}", "screen {n}").format(n=n)
+    return zh_en("屏幕 {n}（{name}）", "screen {n} ({name})").format(n=n, name=name)
 
 class HallStatusBar(QStatusBar):
     """Status strip (link, data age, counters, clock) plus layout and screen names."""
@@ -66,6 +79,7 @@ class HallStatusBar(QStatusBar):
         self.addPermanentWidget(self.where)
         self._layout_name = ""
         self._screen_name = ""
+        self._screen_index = 0
         self.time_slider: TimeSlider | None = None
         self._undo: list[Callable[[], None]] = []
         self._listen(bridge.tick, self._on_tick)
@@ -149,16 +163,17 @@ class HallStatusBar(QStatusBar):
         self.message.setToolTip(text)
         self._message_timer.start(self.MESSAGE_MS)
 
-    def set_location(self, layout_name: str, screen_name: str) -> None:
+    def set_location(self, layout_name: str, screen_name: str, index: int = 0) -> None:
         """Say which layout this window shows and on which screen (operators arranging
         a hall need to know which physical output a window landed on)."""
-        self._layout_name, self._screen_name = layout_name, screen_name
+        self._layout_name, self._screen_name, self._screen_index = layout_name, screen_name, index
         self.retranslate()
 
     def retranslate(self) -> None:
         self.where.setText(
-            zh_en("布局 {layout} · 屏幕 {screen}", "Layout {layout} · screen {screen}").format(
-                layout=self._layout_name or "—", screen=self._screen_name or "—"
+            zh_en("布局 {layout} · {screen}", "Layout {layout} · {screen}").format(
+                layout=self._layout_name or "—",
+                screen=screen_label(self._screen_name, self._screen_index),
             )
         )
         self.where.setToolTip(

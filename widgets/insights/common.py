@@ -52,9 +52,18 @@ def _pool() -> ThreadPoolExecutor:
     return _executor
 
 
-def submit(fn: Callable[[], Any]) -> int:
-    """Run ``fn`` on the worker; returns the token its result will carry on ``relay().done``."""
-    token = next(_tokens)
+def new_token() -> int:
+    return next(_tokens)
+
+
+def submit(fn: Callable[[], Any], token: int | None = None) -> int:
+    """Run ``fn`` on the worker; returns the token its result will carry on ``relay().done``.
+
+    A caller that must recognise the result passes a ``token`` it has already stored:
+    a quick job can finish before ``add_done_callback`` is attached, and then the
+    callback runs at once on the calling thread, emitting ``done`` (directly) before
+    this function has returned the token (see ``Job.request``)."""
+    token = new_token() if token is None else token
     r = relay()
 
     def done(fut: Future[Any]) -> None:
@@ -98,7 +107,15 @@ class Job:
         if self._token:
             self._again = make
             return
-        self._token = submit(make())
+        self._submit(make)
+
+    def _submit(self, make: Callable[[], Callable[[], Any]]) -> None:
+        # The token is ours before the job can finish: a result that comes back at once
+        # (the worker idle, the job quick) must not find a stale token and be dropped,
+        # which left a panel waiting for ever on a job long done.
+        fn = make()
+        self._token = new_token()
+        submit(fn, self._token)
 
     def on_done(self, message: tuple[int, Any, BaseException | None]) -> None:
         token, result, err = message
@@ -108,9 +125,9 @@ class Job:
         self.runs += 1
         if err is None:
             self._apply(result)
-        if self._again is not None:
+        if self._again is not None and not self._token:
             make, self._again = self._again, None
-            self._token = submit(make())
+            self._submit(make)
 
 
 # ---- plots ------------------------------------------------------------------------------

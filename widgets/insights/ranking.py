@@ -42,7 +42,6 @@ from commandcenter.ranking import (
     LAST_7_DAYS,
     LAST_30_DAYS,
     LEVELS,
-    METRICS,
     RankingEngine,
     Window,
     departments_from_geography,
@@ -92,10 +91,54 @@ HEADER_ZH: dict[str, str] = {
     "repeats": "重复",
     "score": "得分",
 }
-DEFINITIONS_EN: dict[str, str] = {
-    "rank_change": "previous window's rank minus this rank: ▲ moved up, ▼ moved down",
-    "entity": "the township, department, grid or officer the cases are attributed to",
-}
+
+
+def column_tooltip(column: str) -> str:
+    """What a column means, in the UI's language (the engine's ``METRICS`` says it for
+    the briefing notes, in its own terms)."""
+    tips = {
+        "rank": zh_en(
+            "排名：按综合得分排序（受理量达到最低件数的才参加排名）",
+            "Rank: by score, among those with at least the minimum of cases received",
+        ),
+        "rank_change": zh_en(
+            "名次变化：上一窗口名次减本窗口名次，▲ 上升，▼ 下降",
+            "Change: the previous window's rank minus this one: ▲ moved up, ▼ moved down",
+        ),
+        "entity": zh_en(
+            "名称：案件归属的乡镇、部门、网格或队员",
+            "Name: the township, department, grid or officer the cases are attributed to",
+        ),
+        "received": zh_en(
+            "受理量：窗口内立案并归属于此的案件数",
+            "Received: cases created in the window attributed to it",
+        ),
+        "closure_rate": zh_en(
+            "结案率：已结案（结案、已回访、已评价）÷ 受理量",
+            "Closure rate: closed (closed, called back or evaluated) / received",
+        ),
+        "on_time_rate": zh_en(
+            "按时办结率：按时办结 ÷（已办结 + 当前超期）",
+            "On-time rate: completed on time / (completed + overdue now)",
+        ),
+        "overdue_now": zh_en(
+            "当前超期：已超过当前环节时限的在办案件",
+            "Overdue: open cases past their current step's deadline",
+        ),
+        "satisfaction": zh_en(
+            "满意度：已评价案件的平均分（1–5 分）",
+            "Rating: the mean rating of the rated cases (1 to 5)",
+        ),
+        "repeats": zh_en(
+            "重复投诉：N 天内同一地点同一类别已有案件的案件数",
+            "Repeats: cases with an earlier case of the same place and category within N days",
+        ),
+        "score": zh_en(
+            "综合得分：各指标归一化后的加权平均 × 100",
+            "Score: 100 × the weighted mean of the normalised metrics",
+        ),
+    }
+    return tips.get(column, "")
 
 
 def change_text(change: float) -> str:
@@ -220,8 +263,7 @@ class RankingModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return HEADER_ZH[key] if is_chinese() else en
         if role == Qt.ItemDataRole.ToolTipRole:
-            label, definition = METRICS.get(column, ("", DEFINITIONS_EN.get(column, "")))
-            return f"{label or HEADER_ZH[key]}：{definition}" if label else definition
+            return column_tooltip(column)
         return None
 
 

@@ -35,6 +35,7 @@ from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import is_chinese, zh_en
 from widgets.insights.common import Job, relay
 from widgets.masking import mask_of
+from widgets.plaintext import plain_tooltip
 from widgets.registry import register
 
 WINDOWS_S: dict[str, float] = {"3h": 3 * TP.HOUR, "24h": TP.DAY, "7d": 7 * TP.DAY}
@@ -351,6 +352,7 @@ class HotTopicsPanel(Panel):
             self.ctx.selection.select(list(g.case_ids), origin=self.selection_origin)
 
     def _show_example(self, t: TP.Topic) -> None:
+        self._example_topic = t  # worded again on a language switch
         case = self.ctx.store.case(t.case_ids[0]) if t.case_ids else None
         if case is None:
             self.example.setText("")
@@ -395,9 +397,24 @@ class HotTopicsPanel(Panel):
         )
         if not self.repeats and self.settings["show_repeats"]:
             self.note.setText(self.note.text() + "\n" + self.repeat_title.text())
+        self._fit_note()
+
+    def _fit_note(self) -> None:
+        """A compact dock keeps the tables' rows, not the prose: the note shrinks to its
+        first sentence (the whole of it in the tooltip) and the example line goes."""
+        full = self.note.text()
+        if self.compact:
+            head = full.split("。", 1)[0].split(". ", 1)[0].split("\n", 1)[0]
+            self.note.setText(head + ("。" if is_chinese() else "."))
+            self.note.setToolTip(plain_tooltip(full))
+        else:
+            self.note.setToolTip("")
+        self.example.setVisible(not self.compact)
 
     def on_compact_changed(self, compact: bool) -> None:
         self.split.setOrientation(Qt.Orientation.Vertical if compact else Qt.Orientation.Horizontal)
+        if hasattr(self, "example"):
+            self._write_texts()
 
     def apply_settings(self) -> None:
         self.recompute()
@@ -408,6 +425,9 @@ class HotTopicsPanel(Panel):
             self.topic_model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 5)
             self.repeat_model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 2)
             self._write_texts()
+            shown = getattr(self, "_example_topic", None)
+            if shown is not None:
+                self._show_example(shown)
 
 
 def place_words(geography: dict[str, Any]) -> dict[str, list[str]]:

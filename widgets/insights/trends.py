@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from commandcenter import hall_time
@@ -27,8 +28,10 @@ from commandcenter.domain import SOURCE_LABELS_ZH, Source
 from commandcenter.store import ChangeSet
 from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
+from widgets.fitlabel import FitLabel
 from widgets.i18n import is_chinese, zh_en
 from widgets.insights.common import SERIES_COLORS, Job, pen, relay, style_plot
+from widgets.plaintext import plain_tooltip
 from widgets.registry import register
 
 SOURCE_LABELS_EN: dict[str, str] = {
@@ -112,7 +115,10 @@ class TrendsPanel(Panel):
             v = QVBoxLayout(box)
             v.setContentsMargins(0, 0, 0, 0)
             v.setSpacing(2)
-            head = QLabel(box, objectName="sectionTitle")
+            # a narrow dock shrinks the title a little, then cuts its end ("上周同期…")
+            head = FitLabel(
+                parent=box, objectName="sectionTitle", min_scale=0.8, elide=Qt.TextElideMode.ElideRight
+            )
             plot = pg.PlotWidget(box)
             v.addWidget(head)
             v.addWidget(plot, 1)
@@ -230,6 +236,8 @@ class TrendsPanel(Panel):
                     "Overdue now: {now} (a week ago: not enough data)",
                 ).format(now=o_now)
             )
+        for head in self.heads.values():  # the whole title, when a narrow dock cuts it
+            head.setToolTip(plain_tooltip(head.text()))
         for plot in self.plots.values():
             item = plot.getPlotItem()
             item.clear()

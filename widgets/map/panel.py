@@ -949,6 +949,7 @@ class MapPanel(Panel):
         self.layers_button.setText(zh_en("图层", "Layers"))
         for key, z_, e_ in LAYER_KEYS:
             self.layer_actions[key].setText(z_ if zh else e_)
+        self._update_status()
         self.canvas.overlay.update()
 
     def on_teardown(self) -> None:

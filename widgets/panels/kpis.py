@@ -257,6 +257,8 @@ class KpisPanel(Panel):
         columns = self._columns = self.fitting_columns()
         for i, name in enumerate(names):
             tile = KpiTile(name, self.grid_host)
+            # before the height is taken: a tile without its sparkline is that much shorter
+            tile.spark.setVisible(bool(self.settings["sparkline"]))
             tile.ensurePolished()
             tile.setMinimumHeight(tile.sizeHint().height())
             tile.clicked.connect(lambda t=tile: self.pick(t))

@@ -26,7 +26,7 @@ import time
 from enum import StrEnum
 from pathlib import Path
 
-from PySide6.QtCore import QRect, QRectF, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -268,6 +268,12 @@ class VideoPlayer(QWidget):
     def retranslate(self) -> None:
         self._apply_state()
 
+    def changeEvent(self, event: QEvent) -> None:
+        # wherever a player sits (a wall tile, the case detail), it follows the language
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
     # ---- connection ------------------------------------------------------------------------
 
     def _start(self) -> None:
@@ -463,6 +469,15 @@ class VideoPlayer(QWidget):
             dec = "软件解码（CPU）" if zh else "software decoding (CPU)"
         return f"{stream} · {dec}"
 
+    def reason_text(self) -> str:
+        """Why the stream failed, in the UI's language when it is one of ours; the
+        decoder's own message as it came."""
+        ours = {
+            "invalid media": zh_en("无法识别的媒体", "invalid media"),
+            "end of stream": zh_en("码流结束", "end of stream"),
+        }
+        return ours.get(self.reason, self.reason)
+
     def _apply_state(self) -> None:
         s = self.state
         c = theme.colors()
@@ -470,7 +485,8 @@ class VideoPlayer(QWidget):
         # Never show a camera's credentials (rtsp://user:pass@...) on a wall.
         shown = self.shown_url()
         path = self.path_text()
-        self.setToolTip(plain_tooltip(f"{self.caption}\n{shown}\n{path}\n{self.reason}".strip()))
+        reason = self.reason_text()
+        self.setToolTip(plain_tooltip(f"{self.caption}\n{shown}\n{path}\n{reason}".strip()))
         if s is StreamState.PLAYING:
             self.overlay.hide()
             return

@@ -28,6 +28,7 @@ import numpy as np
 
 from commandcenter import lifecycle
 from commandcenter.domain import (
+    FIELD_ASSIGNEE_KINDS,
     OPEN_STATES,
     SOURCE_LABELS_ZH,
     Case,
@@ -517,6 +518,8 @@ class World:
                 self._drive_to_case(u, case, self.now)
             elif u.status is UnitStatus.AVAILABLE:
                 self._schedule(self.now + self.rng.uniform(5, 120), "patrol", u.d.id, u.gen)
+            elif u.status is UnitStatus.RETURNING:
+                self._head_home(u)
             elif u.status is UnitStatus.OFFLINE:
                 self._schedule(self.now + self.rng.uniform(60, 300), "unit_back", u.d.id, 0)
         self._out = []
@@ -811,15 +814,19 @@ class World:
         old_assignee = (case.assignee, case.assignee_kind)
         new = lifecycle.apply(case, act, actor, role, t, params)
         self._store_case(new)
-        was_unit = old_assignee[1] == "unit" and old_assignee[0] in self.units
+        was_unit = old_assignee[1] in FIELD_ASSIGNEE_KINDS and old_assignee[0] in self.units
         if act is A.ASSIGN:
             if was_unit:
                 self._release_unit(self.units[old_assignee[0]], new.id)
-            if new.assignee_kind == "unit" and new.assignee in self.units:
+            if new.assignee_kind in FIELD_ASSIGNEE_KINDS and new.assignee in self.units:
                 self._drive_to_case(self.units[new.assignee], new, t)
         elif act is A.RETURN and was_unit:
             self._release_unit(self.units[old_assignee[0]], new.id)
-        elif act is A.ARRIVE and new.assignee_kind == "unit" and new.assignee in self.units:
+        elif (
+            act is A.ARRIVE
+            and new.assignee_kind in FIELD_ASSIGNEE_KINDS
+            and new.assignee in self.units
+        ):
             u = self.units[new.assignee]
             if u.case_id == new.id:
                 self._stop(u, t)
@@ -850,7 +857,7 @@ class World:
         elif st is S.RETURNED:
             when = t + rng.uniform(600, 2400)
         elif st is S.ASSIGNED:
-            unit = self.units.get(c.assignee) if c.assignee_kind == "unit" else None
+            unit = self.units.get(c.assignee) if c.assignee_kind in FIELD_ASSIGNEE_KINDS else None
             if unit is not None and unit.case_id in ("", c.id):
                 if unit.case_id != c.id:
                     self._drive_to_case(unit, c, t)
@@ -867,7 +874,7 @@ class World:
                 when = t + rng.uniform(1800, 7200)
             else:
                 done = p.complete_at
-                if c.assignee_kind == "unit" and p.breach != "done":
+                if c.assignee_kind in FIELD_ASSIGNEE_KINDS and p.breach != "done":
                     done = min(done, t + p.handle_s)
                 when = max(t + 300, done)
                 if c.urgency is Urgency.NORMAL and p.breach != "done":
@@ -1189,6 +1196,9 @@ class World:
                 self._transition(c, A.ARRIVE, u.d.name, Role.FIELD, {"note": "到场处置"})
             else:
                 self._release_unit(u, m.case_id)
+        elif m.purpose == "base" and u.status is UnitStatus.RETURNING:
+            self._set_status(u, UnitStatus.AVAILABLE)
+            self._schedule(self.now + self.rng.uniform(120, 900), "patrol", uid, u.gen)
         elif u.status is UnitStatus.AVAILABLE and u.on_shift:
             self._schedule(self.now + self.rng.uniform(180, 900), "patrol", uid, u.gen)
 
@@ -1212,8 +1222,15 @@ class World:
             u.on_shift = False
             self._set_status(u, UnitStatus.OFF_DUTY)
             return
+        if u.d.kind is not UnitKind.GRID_WORKER and _metres(u.lon, u.lat, *u.d.base) > 1000:
+            self._head_home(u)  # a crew far from its base drives back, free to be sent
+            return
         self._set_status(u, UnitStatus.AVAILABLE)
         self._schedule(self.now + self.rng.uniform(120, 900), "patrol", u.d.id, u.gen)
+
+    def _head_home(self, u: _Unit) -> None:
+        self._set_status(u, UnitStatus.RETURNING)
+        self._move(u, u.d.base, u.d.speed_mps / 1.3, "base")
 
     def _on_patrol(self, uid: str, gen: int) -> None:
         u = self.units[uid]
