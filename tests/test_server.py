@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from commandcenter.domain import Role
 from feeds import protocol as P
-from feeds.serve.server import EmbeddedServer, ServerConfig, parse_tokens
+from feeds.serve.server import EmbeddedServer, ServerConfig, load_tokens, parse_tokens
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -182,7 +183,20 @@ def test_from_query_parameter(lc: httpx.Client) -> None:
     assert contiguous(data_events(msgs), snap.seq - 4)
 
 
-def test_resume_gives_exactly_the_missing_events(lc: httpx.Client) -> None:
+def _envelopes(msgs: list[Msg]) -> list[bytes]:
+    """Each data event's envelope exactly as it was on the wire (batches split)."""
+    out: list[bytes] = []
+    for m in msgs:
+        if m.event in (P.SSE_HEARTBEAT, P.SSE_RESYNC, "message"):
+            continue
+        if m.event == P.SSE_BATCH:
+            out += [bytes(r) for r in msgspec.json.decode(m.data, type=list[msgspec.Raw])]
+        else:
+            out.append(m.data.encode())
+    return out
+
+
+def test_resume_gives_exactly_the_missing_events(lc: httpx.Client, live: EmbeddedServer) -> None:
     snap = snapshot(lc)
     first = data_events(
         read_sse(
@@ -201,15 +215,14 @@ def test_resume_gives_exactly_the_missing_events(lc: httpx.Client) -> None:
         )
     )
     assert contiguous(second, last + 1)
-    # events are byte-stable: the same seq resumed twice carries the same record
-    again = data_events(
-        read_sse(
-            lc,
-            {**_auth(), "Last-Event-ID": f"{snap.epoch}:{last}"},
-            until=lambda m: len(data_events(m)) >= 5,
-        )
-    )
-    assert [(e.seq, e.kind, e.ts) for e in again[:5]] == [(e.seq, e.kind, e.ts) for e in second[:5]]
+    # events are byte-stable: the same seq resumed twice carries the same bytes, those the
+    # hub encoded once when it published them (no stream encodes its own copy)
+    resume = {**_auth(), "Last-Event-ID": f"{snap.epoch}:{last}"}
+    once = _envelopes(read_sse(lc, resume, until=lambda m: len(_envelopes(m)) >= 5))[:5]
+    twice = _envelopes(read_sse(lc, resume, until=lambda m: len(_envelopes(m)) >= 5))[:5]
+    stored = [i.payload for i in live.service.hub.events_after(last, max_events=5)]
+    assert once == twice == stored
+    assert [msgspec.json.decode(b)["seq"] for b in once] == list(range(last + 1, last + 6))
 
 
 def test_several_pending_events_arrive_as_one_batch(lc: httpx.Client) -> None:
@@ -407,6 +420,25 @@ def test_restart_with_the_same_state_dir(tmp_path: Path) -> None:
     # a fresh state dir means a new history
     with EmbeddedServer(ServerConfig(tokens=TOKENS, history_hours=0.5)) as other:
         assert other.service.hub.epoch != epoch
+
+
+def test_load_tokens_from_file_and_environment_or_generated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "tokens"
+    path.write_text("a=duty_officer\n# b=leader\nc=viewer\n", encoding="utf-8")
+    monkeypatch.setenv("CC_FEED_TOKENS", "d=leader, c=field")
+    assert load_tokens(path, Role.VIEWER) == {
+        "a": Role.DUTY_OFFICER,
+        "c": Role.FIELD,
+        "d": Role.LEADER,
+    }
+    assert capsys.readouterr().out == ""  # nothing generated, nothing printed
+    monkeypatch.delenv("CC_FEED_TOKENS")
+    made = load_tokens(None, Role.VIEWER)
+    ((token, role),) = made.items()
+    assert role is Role.VIEWER and len(token) >= 24
+    assert capsys.readouterr().out == f"TOKEN {token}\n"  # once, on stdout, for the parent
 
 
 def test_tokens_parse_and_generated_token_works() -> None:

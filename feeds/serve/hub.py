@@ -5,10 +5,20 @@ Why it is its own piece: the sequence number is the contract between server and 
 assigns it, encodes each envelope once, and keeps the state that a snapshot at that
 ``seq`` shows. Everything here runs on one asyncio loop thread; nothing is locked.
 
-Fan-out is a cursor per subscriber into one ring of encoded events rather than a queue
-per subscriber: a publisher never blocks or copies per client, a slow client holds no
-memory of its own, and a client whose cursor falls off the end of the ring is told to
-resync, which is the bound the brief asks of a queue.
+Fan-out is a cursor per subscriber into one ring of encoded events rather than a copy of
+each event per subscriber: a publisher never blocks or copies per client. What a
+subscriber can hold on its own is bounded too: the frame it is writing, and the events
+published while that write waits on its socket (its *queue*). A subscriber whose queue
+grows past ``subscriber_queue`` events (a client that stopped reading) is cut off: taken
+out of the fan-out at once, counted, and sent ``resync: slow_consumer`` as its last
+message; one whose cursor falls out of the ring is told ``fell_behind``.
+
+Windows, so that nothing grows with uptime (docs/feed-protocol.md, "Windows"):
+
+- the resume window: the last ``ring_size`` events, and none older than
+  ``resume_window_s`` (wall time since publication); the durable log is pruned to it;
+- idempotency keys: kept ``idempotency_window_s`` (wall time), at most
+  ``idempotency_max_keys`` (the oldest go first).
 
 With a state directory, every event is appended to SQLite (WAL, one commit per published
 batch, before any stream can send it) together
@@ -49,6 +59,17 @@ class Stored(NamedTuple):
     seq: int
     kind: str
     payload: bytes  # the encoded envelope, exactly as sent
+
+
+@dataclass(slots=True, eq=False)
+class Subscriber:
+    """One open stream, as the hub sees it: where it is and whether a write of its is
+    waiting on the socket (since which ``seq``), so that publishing can tell a client
+    that stopped reading from one that is merely between two events."""
+
+    cursor: int
+    writing_since: int = -1  # hub.seq when its pending write began; -1: not writing
+    cut: bool = False  # dropped as a slow consumer: its stream ends with a resync
 
 
 @dataclass(slots=True)
@@ -129,13 +150,41 @@ class Hub:
         state_dir: Path | str | None = None,
         ring_size: int = 100_000,
         commit_interval_s: float = 0.25,
+        *,
+        resume_window_s: float = DAY,
+        idempotency_window_s: float = DAY,
+        idempotency_max_keys: int = 50_000,
+        subscriber_queue: int = 10_000,
     ) -> None:
         if ring_size < 1:
             raise ValueError("ring_size must be >= 1")
+        if resume_window_s <= 0 or idempotency_window_s <= 0:
+            raise ValueError("windows must be > 0 seconds")
+        if idempotency_max_keys < 1 or subscriber_queue < 1:
+            raise ValueError("idempotency_max_keys and subscriber_queue must be >= 1")
         self.ring_size = int(ring_size)
         self._ring: list[Stored | None] = [None] * self.ring_size
         self.seq = 0
         self.first_seq = 1  # the oldest seq still in the ring (when seq >= first_seq)
+        self.resume_window_s = float(resume_window_s)
+        self.idempotency_window_s = float(idempotency_window_s)
+        self.idempotency_max_keys = int(idempotency_max_keys)
+        self.subscriber_queue = int(subscriber_queue)
+        # What the age bound of the resume window is enforced with, oldest first: one
+        # [last seq, last publish time, first publish time] (monotonic) per slice of 1/256
+        # of the window, so the marks stay a few hundred however often events come; a
+        # slice leaves when its newest event is older than the window.
+        self._marks: deque[list[float]] = deque()
+        self._mark_span = self.resume_window_s / 256
+        self._subscribers: set[Subscriber] = set()
+        self.slow_consumers_cut = 0
+        self.window_bytes = 0  # encoded payload bytes the ring holds now
+        # Housekeeping (age windows, pruning the durable log) runs this often: a quarter of
+        # the shortest window, so nothing outlives its window by more than a quarter of it.
+        self._housekeeping_s = max(
+            0.05, min(60.0, self.resume_window_s / 4, self.idempotency_window_s / 4)
+        )
+        self._last_housekeeping = time.monotonic()
         self.state = FeedState()
         self.now = 0.0
         self.rate = 1.0
@@ -149,7 +198,8 @@ class Hub:
         self._last_commit = time.monotonic()
         self._last_prune = 0.0
         self._db: sqlite3.Connection | None = None
-        self._idem_mem: dict[str, tuple[str, int, bytes]] = {}
+        # key -> (fingerprint, status, body, time.time() stored); insertion order is age order
+        self._idem_mem: dict[str, tuple[str, int, bytes, float]] = {}
         self._pending_idem: list[tuple[str, str, int, bytes, float]] = []
         self._prune_alerts = False
         self.state_dir = Path(state_dir) if state_dir is not None else None
@@ -181,6 +231,7 @@ class Hub:
             CREATE TABLE IF NOT EXISTS idempotency (
                 key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
                 body BLOB NOT NULL, ts REAL NOT NULL);
+            CREATE INDEX IF NOT EXISTS idempotency_ts ON idempotency(ts);
             """
         )
         self._db = db
@@ -205,7 +256,11 @@ class Hub:
         ).fetchall()
         for seq, kind, payload in tail:
             self._ring[seq % self.ring_size] = Stored(seq, kind, bytes(payload))
+            self.window_bytes += len(payload)
         self.first_seq = tail[0][0] if tail else last + 1
+        # Their publication times died with the last process: the window counts from now.
+        mono = time.monotonic()
+        self._marks.append([last, mono, mono])
         alerts: list[tuple[int, P.Alert]] = []
         for ekey, seq, payload in db.execute("SELECT ekey, seq, payload FROM latest"):
             group = ekey.split(":", 1)[0]
@@ -286,8 +341,8 @@ class Hub:
         self._pending_idem.clear()
 
     def maybe_commit(self) -> None:
-        """Called by the driver every tick: commit at most every ``commit_interval_s``, and
-        prune finished cases from the live state once a minute."""
+        """Called by the driver every tick: commit at most every ``commit_interval_s``,
+        prune finished cases from the live state once a minute, and keep the windows."""
         mono = time.monotonic()
         if mono - self._last_prune > 60.0:
             self._last_prune = mono
@@ -295,27 +350,109 @@ class Hub:
                 self._pending_latest.pop(key, None)
                 self._pending_deleted.add(key)
             self._prune_alerts = self._db is not None
+        if mono - self._last_housekeeping >= self._housekeeping_s:
+            self.housekeeping()
         if mono - self._last_commit >= self.commit_interval_s:
             self.commit()
 
+    def housekeeping(self) -> None:
+        """Enforce the windows: events older than ``resume_window_s`` leave the resume
+        window, the durable log loses what is no longer in it, and idempotency keys older
+        than their window (or beyond ``idempotency_max_keys``) are forgotten."""
+        self._last_housekeeping = time.monotonic()
+        self.expire_ring()
+        self._expire_keys()
+        if self._db is not None:
+            self._prune_log()
+
+    def expire_ring(self) -> None:
+        """Move the start of the resume window past events published more than
+        ``resume_window_s`` ago (cheap: called before every resume decision too)."""
+        marks = self._marks
+        cutoff = time.monotonic() - self.resume_window_s
+        if not marks or marks[0][1] >= cutoff:
+            return
+        ring, n = self._ring, self.ring_size
+        while marks and marks[0][1] < cutoff:
+            last = int(marks.popleft()[0])
+            for s in range(self.first_seq, last + 1):
+                item = ring[s % n]
+                if item is not None and item.seq == s:
+                    ring[s % n] = None  # freed now, not when the ring wraps round
+                    self.window_bytes -= len(item.payload)
+            self.first_seq = max(self.first_seq, last + 1)
+
+    def _prune_log(self, most: int = 50_000) -> None:
+        """Delete durable events below the resume window, ``most`` rows at a time so one
+        call never holds the loop for long (an old log shrinks over a few calls)."""
+        db = self._db
+        assert db is not None
+        row = db.execute("SELECT min(seq) FROM events").fetchone()
+        if row[0] is None or row[0] >= self.first_seq:
+            return
+        upto = min(self.first_seq, int(row[0]) + most)
+        db.execute("DELETE FROM events WHERE seq < ?", (upto,))
+
+    def window_events(self) -> int:
+        """Events a resume can be served from now."""
+        return max(0, self.seq - self.first_seq + 1)
+
     # Idempotency keys live next to the log so a retried action stays applied once
-    # across restarts. Without a state dir they are kept in memory.
+    # across restarts. Without a state dir they are kept in memory. A key is answered from
+    # the store while it is younger than ``idempotency_window_s``; after that it is gone and
+    # the same request is decided afresh (docs/feed-protocol.md, section 5).
+
+    def _key_cutoff(self) -> float:
+        return time.time() - self.idempotency_window_s
 
     def idem_get(self, key: str) -> tuple[str, int, bytes] | None:
-        """(request fingerprint, status code, body) stored under ``key``, if any."""
+        """(request fingerprint, status code, body) stored under ``key`` within the window."""
+        cutoff = self._key_cutoff()
         if self._db is None:
-            return self._idem_mem.get(key)
+            got = self._idem_mem.get(key)
+            return got[:3] if got is not None and got[3] >= cutoff else None
         row = self._db.execute(
-            "SELECT fingerprint, status, body FROM idempotency WHERE key = ?", (key,)
+            "SELECT fingerprint, status, body FROM idempotency WHERE key = ? AND ts >= ?",
+            (key, cutoff),
         ).fetchone()
         return (row[0], int(row[1]), bytes(row[2])) if row else None
 
     def idem_put(self, key: str, fingerprint: str, status: int, body: bytes) -> None:
+        now = time.time()
         if self._db is None:
-            self._idem_mem[key] = (fingerprint, status, body)
+            self._idem_mem.pop(key, None)  # an expired entry of the same key: age order
+            self._idem_mem[key] = (fingerprint, status, body, now)
+            while len(self._idem_mem) > self.idempotency_max_keys:
+                del self._idem_mem[next(iter(self._idem_mem))]
             return
-        self._pending_idem.append((key, fingerprint, status, body, time.time()))
+        self._pending_idem.append((key, fingerprint, status, body, now))
         self.commit()  # the event it produced and the key become durable together
+
+    def _expire_keys(self) -> None:
+        cutoff = self._key_cutoff()
+        if self._db is None:
+            mem = self._idem_mem
+            while mem:
+                oldest = next(iter(mem))
+                if mem[oldest][3] >= cutoff:
+                    break
+                del mem[oldest]
+            return
+        db = self._db
+        db.execute("DELETE FROM idempotency WHERE ts < ?", (cutoff,))
+        excess = self.idempotency_keys() - self.idempotency_max_keys
+        if excess > 0:
+            db.execute(
+                "DELETE FROM idempotency WHERE key IN"
+                " (SELECT key FROM idempotency ORDER BY ts LIMIT ?)",
+                (excess,),
+            )
+
+    def idempotency_keys(self) -> int:
+        """Keys held now (expired ones not yet pruned included)."""
+        if self._db is None:
+            return len(self._idem_mem)
+        return int(self._db.execute("SELECT count(*) FROM idempotency").fetchone()[0])
 
     def close(self) -> None:
         """Stop streams (they see ``closed``), flush the log, close the database."""
@@ -344,9 +481,14 @@ class Hub:
         latest = self._pending_latest
         enc = P.encode_envelope
         published = False
+        held = self.window_bytes
         for kind, data, ts in events:
             seq += 1
             payload = enc(seq, kind, ts, data)
+            old = ring[seq % n]
+            if old is not None:
+                held -= len(old.payload)
+            held += len(payload)
             ring[seq % n] = Stored(seq, kind, payload)
             changed = apply(kind, data)
             if persist:
@@ -356,14 +498,75 @@ class Hub:
             published = True
         if published:
             self.seq = seq
+            self.window_bytes = held
             if seq - self.first_seq >= n:
                 self.first_seq = seq - n + 1
+            marks = self._marks
+            mono = time.monotonic()
+            if marks and mono - marks[-1][2] < self._mark_span:
+                marks[-1][0], marks[-1][1] = seq, mono
+            else:
+                marks.append([seq, mono, mono])
+            while marks[0][0] < self.first_seq:  # fallen out by count
+                marks.popleft()
             if persist and commit:
                 # Durable before visible: a client must never hold an event that a server
                 # killed right after sending it would not know after its restart.
                 self.commit()
+            if self._subscribers:
+                self._cut_slow_consumers()
             self._wake()
         return self.seq
+
+    # ------------------------------------------------------------------ subscribers
+
+    def subscribe(self, cursor: int) -> Subscriber:
+        sub = Subscriber(cursor)
+        self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def subscriber_queues(self) -> list[int]:
+        """Events published while each subscriber's pending write waits (0: not writing)."""
+        return [
+            self.seq - s.writing_since if s.writing_since >= 0 else 0 for s in self._subscribers
+        ]
+
+    def health(self) -> dict[str, int]:
+        """The bounds as they stand, for ``/v1/health``: an operator (and the soak bench)
+        sees that the windows hold and how many streams were cut off."""
+        return {
+            "window_first_seq": self.first_seq,
+            "window_events": self.window_events(),
+            "window_bytes": self.window_bytes,
+            "idempotency_keys": self.idempotency_keys(),
+            "streams": self.subscribers,
+            "stream_queue_max": max(self.subscriber_queues(), default=0),
+            "slow_consumers_cut": self.slow_consumers_cut,
+        }
+
+    def _cut_slow_consumers(self) -> None:
+        """Drop every subscriber whose write has waited while more than
+        ``subscriber_queue`` events were published: it stopped reading. It leaves the
+        fan-out now; its stream sends ``resync: slow_consumer`` if its socket ever moves."""
+        limit = self.seq - self.subscriber_queue
+        slow = [s for s in self._subscribers if 0 <= s.writing_since < limit]
+        for sub in slow:
+            sub.cut = True
+            self._subscribers.discard(sub)
+            self.slow_consumers_cut += 1
+            log.warning(
+                "stream cut off: slow consumer at seq %d, %d events behind (%d cut so far)",
+                sub.cursor,
+                self.seq - sub.cursor,
+                self.slow_consumers_cut,
+            )
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []

@@ -22,8 +22,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
-import secrets
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -37,13 +35,13 @@ from commandcenter.domain import Role
 from commandcenter.journal import Journal
 from feeds import protocol as P
 from feeds.journal_codec import ProtocolJournalCodec, journal_codec  # noqa: F401 (re-exported)
-from feeds.serve.hub import Hub
 from feeds.serve.server import (
     EmbeddedServer,
     FeedService,
     ServerConfig,
     create_app,
-    parse_tokens,
+    load_tokens,
+    make_hub,
     serve_blocking,
 )
 
@@ -169,7 +167,7 @@ class ReplayService(FeedService):
         if not MIN_SPEED <= speed <= MAX_SPEED:
             raise ValueError(f"speed must be within {MIN_SPEED:g}..{MAX_SPEED:g}, got {speed}")
         self.config = replace(config, rate=speed)
-        self.hub = Hub(None, ring_size=config.resume_window)
+        self.hub = make_hub(config)
         self.hub.rate = speed
         self.world = _ReplayClock()  # type: ignore[assignment]
         self.geography = msgspec.json.encode(
@@ -213,6 +211,7 @@ class ReplayService(FeedService):
             if batch:
                 self.hub.publish(batch)
                 self.published += len(batch)
+            self.hub.maybe_commit()  # the windows (a replay has no log to commit)
             if batch and self.fast:
                 replay_now = batch[-1][2]
             self.world.now = self.hub.now = max(self.hub.now, replay_now)
@@ -285,15 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     if not MIN_SPEED <= args.speed <= MAX_SPEED:
         print(f"error: --speed must be within {MIN_SPEED:g}..{MAX_SPEED:g}", file=sys.stderr)
         return 2
-    tokens: dict[str, Role] = {}
-    if args.token_file is not None:
-        tokens.update(parse_tokens(args.token_file.read_text(encoding="utf-8")))
-    if os.environ.get("CC_FEED_TOKENS"):
-        tokens.update(parse_tokens(os.environ["CC_FEED_TOKENS"]))
-    if not tokens:
-        generated = secrets.token_urlsafe(24)
-        tokens[generated] = Role.VIEWER
-        print(f"TOKEN {generated}", flush=True)
+    tokens = load_tokens(args.token_file, Role.VIEWER)
     from feeds.net import is_loopback
 
     if not is_loopback(args.host):

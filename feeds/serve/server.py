@@ -45,7 +45,7 @@ from commandcenter.domain import Role
 from feeds import protocol as P
 from feeds.net import is_loopback
 from feeds.serve.camera_streams import DemoCameraStreams
-from feeds.serve.hub import Hub, Stored
+from feeds.serve.hub import Hub, Stored, Subscriber
 from feeds.serve.simulator.county import County
 from feeds.serve.simulator.history_cache import warmed_world
 from feeds.serve.simulator.world import World
@@ -75,7 +75,11 @@ class ServerConfig:
     history_hours: float = 8.0  # warm-up before the first event is served
     cases_per_day: float = 550.0
     heartbeat_s: float = 2.0
-    resume_window: int = 100_000  # events kept for Last-Event-ID resumes
+    resume_window: int = 100_000  # events kept for Last-Event-ID resumes ...
+    resume_window_s: float = 86_400.0  # ... and none published longer ago than this
+    idempotency_window_s: float = 86_400.0  # how long an action's outcome is replayed
+    idempotency_max_keys: int = 50_000  # ... and how many outcomes at most (oldest go)
+    subscriber_queue: int = 10_000  # events a stalled stream may miss before it is cut off
     state_dir: Path | None = None  # SQLite log + epoch + idempotency keys; None = memory
     host: str = "127.0.0.1"
     port: int = 0  # 0 = pick a free port
@@ -93,6 +97,35 @@ class ServerConfig:
     position_interval_s: float = 8.0
     log_level: str = "warning"
     history_cache: bool = False  # keep the warmed-up demo world on disk (simulator/history_cache)
+
+
+def make_hub(config: ServerConfig, state_dir: Path | None = None) -> Hub:
+    """The hub with the windows and bounds ``config`` names (county and replay alike)."""
+    return Hub(
+        state_dir,
+        ring_size=config.resume_window,
+        resume_window_s=config.resume_window_s,
+        idempotency_window_s=config.idempotency_window_s,
+        idempotency_max_keys=config.idempotency_max_keys,
+        subscriber_queue=config.subscriber_queue,
+    )
+
+
+def load_tokens(path: Path | None, default_role: Role) -> dict[str, Role]:
+    """The tokens a server answers: ``token=role`` entries from ``path`` and from the
+    environment variable ``CC_FEED_TOKENS``. With neither, one token of ``default_role``
+    is generated and printed once on stdout as ``TOKEN <t>`` (for the parent process that
+    started us; never logged)."""
+    tokens: dict[str, Role] = {}
+    if path is not None:
+        tokens.update(parse_tokens(path.read_text(encoding="utf-8")))
+    if os.environ.get("CC_FEED_TOKENS"):
+        tokens.update(parse_tokens(os.environ["CC_FEED_TOKENS"]))
+    if not tokens:
+        generated = secrets.token_urlsafe(24)
+        tokens[generated] = default_role
+        print(f"TOKEN {generated}", flush=True)
+    return tokens
 
 
 def parse_tokens(text: str) -> dict[str, Role]:
@@ -120,7 +153,7 @@ class FeedService:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         t0 = time.perf_counter()
-        self.hub = Hub(config.state_dir, ring_size=config.resume_window)
+        self.hub = make_hub(config, config.state_dir)
         seed = config.seed
         cpd = config.cases_per_day
         if self.hub.restored:
@@ -322,7 +355,9 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
     hub = svc.hub
 
     async def health(_request: Request) -> Response:
-        return JSONResponse({"ok": True, "epoch": hub.epoch, "seq": hub.seq, "v": 1})
+        return JSONResponse(
+            {"ok": True, "epoch": hub.epoch, "seq": hub.seq, "v": 1, **hub.health()}
+        )
 
     async def geography(request: Request) -> Response:
         if svc.role_of(request) is None:
@@ -357,6 +392,7 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
                 return JSONResponse({"error": "bad_request", "reason": "from must be a seq"}, 400)
             start_seq = int(raw)
         if not resync_reason:
+            hub.expire_ring()
             if start_seq > hub.seq:
                 resync_reason = "ahead_of_server"
             elif not hub.can_resume(start_seq):
@@ -443,37 +479,57 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
 
 
 async def _stream_body(svc: FeedService, after: int, resync_reason: str) -> AsyncIterator[bytes]:
-    """The SSE body: events after ``after`` (batched when several wait), then live ones,
-    with a heartbeat every ``heartbeat_s``; a resync message and the end when the client
-    cannot be served from the ring."""
+    """The SSE body: a resync at once when the client cannot be served from the ring,
+    else the stream of ``_stream_chunks`` as one subscriber of the hub.
+
+    Each chunk is handed over at ``yield`` and the generator resumes only once the ASGI
+    server took it, which waits while the socket's buffer is full: so a subscriber is
+    "writing" exactly while it is suspended here, and the hub counts what is published
+    meanwhile (its queue) to cut off a client that stopped reading."""
     hub = svc.hub
-    cfg = svc.config
     if resync_reason:
         yield _sse(P.SSE_RESYNC, P.encode(P.Resync(reason=resync_reason, epoch=hub.epoch)))
         return
+    sub = hub.subscribe(after)
+    try:
+        async for chunk in _stream_chunks(svc, sub):
+            sub.writing_since = hub.seq
+            yield chunk
+            sub.writing_since = -1
+    finally:
+        hub.unsubscribe(sub)
+
+
+async def _stream_chunks(svc: FeedService, sub: Subscriber) -> AsyncIterator[bytes]:
+    """Events after the subscriber's cursor (batched when several wait), then live ones,
+    with a heartbeat every ``heartbeat_s``; a resync and the end when the subscriber
+    fell out of the ring or was cut off as a slow consumer."""
+    hub = svc.hub
+    cfg = svc.config
     loop = asyncio.get_running_loop()
     yield b"retry: 1000\n\n"
-    cursor = after
     next_hb = loop.time()
     epoch = hub.epoch
     while not hub.closed and not AppStatus.should_exit:
-        if cursor < hub.seq:
-            if not hub.can_resume(cursor):
-                reason = P.Resync(reason="fell_behind", epoch=epoch)
-                yield _sse(P.SSE_RESYNC, P.encode(reason))
+        if sub.cut:
+            yield _sse(P.SSE_RESYNC, P.encode(P.Resync(reason="slow_consumer", epoch=epoch)))
+            return
+        if sub.cursor < hub.seq:
+            if not hub.can_resume(sub.cursor):
+                yield _sse(P.SSE_RESYNC, P.encode(P.Resync(reason="fell_behind", epoch=epoch)))
                 return
-            items = hub.events_after(cursor, cfg.max_batch_events, cfg.max_batch_bytes)
+            items = hub.events_after(sub.cursor, cfg.max_batch_events, cfg.max_batch_bytes)
             if items:
+                sub.cursor = items[-1].seq
                 yield _frame(epoch, items)
-                cursor = items[-1].seq
             await asyncio.sleep(0)  # let uvicorn and the other streams breathe
         now = loop.time()
-        if now >= next_hb:
+        if now >= next_hb and not sub.cut:
             hb = P.Heartbeat(now=svc.world.now, seq=hub.seq, epoch=epoch, rate=float(cfg.rate))
-            yield _sse(P.SSE_HEARTBEAT, P.encode(hb))
             next_hb = now + cfg.heartbeat_s
-        if cursor >= hub.seq:
-            await hub.wait_beyond(cursor, next_hb - loop.time())
+            yield _sse(P.SSE_HEARTBEAT, P.encode(hb))
+        if sub.cursor >= hub.seq and not sub.cut:
+            await hub.wait_beyond(sub.cursor, next_hb - loop.time())
 
 
 def _frame(epoch: str, items: list[Stored]) -> bytes:
@@ -651,6 +707,24 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--cases-per-day", type=float, default=550.0)
     ap.add_argument("--heartbeat", type=float, default=2.0, help="seconds between heartbeats")
     ap.add_argument("--resume-window", type=int, default=100_000, help="events kept for resume")
+    ap.add_argument(
+        "--resume-window-s", type=float, default=86_400.0, help="... for at most this long"
+    )
+    ap.add_argument(
+        "--idempotency-window",
+        type=float,
+        default=86_400.0,
+        help="seconds an action's outcome is replayed for its Idempotency-Key",
+    )
+    ap.add_argument(
+        "--idempotency-max-keys", type=int, default=50_000, help="outcomes kept at most"
+    )
+    ap.add_argument(
+        "--subscriber-queue",
+        type=int,
+        default=10_000,
+        help="events a stream that stopped reading may miss before it is cut off",
+    )
     ap.add_argument("--state-dir", type=Path, default=None)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0, help="0 = pick a free port")
@@ -669,15 +743,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    tokens: dict[str, Role] = {}
-    if args.token_file is not None:
-        tokens.update(parse_tokens(args.token_file.read_text(encoding="utf-8")))
-    if os.environ.get("CC_FEED_TOKENS"):
-        tokens.update(parse_tokens(os.environ["CC_FEED_TOKENS"]))
-    if not tokens:
-        generated = secrets.token_urlsafe(24)
-        tokens[generated] = Role.DUTY_OFFICER
-        print(f"TOKEN {generated}", flush=True)  # stdout only, never the log
+    tokens = load_tokens(args.token_file, Role.DUTY_OFFICER)
     config = ServerConfig(
         seed=args.seed,
         rate=args.rate,
@@ -685,6 +751,10 @@ def main(argv: list[str] | None = None) -> int:
         cases_per_day=args.cases_per_day,
         heartbeat_s=args.heartbeat,
         resume_window=args.resume_window,
+        resume_window_s=args.resume_window_s,
+        idempotency_window_s=args.idempotency_window,
+        idempotency_max_keys=args.idempotency_max_keys,
+        subscriber_queue=args.subscriber_queue,
         state_dir=args.state_dir,
         host=args.host,
         port=args.port,
