@@ -31,3 +31,19 @@ def test_a_corrupt_cache_is_kept_aside_and_the_world_built(tmp_path, caplog) -> 
     kept = list(path.parent.glob(path.name + ".corrupt-*"))
     assert len(kept) == 1 and kept[0].read_bytes() == b"not a pickle"
     assert "unreadable" in caplog.text
+
+
+def test_the_cache_folder_and_file_are_private(tmp_path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        where = tmp_path / "cache" / "commandcenter" / "demo"
+        warmed_world(3, T0, 0.5, 550.0, 8.0, directory=where)
+    finally:
+        os.umask(old)
+    for d in (where, where.parent):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
+    for f in where.glob("world-*.pickle"):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f

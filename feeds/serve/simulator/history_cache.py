@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from commandcenter.state_files import set_aside
+from commandcenter.state_files import private_dir, set_aside
 from feeds.serve.simulator.county import County
 from feeds.serve.simulator.world import World
 
@@ -111,7 +111,7 @@ def _load(path: Path, start_ts: float) -> World | None:
 
 def _save(path: Path, world: World) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)  # 0700, as every state folder (and its parents made here)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(world, fh, protocol=pickle.HIGHEST_PROTOCOL)
