@@ -236,7 +236,7 @@ async def _run_console(srv: _Server, work: Path, res: Result, trace: bool) -> No
             res.samples.append(
                 Sample(sim_h, _rss_mb(), size, full, _rss_mb("RssAnon"), _rss_mb(pid=srv.proc.pid))
             )
-            if trace and snap_half is None and sim_h >= res.hours / 2 and full:
+            if trace and snap_half is None and sim_h >= res.hours / 2:
                 snap_half = tracemalloc.take_snapshot()
             if now_sim >= end_sim:
                 break
