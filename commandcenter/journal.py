@@ -223,7 +223,7 @@ class Journal:
             db.execute("ROLLBACK")
             raise
         self._pending.clear()
-        if self._since_prune >= self.prune_every:
+        if self._since_prune >= self.prune_every or self._over_budget():
             self._since_prune = 0
             self.prune()
 
@@ -306,6 +306,13 @@ class Journal:
             (self._n, self._t, store.epoch, store.seq, state),
         )
         self._cp_n, self._cp_t = self._n, self._t
+        if self._over_budget():  # a checkpoint is the store's whole state: megabytes at once
+            self.prune()
+
+    def _over_budget(self) -> bool:
+        """The live events and checkpoints past ``max_bytes`` (three PRAGMAs and one sum:
+        cheap enough for every commit, so the bound holds between two ``prune_every``)."""
+        return self.size_bytes() - self._history_bytes() > self.max_bytes
 
     def prune(self, now_t: float | None = None) -> int:
         """Drop history older than ``max_age_s`` or beyond ``max_bytes``, cutting at a

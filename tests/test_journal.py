@@ -171,6 +171,33 @@ def test_bounded_by_age_and_size_cutting_at_checkpoints(tmp_path: Path) -> None:
     journal.close()
 
 
+def test_the_byte_bound_holds_between_two_prune_rounds(tmp_path: Path) -> None:
+    """``prune_every`` rows is a long way at a busy hall: the bound is checked at every
+    commit and after every checkpoint, so the journal never runs far past it."""
+    journal = Journal(
+        tmp_path / "j.sqlite3", journal_codec(), checkpoint_every=200, prune_every=10**9,
+        commit_rows=50,
+    )  # fmt: skip
+    live = Store()
+    rec = Recorder(live, journal)
+    rec.reset(snapshot0())
+    events = make_events(6000)
+    rec.apply(events[:1000])
+    journal.flush()
+    journal.max_bytes = journal.size_bytes()  # the bound: what 1,000 events take
+    peak = 0
+    for k in range(1000, 6000, 50):
+        rec.apply(events[k : k + 50])
+        journal.flush()
+        peak = max(peak, journal.size_bytes())
+    per_segment = journal.max_bytes // 4  # 200 events of the 1,000 and their checkpoint
+    assert peak <= journal.max_bytes + 2 * per_segment, (peak, journal.max_bytes)
+    view = Store()
+    journal.seek_into(view, journal.bounds()[1])
+    assert fingerprint(view) == fingerprint(live)
+    journal.close()
+
+
 def test_reopened_journal_continues(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
     j1 = Journal(path, journal_codec())
