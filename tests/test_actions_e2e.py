@@ -240,7 +240,8 @@ def test_assign_to_the_nearest_unit_and_to_a_village(
         store, case.lon, case.lat, k=3, statuses=("available",), kinds=("enforcement", "vehicle")
     )
     assert units and units[0].status == "available"
-    assert [u.distance_m for u in units] == sorted(u.distance_m for u in units)
+    # all available here: ordered by how soon each arrives (a car beats a walker nearer by)
+    assert [u.eta_min for u in units] == sorted(u.eta_min for u in units)
     unit = units[0]
     params = {"assignee": unit.unit_id, "assignee_kind": "unit"}
     c = act(server, hall, audit, DUTY, D, case.id, "assign", params, expect="assigned")

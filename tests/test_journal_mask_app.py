@@ -11,23 +11,32 @@ import pytest
 from tests.test_app_e2e import _app
 
 pytestmark = pytest.mark.slow
-# a mainland mobile number standing alone: not the tail of a coordinate such as
-# 113.14032120102 (a float's digits after its point matched once)
-MOBILE = re.compile(rb"(?<![\d.])1[3-9]\d{9}(?![\d.])")
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# The texts of the journal's JSON records that carry a reporter's words or contacts (raw
+# bytes also hold seqs, times and coordinates, whose digits once read as a phone number).
+PERSONAL = re.compile(
+    rb'"(reporter_phone|reporter_name|description|title|address|message|note)":"((?:[^"\\]|\\.)*)"'
+)
 
 
 def _journal_bytes(state: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(state.glob("journal.sqlite3*")))
 
 
-def _phones_after(tmp_path: Path, layout: str) -> list[bytes]:
+def _phones_after(tmp_path: Path, layout: str) -> list[str]:
     r = _app(
         tmp_path, "--layout", layout, "--history-hours", "2", "--quit-after", "8", timeout=120
     )
     assert r.returncode == 0, r.stderr[-2000:]
     raw = _journal_bytes(tmp_path / "state")
     assert len(raw) > 50_000, "the demo's morning was journaled"
-    return MOBILE.findall(raw)
+    fields = PERSONAL.findall(raw)
+    assert fields, "the journal holds case records"
+    return [
+        phone
+        for _key, value in fields
+        for phone in MOBILE.findall(value.decode("utf-8", "replace"))
+    ]
 
 
 def test_a_leaders_screen_journals_no_phone_number(tmp_path: Path) -> None:
