@@ -226,13 +226,24 @@ def apply_theme(app: QApplication, name: str = "dark", scale: float = 1.0) -> No
         raise ValueError(f"scale must be within 0.5..4, got {scale}")
     theme = THEMES[name]
     _active, _active_scale = theme, scale
-    app.setStyle("Fusion")  # the native styles ignore parts of the sheet and the palette
-    app.setFont(app_font(scale))
-    app.setPalette(_palette(theme.colors))
+    # Each of these repolishes every widget of the application (setStyle even replaces the
+    # style object under them): done only when something changes. Applying the same theme
+    # again (each test, each briefing end) then touches nothing; a repolish reaching a
+    # widget in teardown crashed a test run.
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")  # the native styles ignore parts of the sheet and the palette
+    font = app_font(scale)
+    if app.font() != font:
+        app.setFont(font)
+    palette = _palette(theme.colors)
+    if app.palette() != palette:
+        app.setPalette(palette)
     path = THEME_DIR / theme.qss
     try:
         template = path.read_text(encoding="utf-8")
     except OSError as err:
         log.warning("theme sheet %s not readable (%s): palette only", path, err)
         template = ""
-    app.setStyleSheet(render_qss(template, theme.colors, scale))
+    sheet = render_qss(template, theme.colors, scale)
+    if app.styleSheet() != sheet:
+        app.setStyleSheet(sheet)
