@@ -371,3 +371,107 @@ def test_an_unknown_duty_or_stage_shows_nothing_and_round_trips(store: Store, no
     assert q.query(QueueFilter(stage="nowhere"), now=now).size == 0
     flt = QueueFilter(duty="overdue", stage="on_site", open_only=True)
     assert QueueFilter.from_dict(flt.to_dict()) == flt
+
+
+# ---- the search text, the caches and the saved-filter file, case by case ------------------
+
+
+def _small_store(now: float) -> Store:
+    """Three cases written out by hand; township T1 is called 冠山镇 on screen."""
+    store = Store()
+    store.set_clock(now)
+    store.set_geography({"townships": [{"code": "T1", "name": "冠山镇"}]})
+    rows = [
+        ("PD0000001", "井盖\n缺失", "锦绣路13号", "T1", "G1", ""),
+        ("PD0000002", "路灯不亮", "", "T2", "G2", "县城市管理局"),
+        ("PD0000003", "垃圾满溢", "娘子关镇河北村", "T2", "G3", ""),
+    ]
+    store.apply([
+        P.Event(i + 1, P.CASE_CREATED, now, P.CaseData(
+            id=cid, version=1, category="井盖缺失", source="hotline", urgency="normal",
+            state="reported", township=town, grid=grid, lon=113.6, lat=37.8,
+            created_ts=now - 60, state_ts=now, title=title, address=addr, assignee=who))
+        for i, (cid, title, addr, town, grid, who) in enumerate(rows)
+    ])  # fmt: skip
+    return store
+
+
+def _ids(store: Store, mask: np.ndarray) -> list[str]:
+    return [store.record_at(int(r)).id for r in np.flatnonzero(mask)]
+
+
+def test_search_text_covers_every_field_and_nothing_between_them(now: float) -> None:
+    store = _small_store(now)
+    q = QueueIndex(store)
+    assert _ids(store, q.text_mask("pd0000001")) == ["PD0000001"]  # the very first character
+    assert _ids(store, q.text_mask("井盖 缺失")) == ["PD0000001"]  # a line break is a space
+    assert _ids(store, q.text_mask("锦绣路")) == ["PD0000001"]  # the address
+    assert _ids(store, q.text_mask("冠山镇")) == ["PD0000001"]  # the township by its name
+    assert _ids(store, q.text_mask("河北村")) == ["PD0000003"]
+    assert _ids(store, q.text_mask("g3")) == ["PD0000003"]
+    assert _ids(store, q.text_mask("xx")) == []
+    # Across the end of one case and the start of the next: no case holds that text.
+    assert _ids(store, q.text_mask("g1\npd0000002")) == []
+    assert _ids(store, q.text_mask("")) == _ids(store, q.text_mask("   ")) == [
+        "PD0000001", "PD0000002", "PD0000003",
+    ]  # fmt: skip
+
+
+def test_the_search_text_is_rebuilt_for_new_rows_and_marked_changes(now: float) -> None:
+    store = _small_store(now)
+    q = QueueIndex(store)
+    assert _ids(store, q.text_mask("新承办")) == []
+    store.apply([P.Event(4, P.CASE_CREATED, now, P.CaseData(
+        id="PD0000004", version=1, category="井盖缺失", source="hotline", urgency="normal",
+        state="reported", township="T1", grid="G1", lon=113.6, lat=37.8, created_ts=now,
+        state_ts=now, title="新承办的井盖"))])  # fmt: skip
+    assert _ids(store, q.text_mask("新承办")) == ["PD0000004"], "a new row without mark_dirty"
+    seq = 4
+    for flags, title in (({"created": False}, "甲"), ({"updated": False}, "乙")):
+        seq += 1
+        c = _bump(store.case("PD0000002"), title=f"{title}路灯")
+        store.apply([P.Event(seq, P.CASE_UPDATED, now, c)])
+        q.mark_dirty(**flags)
+        assert _ids(store, q.text_mask(f"{title}路灯")) == ["PD0000002"], flags
+
+
+def test_state_tables_hold_exactly_their_states() -> None:
+    from commandcenter.domain import CaseState
+    from commandcenter.queue import _state_table
+    from commandcenter.sla import STATE_ORDER
+
+    table = _state_table((CaseState.SIGNED, CaseState.RETURNED))
+    assert table.dtype == np.bool_ and len(table) == len(STATE_ORDER)
+    assert [s for s, on in zip(STATE_ORDER, table, strict=True) if on] == ["signed", "returned"]
+
+
+def test_a_fresh_sla_share_counts_its_hits_and_misses(now: float) -> None:
+    from commandcenter.queue import _SlaShare
+
+    store = _small_store(now)
+    share = _SlaShare()
+    assert (share.hits, share.misses) == (0, 0)
+    share.arrays(store, now)
+    share.arrays(store, now)
+    assert (share.hits, share.misses) == (1, 1)
+
+
+def test_the_saved_filter_file_is_readable_json_and_names_its_problems(tmp_path: Path) -> None:
+    path = tmp_path / "filters.json"
+    saved = SavedFilters(path)
+    assert saved.problem == ""
+    assert saved.get("待签收") == QueueFilter(states=("reported",))
+    assert saved.is_builtin("红色预警") and not saved.is_builtin("我的")
+    saved.save(" 我的 ", QueueFilter(text="井盖"))
+    saved.save("another", QueueFilter(open_only=True))
+    assert saved.names() == [*BUILTIN_FILTERS, "another", "我的"]
+    assert SavedFilters(path).problem == ""
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith('{\n "我的": {\n  "text": "井盖",\n  "states": [],\n')
+    assert saved.delete("nope") is False
+    with pytest.raises(ValueError, match="cannot save a filter named '待签收'"):
+        saved.save("待签收", QueueFilter())
+    with pytest.raises(ValueError, match="cannot save a filter named ''"):
+        saved.save("  ", QueueFilter())
+    path.write_text("[1, 2]", encoding="utf-8")
+    assert SavedFilters(path).problem == f"{path}: not a JSON object"
