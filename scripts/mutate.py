@@ -39,7 +39,13 @@ MODULES: dict[str, list[str]] = {
         "tests/test_corrupt_state.py::test_actions_on_destroyed_pages_are_queued_again_from_the_audit_log",
         "tests/test_corrupt_state.py::test_a_random_file_gives_a_fresh_outbox_and_a_report",
     ],
-    "store": ["tests/test_store.py"],
+    "store": [
+        "tests/test_store.py",
+        "tests/test_sla_oracle.py",
+        # bulk loads of imported cases into the store
+        "tests/test_sources_import.py::test_imported_months_outlive_the_live_window_and_time_travel_reaches_them",
+        "tests/test_sources_import.py::test_each_bad_row_is_rejected_with_its_reason_while_the_rest_imports",
+    ],
     "queue": ["tests/test_queue.py"],
     "dispatch": ["tests/test_dispatch.py"],
     "privacy": ["tests/test_privacy.py"],

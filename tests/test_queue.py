@@ -10,6 +10,7 @@ import msgspec
 import numpy as np
 import pytest
 
+from commandcenter.domain import CaseState, Urgency
 from commandcenter.queue import (
     BUILTIN_FILTERS,
     DUTY_QUEUES,
@@ -475,3 +476,111 @@ def test_the_saved_filter_file_is_readable_json_and_names_its_problems(tmp_path:
         saved.save("  ", QueueFilter())
     path.write_text("[1, 2]", encoding="utf-8")
     assert SavedFilters(path).problem == f"{path}: not a JSON object"
+
+
+def _table_store(extra: list | None = None) -> Store:
+    """The SLA oracle table (tests/test_sla_oracle.py) in a store, plus ``extra`` cases."""
+    from commandcenter.sla import SlaPolicy
+    from commandcenter.store import ChangeSet
+    from tests.test_sla_oracle import CASES
+
+    store = Store(SlaPolicy())
+    for c in [*CASES, *(extra or [])]:
+        store._put_case(c, None, ChangeSet())
+    return store
+
+
+def test_columns_of_some_rows_carry_the_sla_the_table_gives() -> None:
+    import dataclasses
+
+    from commandcenter.queue import columns_of_rows
+    from commandcenter.sla import Milestone
+    from tests.test_sla_oracle import CASES, NOW, TABLE
+
+    codes = {"blue": 0, "yellow": 1, "red": 2, None: -1}
+    # A record with its own deadline: 1,000 s into 1,500 s is yellow, 500 s left (without
+    # it, a normal case in handling would be blue with 603,800 s left).
+    own = dataclasses.replace(
+        CASES[0], id="D1", state=CaseState.HANDLING, urgency=Urgency.NORMAL,
+        created_ts=NOW - 1000, due_ts=NOW + 500,
+    )  # fmt: skip
+    store = _table_store([own])
+    want = [(int(m), codes[lvl], left) for _, (m, lvl, left) in TABLE]
+    want.append((int(Milestone.HANDLE), 1, 500))
+    rows = np.arange(len(want))[::-3]  # a subset, in another order
+    cols = columns_of_rows(store, rows, NOW)
+    got = list(
+        zip(cols.milestone.tolist(), cols.level.tolist(), cols.remaining.tolist(), strict=True)
+    )
+    assert got == [want[r] for r in rows]
+    assert cols.category.tolist() == [store._codes["category"][r] for r in rows]
+
+
+def test_duty_queue_counts_over_the_sla_table() -> None:
+    import dataclasses
+
+    from commandcenter.queue import columns
+    from commandcenter.store import ChangeSet
+    from tests.test_sla_oracle import CASES, NOW
+
+    closed = next(i for i, c in enumerate(CASES) if c.state is CaseState.CLOSED)
+    marks = {0: 1, 1: 2, closed: 1}  # supervised once, twice, and a closed case once
+    store = Store()
+    for i, c in enumerate(CASES):
+        store._put_case(dataclasses.replace(c, supervised=marks.get(i, 0)), None, ChangeSet())
+    cols = columns(store, NOW)
+    # Counted by hand from the TABLE of tests/test_sla_oracle.py.
+    want = {
+        ("", ""): len(CASES),
+        ("to_sign", ""): 7,
+        ("to_dispatch", ""): 8,
+        ("due_soon", ""): 14,  # red with time left, 0 s included
+        ("due_soon", "sign"): 3, ("due_soon", "dispatch"): 4,
+        ("due_soon", "on_site"): 1, ("due_soon", "done"): 6,
+        ("overdue", ""): 6,
+        ("overdue", "sign"): 1, ("overdue", "dispatch"): 2,
+        ("overdue", "on_site"): 1, ("overdue", "done"): 2,
+        ("supervised", ""): 2,
+    }  # fmt: skip
+    q = QueueIndex(store)
+    # The tab counts ignore the filter's own duty and stage.
+    assert q.duty_counts(QueueFilter(duty="overdue", stage="done"), cols) == want
+
+
+def test_a_filter_as_a_plain_dict_has_lists_and_an_empty_string_means_any() -> None:
+    f = QueueFilter(states=("reported",), levels=("red", "yellow"))
+    assert f.to_dict()["states"] == ["reported"] and f.to_dict()["levels"] == ["red", "yellow"]
+    assert QueueFilter.from_dict({"states": "", "levels": 7}) == QueueFilter()
+
+
+def test_sorts_by_case_id_and_by_the_area_names_people_read(now: float) -> None:
+    store = _small_store(now)  # T1 reads 冠山镇, T2 has no name: shown as "T2"
+    q = QueueIndex(store)
+    by_area = q.query(sort=[SortKey("area")], now=now)
+    # "T2" sorts before "冠山镇" (their codes would put T1 first); grids break the tie.
+    assert [store.record_at(int(r)).id for r in by_area] == ["PD0000002", "PD0000003", "PD0000001"]
+    shuffled = Store()
+    shuffled.set_clock(now)
+    shuffled.apply([
+        P.Event(i + 1, P.CASE_CREATED, now, P.CaseData(
+            id=cid, version=1, category="井盖缺失", source="hotline", urgency="normal",
+            state="reported", township="T1", grid="G1", lon=113.6, lat=37.8,
+            created_ts=now - 60, state_ts=now))
+        for i, cid in enumerate(["PD3", "PD1", "PD2"])
+    ])  # fmt: skip
+    rows = QueueIndex(shuffled).query(sort=[SortKey("id")], now=now)
+    assert [shuffled.record_at(int(r)).id for r in rows] == ["PD1", "PD2", "PD3"]
+
+
+def test_unmoved_with_nothing_changed_with_unknown_rows_and_after_growth(now: float) -> None:
+    store = _small_store(now)
+    q = QueueIndex(store)
+    result = q.query_full(QueueFilter(), [SortKey("remaining")], now=now)
+    none = result.unmoved(np.zeros(0, dtype=np.int64))
+    assert none is not None and none.n == 0 and none.now == now
+    assert result.unmoved(np.array([3])) is None  # a row the query never saw
+    store.apply([P.Event(4, P.CASE_CREATED, now, P.CaseData(
+        id="PD0000004", version=1, category="井盖缺失", source="hotline", urgency="normal",
+        state="reported", township="T1", grid="G1", lon=113.6, lat=37.8, created_ts=now,
+        state_ts=now))])  # fmt: skip
+    assert result.unmoved(np.array([0])) is None  # the store grew: query again
