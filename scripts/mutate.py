@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
@@ -112,11 +113,12 @@ def _toml(value: object) -> str:
     return f'"{value}"'
 
 
-def run(module: str, children: int, names: list[str], again: bool) -> dict:
+def run(module: str, children: int, names: list[str], again: bool, minutes: float = 0) -> dict:
     """Run mutmut over one module. ``names`` (mutant names or globs) restricts the run;
     ``again`` keeps the last run's staging folder and its verdicts and runs only its
     survivors, so tests added since face just the mutants they are meant to kill (mutmut
-    collects coverage for the new tests and keeps every other verdict)."""
+    collects coverage for the new tests and keeps every other verdict). ``minutes`` stops
+    the run after that long (0: no limit): a partial run, reported as such."""
     where = STAGE / module
     if again:
         if not (where / "mutants").is_dir():
@@ -130,14 +132,20 @@ def run(module: str, children: int, names: list[str], again: bool) -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONDONTWRITEBYTECODE="1")
     log = where / "run.log"
     with log.open("a" if again else "w") as out:
-        subprocess.run(
+        proc = subprocess.Popen(
             [mutmut, "run", "--max-children", str(children), *names],
             cwd=where,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
-            check=False,
         )
+        try:
+            proc.wait(timeout=minutes * 60 if minutes else None)
+        except subprocess.TimeoutExpired:
+            # mutmut stops on Ctrl-C and keeps every verdict reached; the rest count as
+            # "not run" and the score is over the mutants that ran.
+            proc.send_signal(signal.SIGINT)
+            proc.wait()
     return tally(where)
 
 
@@ -158,7 +166,7 @@ def tally(where: Path) -> dict[str, int | list[str]]:
                 counts["killed"] += 1
             elif status in ("timeout", "segfault"):
                 counts["timeout"] += 1  # a mutant that hangs or crashes is caught, slowly
-            elif status == "not checked":
+            elif status in ("not checked", "check was interrupted by user"):
                 counts["not run"] += 1  # left out of a restricted run: not in the score
             elif status in ("survived", "no tests"):
                 counts[status] += 1
@@ -204,7 +212,13 @@ def main() -> int:
         nargs="+",
         default=[],
         metavar="GLOB",
-        help="mutate only mutants whose name matches, e.g. 'commandcenter.store.x_Store_ingest__*'",
+        help="mutate only mutants whose name matches, e.g. 'commandcenter.store.xǁStoreǁapply__*'",
+    )
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=0,
+        help="stop each module's run after this long; what did not run is counted 'not run'",
     )
     args = parser.parse_args()
     modules = args.modules or [m for m in MODULES if (ROOT / source_of(m).rstrip("/*")).exists()]
@@ -218,7 +232,7 @@ def main() -> int:
             rows[module] = tally(STAGE / module)
         else:
             print(f"mutating commandcenter/{module}.py ...", flush=True)
-            rows[module] = run(module, args.children, args.only, args.again)
+            rows[module] = run(module, args.children, args.only, args.again, args.minutes)
         print(table({module: rows[module]}).splitlines()[-1], flush=True)
     print()
     print(table(rows))

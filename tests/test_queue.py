@@ -584,3 +584,79 @@ def test_unmoved_with_nothing_changed_with_unknown_rows_and_after_growth(now: fl
         state="reported", township="T1", grid="G1", lon=113.6, lat=37.8, created_ts=now,
         state_ts=now))])  # fmt: skip
     assert result.unmoved(np.array([0])) is None  # the store grew: query again
+
+
+def _hand_store(rows: list[tuple], now: float, geography: dict | None = None) -> Store:
+    """Cases written out by hand: (id, state, urgency, source, township, grid, category,
+    age in seconds, assignee). The clock stands still at ``now``."""
+    store = Store()
+    store.set_clock(now, rate=0.0)
+    store.set_geography(geography or {})
+    store.apply([
+        P.Event(i + 1, P.CASE_CREATED, now, P.CaseData(
+            id=cid, version=1, category=cat, source=src, urgency=urg, state=state,
+            township=town, grid=grid, lon=113.6, lat=37.8, created_ts=now - age,
+            state_ts=now, assignee=who))
+        for i, (cid, state, urg, src, town, grid, cat, age, who) in enumerate(rows)
+    ])  # fmt: skip
+    return store
+
+
+# The SLA of each, by the published limits (urgent: 300 s to assign, 24 h to handle;
+# normal: 24 h to assign; yellow from 50% used, red from 80%):
+FILTER_CASES = [
+    ("PD01", "reported", "urgent", "hotline", "T1", "G1", "井盖缺失", 100, ""),  # blue, 200 s
+    ("PD02", "reported", "normal", "grid_worker", "T1", "G2", "井盖缺失", 90_000, ""),  # overdue
+    ("PD03", "handling", "urgent", "video", "T2", "G1", "路灯不亮", 70_000, ""),  # red, 16,400 s
+    ("PD04", "closed", "normal", "hotline", "T2", "G3", "井盖缺失", 5000, ""),  # no limit runs
+    ("PD05", "signed", "normal", "sensor", "T1", "G1", "垃圾满溢", 50_000, ""),  # yellow
+    ("PD06", "discovered", "urgent", "inspector", "T2", "G2", "井盖缺失", 300, ""),  # red, 0 s
+]
+
+
+@pytest.mark.parametrize(
+    ("flt", "want"),
+    [
+        (QueueFilter(sources=("hotline",)), {"PD01", "PD04"}),
+        (QueueFilter(sources=("hotline", "bogus")), {"PD01", "PD04"}),
+        (QueueFilter(sources=("hotline",), open_only=True), {"PD01"}),
+        (QueueFilter(urgent_only=True, sources=("video",)), {"PD03"}),
+        (QueueFilter(grids=("G1",)), {"PD01", "PD03", "PD05"}),
+        (QueueFilter(grids=("G1",), townships=("T1",)), {"PD01", "PD05"}),
+        (QueueFilter(overdue_only=True), {"PD02"}),  # 0 s left is not overdue yet
+        (QueueFilter(overdue_only=True, urgent_only=True), set()),
+        (QueueFilter(urgent_only=True, states=("reported",)), {"PD01"}),
+        (QueueFilter(urgent_only=True, levels=("red",)), {"PD03", "PD06"}),
+        (QueueFilter(open_only=True, text="井盖"), {"PD01", "PD02", "PD06"}),
+    ],
+)
+def test_filters_combine_over_cases_written_by_hand(flt: QueueFilter, want: set) -> None:
+    now = 1_800_000_000.0
+    store = _hand_store(FILTER_CASES, now)
+    rows = QueueIndex(store).query(flt, now=now)
+    assert {store.record_at(int(r)).id for r in rows} == want
+
+
+def test_area_and_assignee_sort_by_the_names_people_read() -> None:
+    now = 1_800_000_000.0
+    geo = {
+        "townships": [{"code": "T1", "name": "冠山镇"}],
+        "departments": [{"code": "D1", "name": "城管局"}, {"code": "D2", "name": "住建局"}],
+    }
+    store = _hand_store(
+        [
+            ("PD1", "reported", "normal", "hotline", "T2", "G3", "井盖缺失", 60, "D1"),
+            ("PD2", "reported", "normal", "hotline", "T1", "G1", "井盖缺失", 60, "D2"),
+            ("PD3", "reported", "normal", "hotline", "T2", "G2", "井盖缺失", 60, ""),
+        ],
+        now,
+        geo,
+    )
+    q = QueueIndex(store)
+
+    def order(key: str) -> list[str]:
+        return [store.record_at(int(r)).id for r in q.query(sort=[SortKey(key)], now=now)]
+
+    # Areas: "T2" (no name) before 冠山镇, then by grid; assignees: none, 住建局, 城管局.
+    assert order("area") == ["PD3", "PD1", "PD2"]
+    assert order("assignee") == ["PD3", "PD2", "PD1"]
