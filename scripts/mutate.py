@@ -116,14 +116,15 @@ def _toml(value: object) -> str:
 def run(module: str, children: int, names: list[str], again: bool, minutes: float = 0) -> dict:
     """Run mutmut over one module. ``names`` (mutant names or globs) restricts the run;
     ``again`` keeps the last run's staging folder and its verdicts and runs only its
-    survivors, so tests added since face just the mutants they are meant to kill (mutmut
+    survivors (and what a stopped run did not reach), so tests added since face just the mutants they are meant to kill (mutmut
     collects coverage for the new tests and keeps every other verdict). ``minutes`` stops
     the run after that long (0: no limit): a partial run, reported as such."""
     where = STAGE / module
     if again:
         if not (where / "mutants").is_dir():
             raise SystemExit(f"{module}: no earlier run under {where}; run without --again")
-        names = [n.split(" ")[0] for n in tally(where)["survivors"]]
+        last = tally(where)
+        names = [n.split(" ")[0] for n in [*last["survivors"], *last["unrun"]]]
         if not names:
             return tally(where)
     else:
@@ -158,6 +159,7 @@ def tally(where: Path) -> dict[str, int | list[str]]:
 
     counts = {"killed": 0, "survived": 0, "timeout": 0, "no tests": 0, "other": 0, "not run": 0}
     survivors: list[str] = []
+    unrun: list[str] = []
     for meta in (where / "mutants").rglob("*.meta"):
         data = json.loads(meta.read_text())
         for name, code in data.get("exit_code_by_key", {}).items():
@@ -168,13 +170,14 @@ def tally(where: Path) -> dict[str, int | list[str]]:
                 counts["timeout"] += 1  # a mutant that hangs or crashes is caught, slowly
             elif status in ("not checked", "check was interrupted by user"):
                 counts["not run"] += 1  # left out of a restricted run: not in the score
+                unrun.append(name)
             elif status in ("survived", "no tests"):
                 counts[status] += 1
                 survivors.append(name)
             else:
                 counts["other"] += 1
                 survivors.append(f"{name} ({status})")
-    return {**counts, "survivors": sorted(survivors)}
+    return {**counts, "survivors": sorted(survivors), "unrun": sorted(unrun)}
 
 
 def table(rows: dict[str, dict]) -> str:
@@ -205,7 +208,7 @@ def main() -> int:
     parser.add_argument(
         "--again",
         action="store_true",
-        help="rerun only the last run's survivors (after adding tests), keep other verdicts",
+        help="rerun only the last run's survivors and unrun mutants, keep other verdicts",
     )
     parser.add_argument(
         "--only",

@@ -660,3 +660,69 @@ def test_area_and_assignee_sort_by_the_names_people_read() -> None:
     # Areas: "T2" (no name) before 冠山镇, then by grid; assignees: none, 住建局, 城管局.
     assert order("area") == ["PD3", "PD1", "PD2"]
     assert order("assignee") == ["PD3", "PD2", "PD1"]
+
+
+def test_one_case_sorted_by_id() -> None:
+    now = 1_800_000_000.0
+    store = _hand_store([FILTER_CASES[0]], now)
+    assert QueueIndex(store).query(sort=[SortKey("id")], now=now).tolist() == [0]
+
+
+def test_the_sla_share_hits_only_for_the_same_store_contents_and_instant() -> None:
+    from commandcenter.queue import _SlaShare
+
+    t = 1_800_000_000.0
+    store = _hand_store(FILTER_CASES, t)  # its clock stands still at t
+    share = _SlaShare()
+    share.max_age = 0.25
+    steps = []
+
+    def ask(s: Store, now: float | None = None) -> None:
+        share.arrays(s, now)
+        steps.append((share.hits, share.misses))
+
+    ask(store)  # first: a miss
+    ask(store)  # the same instant by the clock: a hit
+    ask(store, t)  # the same instant asked for: a hit
+    ask(store, t + 1)  # another instant asked for: a miss
+    ask(store)  # the clock is a second behind that: a miss, computed at t
+    ask(store, t)  # t again: a hit
+    store.set_clock(t + 0.25, rate=0.0)
+    ask(store)  # a quarter second of feed time later: still the share's
+    store.set_clock(t + 0.5, rate=0.0)
+    ask(store)  # later than max_age: a miss
+    c = store.case("PD01")
+    store.apply([P.Event(7, P.CASE_UPDATED, t, _bump(c, title="新标题"))])
+    ask(store, t + 0.5)  # the same instant, changed contents: a miss
+    twin = _hand_store(FILTER_CASES, t)
+    twin.apply([P.Event(7, P.CASE_UPDATED, t, _bump(twin.case("PD01"), title="新标题"))])
+    ask(twin, t + 0.5)  # the same seq and size, another store: a miss
+    assert steps == [
+        (0, 1), (1, 1), (2, 1), (2, 2), (2, 3), (3, 3), (4, 3), (4, 4), (4, 5), (4, 6),
+    ]  # fmt: skip
+
+
+def test_a_query_at_another_instant_or_over_given_columns(now: float) -> None:
+    t = 1_800_000_000.0
+    store = _hand_store(FILTER_CASES, t)
+    q = QueueIndex(store)
+    later = t + 10 * 86_400  # ten days on, every open case is overdue
+    ids = lambda rows: {store.record_at(int(r)).id for r in rows}  # noqa: E731
+    every_open = {"PD01", "PD02", "PD03", "PD05", "PD06"}
+    assert ids(q.query(QueueFilter(overdue_only=True), now=later)) == every_open
+    assert ids(q.query_full(QueueFilter(overdue_only=True), now=later).rows) == every_open
+    cols = columns(store, later)
+    assert ids(q.query(QueueFilter(overdue_only=True), cols=cols)) == every_open
+    assert ids(q.query(QueueFilter(overdue_only=True))) == {"PD02"}  # the store's own clock
+    # No sort keys: newest first.
+    assert q.query(sort=[], now=t).tolist() == [5, 4, 3, 2, 1, 0]
+
+
+def test_one_key_keeps_ties_newest_first(store: Store, now: float) -> None:
+    q = QueueIndex(store)
+    rows = q.query(sort=[SortKey("category")], now=now)
+    cats = [store.record_at(int(r)).category for r in rows]
+    assert cats == sorted(cats)
+    for cat in set(cats):
+        same = [int(r) for r, c in zip(rows, cats, strict=True) if c == cat]
+        assert same == sorted(same, reverse=True), cat
