@@ -371,3 +371,112 @@ def test_sender_never_raises_on_a_dead_port(box: Outbox) -> None:
         got is not None and got.state is ItemState.PENDING and got.last_error.startswith("connect")
     )
     assert sender.stats.reachable is False
+
+
+# ---- by hand: labels, retry now, the history view, restart recovery, adoption ---------------
+
+
+def test_item_labels_and_resolution(box: Outbox) -> None:
+    item = box.enqueue("PD1", "sign", "值班员")
+    assert (item.label_zh, item.is_resolved) == ("签收（待发送）", False)
+    box.mark_sending(item.key)
+    done = box.mark_confirmed(item.key)
+    assert (done.label_zh, done.is_resolved) == ("签收（已确认）", True)
+    bad = box.enqueue("PD2", "assign", "值班员", {"assignee": "城管局"})
+    assert box.mark_invalid(bad.key, "400").label_zh == "派遣（请求无效）"
+
+
+def test_send_now_skips_the_back_off(box: Outbox, clock: FakeClock) -> None:
+    seen: list[str] = []
+    box.subscribe(lambda it: seen.append(it.key))
+    a = box.enqueue("PD1", "sign", "值班员")
+    b = box.enqueue("PD2", "sign", "值班员")
+    c = box.enqueue("PD3", "sign", "值班员")  # due now already
+    for it in (a, b):
+        box.mark_sending(it.key)
+        box.mark_retry(it.key, "x" * 400, 30.0)
+    assert box.get(a.key).last_error == "x" * 300  # the error is kept short
+    assert box.get(a.key).next_try_at == clock.t + 30.0
+    assert box.retry_now(a.key).next_try_at == clock.t
+    seen.clear()
+    assert box.retry_all_now() == 1  # only b still waited
+    assert seen == [b.key] and box.get(b.key).next_try_at == clock.t
+    assert box.retry_all_now() == 0
+    assert [i.key for i in box.due()] == [a.key, b.key, c.key]
+    box.mark_sending(c.key)
+    with pytest.raises(ValueError, match="sending, not pending"):
+        box.retry_now(c.key)
+    assert box.mark_retry(c.key, "e", -5.0).next_try_at == clock.t  # never in the past
+
+
+def test_the_history_view_newest_first_and_the_counts(box: Outbox, clock: FakeClock) -> None:
+    p1 = box.enqueue("PD1", "sign", "值班员")
+    p2 = box.enqueue("PD2", "sign", "值班员")
+    p3 = box.enqueue("PD1", "assign", "值班员", {"assignee": "城管局"}, state="signed")
+    box.mark_sending(p2.key)
+    box.mark_refused(p2.key, "no")
+    assert [i.key for i in box.items()] == [p3.key, p2.key, p1.key]
+    assert [i.key for i in box.items(case_id="PD1")] == [p3.key, p1.key]
+    assert [i.key for i in box.items(states=["refused"])] == [p2.key]
+    assert [i.key for i in box.items(case_id="PD1", states=[ItemState.PENDING], limit=1)] == [
+        p3.key
+    ]
+    assert box.counts() == {
+        ItemState.PENDING: 2, ItemState.SENDING: 0, ItemState.CONFIRMED: 0,
+        ItemState.REFUSED: 1, ItemState.CONFLICT: 0, ItemState.INVALID: 0,
+    }  # fmt: skip
+    assert [i.key for i in box.unresolved()] == [p1.key, p3.key]
+    assert box.project_state("PD1", "reported") is CaseState.ASSIGNED
+    assert box.project_state("PD9", "reported") is CaseState.REPORTED
+    assert box.next_due_at() == clock.t
+
+
+def test_a_restart_puts_what_was_being_sent_back_in_the_queue(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "outbox.sqlite3"
+    with Outbox(path, clock=clock) as first:
+        sent = first.enqueue("PD1", "sign", "值班员")
+        first.mark_sending(sent.key)
+        waiting = first.enqueue("PD2", "sign", "值班员")
+    clock.t += 60
+    with Outbox(path, clock=clock) as again:
+        assert again.recovered == 1
+        back = again.get(sent.key)
+        assert (back.state, back.next_try_at, back.attempts) == (ItemState.PENDING, clock.t, 1)
+        assert back.last_error == "interrupted while sending (restart)"
+        assert again.get(waiting.key).last_error == ""
+    with pytest.raises(sqlite3.ProgrammingError):
+        again.counts()  # closed on leaving the with block
+
+
+def test_adopted_rows_keep_their_keys_and_what_was_sent_is_due_again(
+    box: Outbox, clock: FakeClock
+) -> None:
+    base = ("PD1", "sign", "值班员", "duty_officer", "{}", 0)
+    rows = [
+        (7, "k-sending", *base, "sending", 100.0, 100.0, 1, 500.0, "", "", None, 0, 0),
+        (8, "k-refused", "PD2", *base[1:], "refused", 100.0, 100.0, 1, 0.0, "", "no", None, 0, 1),
+        # a value SQLite cannot hold: that row is skipped, the rest goes on
+        (9, "k-bad", "PD3", "sign", "值班员", "duty_officer", ["not", "text"], 0, "pending",
+         100.0, 100.0, 0, 0.0, "", "", None, 0, 0),
+    ]  # fmt: skip
+    assert box.adopt(rows) == 2
+    assert box.adopt(rows[:1]) == 0  # a key held already
+    got = box.get("k-sending")
+    assert (got.state, got.next_try_at, got.attempts, got.case_id) == (
+        ItemState.PENDING, clock.t, 1, "PD1",
+    )  # fmt: skip
+    ref = box.get("k-refused")
+    assert (ref.state, ref.reason, ref.acknowledged) == (ItemState.REFUSED, "no", True)
+
+
+def test_every_enqueue_is_audited_as_queued(tmp_path: Path, clock: FakeClock) -> None:
+    audit = AuditLog(tmp_path / "audit.sqlite3")
+    box = Outbox(tmp_path / "outbox.sqlite3", clock=clock, audit=audit)
+    item = box.enqueue("PD1", "sign", "值班员王丽", role="duty_officer")
+    recs = audit.query(result="queued")
+    assert [(r.actor, r.role, r.case_id, r.action, r.key, r.ts) for r in recs] == [
+        ("值班员王丽", "duty_officer", "PD1", "sign", item.key, clock.t)
+    ]
+    box.close()
+    audit.close()
