@@ -480,3 +480,34 @@ def test_every_enqueue_is_audited_as_queued(tmp_path: Path, clock: FakeClock) ->
     ]
     box.close()
     audit.close()
+
+
+def test_due_is_bounded_and_answers_for_the_instant_asked(box: Outbox, clock: FakeClock) -> None:
+    assert box.next_due_at() is None  # nothing pending
+    keys = [box.enqueue(f"PD{i:03d}", "sign", "值班员").key for i in range(51)]
+    assert [i.key for i in box.due()] == keys[:50]  # fifty at a time by default
+    assert box.due(limit=0) == [] and len(box.due(limit=3)) == 3
+    box.mark_sending(keys[0])
+    box.mark_retry(keys[0], "http_503", 60.0)
+    assert keys[0] not in [i.key for i in box.due()]
+    assert keys[0] in [i.key for i in box.due(now=clock.t + 60.0)]
+    assert [i.case_id for i in box.pending("PD007")] == ["PD007"]
+
+
+def test_a_refusal_keeps_the_servers_record_and_a_local_one_is_audited_whole(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    audit = AuditLog(tmp_path / "audit.sqlite3")
+    box = Outbox(tmp_path / "outbox.sqlite3", clock=clock, audit=audit)
+    item = box.enqueue("PD1", "sign", "值班员")
+    box.mark_sending(item.key)
+    refused = box.mark_refused(item.key, "already signed", {"id": "PD1", "version": 5})
+    assert (refused.reason, refused.case) == ("already signed", {"id": "PD1", "version": 5})
+    with pytest.raises(lifecycle.IllegalTransition):
+        box.enqueue("PD2", "assign", "领导", {"assignee": "城管局"}, state="signed", role="leader")
+    (rec,) = audit.query(result="refused_local")
+    assert (rec.actor, rec.role, rec.case_id, rec.action, rec.params, rec.ts) == (
+        "领导", "leader", "PD2", "assign", {"assignee": "城管局"}, clock.t,
+    )  # fmt: skip
+    box.close()
+    audit.close()
