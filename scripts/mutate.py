@@ -139,13 +139,15 @@ def run(module: str, children: int, names: list[str], again: bool, minutes: floa
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped with its workers
         )
         try:
             proc.wait(timeout=minutes * 60 if minutes else None)
         except subprocess.TimeoutExpired:
-            # mutmut stops on Ctrl-C and keeps every verdict reached; the rest count as
-            # "not run" and the score is over the mutants that ran.
-            proc.send_signal(signal.SIGINT)
+            # mutmut saves each verdict as it comes; stopping it (and the mutant it is
+            # running) keeps them, the rest count as "not run" and stay out of the score.
+            # SIGTERM, not Ctrl-C: a job started in the background ignores SIGINT.
+            os.killpg(proc.pid, signal.SIGTERM)
             proc.wait()
     return tally(where)
 
