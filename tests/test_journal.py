@@ -3,6 +3,7 @@ bounded by age and size; nothing dropped under a burst far above the frame rate.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from pathlib import Path
@@ -250,3 +251,95 @@ def test_burst_far_above_the_frame_rate_drops_nothing(tmp_path: Path, qapp) -> N
     journal.seek_into(view, events[-1].ts)
     assert fingerprint(view) == fingerprint(live)
     journal.close()
+
+
+# ---- by hand: the documented bounds, raw rows, seek results, checkpoints, failure -----------
+
+
+def test_the_bounds_the_operations_guide_documents(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    # docs/operations.md: 48 h, 4 GiB, a checkpoint every 25,000 events
+    assert (journal.max_age_s, journal.max_bytes, journal.checkpoint_every) == (
+        48 * 3600,
+        4 * 1024**3,
+        25_000,
+    )
+    journal.close()
+
+
+def test_meta_raw_rows_and_the_geography_kept_for_replay(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    assert journal.meta("geography") == "" and journal.meta("geography", "none") == "none"
+    journal.set_meta("k", "v1")
+    journal.set_meta("k", "v2")
+    assert journal.meta("k") == "v2"
+    rec = Recorder(Store(), journal)
+    rec.reset(snapshot0())
+    rec.apply(make_events(10))  # seq 1..10 at T0 .. T0 + 9
+    rows = journal.rows(after_n=3, limit=4)
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        (4, 4, T0 + 3), (5, 5, T0 + 4), (6, 6, T0 + 5), (7, 7, T0 + 6),
+    ]  # fmt: skip
+    assert journal.rows(after_n=10) == [] and len(journal.rows()) == 10
+    geo = {"townships": [{"code": "T1", "name": "冠山镇"}]}
+    rec.set_geography(geo)
+    assert json.loads(journal.meta("geography")) == geo
+    assert rec.store.display_name("T1") == "冠山镇"
+    rec.epoch = "e2"
+    assert (rec.store.epoch, rec.epoch, rec.seq) == ("e2", "e2", 10)
+    journal.close()
+
+
+def test_what_a_seek_reports(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(Store(), journal)
+    rec.reset(snapshot0())  # the checkpoint at T0
+    rec.apply(make_events(10))
+    view = Store()
+    got = journal.seek_into(view, T0 + 5.5)
+    assert (got.requested, got.reached, got.seq, got.epoch, got.replayed, got.clamped) == (
+        T0 + 5.5, T0 + 5, 6, "e1", 6, False,
+    )  # fmt: skip
+    assert 0 <= got.seconds < 60
+    early = journal.seek_into(view, T0 - 10)
+    assert (early.reached, early.seq, early.replayed, early.clamped) == (T0, 0, 0, True)
+    assert journal.bounds() == (T0, T0 + 9)
+    journal.close()
+
+
+def test_checkpoints_fall_due_by_count_and_by_feed_time(tmp_path: Path) -> None:
+    events = make_events(10)
+    by_count = Journal(tmp_path / "a.sqlite3", journal_codec(), checkpoint_every=5)
+    by_count.checkpoint(Store(), at=T0)
+    by_count.append(events[:4])
+    assert not by_count.checkpoint_due()
+    by_count.append(events[4:5])
+    assert by_count.checkpoint_due()
+    by_count.close()
+    by_time = Journal(tmp_path / "b.sqlite3", journal_codec(), checkpoint_interval_s=3.0)
+    by_time.checkpoint(Store(), at=T0)
+    assert not by_time.checkpoint_due()  # nothing after the checkpoint
+    by_time.append(events[1:3])  # T0 + 1, T0 + 2
+    assert not by_time.checkpoint_due()
+    by_time.append(events[3:4])  # T0 + 3: three seconds of feed time
+    assert by_time.checkpoint_due()
+    by_time.close()
+
+
+def test_a_failing_journal_stops_recording_says_so_once_and_the_store_goes_on(
+    tmp_path: Path,
+) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec(), commit_rows=1)
+    live = Store()
+    told: list[str] = []
+    rec = Recorder(live, journal, on_failure=told.append)
+    rec.reset(snapshot0())
+    rec.apply(make_events(3))
+    journal._db.close()  # the file is gone from under us
+    events = make_events(6)
+    rec.apply(events[3:4])
+    rec.apply(events[4:6])
+    rec.reset(snapshot0("e2", seq=6, now=T0 + 10))
+    assert told == ["ProgrammingError: Cannot operate on a closed database."]
+    assert rec.failed == told[0]
+    assert live.seq == 6 and live.epoch == "e2"
