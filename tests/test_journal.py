@@ -343,3 +343,37 @@ def test_a_failing_journal_stops_recording_says_so_once_and_the_store_goes_on(
     assert told == ["ProgrammingError: Cannot operate on a closed database."]
     assert rec.failed == told[0]
     assert live.seq == 6 and live.epoch == "e2"
+
+
+def test_imported_history_is_kept_listed_loaded_and_removed_by_its_key(tmp_path: Path) -> None:
+    from feeds.sources.importer import ImportResult, map_file
+    from feeds.sources.profile import parse_profile
+    from tests.test_sources_import import CITY_PROFILE, _month_export
+
+    export = tmp_path / "months.csv"
+    frame = _month_export(export, n=6)  # six tickets, one a day from 2 January 2024
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    mapped = map_file(export, parse_profile(CITY_PROFILE, "city.toml"), ImportResult(), journal)
+    assert mapped is not None and not journal.has_history(mapped.key)
+    seg = mapped.mapped.cases
+    assert journal.append_history(mapped.key, seg, "months.csv") is True
+    assert journal.append_history(mapped.key, seg, "again") is False  # the same file
+    first = frame["created"].min().timestamp()
+    ((key, t_first, _t_last, cases, _events, label),) = journal.history()
+    assert (key, t_first, cases, label) == (mapped.key, first, 6, "months.csv")
+    assert journal.has_history(mapped.key) and not journal.has_history("import:other")
+    live = Store()
+    assert journal.load_history(live) == 6 and len(live) == 6
+    assert journal.remove_history(mapped.key) is True
+    assert journal.remove_history(mapped.key) is False
+    assert journal.history() == [] and not journal.has_history(mapped.key)
+    assert journal.load_history(Store()) == 0
+    # Through a recorder: no history given, none kept; the store holds the cases anyway.
+    rec = Recorder(Store(), journal)
+    rec.bulk_load(seg.at(None))
+    assert journal.history() == [] and len(rec.store) == 6 and not rec.store.history_rows().any()
+    rec.bulk_load(seg.at(None), history=seg, key=mapped.key)
+    assert [(h[0], h[5]) for h in journal.history()] == [(mapped.key, "")]
+    rec.set_clock(T0)
+    assert rec.store.clock.rate == 1.0
+    journal.close()
