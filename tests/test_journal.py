@@ -377,3 +377,22 @@ def test_imported_history_is_kept_listed_loaded_and_removed_by_its_key(tmp_path:
     rec.set_clock(T0)
     assert rec.store.clock.rate == 1.0
     journal.close()
+
+
+def test_prune_counts_the_rows_it_cuts_by_age_then_by_size(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec(), checkpoint_every=10,
+                      max_age_s=15, prune_every=10**9)  # fmt: skip
+    rec = Recorder(Store(), journal)
+    rec.reset(snapshot0())  # checkpoint 0 at T0
+    events = make_events(30)  # T0 .. T0 + 29
+    for k in (0, 10, 20):  # a checkpoint after each ten: at T0 + 9, T0 + 19, T0 + 29
+        rec.apply(events[k : k + 10])
+    journal.flush()
+    assert journal.prune(now_t=T0 + 5) == 0  # nothing older than 15 s before T0 + 5
+    # By age at the newest time (T0 + 29): cut at the last checkpoint by T0 + 14 (T0 + 9).
+    assert journal.prune() == 10 and journal.count() == 20
+    # By size: rotate out a segment at a time until one checkpoint is left.
+    journal.max_bytes = 0
+    assert journal.prune() == 20 and journal.count() == 0
+    assert journal.bounds() == (T0 + 29, T0 + 29)
+    journal.close()
