@@ -396,3 +396,77 @@ def test_prune_counts_the_rows_it_cuts_by_age_then_by_size(tmp_path: Path) -> No
     assert journal.prune() == 20 and journal.count() == 0
     assert journal.bounds() == (T0 + 29, T0 + 29)
     journal.close()
+
+
+def test_store_state_is_snapshot_shaped(tmp_path: Path) -> None:
+    from commandcenter.journal import store_state
+
+    store = Store()
+    assert store_state(store)["now"] == 0.0  # no feed clock yet
+    store.reset(p.Snapshot(
+        v=1, epoch="e9", seq=4, now=T0, rate=0.0,
+        units=[p.UnitStatusData(id="U1", name="执法1", kind="enforcement", status="available")],
+        positions=[p.UnitPosition(id="U1", lon=113.6, lat=37.8, heading=90.0, speed=5.0, ts=T0 - 2)],
+    ))  # fmt: skip
+    state = store_state(store)
+    assert (state["v"], state["epoch"], state["seq"], state["now"], state["rate"]) == (
+        1, "e9", 4, T0, 0.0,
+    )  # fmt: skip
+    assert state["positions"] == [
+        {"id": "U1", "lon": 113.6, "lat": 37.8, "heading": 90.0, "speed": 5.0, "ts": T0 - 2}
+    ]
+    assert [u.id for u in state["units"]] == ["U1"]
+    assert state["grids"] == [] and state["cases"] == [] and state["alerts"] == []
+
+
+def test_append_commits_by_rows_and_counts_what_it_took(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, journal_codec(), commit_rows=3, commit_interval_s=3600)
+    on_disk = sqlite3.connect(path)
+
+    def written() -> int:
+        return on_disk.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    events = make_events(5)
+    assert journal.append(events[:2]) == 2 and written() == 0  # under commit_rows: buffered
+    assert journal.append(events[2:3]) == 1 and written() == 3  # three rows: one commit
+    assert journal.append(events[3:5]) == 2 and journal.appended == 5
+    on_disk.close()
+    journal.close()
+
+
+def test_the_size_bound_is_exceeded_only_above_it(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec(), checkpoint_every=10,
+                      prune_every=10**9)  # fmt: skip
+    rec = Recorder(Store(), journal)
+    rec.reset(snapshot0())
+    rec.apply(make_events(20)[:10])
+    rec.apply(make_events(20)[10:])
+    journal.flush()
+    journal.max_bytes = journal.size_bytes()  # exactly at the bound: nothing to rotate
+    assert journal.prune() == 0 and journal.count() == 20
+    journal.close()
+
+
+def test_the_recorder_journals_only_what_the_store_took(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(Store(), journal)
+    rec.reset(snapshot0(now=0.0))
+    assert journal.bounds() == (0.0, 0.0)  # a snapshot without a time: the checkpoint at 0
+    events = make_events(3)
+    rec.apply(events)
+    rec.apply(events[2:])  # the last one again: a duplicate
+    bad = p.CaseData(id="X1", version=1, category="井盖缺失", source="hotline",
+                     urgency="normal", state="no-such-state", township="T1", grid="G1",
+                     lon=113.6, lat=37.8, created_ts=T0, state_ts=T0)  # fmt: skip
+    cs = rec.apply([p.Event(seq=4, kind=p.CASE_CREATED, ts=T0 + 4, data=bad)])
+    assert [s for s, _ in cs.rejected] == [4]
+    assert journal.count() == 3 and [r[1] for r in journal.rows()] == [1, 2, 3]
+    journal.close()
+    told: list[str] = []
+    closed = Journal(tmp_path / "k.sqlite3", journal_codec())
+    closed._db.close()
+    Recorder(Store(), closed, on_failure=told.append).reset(snapshot0())
+    assert told == ["ProgrammingError: Cannot operate on a closed database."]
