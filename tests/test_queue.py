@@ -726,3 +726,38 @@ def test_one_key_keeps_ties_newest_first(store: Store, now: float) -> None:
     for cat in set(cats):
         same = [int(r) for r, c in zip(rows, cats, strict=True) if c == cat]
         assert same == sorted(same, reverse=True), cat
+
+
+def test_level_sort_red_first_none_last_and_an_unknown_key_is_named() -> None:
+    t = 1_800_000_000.0
+    store = _hand_store(FILTER_CASES, t)
+    q = QueueIndex(store)
+    rows = q.query(sort=[SortKey("level")], now=t)
+    # red (newest first), yellow, blue, then the closed case with no level
+    assert [store.record_at(int(r)).id for r in rows] == [
+        "PD06", "PD03", "PD02", "PD05", "PD01", "PD04",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match=r"unknown sort key 'bogus'; known: id, category, "):
+        q.query(sort=[SortKey("bogus")], now=t)
+
+
+def test_row_columns_follow_a_category_limit_and_carry_what_filters_read() -> None:
+    from commandcenter.queue import columns_of_rows
+    from commandcenter.sla import SlaPolicy
+
+    t = 1_800_000_000.0
+    # 路灯不亮 is given 1,000 s to assign (normal): 900 s into it is red with 100 s left.
+    policy = SlaPolicy.from_dict({"categories": {"路灯不亮": {"normal": {"assign": 1000}}}})
+    store = Store(policy)
+    store.set_clock(t, rate=0.0)
+    store.apply([P.Event(1, P.CASE_CREATED, t, P.CaseData(
+        id="PD1", version=1, category="路灯不亮", source="hotline", urgency="normal",
+        state="reported", township="T1", grid="G1", lon=113.6, lat=37.8, created_ts=t - 900,
+        state_ts=t, assignee="D1"))])  # fmt: skip
+    cols = columns_of_rows(store, np.array([0]), t)
+    assert (cols.level.tolist(), cols.remaining.tolist()) == ([2], [100.0])
+    q = QueueIndex(store)
+    result = q.query_full(QueueFilter(duty="supervised"), [SortKey("assignee")], now=t)
+    patched = result.unmoved(np.array([0]))  # nothing changed: patched in place
+    assert patched is not None and patched.supervised.tolist() == [0]
+    assert patched.assignee.tolist() == cols.assignee.tolist() == [store._codes["assignee"][0]]
