@@ -236,7 +236,7 @@ def main() -> int:
         if args.report_only:
             rows[module] = tally(STAGE / module)
         else:
-            print(f"mutating commandcenter/{module}.py ...", flush=True)
+            print(f"mutating {source_of(module)} ...", flush=True)
             rows[module] = run(module, args.children, args.only, args.again, args.minutes)
         print(table({module: rows[module]}).splitlines()[-1], flush=True)
     print()
