@@ -455,10 +455,10 @@ def test_adopted_rows_keep_their_keys_and_what_was_sent_is_due_again(
     base = ("PD1", "sign", "值班员", "duty_officer", "{}", 0)
     rows = [
         (7, "k-sending", *base, "sending", 100.0, 100.0, 1, 500.0, "", "", None, 0, 0),
-        (8, "k-refused", "PD2", *base[1:], "refused", 100.0, 100.0, 1, 0.0, "", "no", None, 0, 1),
         # a value SQLite cannot hold: that row is skipped, the rest goes on
         (9, "k-bad", "PD3", "sign", "值班员", "duty_officer", ["not", "text"], 0, "pending",
          100.0, 100.0, 0, 0.0, "", "", None, 0, 0),
+        (8, "k-refused", "PD2", *base[1:], "refused", 100.0, 100.0, 1, 0.0, "", "no", None, 0, 1),
     ]  # fmt: skip
     assert box.adopt(rows) == 2
     assert box.adopt(rows[:1]) == 0  # a key held already
@@ -511,3 +511,66 @@ def test_a_refusal_keeps_the_servers_record_and_a_local_one_is_audited_whole(
     )  # fmt: skip
     box.close()
     audit.close()
+
+
+def test_an_item_read_back_has_every_column(box: Outbox, clock: FakeClock) -> None:
+    first = box.enqueue("PD1", "sign", "值班员")
+    assert (first.id, first.created_at, first.updated_at, first.seq) == (1, clock.t, clock.t, 0)
+    clock.t += 5
+    box.mark_sending(first.key)
+    done = box.mark_confirmed(first.key)
+    assert (done.updated_at, done.seq, done.reason, done.case) == (clock.t, 0, "", None)
+    with pytest.raises(KeyError, match="no-such-key"):
+        box.mark_sending("no-such-key")
+    with pytest.raises(KeyError, match="no-such-key"):
+        box.acknowledge("no-such-key")
+    with pytest.raises(ValueError, match="is confirmed, not pending/sending"):
+        box.mark_refused(first.key, "late")
+    box.enqueue("PD2", "sign", "值班员")
+    assert [i.case_id for i in box.items(states=["pending", "confirmed"])] == ["PD2", "PD1"]
+
+
+def test_the_history_view_shows_five_hundred_by_default(box: Outbox) -> None:
+    base = ("sign", "值班员", "duty_officer", "{}", 0, "confirmed", 1.0, 1.0, 1, 0.0, "", "",
+            None, 0, 0)  # fmt: skip
+    assert box.adopt([(None, f"k{i:03d}", f"PD{i:03d}", *base) for i in range(501)]) == 501
+    shown = box.items()
+    assert len(shown) == 500 and shown[0].key == "k500" and shown[-1].key == "k001"
+
+
+def test_an_unknown_action_in_the_file_does_not_hide_the_ones_after_it(box: Outbox) -> None:
+    row = ("PD1", "dance", "值班员", "duty_officer", "{}", 0, "pending", 1.0, 1.0, 0, 0.0,
+           "", "", None, 0, 0)  # fmt: skip
+    box.adopt([(None, "k-dance", *row), (None, "k-sign", "PD1", "sign", *row[2:])])
+    assert box.project_state("PD1", "reported") is CaseState.SIGNED
+
+
+def test_a_row_requeued_from_the_audit_log(box: Outbox, clock: FakeClock, tmp_path: Path) -> None:
+    from commandcenter.actions import _audit_row
+
+    audit = AuditLog(tmp_path / "audit.sqlite3")
+    audit.record(actor="值班员", role="duty_officer", case_id="PD1", action="assign",
+                 params={"assignee": "城管局"}, result="queued", key="k-lost", ts=clock.t - 60)  # fmt: skip
+    (rec,) = audit.query(result="queued")
+    assert box.adopt([_audit_row(rec, clock.t)]) == 1
+    got = box.get("k-lost")
+    assert (got.case_id, got.action, got.params, got.state, got.created_at, got.next_try_at) == (
+        "PD1", "assign", {"assignee": "城管局"}, ItemState.PENDING, clock.t - 60, clock.t,
+    )  # fmt: skip
+    assert (got.expected_version, got.attempts, got.reason, got.seq, got.acknowledged) == (
+        0, 0, "", 0, False,
+    )  # fmt: skip
+    assert got.last_error == "re-queued from the audit log: its outbox page was destroyed"
+    audit.close()
+
+
+def test_salvaging_a_readable_file_without_an_audit_log_says_nothing_extra(
+    box: Outbox, tmp_path: Path, clock: FakeClock
+) -> None:
+    from commandcenter.actions import salvage_outbox
+
+    old = Outbox(tmp_path / "old.sqlite3", clock=clock)
+    old.enqueue("PD9", "sign", "值班员")
+    old.close()
+    assert salvage_outbox(tmp_path / "old.sqlite3", box) == (1, "")
+    assert [i.case_id for i in box.pending()] == ["PD9"]
