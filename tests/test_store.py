@@ -193,3 +193,36 @@ def test_clock_follows_the_feed_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     s.set_clock(NOW + 100, rate=1.0)
     local[0] += 2.0
     assert s.clock.now() == pytest.approx(NOW + 102.0)
+
+
+# ---- by hand: change sets fold, and say whether anything changed -------------------------
+
+
+def test_a_change_set_is_true_when_anything_a_panel_shows_changed() -> None:
+    from commandcenter.store import ChangeSet
+
+    assert not ChangeSet(applied=3, duplicates=1, stale=2, skipped=1, rejected=[(9, "x")])
+    for changed in (
+        ChangeSet(reset=True), ChangeSet(cases_created=["PD1"]), ChangeSet(cases_updated={"PD1"}),
+        ChangeSet(units={"U1"}), ChangeSet(cameras={"C1"}), ChangeSet(grids={"G1"}),
+        ChangeSet(kpis={"k"}), ChangeSet(alerts=["a"]),
+    ):  # fmt: skip
+        assert changed, changed
+
+
+def test_change_sets_fold_into_one_per_frame() -> None:
+    from commandcenter.store import ChangeSet
+
+    cs = ChangeSet()
+    cs.merge(ChangeSet(first_seq=5, last_seq=7, cases_created=["PD1"], cases_updated={"PD2"},
+                       units={"U1"}, applied=3, duplicates=1, rejected=[(6, "bad state")]))  # fmt: skip
+    cs.merge(ChangeSet(first_seq=8, last_seq=9, reset=True, cases_created=["PD3"],
+                       cases_updated={"PD2", "PD4"}, cameras={"C1"}, grids={"G1"}, kpis={"k"},
+                       alerts=["a1"], applied=2, stale=4, skipped=1, rejected=[(9, "range")]))  # fmt: skip
+    cs.merge(ChangeSet(first_seq=10, last_seq=8, units={"U2"}, alerts=["a2"]))
+    assert cs == ChangeSet(
+        first_seq=5, last_seq=9, reset=True, cases_created=["PD1", "PD3"],
+        cases_updated={"PD2", "PD4"}, units={"U1", "U2"}, cameras={"C1"}, grids={"G1"},
+        kpis={"k"}, alerts=["a1", "a2"], applied=5, duplicates=1, stale=4, skipped=1,
+        rejected=[(6, "bad state"), (9, "range")],
+    )  # fmt: skip
