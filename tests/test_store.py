@@ -226,3 +226,78 @@ def test_change_sets_fold_into_one_per_frame() -> None:
         kpis={"k"}, alerts=["a1", "a2"], applied=5, duplicates=1, stale=4, skipped=1,
         rejected=[(6, "bad state"), (9, "range")],
     )  # fmt: skip
+
+
+def test_names_people_read_for_codes() -> None:
+    store = Store()
+    store.set_geography({
+        "townships": [{"code": "T1", "name": "冠山镇"}, {"code": "T2"}, "junk"],
+        "grids": [{"code": "G1", "name": "西关一网格"}, {"name": "无码网格"}],
+        "departments": [{"code": "ZJ", "name": "住建局"}],
+    })  # fmt: skip
+    store.reset(p.Snapshot(v=1, epoch="e", seq=0, now=0.0, rate=1.0, units=[
+        p.UnitStatusData(id="ZF001", name="执法一队", kind="enforcement", status="available"),
+    ]))  # fmt: skip
+    shown = {c: store.display_name(c) for c in ("T1", "T2", "G1", "ZJ", "ZF001", "X9", "")}
+    assert shown == {
+        "T1": "冠山镇", "T2": "T2", "G1": "西关一网格", "ZJ": "住建局",
+        "ZF001": "执法一队", "X9": "X9", "": "",
+    }  # fmt: skip
+    assert store.geography["departments"] == [{"code": "ZJ", "name": "住建局"}]
+
+
+def test_units_from_a_status_then_a_position_and_the_other_way_round() -> None:
+    store = Store()
+    cs = store.apply([
+        p.Event(1, p.UNIT_STATUS, 0.0, p.UnitStatusData(
+            id="U1", name="网格员1", kind="grid_worker", status="busy", lon=113.5, lat=37.7)),
+        p.Event(2, p.UNIT_POSITION, 0.0, p.UnitPosition(
+            id="U2", lon=113.6, lat=37.8, heading=45.0, speed=3.0, ts=100.0)),
+        p.Event(3, p.UNIT_POSITION, 0.0, p.UnitPosition(
+            id="U1", lon=113.55, lat=37.75, heading=90.0, speed=5.0, ts=101.0)),
+        p.Event(4, p.UNIT_STATUS, 0.0, p.UnitStatusData(
+            id="U2", name="执法2", kind="enforcement", status="available", lon=1.0, lat=1.0)),
+    ])  # fmt: skip
+    assert cs.units == {"U1", "U2"}
+    u1, u2 = store.units["U1"], store.units["U2"]
+    assert (u1.id, u1.lon, u1.lat, u1.heading, u1.speed, u1.ts) == (
+        "U1",
+        113.55,
+        37.75,
+        90.0,
+        5.0,
+        101.0,
+    )
+    assert u1.status.status == "busy"
+    # A status after a position keeps the position it has.
+    assert (u2.id, u2.lon, u2.lat, u2.heading, u2.speed, u2.ts) == (
+        "U2",
+        113.6,
+        37.8,
+        45.0,
+        3.0,
+        100.0,
+    )
+    assert u2.status.name == "执法2"
+    only_status = Store()
+    only_status.apply([p.Event(1, p.UNIT_STATUS, 0.0, p.UnitStatusData(
+        id="U3", name="车3", kind="vehicle", status="available", lon=113.1, lat=37.2))])  # fmt: skip
+    u3 = only_status.units["U3"]
+    assert (u3.id, u3.lon, u3.lat) == ("U3", 113.1, 37.2)
+
+
+def test_extra_fields_rows_and_the_newest_of_one_case() -> None:
+    store = Store()
+    store.apply([p.Event(1, p.CASE_CREATED, 0.0, p.CaseData(
+        id="PD1", version=1, category="井盖缺失", source="hotline", urgency="normal",
+        state="reported", township="T1", grid="G1", lon=113.6, lat=37.8, created_ts=5.0,
+        state_ts=5.0))])  # fmt: skip
+    assert store.case_extra("PD1") == {} and store.case_extra("NOPE") == {}
+    store.restore_extras({"PD1": {"工单来源": "12345"}, "NOPE": {"x": 1}})
+    assert store.case_extra("PD1") == {"工单来源": "12345"} and store.case_extra("NOPE") == {}
+    copy = store.case_extras()
+    copy.clear()
+    assert store.case_extras() == {"PD1": {"工单来源": "12345"}}
+    assert (store.row_of("PD1"), store.row_of("NOPE")) == (0, None)
+    assert [c.id for c in store.newest_cases(5)] == ["PD1"]
+    assert Store().newest_cases(5) == []
