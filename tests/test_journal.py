@@ -470,3 +470,31 @@ def test_the_recorder_journals_only_what_the_store_took(tmp_path: Path) -> None:
     closed._db.close()
     Recorder(Store(), closed, on_failure=told.append).reset(snapshot0())
     assert told == ["ProgrammingError: Cannot operate on a closed database."]
+
+
+def test_an_unreadable_history_segment_is_left_out_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    from feeds.sources.importer import ImportResult, map_file
+    from feeds.sources.profile import parse_profile
+    from tests.test_sources_import import CITY_PROFILE, _month_export
+
+    export = tmp_path / "months.csv"
+    _month_export(export, n=4)
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, journal_codec())
+    mapped = map_file(export, parse_profile(CITY_PROFILE, "city.toml"), ImportResult(), journal)
+    assert mapped is not None
+    journal.append_history(mapped.key, mapped.mapped.cases, "months.csv")
+    db = sqlite3.connect(path)
+    db.execute("UPDATE history SET segment = x'00'")
+    db.commit()
+    db.close()
+    with caplog.at_level("WARNING", logger="commandcenter.journal"):
+        assert journal.load_history(Store()) == 0
+    (msg,) = [r.getMessage() for r in caplog.records]
+    assert msg.startswith("history segment 1 unreadable, left out: ")
+    assert not msg.endswith(": None"), "the reason is said"
+    journal.close()
