@@ -245,3 +245,27 @@ def test_on_time_reads_a_records_own_due_date_first() -> None:
     assert (rate.numerator, rate.n) == (15, 20)
     table = LeagueTable.compute(store.to_frame(), "township", LAST_7_DAYS, NOW, store.policy)
     assert int(table["on_time"].sum()) == 15
+
+
+def test_windows_are_checked_labelled_and_resolved() -> None:
+    from commandcenter.metrics.windows import DayCalendar, Span, Window
+
+    with pytest.raises(ValueError, match="days >= 1"):
+        Window("days", 0)
+    with pytest.raises(ValueError, match="end > start"):
+        Window.custom(5.0, 5.0)
+    with pytest.raises(ValueError, match="unknown window kind 'weeks'"):
+        Window("weeks")
+    assert [w.label for w in (Window.today(), Window.last_days(7), Window.all_time())] == [
+        "today", "7d", "all",
+    ]  # fmt: skip
+    cal = DayCalendar(ZONE)
+    span, before = Window.custom(1000.0, 1600.0).resolve(0.0, cal)
+    assert (span, before) == (Span(1000.0, 1600.0), Span(400.0, 1000.0))
+    # 2024-03-01 00:00 in Shanghai (UTC+8) is 2024-02-29 16:00 UTC: 1709222400.
+    assert cal.is_midnight(1_709_222_400.0) and not cal.is_midnight(1_709_222_401.0)
+    assert not cal.is_midnight(float("nan"))
+    today, yesterday = Window.today().resolve(1_709_222_400.0 + 3600, cal)
+    assert (today, yesterday) == (
+        Span(1_709_222_400.0, 1_709_308_800.0), Span(1_709_136_000.0, 1_709_222_400.0),
+    )  # fmt: skip
