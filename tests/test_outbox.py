@@ -516,6 +516,9 @@ def test_a_refusal_keeps_the_servers_record_and_a_local_one_is_audited_whole(
 def test_an_item_read_back_has_every_column(box: Outbox, clock: FakeClock) -> None:
     first = box.enqueue("PD1", "sign", "值班员")
     assert (first.id, first.created_at, first.updated_at, first.seq) == (1, clock.t, clock.t, 0)
+    assert (first.actor, first.role, first.case_id, first.action) == (
+        "值班员", Role.SYSTEM, "PD1", "sign",
+    )  # fmt: skip
     clock.t += 5
     box.mark_sending(first.key)
     done = box.mark_confirmed(first.key)
