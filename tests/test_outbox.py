@@ -528,7 +528,7 @@ def test_an_item_read_back_has_every_column(box: Outbox, clock: FakeClock) -> No
     with pytest.raises(KeyError, match="no-such-key"):
         box.acknowledge("no-such-key")
     # the allowed states come from a set: named in either order
-    with pytest.raises(ValueError, match="is confirmed, not (pending/sending|sending/pending)$"):
+    with pytest.raises(ValueError, match=r"is confirmed, not (pending/sending|sending/pending)$"):
         box.mark_refused(first.key, "late")
     box.enqueue("PD2", "sign", "值班员")
     assert [i.case_id for i in box.items(states=["pending", "confirmed"])] == ["PD2", "PD1"]
