@@ -108,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         "before (replay mode; the oldest journaled moment until the journal reaches back "
         "that far)",
     )
+    ap.add_argument(
+        "--journal-history",
+        type=float,
+        default=3.0,
+        metavar="HOURS",
+        help="at start, fetch up to HOURS of the feed's past into the journal when it holds "
+        "none (or has a gap), so replay can go back at once (default 3, at most 24; 0: off)",
+    )
     _add_mqtt_options(ap)
     ap.add_argument(
         "--briefing",
@@ -206,8 +214,10 @@ def _v1_spec(url: str, token_file: str, ca_file: str) -> Any:
 
 def _replay_when_live(shell: Any, store: Any, minutes: float) -> None:
     """--replay-at: enter replay at now - ``minutes`` once the first snapshot is journaled.
-    A fresh journal does not reach that far yet: the oldest moment is shown, and the seek
-    is made again once the feed's clock has passed far enough (``--rate`` speeds it up)."""
+    The feed's past fetched at start (``--journal-history``) normally reaches that far;
+    when it does not (a feed without history, a server started moments ago), the oldest
+    moment is shown, and the seek is made again once the feed's clock has passed far
+    enough (``--rate`` speeds it up)."""
     from PySide6.QtCore import QTimer
 
     timer = QTimer(shell)
@@ -378,7 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     def _journal_down(reason: str) -> None:
         shell.show_problem(f"历史记录已停止 / journal stopped recording:\n{reason}")
 
-    recorder = Recorder(store, journal, on_failure=_journal_down)
+    recorder = Recorder(
+        store, journal, on_failure=_journal_down, history_s=args.journal_history * 3600.0
+    )
     # What `main.py import` brought in (months of history) is in the live store too, so
     # rankings and trends cover it, not only time travel; a source's snapshot keeps it.
     try:

@@ -252,9 +252,11 @@ class Journal:
 
     def history(self) -> list[tuple[str, float, float, int, int, str]]:
         """(key, first time, last time, cases, events, label) of every imported segment."""
-        return self._read().execute(
-            "SELECT key, t_first, t_last, cases, events, label FROM history ORDER BY id"
-        ).fetchall()
+        return (
+            self._read()
+            .execute("SELECT key, t_first, t_last, cases, events, label FROM history ORDER BY id")
+            .fetchall()
+        )
 
     def remove_history(self, key: str) -> bool:
         """Drop one imported segment (the only way imported history leaves)."""
@@ -382,6 +384,11 @@ class Journal:
         newest = max(self._t, *firsts, float(hist[1] or 0.0))
         return min(firsts), newest
 
+    def live_until(self) -> float:
+        """The journal time of the last live event or checkpoint (0.0 when none): where a
+        history fetched at start must begin for the journal to have no gap."""
+        return self._t
+
     def count(self) -> int:
         self.flush()
         return int(self._read().execute("SELECT count(*) FROM events").fetchone()[0])
@@ -494,6 +501,76 @@ class _Silenced:
         del self.store._publish  # back to the class's method
 
 
+class HistoryWriter:
+    """Writes a feed's past (``GET /v1/history``: a base state and the events after it)
+    into the journal in front of its live point, so that a console that has just started
+    can travel back at once.
+
+    Why a store of its own: the journal's checkpoints are whole states, and the state of
+    the past is neither the live store's nor anything the feed sends again. The writer
+    folds the past into a scratch store (never the live one: the live state comes from the
+    snapshot that follows) and checkpoints it as the Recorder does the live store, so a
+    seek into the past costs what it costs anywhere in the journal.
+
+    Call ``begin`` with the base, ``add`` per page, ``finish`` at the end, all before the
+    live snapshot is applied (the journal is one ordered history: the past goes first).
+    A journal error stops the writer and the Recorder (``ok`` turns False), as live."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.journal = recorder.journal
+        self.scratch = Store(recorder.store.policy)
+        self.written = 0  # events journaled
+        self.rejected: list[tuple[int, str]] = []  # refused by the scratch store, as live
+
+    @property
+    def ok(self) -> bool:
+        return not self.recorder.failed
+
+    def begin(self, base: Any) -> bool:
+        """The state the history starts from (snapshot-shaped), as a checkpoint."""
+        if not self.ok:
+            return False
+        cs = self.scratch.reset(base)
+        self.rejected.extend(cs.rejected)
+        try:
+            self.journal.checkpoint(self.scratch, at=float(getattr(base, "now", 0.0) or 0.0))
+        except (sqlite3.Error, OSError) as err:
+            self.recorder._journal_failed(err)
+        return self.ok
+
+    def add(self, events: Sequence[EventLike]) -> bool:
+        """Events after the base, in seq order; the ones the scratch store refuses are
+        left out of the journal (as the Recorder leaves out the live store's refusals)."""
+        if not self.ok:
+            return False
+        fresh = [ev for ev in events if ev.seq > self.scratch.seq]
+        if not fresh:
+            return True
+        cs = self.scratch.apply(fresh)
+        if cs.rejected:
+            self.rejected.extend(cs.rejected)
+            refused = {seq for seq, _ in cs.rejected}
+            fresh = [ev for ev in fresh if ev.seq not in refused]
+        try:
+            self.journal.append(fresh)
+            self.written += len(fresh)
+            if self.journal.checkpoint_due():
+                self.journal.checkpoint(self.scratch)
+        except (sqlite3.Error, OSError) as err:
+            self.recorder._journal_failed(err)
+        return self.ok
+
+    def finish(self) -> None:
+        """Write what is queued; the scratch state is dropped."""
+        if self.ok:
+            try:
+                self.journal.flush()
+            except (sqlite3.Error, OSError) as err:
+                self.recorder._journal_failed(err)
+        self.scratch = Store(self.recorder.store.policy)
+
+
 class Recorder:
     """A feed sink that applies to the live store and journals what was applied.
 
@@ -501,11 +578,24 @@ class Recorder:
     a new epoch) writes a checkpoint at once, so every history segment starts replayable.
     """
 
+    # A history fetched at start reaches back at most this far, and is not asked for when
+    # the journal already reaches the live point within ``HISTORY_MIN_GAP_S``.
+    HISTORY_MAX_S = DAY
+    HISTORY_MIN_GAP_S = 60.0
+
     def __init__(
-        self, store: Store, journal: Journal, on_failure: Callable[[str], None] | None = None
+        self,
+        store: Store,
+        journal: Journal,
+        on_failure: Callable[[str], None] | None = None,
+        *,
+        history_s: float = 3 * 3600.0,
     ) -> None:
         self.store = store
         self.journal = journal
+        # How much of the feed's past to fetch into the journal when it has none (a fresh
+        # console) or a gap before the live point (feeds.client, GET /v1/history); 0: none.
+        self.history_s = max(0.0, min(float(history_s), self.HISTORY_MAX_S))
         # The live picture matters more than its history: a journal that fails while the
         # console runs (disk full, the file damaged under us) stops recording, says so once
         # through ``on_failure``, and the store goes on applying the feed.
@@ -530,6 +620,18 @@ class Recorder:
     @property
     def seq(self) -> int:
         return self.store.seq
+
+    def history_since(self, now: float) -> float | None:
+        """The feed time the past should be fetched from before a snapshot of feed time
+        ``now`` is applied, or None when the journal already reaches it (or history is off
+        or the journal failed). Never earlier than what the journal holds: no overlap."""
+        if self.failed or self.history_s <= 0:
+            return None
+        since = max(now - self.history_s, self.journal.live_until())
+        return since if now - since >= self.HISTORY_MIN_GAP_S else None
+
+    def history_writer(self) -> HistoryWriter:
+        return HistoryWriter(self)
 
     def reset(self, snapshot: Any) -> ChangeSet:
         cs = self.store.reset(snapshot)
@@ -561,7 +663,9 @@ class Recorder:
                 self._journal_failed(err)
         return cs
 
-    def bulk_load(self, bulk: Any, history: Any = None, key: str = "", label: str = "") -> ChangeSet:
+    def bulk_load(
+        self, bulk: Any, history: Any = None, key: str = "", label: str = ""
+    ) -> ChangeSet:
         """Load imported cases into the store and keep ``history`` (their segment) in the
         journal under ``key``; a journal failure stops recording, not the load."""
         kept = False

@@ -61,6 +61,10 @@ class ClientConfig:
     backoff_max: float = 30.0
     max_event_bytes: int = protocol.MAX_EVENT_BYTES
     max_snapshot_bytes: int = 1 << 30  # 1 GiB: ~2M cases; larger is refused while reading
+    # The feed's past fetched into the journal at start (GET /v1/history): how far back is
+    # the sink's to say (``history_since``); these bound what one start may take.
+    max_history_page_bytes: int = 64 << 20  # one page (its base snapshot included)
+    max_history_events: int = 500_000  # all pages together; the rest is left out, counted
     slice_s: float = 0.008  # give the loop back after handling messages for this long
 
     def __repr__(self) -> str:  # the token must never reach a log line
@@ -284,9 +288,7 @@ class FeedClient(FeedLink):
         if 300 <= response.status_code < 400:
             # Never followed: the token would go wherever the redirect points.
             where = response.headers.get("location", "?")
-            raise _FeedError(
-                "redirect_refused", f"{what}: HTTP {response.status_code} to {where}"
-            )
+            raise _FeedError("redirect_refused", f"{what}: HTTP {response.status_code} to {where}")
         if response.status_code in (401, 403):
             raise _FeedError(f"http_{response.status_code}", f"{what}: the feed refused the token")
         if response.status_code >= 400:
@@ -316,6 +318,7 @@ class FeedClient(FeedLink):
             await self._load_geography(http, snap.epoch)
         for cam in snap.cameras:
             protocol.resolve_stream_urls(cam, self.config.base_url)
+        await self._take_history(http, snap)  # the past first: the journal is one ordered history
         self._note_rejected(self.sink.reset(snap))
         self._bad_since_good = False
         self._last_id = (snap.epoch, snap.seq)
@@ -339,6 +342,151 @@ class FeedClient(FeedLink):
             return
         self.sink.set_geography(geography)
         self._geography_epoch = epoch
+
+    # ---- history -----------------------------------------------------------------------
+
+    async def _take_history(self, http: httpx.AsyncClient, snap: protocol.Snapshot) -> None:
+        """Before a snapshot is applied: fetch the feed's past the sink asks for (a fresh
+        console, or a gap in its journal) and hand it to the sink's history writer, which
+        journals it as the past; it never reaches the live store (the snapshot does).
+
+        Whatever goes wrong is counted in ``FeedStatus.errors`` under ``history_*`` and
+        logged, and the start goes on with the snapshot: the live link never waits on, nor
+        breaks for, its history. What was written before a failure stays (it is a true
+        past up to where it stops)."""
+        ask = getattr(self.sink, "history_since", None)
+        since = ask(snap.now) if ask is not None else None
+        if since is None:
+            return
+        writer = self.sink.history_writer()  # type: ignore[attr-defined]
+        t0 = time.perf_counter()
+        try:
+            written = await self._fetch_history(http, snap, float(since), writer)
+        except _FeedError as err:
+            self.status.error(err.cause, err.detail)
+            log.warning("no history from the feed (%s): %s", err.cause, err.detail)
+        except (httpx.HTTPError, OSError, ssl.SSLError) as err:
+            cause, detail = self._classify(err)
+            self.status.error(f"history_{cause}", detail)
+            log.warning("no history from the feed (%s): %s", cause, detail)
+        else:
+            log.info(
+                "history: %d events since %.0f journaled in %.2f s",
+                written,
+                since,
+                time.perf_counter() - t0,
+            )
+        finally:
+            writer.finish()
+            for seq, reason in writer.rejected:
+                self.status.quarantine("history_rejected_by_store", f"seq {seq}: {reason}")
+            self.status.notify()
+
+    async def _fetch_history(
+        self, http: httpx.AsyncClient, snap: protocol.Snapshot, since: float, writer: Any
+    ) -> int:
+        """Page through ``GET /v1/history`` from ``since`` up to the snapshot's seq."""
+        base_params = {"until_seq": str(snap.seq)}
+        got = await self._history_get(http, {**base_params, "since": repr(since)})
+        if isinstance(got, protocol.HistoryRefusal):
+            avail = got.available
+            if got.error != "outside_history_window" or avail is None or avail.since >= snap.now:
+                raise _FeedError(f"history_{got.error}", got.reason or "refused")
+            # Asked further back than the server keeps: take what it has (not an error).
+            log.info("history: the feed keeps %.0f s of the %.0f asked", snap.now - avail.since,
+                     snap.now - since)  # fmt: skip
+            got = await self._history_get(http, {**base_params, "since": repr(avail.since)})
+            if isinstance(got, protocol.HistoryRefusal):
+                raise _FeedError(f"history_{got.error}", got.reason or "refused")
+        page = got
+        if page.base is None or page.epoch != snap.epoch or page.base.seq > snap.seq:
+            raise _FeedError(
+                "history_invalid",
+                f"first page: base {'missing' if page.base is None else page.base.seq}, "
+                f"epoch {page.epoch!r} (snapshot {snap.epoch!r} seq {snap.seq})",
+            )
+        for cam in page.base.cameras:
+            protocol.resolve_stream_urls(cam, self.config.base_url)
+        if not writer.begin(page.base):
+            raise _FeedError("history_journal", "the journal could not take the history")
+        written = 0
+        limit = self.config.max_history_events
+        while True:
+            events = self._history_events(page)
+            if not writer.add(events):
+                raise _FeedError("history_journal", "the journal could not take the history")
+            written += len(events)
+            if page.complete or page.last_seq >= snap.seq:
+                return written
+            if written >= limit:
+                raise _FeedError("history_truncated", f"stopped at {written} events (limit)")
+            await asyncio.sleep(0)  # a page journaled: let the loop paint before the next
+            got = await self._history_get(
+                http, {**base_params, "after": str(page.last_seq), "epoch": snap.epoch}
+            )
+            if isinstance(got, protocol.HistoryRefusal):
+                raise _FeedError(f"history_{got.error}", got.reason or "refused")
+            if got.after != page.last_seq or got.epoch != snap.epoch:
+                raise _FeedError(
+                    "history_invalid", f"page after {got.after}, asked after {page.last_seq}"
+                )
+            page = got
+
+    def _history_events(self, page: protocol.HistoryPage) -> list[protocol.Event]:
+        """A page's events, parsed like a stream batch: bad members quarantined (counted
+        as ``history_<reason>``); a hole nothing explains ends the history (the stream's
+        contract: contiguous seqs)."""
+        limit = self.config.max_history_page_bytes
+        parsed = protocol.parse_message(bytes(page.events), protocol.SSE_BATCH, limit)
+        for bad in parsed.bad:
+            self.status.quarantine(f"history_{bad.reason}", bad.detail)
+            log.warning("quarantined history event (%s): %s", bad.reason, bad.detail)
+        for kind in parsed.unknown_kinds:
+            self.status.unknown_kinds[kind] += 1
+        events = parsed.events
+        expected = page.after
+        for ev in events:
+            if ev.seq <= expected or ev.seq > page.last_seq:
+                raise _FeedError("history_invalid", f"seq {ev.seq} out of order after {expected}")
+            expected = ev.seq
+        explained = len(events) + len(parsed.bad) + len(parsed.unknown_kinds)
+        if explained < page.last_seq - page.after:
+            raise _FeedError(
+                "history_gap",
+                f"{explained} events for seqs {page.after + 1}..{page.last_seq}",
+            )
+        for e in events:
+            if e.kind == protocol.CAMERA_UPSERT:
+                protocol.resolve_stream_urls(e.data, self.config.base_url)
+        return events
+
+    async def _history_get(
+        self, http: httpx.AsyncClient, params: dict[str, str]
+    ) -> protocol.HistoryPage | protocol.HistoryRefusal:
+        """One history answer, read within ``max_history_page_bytes``; a refusal (409,
+        416) is returned for the caller to read its reason and range."""
+        limit = self.config.max_history_page_bytes
+        async with http.stream("GET", "/v1/history", params=params) as response:
+            refused = response.status_code in (409, 416)
+            if not refused:
+                try:
+                    self._check_response(response, "history")
+                except _FeedError as err:
+                    raise _FeedError(f"history_{err.cause}", err.detail) from None
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise _FeedError("history_oversized", f"a page of more than {limit} bytes")
+        try:
+            if refused:
+                return protocol.decode_history_refusal(bytes(body))
+            page = protocol.decode_history_page(bytes(body))
+        except (msgspec.DecodeError, msgspec.ValidationError) as err:
+            raise _FeedError("history_invalid", f"HTTP {response.status_code}: {err}") from err
+        if page.v != protocol.PROTOCOL_VERSION:
+            raise _FeedError("history_unsupported_version", f"history v={page.v}")
+        return page
 
     # ---- stream ------------------------------------------------------------------------
 

@@ -1,0 +1,234 @@
+"""History on start (GET /v1/history): a console that starts late can travel back at once.
+
+Real servers on 127.0.0.1: the reference server run for simulated hours (frozen at a
+``max_seq`` so its log can be compared), and the real client, journal and time travel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from commandcenter.domain import Role
+from commandcenter.journal import Journal, Recorder
+from commandcenter.sources import SourceMux
+from commandcenter.status import FeedStatus, LinkState
+from commandcenter.store import Store
+from commandcenter.timetravel import TimeTravel
+from feeds import protocol as P
+from feeds.client import ClientConfig, FeedClient
+from feeds.journal_codec import journal_codec
+from feeds.serve.server import EmbeddedServer, ServerConfig, create_app
+from tests.support import BUSY_MORNING, ThreadedServer, wait_until
+
+TOKEN = "history-token-0001"
+HOUR = 3600.0
+
+
+def _busy_server(**overrides: Any) -> EmbeddedServer:
+    """The county run at half an hour of feed time per real second from a busy morning, its
+    world stopped at ``max_seq`` (a still point: the log and the keyframes stop moving)."""
+    cfg = ServerConfig(
+        rate=1800.0,
+        tick_s=0.05,
+        heartbeat_s=0.2,
+        tokens={TOKEN: Role.DUTY_OFFICER},
+        start_ts=BUSY_MORNING,
+        history_hours=1,
+        max_seq=40_000,
+    )
+    for key, value in overrides.items():
+        setattr(cfg, key, value)
+    return EmbeddedServer(cfg).start()
+
+
+def _wait_frozen(server: EmbeddedServer, timeout: float = 60.0) -> None:
+    hub = server.service.hub
+    deadline = asyncio.run(wait_until(lambda: hub.seq >= server.config.max_seq, timeout))
+    assert deadline, f"the server reached seq {hub.seq} of {server.config.max_seq}"
+
+
+@pytest.fixture(scope="module")
+def busy() -> Iterator[EmbeddedServer]:
+    server = _busy_server(max_seq=60_000)  # about two hours of a busy morning
+    try:
+        _wait_frozen(server)
+        yield server
+    finally:
+        server.stop()
+
+
+class Console:
+    """The console's core as main.py wires it: client -> mux -> recorder -> store+journal."""
+
+    def __init__(self, tmp: Path, url: str, history_s: float = 3 * HOUR, **cfg: Any) -> None:
+        self.store = Store()
+        self.journal = Journal(tmp / "journal.sqlite3", journal_codec())
+        self.recorder = Recorder(self.store, self.journal, history_s=history_s)
+        self.mux = SourceMux(self.store, self.recorder)
+        self.status = FeedStatus()
+        config = ClientConfig(base_url=url, token=TOKEN, **cfg)
+        self.client = FeedClient(config, self.mux.sink("v1"), self.status)
+
+    def run_until_live(self, timeout: float = 30.0) -> None:
+        async def go() -> None:
+            self.client.start()
+            try:
+                ok = await wait_until(
+                    lambda: bool(self.store.epoch) and self.status.state is LinkState.LIVE,
+                    timeout,
+                )
+                assert ok, f"not live: {self.status.state} {self.status.last_error}"
+            finally:
+                await self.client.stop()
+
+        asyncio.run(go())
+
+
+def _server_log(server: EmbeddedServer, after: int, upto: int) -> dict[int, tuple[str, Any]]:
+    """seq -> (kind, data) of the server's own log (its resume ring)."""
+    hub = server.service.hub
+    out: dict[int, tuple[str, Any]] = {}
+    cursor = after
+    while cursor < upto:
+        items = hub.events_after(cursor, 5000, 1 << 30)
+        assert items, f"the server's log has nothing after {cursor}"
+        for item in items:
+            if item.seq > upto:
+                break
+            env = msgspec.json.decode(item.payload)
+            out[item.seq] = (item.kind, env["data"])
+        cursor = items[-1].seq
+    return out
+
+
+def test_a_fresh_console_replays_an_hour_back_at_once(busy: EmbeddedServer, tmp_path: Path) -> None:
+    hub = busy.service.hub
+    console = Console(tmp_path, busy.url, history_s=1.5 * HOUR)  # within what the server has
+    console.run_until_live()
+    snap_seq, now = console.store.seq, console.store.clock.server_now
+    assert snap_seq == hub.seq and not console.status.errors, console.status.errors
+    # The journal reaches back before the console started: replay 60 minutes back is
+    # not clamped to the first snapshot.
+    oldest, _newest = console.journal.bounds()  # type: ignore[misc]
+    assert oldest <= now - HOUR
+    tt = TimeTravel(console.store, console.journal)
+    seek = tt.seek(now - HOUR)
+    assert not seek.clamped and seek.replayed > 0
+    view, live = tt.view, console.store
+    assert len(view) > 0
+    live_cases = [live.record_at(i) for i in range(len(live))]
+    assert any(view.case(c.id) is None or view.case(c.id).version != c.version for c in live_cases)
+    # Every case the past shows existed then.
+    assert all(view.record_at(i).created_ts <= now - HOUR + 1 for i in range(len(view)))
+    # The journal's past is the server's log for that range, event for event.
+    rows = [r for r in console.journal.rows(limit=10**7) if r[1] <= snap_seq]
+    first = rows[0][1] - 1
+    log = _server_log(busy, first, snap_seq)
+    assert [r[1] for r in rows] == sorted(log)
+    assert rows[0][1] > 1  # from a keyframe within the window, not the server's first event
+    for _n, seq, kind, _ts, payload in rows:
+        assert (kind, msgspec.json.decode(bytes(payload).replace(busy.url.encode(), b""))) == log[
+            seq
+        ]
+    assert rows[-1][1] == snap_seq  # it ends where the live state begins
+    # The live store is the snapshot, nothing of the past applied to it on top.
+    assert {c.id: c.version for c in live_cases} == {
+        c.id: c.version for c in hub.state.cases.values()
+    }
+
+
+def test_history_since_older_than_the_window_names_the_range(busy: EmbeddedServer) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=busy.url, headers=auth) as http:
+        r = http.get("/v1/history", params={"since": "0"})
+        assert r.status_code == 416
+        refusal = P.decode_history_refusal(r.content)
+        assert refusal.error == "outside_history_window"
+        avail = refusal.available
+        assert avail is not None and avail.last_seq == busy.service.hub.seq
+        # Asking from the range named gives the oldest base and its events.
+        page = P.decode_history_page(
+            http.get("/v1/history", params={"since": repr(avail.since), "limit": "100"}).content
+        )
+        assert page.base is not None and page.base.seq == avail.first_seq
+        assert page.after == avail.first_seq and page.last_seq == avail.first_seq + 100
+        assert not page.complete
+        # A continuation from another history, bad parameters, no token: refused.
+        other = http.get("/v1/history", params={"after": "5", "epoch": "nope"})
+        assert other.status_code == 409 and other.json()["error"] == "epoch_changed"
+        assert http.get("/v1/history", params={"since": "x"}).status_code == 400
+        assert http.get("/v1/history").status_code == 400
+        assert httpx.get(f"{busy.url}/v1/history?since=0").status_code == 401
+
+
+def test_a_console_asking_further_back_than_the_server_keeps_takes_what_it_has(
+    tmp_path: Path,
+) -> None:
+    # A small window: keyframes older than it are gone, so 3 hours cannot be served.
+    server = _busy_server(resume_window=8000)
+    try:
+        _wait_frozen(server)
+        hub = server.service.hub
+        console = Console(tmp_path, server.url)
+        console.run_until_live()
+        assert not console.status.errors, console.status.errors
+        oldest = hub.keyframes.frames[0]
+        assert oldest.seq >= hub.first_seq - 1
+        rows = console.journal.rows(limit=10**6)
+        assert rows[0][1] == oldest.seq + 1 and rows[-1][1] == console.store.seq
+        assert console.journal.bounds()[0] == pytest.approx(oldest.ts)  # type: ignore[index]
+    finally:
+        server.stop()
+
+
+def test_an_oversized_history_is_counted_and_the_live_link_goes_on(
+    busy: EmbeddedServer, tmp_path: Path
+) -> None:
+    console = Console(tmp_path, busy.url, max_history_page_bytes=50_000)
+    console.run_until_live()
+    assert console.status.errors["history_oversized"] == 1
+    assert console.store.seq == busy.service.hub.seq  # the snapshot, live
+    assert console.journal.count() == 0  # nothing of the past was written
+
+
+class _BadHistory:
+    """The real server's app, except that /v1/history answers ``body``."""
+
+    def __init__(self, app: Any, body: bytes) -> None:
+        self.app = app
+        self.body = body
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/v1/history":
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": self.body})
+            return
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.parametrize(
+    ("body", "cause"),
+    [
+        (b'{"v":1,"epoch":"e","after":0,"last_seq":', "history_invalid"),
+        (b"<html>busy</html>", "history_invalid"),
+    ],
+)
+def test_a_malformed_history_is_counted_and_the_live_link_goes_on(
+    tmp_path: Path, body: bytes, cause: str
+) -> None:
+    cfg = ServerConfig(rate=0.0, heartbeat_s=0.2, tokens={TOKEN: Role.DUTY_OFFICER},
+                       start_ts=BUSY_MORNING, history_hours=1)  # fmt: skip
+    app = create_app(cfg)
+    with ThreadedServer(_BadHistory(app, body)) as server:
+        console = Console(tmp_path, server.url, history_s=HOUR)
+        console.run_until_live()
+    assert console.status.errors[cause] == 1, console.status.errors
+    assert console.store.seq == app.state.feed.hub.seq and len(console.store) > 0
