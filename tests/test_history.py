@@ -7,6 +7,10 @@ Real servers on 127.0.0.1: the reference server run for simulated hours (frozen 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,7 @@ from feeds import protocol as P
 from feeds.client import ClientConfig, FeedClient
 from feeds.journal_codec import journal_codec
 from feeds.serve.server import EmbeddedServer, ServerConfig, create_app
-from tests.support import BUSY_MORNING, ThreadedServer, wait_until
+from tests.support import BUSY_MORNING, ROOT, ServerProcess, ThreadedServer, wait_until
 
 TOKEN = "history-token-0001"
 HOUR = 3600.0
@@ -232,3 +236,31 @@ def test_a_malformed_history_is_counted_and_the_live_link_goes_on(
         console.run_until_live()
     assert console.status.errors[cause] == 1, console.status.errors
     assert console.store.seq == app.state.feed.hub.seq and len(console.store) > 0
+
+
+@pytest.mark.slow
+def test_the_app_started_late_replays_an_hour_back_at_once(tmp_path: Path) -> None:
+    """The reported problem: ``main.py --replay-at 60`` on a fresh start against a server
+    that has run for hours went no further back than the console's own start."""
+    args = ("--rate", "1800", "--start-ts", repr(BUSY_MORNING), "--history-hours", "1",
+            "--max-seq", "60000", "--heartbeat", "0.5")  # fmt: skip
+    with ServerProcess(*args, token=TOKEN) as srv:
+        seq = 0
+        for _ in range(600):
+            seq = httpx.get(f"{srv.url}/v1/health").json()["seq"]
+            if seq >= 60_000:
+                break
+            time.sleep(0.1)
+        assert seq >= 60_000, seq
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CC_FEED_TOKEN=TOKEN,
+                   CC_CONFIG_DIR=str(tmp_path / "cfg"), CC_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
+        r = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "--feed", srv.url, "--geometry", "1280x800",
+             "--replay-at", "60", "--quit-after", "8", "--screenshot", str(tmp_path / "r.png")],
+            capture_output=True, text=True, env=env, timeout=90, cwd=ROOT,
+        )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    log = (tmp_path / "state" / "logs" / "commandcenter.log").read_text(encoding="utf-8")
+    assert "history: " in log and "events since" in log
+    assert "replay at 60 min ago" in log
+    assert "replay at 60 min ago (clamped)" not in log
