@@ -207,6 +207,7 @@ class FeedClient(FeedLink):
         self._last_id: tuple[str, int] | None = (sink.epoch, sink.seq) if sink.epoch else None
         self._geography_epoch = ""
         self._bad_since_good = False  # a quarantined event explains the next seq gap
+        self._history_task: asyncio.Future[None] | None = None
         if config.base_url.startswith("http://") and not url_is_loopback(config.base_url):
             log.warning("feed %s is plain HTTP: the token travels unencrypted", config.base_url)
 
@@ -223,7 +224,6 @@ class FeedClient(FeedLink):
 
     async def run(self) -> None:
         """Until stopped: connect, follow, back off, repeat."""
-        attempt = 0
         watchdog = asyncio.ensure_future(self._watch_staleness())
         try:
             async with httpx.AsyncClient(
@@ -232,35 +232,52 @@ class FeedClient(FeedLink):
                 verify=self._verify(),
                 timeout=httpx.Timeout(self.config.connect_timeout, read=self.config.dead_after),
             ) as http:
-                while not self._stop.is_set():
-                    try:
-                        if self._need_snapshot:
-                            await self._take_snapshot(http)
-                            attempt = 0
-                        got_data = await self._follow(http)
-                        if got_data:
-                            attempt = 0
-                        # A clean end of stream (server shutting down) is a drop like any other.
-                        raise _FeedError("stream_ended", "the server closed the stream")
-                    except _Resync as why:
-                        self.status.resyncs += 1
-                        log.info("server cannot resume (%s): taking a new snapshot", why)
-                        self._need_snapshot = True
-                        continue
-                    except _FeedError as err:
-                        self._failed(err.cause, err.detail)
-                    except (httpx.HTTPError, OSError, ssl.SSLError) as err:
-                        self._failed(*self._classify(err))
-                    except Exception as err:  # anything else: counted, shown, reconnected
-                        self._crashed(err)
-                    if self._stop.is_set():
-                        break
-                    await back_off(self.status, self._stop, attempt, self.config, self._rng)
-                    attempt += 1
+                try:
+                    await self._connect_loop(http)
+                finally:
+                    await self._end_history()
         finally:
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watchdog
+
+    async def _end_history(self) -> None:
+        """A history still coming when the link ends is cut short (its writer lets the
+        held live rows go); it never outlives the HTTP client it reads from."""
+        task, self._history_task = self._history_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _connect_loop(self, http: httpx.AsyncClient) -> None:
+        """Snapshot when needed, follow the stream, back off after a failure; until stopped."""
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                if self._need_snapshot:
+                    await self._take_snapshot(http)
+                    attempt = 0
+                got_data = await self._follow(http)
+                if got_data:
+                    attempt = 0
+                # A clean end of stream (server shutting down) is a drop like any other.
+                raise _FeedError("stream_ended", "the server closed the stream")
+            except _Resync as why:
+                self.status.resyncs += 1
+                log.info("server cannot resume (%s): taking a new snapshot", why)
+                self._need_snapshot = True
+                continue
+            except _FeedError as err:
+                self._failed(err.cause, err.detail)
+            except (httpx.HTTPError, OSError, ssl.SSLError) as err:
+                self._failed(*self._classify(err))
+            except Exception as err:  # anything else: counted, shown, reconnected
+                self._crashed(err)
+            if self._stop.is_set():
+                break
+            await back_off(self.status, self._stop, attempt, self.config, self._rng)
+            attempt += 1
 
     def _failed(self, cause: str, detail: str) -> None:
         self.status.error(cause, detail)
@@ -318,13 +335,20 @@ class FeedClient(FeedLink):
             await self._load_geography(http, snap.epoch)
         for cam in snap.cameras:
             protocol.resolve_stream_urls(cam, self.config.base_url)
-        await self._take_history(http, snap)  # the past first: the journal is one ordered history
-        self._note_rejected(self.sink.reset(snap))
+        history = self._history_wanted(snap)  # asked before the reset: it holds the journal
+        try:
+            self._note_rejected(self.sink.reset(snap))
+        except BaseException:
+            if history is not None:
+                history[1].finish()  # the held journal rows must not wait for a history
+            raise
         self._bad_since_good = False
         self._last_id = (snap.epoch, snap.seq)
         self._need_snapshot = False
         self.status.last_data_at = time.time()
         log.info("snapshot: epoch %s seq %d, %d cases", snap.epoch, snap.seq, len(snap.cases))
+        if history is not None:  # the past comes meanwhile; the live start does not wait
+            self._history_task = asyncio.ensure_future(self._take_history(http, snap, *history))
 
     async def _load_geography(self, http: httpx.AsyncClient, epoch: str) -> None:
         """Area and department names, once per server history. Without them the hall
@@ -345,23 +369,31 @@ class FeedClient(FeedLink):
 
     # ---- history -----------------------------------------------------------------------
 
-    async def _take_history(self, http: httpx.AsyncClient, snap: protocol.Snapshot) -> None:
-        """Before a snapshot is applied: fetch the feed's past the sink asks for (a fresh
-        console, or a gap in its journal) and hand it to the sink's history writer, which
-        journals it as the past; it never reaches the live store (the snapshot does).
-
-        Whatever goes wrong is counted in ``FeedStatus.errors`` under ``history_*`` and
-        logged, and the start goes on with the snapshot: the live link never waits on, nor
-        breaks for, its history. What was written before a failure stays (it is a true
-        past up to where it stops)."""
+    def _history_wanted(self, snap: protocol.Snapshot) -> tuple[float, Any] | None:
+        """(since, writer) when the sink wants the feed's past before ``snap`` (a fresh
+        console, or a gap in its journal); the writer holds the journal's live rows from
+        now on, so it is asked for before the snapshot is applied."""
+        if self._history_task is not None and not self._history_task.done():
+            return None
         ask = getattr(self.sink, "history_since", None)
         since = ask(snap.now) if ask is not None else None
         if since is None:
-            return
-        writer = self.sink.history_writer()  # type: ignore[attr-defined]
+            return None
+        return float(since), self.sink.history_writer()  # type: ignore[attr-defined]
+
+    async def _take_history(
+        self, http: httpx.AsyncClient, snap: protocol.Snapshot, since: float, writer: Any
+    ) -> None:
+        """Fetch the feed's past up to ``snap`` and hand it to the sink's history writer,
+        which journals it in front of the live rows; it never reaches the live store (the
+        snapshot did, and the stream goes on meanwhile).
+
+        Whatever goes wrong is counted in ``FeedStatus.errors`` under ``history_*`` and
+        logged; the live link never waits on, nor breaks for, its history. What was
+        written before a failure stays (it is a true past up to where it stops)."""
         t0 = time.perf_counter()
         try:
-            written = await self._fetch_history(http, snap, float(since), writer)
+            written = await self._fetch_history(http, snap, since, writer)
         except _FeedError as err:
             self.status.error(err.cause, err.detail)
             log.warning("no history from the feed (%s): %s", err.cause, err.detail)
@@ -369,6 +401,9 @@ class FeedClient(FeedLink):
             cause, detail = self._classify(err)
             self.status.error(f"history_{cause}", detail)
             log.warning("no history from the feed (%s): %s", cause, detail)
+        except Exception as err:  # a bug must not end the task unseen
+            self.status.error(f"history_internal_{type(err).__name__}", str(err))
+            log.error("history failed unexpectedly", exc_info=err)
         else:
             log.info(
                 "history: %d events since %.0f journaled in %.2f s",
@@ -408,13 +443,13 @@ class FeedClient(FeedLink):
         for cam in page.base.cameras:
             protocol.resolve_stream_urls(cam, self.config.base_url)
         if not writer.begin(page.base):
-            raise _FeedError("history_journal", "the journal could not take the history")
+            raise _FeedError(f"history_{writer.reason}", "the journal took no history")
         written = 0
         limit = self.config.max_history_events
         while True:
             events = self._history_events(page)
-            if not writer.add(events):
-                raise _FeedError("history_journal", "the journal could not take the history")
+            if not await self._write_history(writer, events):
+                raise _FeedError(f"history_{writer.reason}", f"stopped after {written} events")
             written += len(events)
             if page.complete or page.last_seq >= snap.seq:
                 return written
@@ -431,6 +466,16 @@ class FeedClient(FeedLink):
                     "history_invalid", f"page after {got.after}, asked after {page.last_seq}"
                 )
             page = got
+
+    async def _write_history(self, writer: Any, events: list[protocol.Event]) -> bool:
+        """Hand a page over in slices, giving the loop back between them: the live stream
+        and the screen go on while the past is journaled."""
+        step = 2000
+        for i in range(0, len(events), step):
+            if not writer.add(events[i : i + step]):
+                return False
+            await asyncio.sleep(0)
+        return True
 
     def _history_events(self, page: protocol.HistoryPage) -> list[protocol.Event]:
         """A page's events, parsed like a stream batch: bad members quarantined (counted

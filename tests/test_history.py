@@ -85,7 +85,11 @@ class Console:
             self.client.start()
             try:
                 ok = await wait_until(
-                    lambda: bool(self.store.epoch) and self.status.state is LinkState.LIVE,
+                    lambda: (
+                        bool(self.store.epoch)
+                        and self.status.state is LinkState.LIVE
+                        and not self.recorder.history_pending
+                    ),
                     timeout,
                 )
                 assert ok, f"not live: {self.status.state} {self.status.last_error}"
@@ -264,3 +268,70 @@ def test_the_app_started_late_replays_an_hour_back_at_once(tmp_path: Path) -> No
     assert "history: " in log and "events since" in log
     assert "replay at 60 min ago" in log
     assert "replay at 60 min ago (clamped)" not in log
+
+
+def test_the_past_is_asked_for_from_where_the_journal_stops(tmp_path: Path) -> None:
+    """A restarted console asks only for its gap; a journal that reaches the live point,
+    history turned off, a journal that failed, or a secondary source ask for none."""
+    from tests.test_journal import T0, make_events, snapshot0
+
+    store = Store()
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(store, journal, history_s=3 * HOUR)
+    assert rec.history_since(T0) == T0 - 3 * HOUR  # fresh: the whole span asked
+    rec.reset(snapshot0())
+    rec.apply(make_events(500))  # one second apart: the journal reaches T0 + 499
+    until = journal.live_until()
+    assert until == pytest.approx(T0 + 499, abs=1)
+    assert rec.history_since(until + 2 * HOUR) == until  # the gap only, no overlap
+    assert rec.history_since(until + 5 * HOUR) == until + 2 * HOUR  # at most history_s
+    assert rec.history_since(until + 30) is None  # within a minute: nothing to fetch
+    assert Recorder(store, journal, history_s=0).history_since(until + HOUR) is None
+    assert Recorder(store, journal, history_s=99 * HOUR).history_s == Recorder.HISTORY_MAX_S
+    mux = SourceMux(store, rec)
+    primary, second = mux.sink("v1"), mux.sink("cot")
+    assert primary.history_since(until + HOUR) == until
+    assert second.history_since(until + HOUR) is None  # its ids are renamed: not fetched
+    rec.failed = "disk full"
+    assert rec.history_since(until + HOUR) is None
+    journal.close()
+
+
+def _page_of(app: Any, members: list[bytes]) -> bytes:
+    """A history page from the app's own epoch, seq 0 as base, with these event members."""
+    hub = app.state.feed.hub
+    base = P.encode(P.Snapshot(v=1, epoch=hub.epoch, seq=0, now=BUSY_MORNING - HOUR, rate=1.0))
+    head = (
+        f'{{"v":1,"epoch":"{hub.epoch}","after":0,"last_seq":3,"until_seq":3,"complete":true,'
+        f'"available":{{"first_seq":0,"last_seq":{hub.seq},"since":0,"until":{BUSY_MORNING}}},'
+    ).encode()
+    return head + b'"base":' + base + b',"events":[' + b",".join(members) + b"]}"
+
+
+def _alert(seq: int) -> bytes:
+    alert = P.Alert(id=f"AL{seq}", level="red", kind="sla.breach", message="超时", ts=BUSY_MORNING)
+    return P.encode_envelope(seq, P.ALERT_RAISED, BUSY_MORNING - HOUR + seq, alert)
+
+
+@pytest.mark.parametrize("hole", [False, True])
+def test_bad_members_are_quarantined_and_a_hole_ends_the_history(
+    tmp_path: Path, hole: bool
+) -> None:
+    cfg = ServerConfig(rate=0.0, heartbeat_s=0.2, tokens={TOKEN: Role.DUTY_OFFICER},
+                       start_ts=BUSY_MORNING, history_hours=1)  # fmt: skip
+    app = create_app(cfg)
+    bad = b'{"v":1,"seq":2,"kind":"alert.raised","ts":1,"data":{"id":"AL2"}}'
+    members = [_alert(1), _alert(3)] if hole else [_alert(1), bad, _alert(3)]
+    with ThreadedServer(_BadHistory(app, _page_of(app, members))) as server:
+        console = Console(tmp_path, server.url, history_s=2 * HOUR)
+        console.run_until_live()
+    assert console.store.seq == app.state.feed.hub.seq  # the live start went on either way
+    seqs = [r[1] for r in console.journal.rows()]
+    if hole:
+        assert console.status.errors["history_gap"] == 1
+        assert seqs == []  # the page with the hole is not journaled
+    else:
+        assert not console.status.errors, console.status.errors
+        assert console.status.quarantined_total == 1
+        assert next(iter(console.status.quarantined)).startswith("history_")
+        assert seqs == [1, 3]
