@@ -20,7 +20,7 @@ import msgspec
 import pytest
 
 from commandcenter.domain import Role
-from commandcenter.journal import Journal, Recorder
+from commandcenter.journal import Journal, Recorder, store_state
 from commandcenter.sources import SourceMux
 from commandcenter.status import FeedStatus, LinkState
 from commandcenter.store import Store
@@ -335,3 +335,61 @@ def test_bad_members_are_quarantined_and_a_hole_ends_the_history(
         assert console.status.quarantined_total == 1
         assert next(iter(console.status.quarantined)).startswith("history_")
         assert seqs == [1, 3]
+
+
+def _folded(events: list[Any], upto: int) -> dict:
+    """The state of the events up to seq ``upto`` applied from nothing (the reference)."""
+    from tests.test_journal import fingerprint, snapshot0
+
+    ref = Store()
+    ref.reset(snapshot0())
+    ref.apply([e for e in events if e.seq <= upto])
+    return fingerprint(ref)
+
+
+def test_live_rows_that_arrive_meanwhile_follow_the_past_in_order(tmp_path: Path) -> None:
+    """The live start does not wait: the snapshot and the live events go to the live store
+    at once, their journal rows are held and written after the history, nothing lost."""
+    from tests.test_journal import T0, fingerprint, make_events, snapshot0
+
+    events = make_events(1500)
+    store = Store()
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec(), checkpoint_every=300)
+    rec = Recorder(store, journal, history_s=HOUR)
+    writer = rec.history_writer()  # what the client does before applying its snapshot
+    snap = Store()
+    snap.reset(snapshot0())
+    snap.apply(events[:1000])
+    state = journal.codec.decode_state(journal.codec.encode_state(store_state(snap)))
+    rec.reset(state)  # the snapshot at seq 1000: live at once
+    rec.apply(events[1000:1200])  # the stream goes on while the past is fetched
+    assert rec.history_pending and journal.count() == 0  # held, not lost
+    assert writer.begin(snapshot0()) and writer.add(events[:600]) and writer.add(events[600:1000])
+    rec.apply(events[1200:1500])
+    writer.finish()
+    assert not rec.history_pending
+    assert [r[1] for r in journal.rows(limit=10_000)] == list(range(1, 1501))
+    assert fingerprint(store) == _folded(events, 1500)  # the live store: snapshot + stream
+    tt = TimeTravel(store, journal)
+    for upto in (450, 999, 1350):  # in the past, at the live point, in the held live rows
+        seek = tt.seek(T0 + upto)
+        assert not seek.clamped and fingerprint(tt.view) == _folded(events, upto + 1)
+    journal.close()
+
+
+def test_a_live_feed_outrunning_the_held_rows_abandons_the_history(tmp_path: Path) -> None:
+    from tests.test_journal import make_events, snapshot0
+
+    events = make_events(400)
+    store = Store()
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(store, journal, history_s=HOUR)
+    rec.HOLD_MAX = 100  # type: ignore[misc]
+    writer = rec.history_writer()
+    rec.reset(snapshot0(seq=200))
+    rec.apply(events[200:400])  # more than HOLD_MAX: the live rows go now
+    assert not rec.history_pending and not writer.ok and writer.reason == "abandoned"
+    assert not writer.begin(snapshot0()) and not writer.add(events[:200])
+    writer.finish()
+    assert [r[1] for r in journal.rows()] == list(range(201, 401))  # live rows all kept
+    journal.close()
