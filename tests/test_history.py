@@ -179,8 +179,9 @@ def test_history_since_older_than_the_window_names_the_range(busy: EmbeddedServe
 def test_a_console_asking_further_back_than_the_server_keeps_takes_what_it_has(
     tmp_path: Path,
 ) -> None:
-    # A small window: keyframes older than it are gone, so 3 hours cannot be served.
-    server = _busy_server(resume_window=8000)
+    # A small window (about 40 minutes of this county): keyframes older than it are gone,
+    # so 3 hours cannot be served. Slower, so that no single tick outgrows the window.
+    server = _busy_server(resume_window=20_000, rate=900.0)
     try:
         _wait_frozen(server)
         hub = server.service.hub
@@ -192,6 +193,17 @@ def test_a_console_asking_further_back_than_the_server_keeps_takes_what_it_has(
         rows = console.journal.rows(limit=10**6)
         assert rows[0][1] == oldest.seq + 1 and rows[-1][1] == console.store.seq
         assert console.journal.bounds()[0] == pytest.approx(oldest.ts)  # type: ignore[index]
+        # A continuation from before the window, or beyond the server: refused with the range.
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        for after, error in (
+            ("0", "outside_history_window"),
+            (str(hub.seq + 9), "ahead_of_server"),
+        ):
+            r = httpx.get(f"{server.url}/v1/history", headers=auth,
+                          params={"after": after, "epoch": hub.epoch})  # fmt: skip
+            refusal = P.decode_history_refusal(r.content)
+            assert (r.status_code, refusal.error) == (416, error)
+            assert refusal.available is not None and refusal.available.first_seq == oldest.seq
     finally:
         server.stop()
 
