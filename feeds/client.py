@@ -447,7 +447,7 @@ class FeedClient(FeedLink):
         written = 0
         limit = self.config.max_history_events
         while True:
-            events = self._history_events(page)
+            events = await self._history_events(page)
             if not await self._write_history(writer, events):
                 raise _FeedError(f"history_{writer.reason}", f"stopped after {written} events")
             written += len(events)
@@ -470,19 +470,36 @@ class FeedClient(FeedLink):
     async def _write_history(self, writer: Any, events: list[protocol.Event]) -> bool:
         """Hand a page over in slices, giving the loop back between them: the live stream
         and the screen go on while the past is journaled."""
-        step = 2000
+        step = self.HISTORY_SLICE
         for i in range(0, len(events), step):
             if not writer.add(events[i : i + step]):
                 return False
             await asyncio.sleep(0)
         return True
 
-    def _history_events(self, page: protocol.HistoryPage) -> list[protocol.Event]:
-        """A page's events, parsed like a stream batch: bad members quarantined (counted
-        as ``history_<reason>``); a hole nothing explains ends the history (the stream's
-        contract: contiguous seqs)."""
+    HISTORY_SLICE = 1000  # events parsed or journaled between two turns of the loop
+
+    async def _history_events(self, page: protocol.HistoryPage) -> list[protocol.Event]:
+        """A page's events, parsed like stream batches a slice at a time (the loop paints
+        in between): bad members quarantined (counted as ``history_<reason>``); a hole
+        nothing explains ends the history (the stream's contract: contiguous seqs)."""
         limit = self.config.max_history_page_bytes
-        parsed = protocol.parse_message(bytes(page.events), protocol.SSE_BATCH, limit)
+        raw = bytes(page.events)
+        try:
+            members = msgspec.json.decode(raw, type=list[msgspec.Raw])
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            members = None  # not an array: parsed whole below, which says why
+        parsed = protocol.Parsed()
+        chunks = [raw] if members is None else [
+            b"[" + b",".join(members[i : i + self.HISTORY_SLICE]) + b"]"
+            for i in range(0, len(members), self.HISTORY_SLICE)
+        ]  # fmt: skip
+        for chunk in chunks:
+            part = protocol.parse_message(chunk, protocol.SSE_BATCH, limit)
+            parsed.events.extend(part.events)
+            parsed.bad.extend(part.bad)
+            parsed.unknown_kinds.extend(part.unknown_kinds)
+            await asyncio.sleep(0)
         for bad in parsed.bad:
             self.status.quarantine(f"history_{bad.reason}", bad.detail)
             log.warning("quarantined history event (%s): %s", bad.reason, bad.detail)

@@ -272,8 +272,8 @@ def test_the_app_started_late_replays_an_hour_back_at_once(tmp_path: Path) -> No
                    CC_CONFIG_DIR=str(tmp_path / "cfg"), CC_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
         r = subprocess.run(
             [sys.executable, str(ROOT / "main.py"), "--feed", srv.url, "--geometry", "1280x800",
-             "--replay-at", "60", "--quit-after", "8", "--screenshot", str(tmp_path / "r.png")],
-            capture_output=True, text=True, env=env, timeout=90, cwd=ROOT,
+             "--replay-at", "60", "--quit-after", "20", "--screenshot", str(tmp_path / "r.png")],
+            capture_output=True, text=True, env=env, timeout=120, cwd=ROOT,
         )  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
     log = (tmp_path / "state" / "logs" / "commandcenter.log").read_text(encoding="utf-8")
