@@ -28,6 +28,11 @@ leaves only when it is removed by its key. ``seek_into`` lays every segment that
 the moment asked over the live state of that moment (imported ids are namespaced per
 source, so the two never collide).
 
+The feed's past (``HistoryWriter``): a console that starts late, or after a gap, gets up
+to a few hours of the feed's log (``GET /v1/history``) written in front of its live rows,
+as a base checkpoint and events, folded in a scratch store, so time travel reaches back at
+once; the Recorder holds its live rows meanwhile, so the journal stays one ordered history.
+
 Bounded: rows older than ``max_age_s`` (feed time) and, when the file outgrows
 ``max_bytes``, the oldest segment between two checkpoints are deleted ("rotated out");
 pruning always cuts at a checkpoint, so the oldest remaining row is replayable.
