@@ -425,8 +425,11 @@ class FeedClient(FeedLink):
         got = await self._history_get(http, {**base_params, "since": repr(since)})
         if isinstance(got, protocol.HistoryRefusal):
             avail = got.available
-            if got.error != "outside_history_window" or avail is None or avail.since >= snap.now:
+            if got.error != "outside_history_window" or avail is None:
                 raise _FeedError(f"history_{got.error}", got.reason or "refused")
+            if avail.since >= snap.now:  # a server that has no past yet: nothing to fetch
+                log.info("history: the feed holds no past before %.0f", avail.since)
+                return 0
             # Asked further back than the server keeps: take what it has (not an error).
             log.info("history: the feed keeps %.0f s of the %.0f asked", snap.now - avail.since,
                      snap.now - since)  # fmt: skip

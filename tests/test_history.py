@@ -405,3 +405,16 @@ def test_a_live_feed_outrunning_the_held_rows_abandons_the_history(tmp_path: Pat
     writer.finish()
     assert [r[1] for r in journal.rows()] == list(range(201, 401))  # live rows all kept
     journal.close()
+
+
+def test_a_server_with_no_past_yet_is_no_error(tmp_path: Path) -> None:
+    """A server that has only just started (its clock has not moved) has nothing before
+    the snapshot: nothing is fetched and nothing is counted as a failure."""
+    cfg = ServerConfig(rate=0.0, heartbeat_s=0.2, tokens={TOKEN: Role.DUTY_OFFICER},
+                       start_ts=BUSY_MORNING, history_hours=1)  # fmt: skip
+    with EmbeddedServer(cfg) as server:
+        console = Console(tmp_path, server.url)
+        console.run_until_live()
+    assert not console.status.errors, console.status.errors
+    assert console.journal.count() == 0  # the live checkpoint only
+    assert console.journal.bounds() == (BUSY_MORNING, BUSY_MORNING)
