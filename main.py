@@ -335,9 +335,9 @@ def main(argv: list[str] | None = None) -> int:
         from feeds.serve.server import EmbeddedServer, ServerConfig
         from feeds.sources.registry import SourceSpec
 
-        cfg = ServerConfig(
-            seed=args.seed, rate=args.rate, history_hours=args.history_hours, history_cache=True
-        )
+        # the warm-up's last two hours as events: a fresh console can replay them at once
+        cfg = ServerConfig(seed=args.seed, rate=args.rate, history_hours=args.history_hours,
+                           history_tail_hours=min(2.0, args.history_hours), history_cache=True)  # fmt: skip
         if args.cases_per_day:
             cfg.cases_per_day = args.cases_per_day
         server = EmbeddedServer(cfg)

@@ -48,7 +48,7 @@ from feeds.serve.camera_streams import DemoCameraStreams
 from feeds.serve.history import history_page
 from feeds.serve.hub import Hub, Stored, Subscriber
 from feeds.serve.simulator.county import County
-from feeds.serve.simulator.history_cache import warmed_world
+from feeds.serve.simulator.history_cache import Warm, warmed_world
 from feeds.serve.simulator.world import World
 
 log = logging.getLogger("feeds.serve.server")
@@ -74,6 +74,9 @@ class ServerConfig:
     seed: int = 1
     rate: float = 1.0  # simulated seconds per real second
     history_hours: float = 8.0  # warm-up before the first event is served
+    # the warm-up's last hours served as events (not folded into the baseline), so that a
+    # console starting after the server can replay them at once (GET /v1/history)
+    history_tail_hours: float = 0.0
     cases_per_day: float = 550.0
     heartbeat_s: float = 2.0
     resume_window: int = 100_000  # events kept for Last-Event-ID resumes ...
@@ -168,15 +171,17 @@ class FeedService:
         if self.hub.restored:
             start = self.hub.now or start
         self.history_from = "built"
+        warm = Warm([], [])
         if config.history_cache and not self.hub.restored:
             # the county and its warmed-up history from disk (start-up budget)
-            self.world, self.history_from = warmed_world(
+            self.world, self.history_from, warm = warmed_world(
                 seed,
                 start,
                 config.history_hours,
                 cpd,
                 config.position_interval_s,
                 config.outline_path,
+                tail_s=config.history_tail_hours * 3600.0,
             )
             self.county = self.world.county
         else:
@@ -203,9 +208,8 @@ class FeedService:
             )
         else:
             if config.history_hours > 0 and not config.history_cache:  # else warmed above
-                self.world.warm_up(config.history_hours)
-            self.hub.now = self.world.now
-            self.hub.publish(self.world.state_events())
+                warm = Warm(*self.world.warm_up(config.history_hours, config.history_tail_hours * 3600.0))
+            self._publish_warm_up(warm)
         self.hub.now = self.world.now
         self.hub.rate = config.rate
         self.hub.commit()
@@ -221,6 +225,28 @@ class FeedService:
             self.hub.seq,
             "restored" if self.hub.restored else "fresh",
         )
+
+    def _publish_warm_up(self, warm: Warm) -> None:
+        """The fresh log's start: the warmed-up state as one baseline, or (with a tail) the
+        state before the tail, then the tail's events a simulated minute at a time, each
+        at its own time, so the history endpoint can serve any moment of it."""
+        if not warm.baseline:
+            self.hub.now = self.world.now
+            self.hub.publish(self.world.state_events())
+            return
+        tail = warm.tail
+        # hub.now is the time of the state a batch is published onto (its keyframe's time)
+        self.hub.now = tail[0].ts if tail else self.world.now
+        self.hub.publish(warm.baseline, commit=False)
+        start = 0
+        while start < len(tail):
+            end = start + 1
+            while end < len(tail) and tail[end].ts < tail[start].ts + 60.0:
+                end += 1
+            self.hub.publish(tail[start:end], commit=False)
+            self.hub.now = tail[end - 1].ts
+            start = end
+        self.hub.commit()
 
     # ------------------------------------------------------------------ driving
 
@@ -714,6 +740,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rate", type=float, default=1.0, help="simulated seconds per real second")
     ap.add_argument("--history-hours", type=float, default=8.0)
+    ap.add_argument("--history-tail-hours", type=float, default=0.0,
+                    help="the warm-up's last hours served as events a late console can replay")  # fmt: skip
     ap.add_argument("--cases-per-day", type=float, default=550.0)
     ap.add_argument("--heartbeat", type=float, default=2.0, help="seconds between heartbeats")
     ap.add_argument("--resume-window", type=int, default=100_000, help="events kept for resume")
@@ -758,6 +786,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         rate=args.rate,
         history_hours=args.history_hours,
+        history_tail_hours=args.history_tail_hours,
         cases_per_day=args.cases_per_day,
         heartbeat_s=args.heartbeat,
         resume_window=args.resume_window,
