@@ -4,7 +4,8 @@ The same HTTP protocol as production, so the app, its tests and its benchmarks e
 the real client path even when no real county is attached. Three ways to run it:
 
 - ``python -m feeds.serve.server --port 0`` prints ``TOKEN <t>`` (when no token was configured)
-  and ``LISTENING http://127.0.0.1:<port>`` on stdout for a parent process to read;
+  and ``LISTENING http://127.0.0.1:<port>`` on stdout for a parent process to read
+  (``feeds.serve.child.ServerProcess`` starts it so and waits for that line);
 - ``EmbeddedServer(ServerConfig(...)).start()`` runs it on a thread of its own (main.py's
   demo county; tests);
 - ``create_app(config)`` returns the Starlette app for an ASGI server of your choice.
