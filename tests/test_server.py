@@ -458,12 +458,11 @@ def test_tokens_parse_and_generated_token_works() -> None:
         parse_tokens("a=emperor")
     with pytest.raises(ValueError):
         EmbeddedServer(ServerConfig(host="0.0.0.0"))
-    t0 = time.perf_counter()
-    with EmbeddedServer(ServerConfig(history_hours=8)) as srv:
-        started = time.perf_counter() - t0
-        with httpx.Client(base_url=srv.url, timeout=5) as c:
-            assert c.get("/v1/snapshot", headers=_auth(srv.token)).status_code == 200
-    assert started < 5.0  # ~0.4 s measured; the app's budget is 3 s to the first frame
+    # its start time is measured in bench/ (python -m bench startup), not asserted here
+    srv = EmbeddedServer(ServerConfig(history_hours=8))
+    with srv, httpx.Client(base_url=srv.url, timeout=5) as c:
+        assert c.get("/v1/snapshot", headers=_auth(srv.token)).status_code == 200
+        assert c.get("/v1/snapshot").status_code == 401  # the generated token is required
 
 
 def test_the_command_line_defaults_are_the_config_defaults() -> None:
