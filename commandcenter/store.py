@@ -121,7 +121,11 @@ def _case_columns(c: Any) -> tuple[int, int]:
             raise ValueError(f"{name}={value!r} outside {lo}..{hi}")
     for name in _FLOAT_FIELDS:
         value = getattr(c, name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise ValueError(f"{name}={value!r} is not a finite number")
     if not isinstance(c.id, str) or not c.id:
         raise ValueError("the case has no id")
@@ -197,8 +201,14 @@ class Clock:
         return self.server_now + (time.monotonic() - self.at_monotonic) * self.rate
 
 
-class _Interner:
-    """Strings -> small ints for column storage; the list decodes them back."""
+class Interner:
+    """Strings -> small ints for column storage; the list decodes them back.
+
+    Codes never change and are only ever appended, so whoever reads the store's columns
+    (the metric catalogue, the ranking engine, on any thread) decodes them with the very
+    list the store wrote, and one changed case is a few integers to copy, not strings to
+    intern again. "" is a value like any other (callers that attribute treat it as none).
+    """
 
     __slots__ = ("index", "values")
 
@@ -212,6 +222,10 @@ class _Interner:
             i = self.index[value] = len(self.values)
             self.values.append(value)
         return i
+
+    def codes(self, values: Iterable[str]) -> np.ndarray:
+        """Codes of many values (int32, the store's column type)."""
+        return np.fromiter((self.code(v) for v in values), dtype=np.int32)
 
 
 _FLOAT_COLS = (
@@ -288,7 +302,7 @@ class Store:
         self._rating = np.zeros(capacity, dtype=np.int8)
         self._f = {name: np.zeros(capacity, dtype=np.float64) for name in _FLOAT_COLS}
         self._codes = {name: np.zeros(capacity, dtype=np.int32) for name in _CODE_COLS}
-        self._interners = {name: _Interner() for name in _CODE_COLS}
+        self._interners = {name: Interner() for name in _CODE_COLS}
         self.units: dict[str, UnitRecord] = {}
         self.cameras: dict[str, Any] = {}
         self.grids: dict[str, Any] = {}
@@ -517,13 +531,18 @@ class Store:
         rating = np.asarray(bulk.rating, dtype=np.int64)
         refuse(version < 0, "version outside 0..2**63-1")
         refuse((rating < 0) | (rating > 127), "rating outside 0..127")
-        floats = {k: np.asarray(bulk.floats.get(k, np.zeros(n)), dtype=np.float64) for k in _FLOAT_COLS}
+        floats = {
+            k: np.asarray(bulk.floats.get(k, np.zeros(n)), dtype=np.float64) for k in _FLOAT_COLS
+        }
         for name in _FLOAT_FIELDS:
             refuse(~np.isfinite(floats[name]), f"{name} is not a finite number")
         if pd.api.types.infer_dtype(ids, skipna=False) == "string":  # one C pass: all text
             refuse(ids == "", "the case has no id")
         else:
-            refuse(~np.fromiter((type(v) is str and v != "" for v in ids), bool, n), "the case has no id")
+            refuse(
+                ~np.fromiter((type(v) is str and v != "" for v in ids), bool, n),
+                "the case has no id",
+            )
         for mask, why in reasons:
             cs.rejected.extend((0, f"case {cid!r}: {why}") for cid in ids[mask][:1000])
         get = self._row.get
@@ -540,7 +559,9 @@ class Store:
         if len(placed) < k or len(set(rows[newer].tolist())) < int(np.count_nonzero(newer)):
             # the same id twice in one load: the later row wins, as it would in ``apply``
             again = pd.Series(ids).duplicated(keep="last").to_numpy() & ok
-            cs.rejected.extend((0, f"case {cid!r}: a later row has the same id") for cid in ids[again][:1000])
+            cs.rejected.extend(
+                (0, f"case {cid!r}: a later row has the same id") for cid in ids[again][:1000]
+            )
             ok &= ~again
             fresh &= ok
             newer &= ok
@@ -619,6 +640,12 @@ class Store:
     def row_of(self, case_id: str) -> int | None:
         return self._row.get(case_id)
 
+    @property
+    def interners(self) -> dict[str, Interner]:
+        """The interners of the code columns (CODE_COLUMNS): shared, never copied, so an
+        engine that follows the store codes names exactly as the store does."""
+        return self._interners
+
     def record_at(self, row: int) -> Any:
         return self._record(row)
 
@@ -691,6 +718,7 @@ class Store:
             due=f["due_ts"][:n],
             codes={k: v[:n] for k, v in self._codes.items()},
             values={k: it.values for k, it in self._interners.items()},
+            version=self._version[:n],
         )
 
     def to_frame(self) -> pd.DataFrame:
