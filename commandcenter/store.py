@@ -121,11 +121,7 @@ def _case_columns(c: Any) -> tuple[int, int]:
             raise ValueError(f"{name}={value!r} outside {lo}..{hi}")
     for name in _FLOAT_FIELDS:
         value = getattr(c, name)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ValueError(f"{name}={value!r} is not a finite number")
     if not isinstance(c.id, str) or not c.id:
         raise ValueError("the case has no id")
@@ -531,18 +527,13 @@ class Store:
         rating = np.asarray(bulk.rating, dtype=np.int64)
         refuse(version < 0, "version outside 0..2**63-1")
         refuse((rating < 0) | (rating > 127), "rating outside 0..127")
-        floats = {
-            k: np.asarray(bulk.floats.get(k, np.zeros(n)), dtype=np.float64) for k in _FLOAT_COLS
-        }
+        floats = {k: np.asarray(bulk.floats.get(k, np.zeros(n)), dtype=np.float64) for k in _FLOAT_COLS}
         for name in _FLOAT_FIELDS:
             refuse(~np.isfinite(floats[name]), f"{name} is not a finite number")
         if pd.api.types.infer_dtype(ids, skipna=False) == "string":  # one C pass: all text
             refuse(ids == "", "the case has no id")
         else:
-            refuse(
-                ~np.fromiter((type(v) is str and v != "" for v in ids), bool, n),
-                "the case has no id",
-            )
+            refuse(~np.fromiter((type(v) is str and v != "" for v in ids), bool, n), "the case has no id")
         for mask, why in reasons:
             cs.rejected.extend((0, f"case {cid!r}: {why}") for cid in ids[mask][:1000])
         get = self._row.get
@@ -559,9 +550,7 @@ class Store:
         if len(placed) < k or len(set(rows[newer].tolist())) < int(np.count_nonzero(newer)):
             # the same id twice in one load: the later row wins, as it would in ``apply``
             again = pd.Series(ids).duplicated(keep="last").to_numpy() & ok
-            cs.rejected.extend(
-                (0, f"case {cid!r}: a later row has the same id") for cid in ids[again][:1000]
-            )
+            cs.rejected.extend((0, f"case {cid!r}: a later row has the same id") for cid in ids[again][:1000])
             ok &= ~again
             fresh &= ok
             newer &= ok

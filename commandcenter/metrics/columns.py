@@ -42,6 +42,24 @@ class CaseColumns:
     def __len__(self) -> int:
         return len(self.state)
 
+    def copy(self) -> CaseColumns:
+        """Every row, copied (a snapshot handed to another thread)."""
+        return CaseColumns(
+            ids=list(self.ids),
+            state=self.state.copy(),
+            urgency=self.urgency.copy(),
+            rating=self.rating.copy(),
+            created=self.created.copy(),
+            completed=self.completed.copy(),
+            closed=self.closed.copy(),
+            on_site=self.on_site.copy(),
+            extension=self.extension.copy(),
+            due=self.due.copy(),
+            codes={k: v.copy() for k, v in self.codes.items()},
+            values=self.values,
+            version=None if self.version is None else self.version.copy(),
+        )
+
     def take(self, rows: np.ndarray) -> CaseColumns:
         """A copy of some rows, decoded by the same (shared, append-only) value lists: what
         the store hands a consumer on another thread, which then never reads the live

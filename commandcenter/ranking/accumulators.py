@@ -68,9 +68,12 @@ class Acc:
                 else:
                     sums = np.rint(np.bincount(lin[nz], weights=v[nz], minlength=e * s))
                 self.a[m] += sums.astype(np.int64).reshape(e, s)
-        else:
-            m = np.repeat(np.arange(_M), k)
-            np.add.at(self.a, (m, np.tile(ent, _M), np.tile(slot, _M)), values.ravel())
+        else:  # a few cases: sum per touched cell, then one fancy-indexed add
+            cells, inverse = np.unique(ent * s + slot, return_inverse=True)
+            u = len(cells)
+            at = (np.arange(_M)[:, None] * u + inverse[None, :]).ravel()
+            sums = np.bincount(at, weights=values.ravel().astype(np.float64), minlength=_M * u)
+            self.a.reshape(_M, e * s)[:, cells] += np.rint(sums).astype(np.int64).reshape(_M, u)
 
     def sums(self, n_entities: int, slots: np.ndarray | None) -> tuple[np.ndarray, int]:
         """(_M, n_entities) sums over the slots (None: all), and the unattributed count."""

@@ -7,8 +7,10 @@ a change set hands over a few integers per case, never strings to intern again; 
 engine fed frames or records has interners of the same kind of its own.
 
 One engine serves every ranking panel of a console: ``RankingEngine.following(store)``
-copies each change set's rows on the store's thread (the GUI's) and applies them on the
-next read (the insights worker's), so the engine's state is touched by one thread only.
+notes which cases each change set touched; ``collect()``, called on the store's thread
+(the GUI's) right before a read is handed to the insights worker, copies those rows, and
+the read (``table``, ``drill``) applies them on the worker, so the engine's state is
+touched by one thread only and the store's columns by the store's thread only.
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ class RankingEngine:
         self._lock = threading.Lock()
         self._pending: list[tuple[str, CaseColumns]] = []
         self._geography: Any = None
+        self._changed_ids: set[str] = set()
+        self._reload = False
         self._unsubscribe: Callable[[], None] | None = None
         self._adopt(dict(interners) if interners is not None else None)
         self._reset()
@@ -148,7 +152,7 @@ class RankingEngine:
             interners=store.interners,
         )
         engine.store = store
-        engine._on_store_change(None)  # what the store holds already
+        engine._reload = True  # what the store holds already, at the first collect
         engine._unsubscribe = store.subscribe(engine._on_store_change)
         return engine
 
@@ -191,6 +195,8 @@ class RankingEngine:
         self._acc = {level: Acc() for level in LEVELS}
         self._times = {level: SortedTimes() for level in LEVELS}
         self._groups = Groups()
+        self._mutations = getattr(self, "_mutations", 0) + 1
+        self._overdue: tuple[float, int, np.ndarray] | None = None
 
     def _grow(self, need: int) -> None:
         if need <= self._cap:
@@ -237,7 +243,25 @@ class RankingEngine:
     # ---- following a store (changes copied on its thread, applied on the reader's) --------
 
     def _on_store_change(self, changes: Any) -> None:
+        """On the store's thread, at every change set: only note which cases changed (a
+        console with no ranking on screen pays nothing more)."""
+        if changes is None or changes.reset:
+            self._changed_ids.clear()
+            self._reload = True
+        elif not self._reload:
+            self._changed_ids.update(changes.cases_created)
+            self._changed_ids.update(changes.cases_updated)
+            if len(self._changed_ids) > _RECORDS_AT_ONCE:
+                self._changed_ids.clear()
+                self._reload = True  # a bulk load: the columns at once, not row by row
+
+    def collect(self) -> None:
+        """On the store's thread, before handing a read to another thread: copy the rows
+        of the cases changed since the last collect (all of them after a snapshot or a
+        new geography); the next ``table`` or ``drill`` applies them, on its thread."""
         store = self.store
+        if store is None:
+            return
         if store.geography is not self._geography:
             self._geography = store.geography
             mapping = departments_from_geography(store.geography or {})
@@ -249,16 +273,18 @@ class RankingEngine:
                     self.config.repeat_days,
                     mapping,
                 )
-                changes = None  # attribution changed: every case again
+                self._reload = True  # attribution changed: every case again
         cols = store.columns()
-        if changes is None or changes.reset:
-            item = ("load", cols.take(np.arange(len(cols))))
+        if self._reload:
+            self._reload = False
+            self._changed_ids.clear()
+            item = ("load", cols.copy())
             with self._lock:
                 self._pending = [item]
             return
-        ids = dict.fromkeys([*changes.cases_created, *changes.cases_updated])
-        if not ids:
+        if not self._changed_ids:
             return
+        ids, self._changed_ids = self._changed_ids, set()
         rows = np.fromiter((store.row_of(i) for i in ids), dtype=np.int64, count=len(ids))
         with self._lock:
             self._pending.append(("update", cols.take(rows)))
@@ -280,11 +306,12 @@ class RankingEngine:
     def load_columns(self, cols: CaseColumns) -> UpdateResult:
         """Start over from a store's columns (after a snapshot): its codes become the
         engine's, so what follows from the same store needs no decoding."""
-        interners = self.store.interners if self.store is not None else None
-        if interners is not None and self._same_codes(cols.values, interners):
-            self._adopt(dict(interners))
-        else:
-            self._adopt(None)  # another store's: decoded into fresh interners
+        if not self._same_codes(cols.values, self._interners):
+            interners = self.store.interners if self.store is not None else None
+            if interners is not None and self._same_codes(cols.values, interners):
+                self._adopt(dict(interners))  # the store's, renewed by its snapshot
+            else:
+                self._adopt(None)  # another store's: decoded into fresh interners
         self._reset(max(1024, len(cols)))
         return self.update_columns(cols)
 
@@ -542,6 +569,7 @@ class RankingEngine:
         return v
 
     def _take(self, b: CaseColumns, rows: np.ndarray) -> None:
+        self._mutations += 1
         ids = list(b.ids)
         cols, ent = self._derive(b)
         c = self._cols
@@ -754,6 +782,17 @@ class RankingEngine:
             p90=p90,
         ), unattributed
 
+    def _overdue_at(self, now: float) -> np.ndarray:
+        """Every held case overdue at ``now``: once per instant and state, so the four
+        tables of one refresh evaluate the open cases' limits once."""
+        got = self._overdue
+        if got is not None and got[0] == now and got[1] == self._mutations:
+            return got[2]
+        open_rows = np.flatnonzero(self._cols["open"][: self._n])
+        rows = open_rows[self._cases().overdue(self.config.policy, open_rows, now)]
+        self._overdue = (now, self._mutations, rows)
+        return rows
+
     def table(
         self,
         level: str,
@@ -769,8 +808,7 @@ class RankingEngine:
         check_level(level)
         self._catch_up()
         span, prev = window.resolve(now, self.calendar)
-        open_rows = np.flatnonzero(self._cols["open"][: self._n])
-        overdue_rows = open_rows[self._cases().overdue(self.config.policy, open_rows, now)]
+        overdue_rows = self._overdue_at(now)
         t_now, unattributed = self._tally(level, span, now, overdue_rows)
         t_prev = self._tally(level, prev, now, overdue_rows)[0] if prev else None
         return build_table(
