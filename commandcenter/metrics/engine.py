@@ -330,9 +330,11 @@ class MetricEngine:
         self.store = store
         self._calendar = DayCalendar(zone)
         self._last: tuple[tuple[int, int, int, float], Figures] | None = None
-        # Running counts in step with the store: each change set costs its own cases.
+        # Running counts in step with the store: each change set costs its own cases. A
+        # snapshot (or a rebuilt past, in time travel) only marks them stale: the next
+        # read loads them once, however many snapshots came in between.
         self.tally = Tally(store.policy, self._calendar)
-        self.tally.load(store.columns(), by_row=True)
+        self._stale = True
         ref = weakref.WeakMethod(self._on_change)
 
         def relay(cs: Any) -> None:  # a dropped engine stops listening by itself
@@ -346,12 +348,9 @@ class MetricEngine:
 
     def _on_change(self, cs: Any) -> None:
         store = self.store
-        if self.tally.policy is not store.policy:
-            self.tally = Tally(store.policy, self._calendar)
-            self.tally.load(store.columns(), by_row=True)
-            return
-        if cs.reset:
-            self.tally.load(store.columns(), by_row=True)
+        if cs.reset or self.tally.policy is not store.policy:
+            self._stale = True
+        if self._stale:
             return
         ids = dict.fromkeys([*cs.cases_created, *cs.cases_updated])
         if ids:
@@ -360,6 +359,11 @@ class MetricEngine:
 
     def figures(self, now: float | None = None) -> Figures:
         store = self.store
+        if self._stale:
+            self._stale = False
+            self.tally = Tally(store.policy, self._calendar)
+            self.tally.load(store.columns(), by_row=True)
+            self._last = None
         now = float(store.clock.now() if now is None else now)
         key = (store.seq, len(store), self.tally.mutations, now)
         if self._last is not None and self._last[0] == key:
