@@ -57,6 +57,7 @@ class Tally:
         self.calendar = calendar
         self.categories: list[str] = []
         self.mutations = 0  # bumped by every change taken (keys the caches of readers)
+        self._windows: dict[tuple[Window, float], tuple[Span, Any]] = {}
         self._reset(1024)
 
     def _reset(self, capacity: int) -> None:
@@ -273,8 +274,7 @@ class Tally:
     def counts(self, m: Metric, now: float, window: Window | None) -> tuple[int, int] | None:
         """(numerator, n) of a case metric at ``now``, or None when the window is not made
         of whole local days (the columns answer those)."""
-        span = window.resolve(now, self.calendar)[0] if window is not None else None
-        days = self.day_range(span) if span is not None else None
+        span, days = self._window_at(window, now)
         if days is False:
             return None
         num = self._population(m.numerator, now, span, days)
@@ -282,6 +282,22 @@ class Tally:
             return num, num
         den = self._population(m.denominator, now, span, days)
         return num, den
+
+    def _window_at(
+        self, window: Window | None, now: float
+    ) -> tuple[Span | None, tuple[int, int] | bool | None]:
+        """The span of ``window`` at ``now`` and its days, once per (window, instant): the
+        catalogue asks for the same few windows for every metric of a refresh."""
+        if window is None:
+            return None, None
+        key = (window, now)
+        got = self._windows.get(key)
+        if got is None:
+            if len(self._windows) > 64:
+                self._windows.clear()
+            span = window.resolve(now, self.calendar)[0]
+            got = self._windows[key] = (span, self.day_range(span))
+        return got
 
     def _population(
         self, name: str, now: float, span: Span | None, days: tuple[int, int] | bool | None
