@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -47,6 +47,7 @@ from widgets.base import Need, Panel, PanelContext, Setting
 from widgets.i18n import is_chinese, zh_en
 from widgets.insights.common import Job, pen, relay, style_plot
 from widgets.registry import register
+from widgets.table_model import LEFT, RIGHT, Column, TableModel
 
 LEVEL_LABELS: dict[str, tuple[str, str]] = {
     "township": ("乡镇", "Township"),
@@ -85,6 +86,12 @@ HEADER_ZH: dict[str, str] = {
     "repeats": "重复",
     "score": "得分",
 }
+
+# The table's columns as the model shows them (headers, alignment), in COLUMNS' order.
+HEADERS: tuple[Column, ...] = tuple(
+    Column(HEADER_ZH[key], en, LEFT if key == "entity" else RIGHT, key=key)
+    for key, _column, en, _drill in COLUMNS
+)
 
 
 def column_tooltip(column: str) -> str:
@@ -147,8 +154,11 @@ def change_text(change: float) -> str:
     return "="
 
 
-class RankingModel(QAbstractTableModel):
-    """The league table as shown: one row per entity, in the engine's order."""
+class RankingModel(TableModel):
+    """The league table as shown: one row per entity, in the engine's order. A row is
+    its position in ``table`` (a DataFrame, read by column)."""
+
+    COLUMNS = HEADERS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -163,16 +173,16 @@ class RankingModel(QAbstractTableModel):
         self.min_cases = int(table.attrs.get("min_cases", 10)) if len(table) else self.min_cases
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.table)
+    def row_count(self) -> int:
+        return len(self.table)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+    def row_at(self, i: int) -> int:
+        return i
 
     def entity_at(self, row: int) -> str:
         return str(self.table["entity"].iloc[row]) if 0 <= row < len(self.table) else ""
 
-    def text(self, row: int, col: int) -> str:
+    def display(self, row: int, col: int) -> str:
         key, column, _, _ = COLUMNS[col]
         r = self.table.iloc[row]
         ranked = bool(r["ranked"])
@@ -191,18 +201,9 @@ class RankingModel(QAbstractTableModel):
             return "—" if math.isnan(v) else f"{v:.1f}"
         return f"{int(v):,}"
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        if not index.isValid():
-            return None
-        row, col = index.row(), index.column()
+    def cell(self, row: int, col: int, role: int) -> Any:
         key = COLUMNS[col][0]
         ranked = bool(self.table["ranked"].iloc[row])
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.text(row, col)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if key == "entity":
-                return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole:
             if key == "change":
                 c = float(self.table["rank_change"].iloc[row])
@@ -219,11 +220,15 @@ class RankingModel(QAbstractTableModel):
             f = QFont()
             f.setBold(True)
             return f
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(row, key)
         return None
 
-    def tooltip(self, row: int, key: str) -> str:
+    def tooltip(self, row: int, col: int) -> str:
+        return self.cell_tooltip(row, COLUMNS[col][0])
+
+    def header_tooltip(self, section: int) -> str:
+        return column_tooltip(COLUMNS[section][1])
+
+    def cell_tooltip(self, row: int, key: str) -> str:
         zh = is_chinese()
         r = self.table.iloc[row]
         if not bool(r["ranked"]):
@@ -249,16 +254,6 @@ class RankingModel(QAbstractTableModel):
             ]
             return (zh_en("分项得分 ", "parts ")) + ", ".join(parts)
         return zh_en("点击查看这些案件", "Click to select these cases")
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        key, column, en, _ = COLUMNS[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADER_ZH[key] if is_chinese() else en
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return column_tooltip(column)
-        return None
 
 
 @register
