@@ -425,7 +425,10 @@ def main(argv: list[str] | None = None) -> int:
     actor = args.actor or _os_user()
     library = LayoutLibrary()
     from commandcenter.metrics.engine import MetricEngine
+    from commandcenter.ranking import RankingEngine
 
+    # The shared engines, each built once here: panels declare what they require
+    # (Panel.REQUIRES) and never build one of their own.
     ctx = PanelContext(
         store,
         status,
@@ -435,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         alarms=alarms,
         actor=actor,
         metrics=MetricEngine(store),  # one catalogue engine, shared by every panel
+        ranking=RankingEngine.following(store),  # one ranking engine, every league table
     )
     shell = Shell(ctx, library, first_size=first_size, timetravel=timetravel)
     # The layout: --layout, else the last good one, else the role's preset; each failure

@@ -284,13 +284,13 @@ class SlaTiles(QWidget):
         self,
         store: Store,
         parent: QWidget | None = None,
-        metrics: MetricEngine | None = None,
+        *,
+        metrics: MetricEngine,
     ) -> None:
         super().__init__(parent)
         self._store = store
-        # The context's engine when a panel passes it; a bare widget (tests, the overview
-        # of a replayed store) binds the same catalogue to its own store.
-        self.metrics = metrics if metrics is not None else MetricEngine(store)
+        # The context's one catalogue engine (the panels' REQUIRES): never one of its own.
+        self.metrics = metrics
         self.values: dict[str, MetricValue] = {}
         self.red = SlaTile("red")
         self.yellow = SlaTile("yellow")
@@ -748,7 +748,8 @@ class OverviewPanel(QWidget):
         bridge: LiveBridge,
         parent: QWidget | None = None,
         mask: Mask | None = None,
-        metrics: MetricEngine | None = None,
+        *,
+        metrics: MetricEngine,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("overviewPanel")

@@ -38,7 +38,7 @@ from commandcenter.alarms import SOUND_FOR_LEVEL, Alarm, AlarmChange, AlarmEngin
 from commandcenter.hall_time import local
 from commandcenter.sla import format_remaining
 from widgets import theme
-from widgets.base import Panel, PanelContext, Setting
+from widgets.base import Need, Panel, PanelContext, Setting
 from widgets.cases import common, desk
 from widgets.i18n import zh_en
 from widgets.registry import register
@@ -144,6 +144,7 @@ class AlarmsModel(TableModel):
 @register
 class AlarmsPanel(Panel):
     name = "alarms"
+    REQUIRES = (Need.ALARMS,)
     title_zh = "预警告警"
     title_en = "Alarms"
     icon = "⏰"

@@ -81,7 +81,7 @@ from commandcenter.settings import config_dir
 from commandcenter.sla import format_remaining
 from commandcenter.store import ChangeSet, Store
 from widgets import theme
-from widgets.base import Panel, PanelContext, Setting
+from widgets.base import Need, Panel, PanelContext, Setting
 from widgets.cases import common, desk
 from widgets.cases.common import Action
 from widgets.i18n import is_chinese, zh_en
@@ -634,6 +634,7 @@ def stage_label(stage: str) -> str:
 @register
 class CaseQueuePanel(Panel):
     name = "case_queue"
+    REQUIRES = (Need.ALARMS,)
     title_zh = "案件队列"
     title_en = "Case queue"
     icon = "☷"

@@ -7,9 +7,10 @@ the minimum count keep their numbers but are not ranked, and say so. Clicking a 
 selects the cases behind it (clicking a number selects the cases behind that number:
 overdue, closed...), so the map and the case queue follow. CSV and XLSX export.
 
-The panel owns a ``RankingEngine`` that only the insights worker thread touches: change
-sets hand it the new case records, and tables and drills are computed there, so a
-million cases never stall the wall.
+The panel reads the console's one ``RankingEngine`` (``ctx.ranking``, built in main.py and
+shared by every ranking panel; ``REQUIRES``): before each job the panel has the engine
+collect the store's changed rows on the GUI thread, and tables and drills are computed on
+the insights worker, so a million cases never stall the wall.
 """
 
 from __future__ import annotations
@@ -38,18 +39,11 @@ from PySide6.QtWidgets import (
 )
 
 from commandcenter import hall_time
-from commandcenter.ranking import (
-    LAST_7_DAYS,
-    LAST_30_DAYS,
-    LEVELS,
-    RankingEngine,
-    Window,
-    departments_from_geography,
-)
+from commandcenter.ranking import LAST_7_DAYS, LAST_30_DAYS, LEVELS, RankingEngine, Window
 from commandcenter.store import ChangeSet
 from commandcenter.xlsx import write_xlsx
 from widgets import theme
-from widgets.base import Panel, PanelContext, Setting
+from widgets.base import Need, Panel, PanelContext, Setting
 from widgets.i18n import is_chinese, zh_en
 from widgets.insights.common import Job, pen, relay, style_plot
 from widgets.registry import register
@@ -265,6 +259,7 @@ class RankingModel(TableModel):
 @register
 class RankingPanel(Panel):
     name = "ranking"
+    REQUIRES = (Need.RANKING,)
     title_zh = "绩效排名"
     title_en = "Performance ranking"
     icon = "▤"
@@ -304,12 +299,8 @@ class RankingPanel(Panel):
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
-        store = ctx.store
-        self.engine = RankingEngine(
-            store.policy,
-            min_cases=int(self.settings["min_cases"]),
-            category_departments=departments_from_geography(store.geography or {}),
-        )
+        assert ctx.ranking is not None  # REQUIRES: the registry checked it
+        self.engine: RankingEngine = ctx.ranking
         self.table = pd.DataFrame()
         self.now = 0.0
         self.job = Job(self._apply_table)
@@ -368,8 +359,6 @@ class RankingPanel(Panel):
         self.listen(ctx.bridge.changed, self._on_changed)
         self.timer(self.REFRESH_MS, self.recompute)
         self.retranslate()
-        self._pending_frame: pd.DataFrame | None = store.to_frame()
-        self._pending_records: list[Any] = []
         self.recompute()
 
     # ---- computation (worker thread) ---------------------------------------------------
@@ -382,22 +371,18 @@ class RankingPanel(Panel):
         )
 
     def recompute(self) -> None:
-        """Ask the worker for a fresh table (the pending records and frame go with it)."""
+        """Ask the worker for a fresh table (what the store changed goes with it)."""
         self.job.request(self._make_job)
 
     def _make_job(self) -> Any:
-        """On the GUI thread: snapshot what the worker needs, hand over pending input."""
+        """On the GUI thread: the engine copies the store's changed rows, the worker
+        applies them and computes the table."""
         level, window, min_cases = self._query()
         now = float(self.ctx.store.clock.now())
-        frame, self._pending_frame = self._pending_frame, None
-        records, self._pending_records = self._pending_records, []
         engine = self.engine
+        engine.collect()
 
         def run() -> tuple[pd.DataFrame, float]:
-            if frame is not None:
-                engine.load_frame(frame)
-            if records:
-                engine.update(records)
             return engine.table(level, window, now, min_cases=min_cases), now
 
         return run
@@ -405,16 +390,8 @@ class RankingPanel(Panel):
     # ---- live ------------------------------------------------------------------------
 
     def _on_changed(self, cs: ChangeSet) -> None:
-        store = self.ctx.store
-        if cs.reset:
-            self._pending_frame = store.to_frame()
-            self._pending_records = []
-        else:
-            ids = dict.fromkeys([*cs.cases_created, *cs.cases_updated])
-            if not ids:
-                return
-            self._pending_records.extend(c for c in (store.case(i) for i in ids) if c is not None)
-        self.recompute()
+        if cs.reset or cs.cases_created or cs.cases_updated:
+            self.recompute()
 
     def _on_job(self, message: tuple[int, Any, BaseException | None]) -> None:
         self.job.on_done(message)
@@ -547,9 +524,12 @@ class RankingPanel(Panel):
         window = WINDOWS[str(self.settings["window"])][0]
         now = self.now or float(self.ctx.store.clock.now())
         engine = self.engine
-        self.drill_job.request(
-            lambda: lambda: (entity, metric, engine.drill(level, entity, window, now, metric))
-        )
+
+        def make() -> Any:
+            engine.collect()
+            return lambda: (entity, metric, engine.drill(level, entity, window, now, metric))
+
+        self.drill_job.request(make)
 
     def _apply_drill(self, result: tuple[str, str, list[str]]) -> None:
         self.last_drill = result
