@@ -70,7 +70,7 @@ class BriefingPart:
                 w.hide()
             QCoreApplication.processEvents()
             try:
-                return export_briefing(self.ctx.store, list(self.windows), folder)
+                return export_briefing(self.ctx.store, list(self.windows), folder, metrics=self.ctx.metrics)
             finally:
                 for w in hidden:
                     w.show()
