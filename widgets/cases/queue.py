@@ -560,6 +560,12 @@ class CaseQueueView(QTableView):
             CaseQueueModel.STATE: [state_label(s) for s in CaseState],
             CaseQueueModel.LEVEL: [zh_en("黄", "Yellow")],
             CaseQueueModel.COUNTDOWN: [zh_en("超期 23h59m", "overdue 23h59m")],
+            # The longest marker of the hall's daily actions ("○ 核查结案 待发送").
+            CaseQueueModel.OUTBOX: [
+                f"{common.MARKER_GLYPHS[ItemState.PENDING]} {common.action_label(a.value)}"
+                f" {common.item_state_label(ItemState.PENDING)}"
+                for a in (Action.SIGN, Action.ASSIGN, Action.ESCALATE, Action.VERIFY)
+            ],
         }
         model = self.model()
         for col, w in widths.items():
