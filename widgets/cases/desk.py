@@ -89,7 +89,7 @@ def run_action(
 
         dlg = DispatchDialog(ctx, case_id, parent)
         dlg.sent.connect(report)
-        keys = QApplication.focusWidget()
+        keys = QApplication.focusWidget() or parent.window().focusWidget()
         dlg.finished.connect(lambda _r: give_back_focus(keys))
         dlg.open()
         parent.dispatch_dialog = dlg  # type: ignore[attr-defined]
@@ -107,7 +107,9 @@ def run_action(
         if common.refusal_reason(ctx, case, step) is not None:
             outcome = common.perform(ctx, case_id, step, {})  # refused: audited, says why
             break
-        keys = QApplication.focusWidget()
+        # The widget with the keys, else the one the window gives them back to (the
+        # command palette that asked for this action has just closed).
+        keys = QApplication.focusWidget() or parent.window().focusWidget()
         params = common.gather_params(parent, case, step)
         give_back_focus(keys)  # a prompt (reason, hours, rating) took the keyboard
         if params is None:
