@@ -123,6 +123,19 @@ class SourceSink:
         self.geography = geography
         self.mux._merge_geography()
 
+    def history_since(self, now: float) -> float | None:
+        """Where the feed's past should be fetched from (``Recorder.history_since``).
+        Only the primary source's: its ids and seqs are the store's as they come, and its
+        clock is the journal's time axis; other sources' pasts are not fetched."""
+        if self.prefix or not self.clock:
+            return None
+        ask = getattr(self.mux.downstream, "history_since", None)
+        return ask(now) if ask is not None else None
+
+    def history_writer(self) -> Any:
+        """The journal's writer for that past (only after ``history_since`` said when)."""
+        return self.mux.downstream.history_writer()
+
     @property
     def case_count(self) -> int:
         return len(self.owned.cases)
