@@ -206,6 +206,8 @@ def test_a_shift_of_five_cases_by_keys_alone(shift: Shift, qtbot: Any) -> None:
             shift.step("next", "select", lambda: shift.press(Qt.Key.Key_J), "")
         cid = q.current_case_id()
         assert cid and cid not in worked
+        if n:
+            assert f"{cid} · 待签收" in status_text(desk), "j says which case the keys act on"
         assert desk.store.case(cid).state == CaseState.REPORTED
         worked.append(cid)
 

@@ -1187,6 +1187,14 @@ class CaseQueuePanel(Panel):
     def move(self, step: int) -> bool:
         """j/k: the next or previous case; at either end the status line says so."""
         moved = self.view.move(step)
+        case = self.ctx.store.case(self.current_case_id()) if moved else None
+        if case is not None:  # the line says which case the keys now act on
+            state = (
+                self.ctx.outbox.project_state(case.id, case.state)
+                if self.ctx.outbox
+                else case.state
+            )
+            self.say(f"{case.id} · {state_label(state)} · {case.category}")
         if not moved:
             self.say(
                 zh_en("已是最后一件", "Already at the last case")

@@ -216,8 +216,14 @@ class CommandPalette(QDialog):
                 zh_en("不可用：{why}", "Unavailable: {why}").format(why=act.toolTip())
             )
             return
+        # Closed before the action runs, deleted only after: an action may open a prompt
+        # whose own event loop would otherwise delete the palette under this key handler.
+        delete = self.testAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         self.accept()
         act.trigger()
+        if delete:
+            self.deleteLater()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # Arrow keys move the list while the cursor stays in the query field.
