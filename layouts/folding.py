@@ -27,7 +27,7 @@ not on window rectangles:
    1.0, not 1.65 squeezed into a third of the width).
 
 Everything here is plain data, so the rules are tested at every size without a display;
-the shell measures the panels and applies the result (``layouts/shell.py``).
+the shell measures the panels and applies the result (``layouts/shell_windows.py``).
 """
 
 from __future__ import annotations

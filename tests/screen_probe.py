@@ -37,7 +37,7 @@ def main() -> None:
     from layouts.engine import panel_ids
     from layouts.library import PRESET, LayoutLibrary
     from layouts.shell import Shell
-    from widgets.base import PanelContext
+    from widgets.base import hall_context
     from widgets.live import LiveBridge
     from widgets.theme import apply_theme
 
@@ -45,7 +45,7 @@ def main() -> None:
     store, status = Store(), FeedStatus()
     bridge = LiveBridge(store, status)
     user = Path(sys.argv[1])
-    shell = Shell(PanelContext(store, status, bridge), LayoutLibrary(user), interactive=False)
+    shell = Shell(hall_context(store, status, bridge), LayoutLibrary(user), interactive=False)
 
     def pump(seconds: float) -> None:
         end = time.monotonic() + seconds

@@ -36,14 +36,14 @@ from commandcenter.status import FeedStatus
 from commandcenter.store import Store
 from layouts.library import LayoutLibrary
 from layouts.shell import Shell
-from widgets.base import PanelContext
+from widgets.base import PanelContext, hall_context
 from widgets.live import LiveBridge
 from widgets.theme import apply_theme
 apply_theme(app)
 doc = json.loads(open(sys.argv[1], encoding="utf-8").read())
 store, status = Store(), FeedStatus()
 bridge = LiveBridge(store, status)
-shell = Shell(PanelContext(store, status, bridge), LayoutLibrary(*map(__import__("pathlib").Path, sys.argv[2:4])))
+shell = Shell(hall_context(store, status, bridge), LayoutLibrary(*map(__import__("pathlib").Path, sys.argv[2:4])))
 shell.apply_layout(doc)
 for _ in range(20):
     app.processEvents()
