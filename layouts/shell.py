@@ -172,12 +172,13 @@ class Shell(WindowsPart, LibraryPart, CommandsPart, ReplayPart, BriefingPart, QO
         self._panel_ctx = self.panel_context(doc)
         screens = self.screens()
         targets = schema.match_screens(doc["screens"], screen_info(screens))
+        shown, targets = folding.unfold(doc, targets, len(screens))  # no monitor left black
         placements = folding.plan(targets)
-        self._apply_type_scale(doc, placements, screens)
+        self._apply_type_scale(shown, placements, screens)
         for p in placements:
-            entry = doc["screens"][p.host]
+            entry = shown["screens"][p.host]
             win = ScreenWindow(self, p.host, entry, screens[p.monitor])
-            win.guests = [(g, doc["screens"][g]) for g in p.guests]
+            win.guests = [(g, shown["screens"][g]) for g in p.guests]
             self._wire(win)
             self.windows.append(win)
             self._build_window(win)
@@ -300,9 +301,14 @@ class Shell(WindowsPart, LibraryPart, CommandsPart, ReplayPart, BriefingPart, QO
                 out["dock"] = folding.prune(gentry.get("dock"), docked_ids) or {"area": []}
                 out["floating"] = []
         for win in self.windows:
+            if folding.LENT in win.entry:  # part of a screen on a spare monitor: rejoined
+                continue
             entry = screens_out[win.index]
             own = open_ids - {p for p, g in guest_of.items() if g != win.index}
-            entry["dock"] = folding.prune(engine.capture_dock(win.manager), own) or {"area": []}
+            lent = [(engine.capture_dock(w.manager), w.entry) for w in self.windows
+                    if w.entry.get(folding.LENT) == win.index]  # fmt: skip
+            tree = folding.rejoin(engine.capture_dock(win.manager), lent)
+            entry["dock"] = folding.prune(tree, own) or {"area": []}
             entry["kiosk"] = win.kiosk
             entry["floating"] = []
             if win.target_screen in live:  # a monitor unplugged keeps the match it had
@@ -316,7 +322,8 @@ class Shell(WindowsPart, LibraryPart, CommandsPart, ReplayPart, BriefingPart, QO
             origins = {guest_of.get(p) for p in ids}
             owner = origins.pop() if len(origins) == 1 and None not in origins else None
             if owner is None:
-                owner = self.windows[self._owner_of(geo, win)].index
+                home = self.windows[self._owner_of(geo, win)]
+                owner = home.entry.get(folding.LENT, home.index)
             g = self.monitor_origin(owner)
             screens_out[owner]["floating"].append(engine.floating_entry(tree, geo, g))
         placed = set()

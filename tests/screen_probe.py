@@ -34,6 +34,7 @@ def main() -> None:
     app = QApplication([])
     from commandcenter.status import FeedStatus
     from commandcenter.store import Store
+    from layouts.engine import panel_ids
     from layouts.library import PRESET, LayoutLibrary
     from layouts.shell import Shell
     from widgets.base import hall_context
@@ -84,7 +85,12 @@ def main() -> None:
         elif cmd == "file":
             shell.apply_layout(json.loads(Path(arg).read_text(encoding="utf-8")))
         pump(0.3)
-        print("PROBE " + json.dumps(report(), ensure_ascii=False), flush=True)
+        out = report()
+        if cmd == "capture":  # the layout as a save would write it
+            out["captured"] = [
+                sorted(panel_ids(e["dock"])) for e in shell.capture_layout()["screens"]
+            ]
+        print("PROBE " + json.dumps(out, ensure_ascii=False), flush=True)
     shell.close_all()
     bridge.close()
 

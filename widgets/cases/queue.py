@@ -546,6 +546,12 @@ class CaseQueueView(QTableView):
             CaseQueueModel.STATE: [state_label(s) for s in CaseState],
             CaseQueueModel.LEVEL: [zh_en("黄", "Yellow")],
             CaseQueueModel.COUNTDOWN: [zh_en("超期 23h59m", "overdue 23h59m")],
+            # The longest marker of the hall's daily actions ("○ 核查结案 待发送").
+            CaseQueueModel.OUTBOX: [
+                f"{common.MARKER_GLYPHS[ItemState.PENDING]} {common.action_label(a.value)}"
+                f" {common.item_state_label(ItemState.PENDING)}"
+                for a in (Action.SIGN, Action.ASSIGN, Action.ESCALATE, Action.VERIFY)
+            ],
         }
         model = self.model()
         for col, w in widths.items():
@@ -1168,6 +1174,14 @@ class CaseQueuePanel(Panel):
     def move(self, step: int) -> bool:
         """j/k: the next or previous case; at either end the status line says so."""
         moved = self.view.move(step)
+        case = self.ctx.store.case(self.current_case_id()) if moved else None
+        if case is not None:  # the line says which case the keys now act on
+            state = (
+                self.ctx.outbox.project_state(case.id, case.state)
+                if self.ctx.outbox
+                else case.state
+            )
+            self.say(f"{case.id} · {state_label(state)} · {case.category}")
         if not moved:
             self.say(
                 zh_en("已是最后一件", "Already at the last case")
