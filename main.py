@@ -111,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
         "before (replay mode; the oldest journaled moment until the journal reaches back "
         "that far)",
     )
+    ap.add_argument(
+        "--journal-history",
+        type=float,
+        default=3.0,
+        metavar="HOURS",
+        help="at start, fetch up to HOURS of the feed's past into the journal when it holds "
+        "none (or has a gap), so replay can go back at once (default 3, at most 24; 0: off)",
+    )
     _add_mqtt_options(ap)
     ap.add_argument(
         "--briefing",
@@ -207,10 +215,13 @@ def _v1_spec(url: str, token_file: str, ca_file: str) -> Any:
     return SourceSpec("v1", "v1", {k: v for k, v in options.items() if v})
 
 
-def _replay_when_live(shell: Any, store: Any, minutes: float) -> None:
+def _replay_when_live(shell: Any, store: Any, minutes: float, recorder: Any) -> None:
     """--replay-at: enter replay at now - ``minutes`` once the first snapshot is journaled.
-    A fresh journal does not reach that far yet: the oldest moment is shown, and the seek
-    is made again once the feed's clock has passed far enough (``--rate`` speeds it up)."""
+    The feed's past fetched at start (``--journal-history``) normally reaches that far;
+    when it does not (a feed without history, a server started moments ago), the oldest
+    moment is shown, and the seek is made again once the feed's clock has passed far
+    enough (``--rate`` speeds it up). While that past is still being written it waits:
+    a seek then could land in a part of it still to come."""
     from PySide6.QtCore import QTimer
 
     timer = QTimer(shell)
@@ -219,7 +230,9 @@ def _replay_when_live(shell: Any, store: Any, minutes: float) -> None:
 
     def check() -> None:
         tt = shell.timetravel
-        if tt is None or not store.epoch or tt.journal.bounds() is None:
+        if tt is None or not store.epoch or recorder.history_pending:
+            return
+        if tt.journal.bounds() is None:
             return
         if entered[0] and not tt.is_live and tt.last_seek is not None and tt.last_seek.clamped:
             if tt.now() - minutes * 60 < tt.journal.bounds()[0]:
@@ -400,7 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     def _journal_down(reason: str) -> None:
         shell.show_problem(f"历史记录已停止 / journal stopped recording:\n{reason}")
 
-    recorder = Recorder(store, journal, on_failure=_journal_down)
+    recorder = Recorder(
+        store, journal, on_failure=_journal_down, history_s=args.journal_history * 3600.0
+    )
     # What `main.py import` brought in (months of history) is in the live store too, so
     # rankings and trends cover it, not only time travel; a source's snapshot keeps it.
     try:
@@ -545,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_first_frame:
         _report_first_frame(shell.windows[0], store, started)
     if args.replay_at is not None:
-        _replay_when_live(shell, store, args.replay_at)
+        _replay_when_live(shell, store, args.replay_at, recorder)
     if args.quit_after is not None:
         QTimer.singleShot(
             int(args.quit_after * 1000), lambda: _quit(shell, args.screenshot, closing)

@@ -616,6 +616,43 @@ class Store:
         """Rows as a journaled bulk load left them (a checkpoint need not carry them)."""
         return self._in_history[: self._n].copy()
 
+    def history_bulk(self, keep: np.ndarray | None = None) -> BulkCases:
+        """The rows still as an import left them (``history_rows``), and among them only
+        those ``keep`` allows, as columns for ``bulk_load`` into a store rebuilt from a
+        snapshot. Why: a feed's snapshot carries none of a hall's imported months, and
+        rebuilding a million of them record by record took longer than the import; their
+        records are still built only when asked for, from what this store holds now."""
+        rows = np.flatnonzero(self._in_history[: self._n] if keep is None else self._in_history[: self._n] & keep)
+        states = np.array([s.value for s in STATE_ORDER], dtype=object)
+        urgencies = np.array([u.value for u in URGENCY_ORDER], dtype=object)
+        sources = np.array([s.value for s in SOURCE_ORDER], dtype=object)
+        codes = {}
+        for name in _CODE_COLS:
+            values = np.array(self._interners[name].values or [""], dtype=object)
+            codes[name] = values[self._codes[name][rows]]
+        records, lazy = self._records, list(self._lazy)
+
+        def record(i: int) -> Any:
+            row = int(rows[i])
+            rec = records[row]
+            if rec is None:
+                k = bisect.bisect_right(lazy, row, key=lambda b: b[0]) - 1
+                first, index, build = lazy[k]
+                rec = build(int(index[row - first]))
+            return rec
+
+        return BulkCases(
+            ids=np.array([self._ids[r] for r in rows.tolist()], dtype=object),
+            version=self._version[rows].copy(),
+            state=states[self._state[rows]],
+            urgency=urgencies[self._urgency[rows]],
+            source=sources[self._source[rows]],
+            rating=self._rating[rows].astype(np.int64),
+            floats={name: self._f[name][rows].copy() for name in _FLOAT_COLS},
+            codes=codes,
+            record=record,
+        )
+
     def row_of(self, case_id: str) -> int | None:
         return self._row.get(case_id)
 

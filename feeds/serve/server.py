@@ -45,6 +45,7 @@ from commandcenter.domain import Role
 from feeds import protocol as P
 from feeds.net import is_loopback
 from feeds.serve.camera_streams import DemoCameraStreams
+from feeds.serve.history import history_page
 from feeds.serve.hub import Hub, Stored, Subscriber
 from feeds.serve.simulator.county import County
 from feeds.serve.simulator.history_cache import warmed_world
@@ -370,6 +371,14 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
         snap = hub.snapshot(now=svc.world.now, rate=float(config.rate))
         return Response(P.encode(snap), media_type="application/json")
 
+    async def history(request: Request) -> Response:
+        if svc.role_of(request) is None:
+            return _unauthorized()
+        code, body = history_page(
+            hub, dict(request.query_params), svc.world.now, float(config.rate)
+        )
+        return Response(body, code, media_type="application/json")
+
     async def stream(request: Request) -> Response:
         if svc.role_of(request) is None:
             return _unauthorized()
@@ -469,6 +478,7 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
             Route("/v1/geography", geography),
             Route("/v1/snapshot", snapshot),
             Route("/v1/stream", stream),
+            Route("/v1/history", history),
             Route("/v1/cases/{case_id}/actions", actions, methods=["POST"]),
             Route("/v1/cameras/{camera_id}/{size}.mjpg", camera_stream),
         ],
