@@ -345,9 +345,9 @@ def main(argv: list[str] | None = None) -> int:
         from feeds.serve.server import EmbeddedServer, ServerConfig
         from feeds.sources.registry import SourceSpec
 
-        cfg = ServerConfig(
-            seed=args.seed, rate=args.rate, history_hours=args.history_hours, history_cache=True
-        )
+        # the warm-up's last two hours as events: a fresh console can replay them at once
+        cfg = ServerConfig(seed=args.seed, rate=args.rate, history_hours=args.history_hours,
+                           history_tail_hours=min(2.0, args.history_hours), history_cache=True)  # fmt: skip
         if args.cases_per_day:
             cfg.cases_per_day = args.cases_per_day
         server = EmbeddedServer(cfg)
@@ -447,7 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     actor = args.actor or _os_user()
     library = LayoutLibrary()
     from commandcenter.metrics.engine import MetricEngine
+    from commandcenter.ranking import RankingEngine
 
+    # The shared engines, each built once here: panels declare what they require
+    # (Panel.REQUIRES) and never build one of their own.
     ctx = PanelContext(
         store,
         status,
@@ -457,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         alarms=alarms,
         actor=actor,
         metrics=MetricEngine(store),  # one catalogue engine, shared by every panel
+        ranking=RankingEngine.following(store),  # one ranking engine, every league table
     )
     shell = Shell(ctx, library, first_size=first_size, timetravel=timetravel)
     shell.defer_heavy = True  # built after the first live frame, at the latest after 3 s

@@ -136,13 +136,13 @@ def tiled_zoom_step(panel) -> float:
 
 def _panel(app, store):
     from commandcenter.status import FeedStatus
-    from widgets.base import PanelContext
+    from widgets.base import hall_context
     from widgets.live import LiveBridge
     from widgets.map.panel import MapPanel
 
     status = FeedStatus()
     bridge = LiveBridge(store, status)
-    panel = MapPanel(PanelContext(store, status, bridge), {})
+    panel = MapPanel(hall_context(store, status, bridge), {})
     panel.resize(1920, 1080)
     panel.show()
     app.processEvents()

@@ -197,8 +197,14 @@ class Clock:
         return self.server_now + (time.monotonic() - self.at_monotonic) * self.rate
 
 
-class _Interner:
-    """Strings -> small ints for column storage; the list decodes them back."""
+class Interner:
+    """Strings -> small ints for column storage; the list decodes them back.
+
+    Codes never change and are only ever appended, so whoever reads the store's columns
+    (the metric catalogue, the ranking engine, on any thread) decodes them with the very
+    list the store wrote, and one changed case is a few integers to copy, not strings to
+    intern again. "" is a value like any other (callers that attribute treat it as none).
+    """
 
     __slots__ = ("index", "values")
 
@@ -212,6 +218,10 @@ class _Interner:
             i = self.index[value] = len(self.values)
             self.values.append(value)
         return i
+
+    def codes(self, values: Iterable[str]) -> np.ndarray:
+        """Codes of many values (int32, the store's column type)."""
+        return np.fromiter((self.code(v) for v in values), dtype=np.int32)
 
 
 _FLOAT_COLS = (
@@ -288,7 +298,7 @@ class Store:
         self._rating = np.zeros(capacity, dtype=np.int8)
         self._f = {name: np.zeros(capacity, dtype=np.float64) for name in _FLOAT_COLS}
         self._codes = {name: np.zeros(capacity, dtype=np.int32) for name in _CODE_COLS}
-        self._interners = {name: _Interner() for name in _CODE_COLS}
+        self._interners = {name: Interner() for name in _CODE_COLS}
         self.units: dict[str, UnitRecord] = {}
         self.cameras: dict[str, Any] = {}
         self.grids: dict[str, Any] = {}
@@ -656,6 +666,12 @@ class Store:
     def row_of(self, case_id: str) -> int | None:
         return self._row.get(case_id)
 
+    @property
+    def interners(self) -> dict[str, Interner]:
+        """The interners of the code columns (CODE_COLUMNS): shared, never copied, so an
+        engine that follows the store codes names exactly as the store does."""
+        return self._interners
+
     def record_at(self, row: int) -> Any:
         return self._record(row)
 
@@ -728,6 +744,7 @@ class Store:
             due=f["due_ts"][:n],
             codes={k: v[:n] for k, v in self._codes.items()},
             values={k: it.values for k, it in self._interners.items()},
+            version=self._version[:n],
         )
 
     def to_frame(self) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from commandcenter.selection import Selection
 from commandcenter.status import FeedStatus
 from tests.mapdata import filled_store
 from widgets import i18n, registry
-from widgets.base import PanelContext, active_timers
+from widgets.base import active_timers, hall_context
 from widgets.live import LiveBridge
 from widgets.map import tools
 from widgets.theme import apply_theme
@@ -60,7 +60,7 @@ def ctx(qapp: QApplication, demo):
     store, _ = demo
     status = FeedStatus()
     bridge = LiveBridge(store, status)
-    c = PanelContext(store, status, bridge, Selection())
+    c = hall_context(store, status, bridge, Selection())
     yield c
     bridge.close()
 

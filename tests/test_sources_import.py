@@ -591,14 +591,14 @@ def test_ctrl_shift_i_opens_the_sources_dialog_over_the_live_store_and_journal(
     from layouts.shell import Shell
     from tests.test_layout_engine import deep_doc
     from widgets import i18n
-    from widgets.base import PanelContext
+    from widgets.base import hall_context
     from widgets.chrome.sources_dialog import SourcesDialog
     from widgets.live import LiveBridge
 
     store, status = Store(), FeedStatus()
     bridge = LiveBridge(store, status)
     journal = Journal(tmp_path / "journal.sqlite3", journal_codec())
-    shell = Shell(PanelContext(store, status, bridge), LayoutLibrary(tmp_path / "u", tmp_path / "p"),
+    shell = Shell(hall_context(store, status, bridge), LayoutLibrary(tmp_path / "u", tmp_path / "p"),
                   interactive=False, timetravel=TimeTravel(store, journal))  # fmt: skip
     i18n.set_language(qapp, i18n.ENGLISH)
     try:

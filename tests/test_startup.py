@@ -20,7 +20,7 @@ from layouts.library import LayoutLibrary
 from layouts.shell import Shell
 from tests.support import ROOT
 from widgets import registry, theme
-from widgets.base import PanelContext
+from widgets.base import PanelContext, hall_context
 from widgets.live import LiveBridge
 from widgets.registry import PendingPanel
 
@@ -30,7 +30,7 @@ def ctx(qapp: QApplication):
     store = Store()
     status = FeedStatus()
     bridge = LiveBridge(store, status)
-    yield PanelContext(store, status, bridge)
+    yield hall_context(store, status, bridge)  # the engines panels require, as main.py
     bridge.close()
 
 

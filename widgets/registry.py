@@ -11,7 +11,8 @@ console's first frame does not need (start-up budget, docs/architecture.md).
 
 A panel that fails while it is being built also becomes a placeholder (saying so) rather
 than taking the rest of the layout down with it: one broken panel on a wall must not
-blank the other eleven.
+blank the other eleven. So does one whose context lacks an engine it declares in
+``REQUIRES`` (checked before it is built): the placeholder names what is missing.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from widgets.base import Panel, PanelContext, Setting
+from widgets.base import Need, Panel, PanelContext, Setting
 from widgets.i18n import is_chinese, zh_en
 from widgets.theme import current_scale
 
@@ -151,6 +152,14 @@ def create(name: str, ctx: PanelContext, settings: dict[str, Any] | None = None)
     if cls is None:
         log.warning("layout names panel %r, which this version does not have", name)
         return PlaceholderPanel(ctx, missing=name, settings=settings)
+    missing = ctx.missing(cls.REQUIRES)
+    if missing:
+        log.error(
+            "panel %r requires %s, which this context lacks",
+            name,
+            ", ".join(n.value for n in missing),
+        )
+        return PlaceholderPanel(ctx, missing=name, settings=settings, needs=missing)
     try:
         return cls(ctx, settings)
     except Exception as err:
@@ -176,9 +185,11 @@ class PlaceholderPanel(Panel):
         missing: str = "",
         settings: dict[str, Any] | None = None,
         error: str = "",
+        needs: tuple[Need, ...] = (),
     ) -> None:
         self.missing = missing
         self.error = error
+        self.needs = needs  # what the context lacked (the panel type exists)
         self.kept_settings = dict(settings or {})
         super().__init__(ctx)
         layout = QVBoxLayout(self.body)
@@ -194,7 +205,19 @@ class PlaceholderPanel(Panel):
         if not hasattr(self, "message"):
             return
         zh = is_chinese()
-        if self.error:
+        if self.needs:
+            what = (
+                "、".join(n.label() for n in self.needs)
+                if zh
+                else ", ".join(n.label() for n in self.needs)
+            )
+            text = (
+                f"面板“{self.missing}”需要{what}，此屏幕没有：面板未创建。\n布局中的位置和设置已保留。"
+                if zh
+                else f"Panel “{self.missing}” requires {what}, which this screen does not "
+                "have: the panel was not built.\nIts place and settings in the layout are kept."
+            )
+        elif self.error:
             text = (
                 f"面板“{self.missing}”无法创建：{self.error}\n布局中的位置和设置已保留。"
                 if zh

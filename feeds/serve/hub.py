@@ -562,8 +562,10 @@ class Hub:
         return {
             "window_first_seq": self.first_seq,
             "window_events": self.window_events(),
+            "window_max_events": self.ring_size,
             "window_bytes": self.window_bytes,
             "idempotency_keys": self.idempotency_keys(),
+            "idempotency_max_keys": self.idempotency_max_keys,
             "streams": self.subscribers,
             "stream_queue_max": max(self.subscriber_queues(), default=0),
             "slow_consumers_cut": self.slow_consumers_cut,

@@ -21,6 +21,7 @@ import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from feeds.sources.profile import Profile, load_profile
 from feeds.sources.tabular import Mapped, map_table, read_table
 
 EVENT_BATCH = 50_000  # events per apply, for sinks without a bulk load
+_DIGESTS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-digest")
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -101,19 +103,23 @@ def map_file(
     progress: Progress | None = None,
 ) -> MappedFile | None:
     """Read and map one file, write its rejects beside it and count into ``result``;
-    None when it is unreadable or already in ``journal``. The heavy half of an import,
-    which touches neither store nor journal: it may run off the GUI thread."""
-    key = f"import:{_digest(path, prof)}" if journal is not None else ""
+    None when it is unreadable or already in ``journal`` (known once read: the file is
+    hashed while it is read). The heavy half of an import, which touches neither store
+    nor journal: it may run off the GUI thread."""
+    digest: Future[str] | None = None
+    if journal is not None:  # hashed beside the read: hashlib lets go of the GIL
+        digest = _DIGESTS.submit(_digest, path, prof)
+    try:
+        table = read_table(path, prof)
+        key = f"import:{digest.result()}" if digest is not None else ""
+    except (ValueError, OSError) as err:
+        result.problems.append(str(err))
+        result.rejected["unreadable_file"] += 1
+        return None
     if journal is not None and journal.has_history(key):
         result.already_imported.append(path)
         if progress:
             progress(f"{path.name}: already imported", 1, 1)
-        return None
-    try:
-        table = read_table(path, prof)
-    except (ValueError, OSError) as err:
-        result.problems.append(str(err))
-        result.rejected["unreadable_file"] += 1
         return None
     result.problems.extend(f"{path.name}: {p}" for p in table.problems)
     if progress:
