@@ -21,6 +21,7 @@ from layouts.shell import Shell
 from tests.support import ROOT
 from widgets import registry, theme
 from widgets.base import PanelContext, hall_context
+from widgets.insights.common import wait_idle
 from widgets.live import LiveBridge
 from widgets.registry import PendingPanel
 
@@ -83,6 +84,8 @@ def test_a_placeholder_reserves_its_panels_minimum_size(
         assert got.width() >= want.width() and got.height() >= want.height()
         assert got.width() <= want.width() * 1.1 + 10 and got.height() <= want.height() * 1.1 + 10
     finally:
+        wait_idle()  # the insight panels' first job: its answer must not reach a torn panel
+        qapp.processEvents()
         real.teardown()
         pending.teardown()
 
