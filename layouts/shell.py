@@ -122,6 +122,10 @@ class Shell(WindowsPart, LibraryPart, CommandsPart, ReplayPart, BriefingPart, QO
         self.read_only = ""  # why the layout shown must not be saved over (a newer version's)
         self._panels: dict[str, tuple[Panel, ads.CDockWidget]] = {}
         self._settings_in: dict[str, dict[str, Any]] = {}
+        # At start-up (main.py) the heavy panels (registry.DEFERRED) are docked as
+        # placeholders and built by ``build_pending`` once the first live frame is up.
+        self.defer_heavy = False
+        self._pending: list[str] = []
         self._quitting = False
         self._boxes: list[QMessageBox] = []
         # Masking: the context panels get (``panel_context``). A briefing forces its own

@@ -28,6 +28,7 @@ from layouts.schema import LayoutError
 from layouts.screen_window import ScreenWindow
 from widgets import registry, theme
 from widgets.base import Panel
+from widgets.registry import PendingPanel
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class WindowsPart:
     windows: list[ScreenWindow]
     _panels: dict[str, tuple[Panel, ads.CDockWidget]]
     _settings_in: dict[str, dict[str, Any]]
+    _pending: list[str]
+    defer_heavy: bool
     _screens: list[QScreen] | None
 
     def screens(self) -> list[QScreen]:
@@ -95,19 +98,44 @@ class WindowsPart:
 
     def _build_window(self, win: ScreenWindow) -> None:
         """Dock the window's panels: its host screen's tree with the guests' panels as
-        tabs, then folded further into tabs until it fits its monitor."""
+        tabs, then folded further into tabs until it fits its monitor.
+
+        The panels are built and measured before they are docked, and the tree folded
+        with their minimums first: re-docking a built tree reparents (and so repolishes)
+        every panel, which cost a two-screen layout on one monitor ~0.4 s of its start.
+        The measurement once docked (``_fit_window``) still decides; it re-docks only
+        when the docks' title bars or splitter handles change the answer."""
         guests = [e for _i, e in win.guests]
-        tree = folding.fold_screens(win.entry.get("dock"), [e.get("dock") for e in guests])
+        trees = [e.get("dock") for e in guests]
+        tree = folding.fold_screens(win.entry.get("dock"), trees)
+        made: dict[str, ads.CDockWidget] = {}
+        if tree is not None:
+            made = {pid: self._make_dock(win, pid) for pid in engine.panel_ids(tree)}
+            mins = {}
+            for pid, dock in made.items():
+                hint = dock.minimumSizeHint()
+                mins[pid] = (hint.width(), hint.height())
+            tree = self._fitted(win, trees, mins, 4) or tree
         floating = [f for e in (win.entry, *guests) for f in e.get("floating") or []]
         origin = win.target_screen.geometry().topLeft()
         engine.build_dock(
             win.manager,
             tree,
-            lambda pid: self._make_dock(win, pid),
+            lambda pid: made.pop(pid, None) or self._make_dock(win, pid),
             floating=floating,
             origin=(origin.x(), origin.y()),
         )
-        win.tree = self._fit_window(win, tree, [e.get("dock") for e in guests])
+        win.tree = self._fit_window(win, tree, trees)
+
+    def _fitted(
+        self, win: ScreenWindow, guests: list[Any], mins: dict[str, tuple[int, int]], handle: int
+    ) -> dict[str, Any] | None:
+        """The window's tree folded to fit its monitor with the panels' minimum sizes."""
+        rect = win.target_rect()
+        chrome = max(0, win.minimumSizeHint().height() - win.manager.minimumSizeHint().height())
+        room = (rect.width(), rect.height() - chrome)
+        folded = folding.fold_screens(win.entry.get("dock"), guests, mins, room, handle)
+        return folding.fit_tree(folded, mins, room, handle)
 
     def _fit_window(
         self, win: ScreenWindow, tree: dict[str, Any] | None, guests: list[Any]
@@ -134,8 +162,7 @@ class WindowsPart:
         rect = win.target_rect()
         chrome = max(0, win.minimumSizeHint().height() - win.manager.minimumSizeHint().height())
         room = (rect.width(), rect.height() - chrome)
-        folded = folding.fold_screens(win.entry.get("dock"), guests, mins, room, handle)
-        fitted = folding.fit_tree(folded, mins, room, handle)
+        fitted = self._fitted(win, guests, mins, handle)
         if fitted is None or engine.same_tree(fitted, engine.normalise(tree), tolerance=1.0):
             self._squeeze_if_needed(win, room)
             return tree
@@ -208,23 +235,52 @@ class WindowsPart:
     ) -> ads.CDockWidget:
         spec = spec or self._doc["panels"].get(pid) or {"type": pid, "settings": {}}
         settings = dict(spec.get("settings") or {})
-        panel = registry.create(spec["type"], self._panel_ctx, settings)
+        if self.defer_heavy and spec["type"] in registry.DEFERRED:
+            panel: Panel = PendingPanel(self._panel_ctx, missing=spec["type"], settings=settings)
+            self._pending.append(pid)
+        else:
+            panel = registry.create(spec["type"], self._panel_ctx, settings)
         dock = ads.CDockWidget(win.manager, panel.title())
         dock.setObjectName(pid)
-        dock.setWidget(panel, ads.CDockWidget.eInsertMode.ForceNoScrollArea)
         # A splitter must not squash a panel below what its content needs: squashed big
         # numbers draw over their titles and read as nonsense from across the hall.
         dock.setMinimumSizeHintMode(ads.CDockWidget.eMinimumSizeHintMode.MinimumSizeHintFromContent)
         dock.setFeature(ads.CDockWidget.DockWidgetFeature.DockWidgetDeleteOnClose, True)
         lock_dock(dock, win.kiosk)
-        dock.setTabToolTip(panel.title())
         dock.closed.connect(lambda pid=pid: self._on_closed(pid))
+        self._settings_in[pid] = settings
+        self._put(pid, panel, dock)
+        return dock
+
+    def _put(self, pid: str, panel: Panel, dock: ads.CDockWidget) -> None:
+        """``panel`` into ``dock``, titled and answering keys there."""
+        dock.setWidget(panel, ads.CDockWidget.eInsertMode.ForceNoScrollArea)
+        dock.setWindowTitle(panel.title())
+        dock.setTabToolTip(panel.title())
         said = getattr(panel, "said", None)  # panels that answer keys (the case desk)
         if said is not None:
             said.connect(lambda text, error, p=panel: self._say(p, text, error))
         self._panels[pid] = (panel, dock)
-        self._settings_in[pid] = settings
-        return dock
+
+    def build_pending(self) -> None:
+        """Build the panels docked as placeholders at start-up (``defer_heavy``) in their
+        docks; the windows are fitted again only if the built panels need more room."""
+        self.defer_heavy = False
+        pending, self._pending = self._pending, []
+        changed = False
+        for pid in pending:
+            entry = self._panels.get(pid)
+            if entry is None or not isinstance(entry[0], PendingPanel):
+                continue  # closed meanwhile, or the layout was replaced
+            old, dock = entry
+            panel = registry.create(old.missing, self._panel_ctx, self._settings_in.get(pid))
+            self._put(pid, panel, dock)
+            old.teardown()
+            old.deleteLater()
+            changed = True
+        if changed:
+            for win in self.windows:
+                win.tree = self._fit_window(win, win.tree, [e.get("dock") for _i, e in win.guests])
 
     def _on_closed(self, pid: str) -> None:
         """The operator closed a panel: it leaves the layout and releases what it holds."""
@@ -328,6 +384,7 @@ class WindowsPart:
         for panel, _dock in list(self._panels.values()):
             panel.teardown()
         self._panels.clear()
+        self._pending.clear()
         self._settings_in.clear()
         for box in list(self._boxes):
             box.close()
