@@ -26,6 +26,9 @@ from commandcenter.settings import (
 )
 
 log = logging.getLogger("commandcenter")
+# How long after the first snapshot reaches the store the deferred work starts: the frame
+# showing it is painted first (the start-up budget's finish line, bench/startup.py).
+FIRST_FRAME_GRACE_MS = 150
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="after the first live frame, show the county as it was MINUTES_AGO minutes "
         "before (replay mode; the oldest journaled moment until the journal reaches back "
         "that far)",
+    )
+    ap.add_argument(
+        "--journal-history",
+        type=float,
+        default=3.0,
+        metavar="HOURS",
+        help="at start, fetch up to HOURS of the feed's past into the journal when it holds "
+        "none (or has a gap), so replay can go back at once (default 3, at most 24; 0: off)",
     )
     _add_mqtt_options(ap)
     ap.add_argument(
@@ -204,10 +215,13 @@ def _v1_spec(url: str, token_file: str, ca_file: str) -> Any:
     return SourceSpec("v1", "v1", {k: v for k, v in options.items() if v})
 
 
-def _replay_when_live(shell: Any, store: Any, minutes: float) -> None:
+def _replay_when_live(shell: Any, store: Any, minutes: float, recorder: Any) -> None:
     """--replay-at: enter replay at now - ``minutes`` once the first snapshot is journaled.
-    A fresh journal does not reach that far yet: the oldest moment is shown, and the seek
-    is made again once the feed's clock has passed far enough (``--rate`` speeds it up)."""
+    The feed's past fetched at start (``--journal-history``) normally reaches that far;
+    when it does not (a feed without history, a server started moments ago), the oldest
+    moment is shown, and the seek is made again once the feed's clock has passed far
+    enough (``--rate`` speeds it up). While that past is still being written it waits:
+    a seek then could land in a part of it still to come."""
     from PySide6.QtCore import QTimer
 
     timer = QTimer(shell)
@@ -216,7 +230,9 @@ def _replay_when_live(shell: Any, store: Any, minutes: float) -> None:
 
     def check() -> None:
         tt = shell.timetravel
-        if tt is None or not store.epoch or tt.journal.bounds() is None:
+        if tt is None or not store.epoch or recorder.history_pending:
+            return
+        if tt.journal.bounds() is None:
             return
         if entered[0] and not tt.is_live and tt.last_seek is not None and tt.last_seek.clamped:
             if tt.now() - minutes * 60 < tt.journal.bounds()[0]:
@@ -256,6 +272,9 @@ def setup_logging(level: str, redactor: TokenRedactor) -> Path:
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     argv = sys.argv[1:] if argv is None else argv
+    # httpx imports its command-line client when click, rich and pygments are installed:
+    # 0.2 s of start-up for a tool the console never runs (httpx falls back without it).
+    sys.modules.setdefault("httpx._main", None)
     if argv[:1] == ["import"]:  # bulk history import (docs/sources.md), no window
         from feeds.sources.cli import main as import_main
 
@@ -288,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"commandcenter: {err}", file=sys.stderr)
         return 2
 
+    # Start-up allocates several hundred thousand objects that live as long as the app:
+    # collecting over them meanwhile is wasted (~0.1 s). Enabled again after the first
+    # live frame, at the latest after 3 s.
+    gc.disable()
     # Heavy imports after argument parsing, so --help is instant.
     import qasync
     from PySide6.QtCore import QSize, QTimer
@@ -322,9 +345,9 @@ def main(argv: list[str] | None = None) -> int:
         from feeds.serve.server import EmbeddedServer, ServerConfig
         from feeds.sources.registry import SourceSpec
 
-        cfg = ServerConfig(
-            seed=args.seed, rate=args.rate, history_hours=args.history_hours, history_cache=True
-        )
+        # the warm-up's last two hours as events: a fresh console can replay them at once
+        cfg = ServerConfig(seed=args.seed, rate=args.rate, history_hours=args.history_hours,
+                           history_tail_hours=min(2.0, args.history_hours), history_cache=True)  # fmt: skip
         if args.cases_per_day:
             cfg.cases_per_day = args.cases_per_day
         server = EmbeddedServer(cfg)
@@ -352,11 +375,23 @@ def main(argv: list[str] | None = None) -> int:
     def _freeze_snapshot(cs: Any) -> None:
         """After the first snapshot, move its ~100k records out of the collector's reach: a
         full collection over them costs ~100 ms and would land in a live frame
-        (bench/queue.py ``freeze_heap`` measures it; records are replaced, never mutated)."""
+        (bench/queue.py ``freeze_heap`` measures it; records are replaced, never mutated).
+        Both wait until the first live frame is painted: first the heavy panels docked as
+        placeholders (``Shell.defer_heavy``), then the collection."""
         if cs.reset and len(store):  # not an empty start of a CoT or Open311 source
             bridge.changed.disconnect(_freeze_snapshot)
-            gc.collect()
-            gc.freeze()
+            QTimer.singleShot(FIRST_FRAME_GRACE_MS, _after_first_frame)
+
+    def _after_first_frame() -> None:
+        shell.build_pending()
+        gc.collect()
+        gc.freeze()
+        gc.enable()
+
+    def _start_settled() -> None:
+        """No first live frame within 3 s (a feed down): build the rest all the same."""
+        shell.build_pending()
+        gc.enable()
 
     bridge.changed.connect(_freeze_snapshot)
     # Journal and time travel: the feed writes through the Recorder (store + journal), so
@@ -378,7 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     def _journal_down(reason: str) -> None:
         shell.show_problem(f"历史记录已停止 / journal stopped recording:\n{reason}")
 
-    recorder = Recorder(store, journal, on_failure=_journal_down)
+    recorder = Recorder(
+        store, journal, on_failure=_journal_down, history_s=args.journal_history * 3600.0
+    )
     # What `main.py import` brought in (months of history) is in the live store too, so
     # rankings and trends cover it, not only time travel; a source's snapshot keeps it.
     try:
@@ -410,7 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     actor = args.actor or _os_user()
     library = LayoutLibrary()
     from commandcenter.metrics.engine import MetricEngine
+    from commandcenter.ranking import RankingEngine
 
+    # The shared engines, each built once here: panels declare what they require
+    # (Panel.REQUIRES) and never build one of their own.
     ctx = PanelContext(
         store,
         status,
@@ -420,8 +460,11 @@ def main(argv: list[str] | None = None) -> int:
         alarms=alarms,
         actor=actor,
         metrics=MetricEngine(store),  # one catalogue engine, shared by every panel
+        ranking=RankingEngine.following(store),  # one ranking engine, every league table
     )
     shell = Shell(ctx, library, first_size=first_size, timetravel=timetravel)
+    shell.defer_heavy = True  # built after the first live frame, at the latest after 3 s
+    QTimer.singleShot(3000, _start_settled)
     # The layout: --layout, else the last good one, else the role's preset; each failure
     # is reported and the next is tried, so a broken file never keeps the hall dark.
     loaded = library.startup(args.layout)
@@ -477,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
         return 2
+
     def subscribe(text: str) -> str:
         """One more live source while running (the Sources dialog's Subscribe), from its
         --source text."""
@@ -520,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_first_frame:
         _report_first_frame(shell.windows[0], store, started)
     if args.replay_at is not None:
-        _replay_when_live(shell, store, args.replay_at)
+        _replay_when_live(shell, store, args.replay_at, recorder)
     if args.quit_after is not None:
         QTimer.singleShot(
             int(args.quit_after * 1000), lambda: _quit(shell, args.screenshot, closing)
@@ -542,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
         with loop:
             loop.run_until_complete(run())
     finally:
+        gc.enable()
         shell.close_all()
         unsubscribe_feed_back()
         bridge.tick.disconnect(alarms.evaluate)

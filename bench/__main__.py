@@ -29,6 +29,7 @@ SUITES = (
     "video",
     "metrics",
     "journal_masking",
+    "history",
     "soak",
 )
 

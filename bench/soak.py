@@ -18,6 +18,8 @@ server's resume ring fills for hours up to its bound (about 33 MB for 100,000 ev
 measured in one process with the console it hid what the console itself does. The slope is
 a least-squares line over the second half, in MB per simulated hour and, multiplied by 10,
 per wall hour at 10x, which is what the target is checked on.
+SQLite's own heap is sampled beside (``sqlite3_memory_used``): its page caches and
+statements are bounded per connection (docs/reliability.md, "Soak"), so it must stay flat.
 ``--trace`` takes tracemalloc snapshots at the half and at the end and prints what grew.
 
 Run: ``python -m bench soak`` (``--quick``: one simulated hour).
@@ -28,12 +30,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import random
 import sqlite3
 import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +46,7 @@ import httpx
 import numpy as np
 
 from bench.table import Row, print_table
+from feeds.serve.child import ServerProcess
 
 BUSY_MORNING = 1_795_399_200.0  # 2026-11-23 10:00 in Pingding (UTC+8)
 HOURS, QUICK_HOURS = 8.0, 1.0
@@ -58,6 +64,7 @@ class Sample:
     ring_full: bool  # the server's resume ring holds its whole window
     anon_mb: float
     server_mb: float = 0.0  # the server's (its process)
+    sqlite_mb: float = float("nan")  # SQLite's own heap in this process (caches, statements)
 
 
 @dataclass(slots=True)
@@ -97,6 +104,24 @@ def _rss_mb(field: str = "VmRSS", pid: int | str = "self") -> float:
     return 0.0
 
 
+def _sqlite_memory() -> Callable[[], float]:
+    """SQLite's heap in use (``sqlite3_memory_used``: page caches, statements, schemas) of
+    the library the ``sqlite3`` module runs on; NaN where that library is not shared (a
+    static build) and another copy would answer for itself."""
+    name = ctypes.util.find_library("sqlite3")
+    try:
+        lib = ctypes.CDLL(name) if name else None
+    except OSError:
+        lib = None
+    if lib is None:
+        return lambda: float("nan")
+    lib.sqlite3_libversion.restype = ctypes.c_char_p
+    if lib.sqlite3_libversion().decode() != sqlite3.sqlite_version:
+        return lambda: float("nan")
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    return lambda: lib.sqlite3_memory_used() / 2**20
+
+
 def slope_second_half(samples: list[Sample]) -> float:
     """MB per simulated hour: least squares over the samples of the second half."""
     if len(samples) < 4:
@@ -118,56 +143,21 @@ def _slope(tail: list[Sample]) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
-class _Server:
-    """The reference server as a child process on a free loopback port."""
-
-    def __init__(self, work: Path, rate: float, resume_window: int) -> None:
-        import os
-        import socket
-        import subprocess
-        import threading
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.token = "soak-token-0001"
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.resume_window = resume_window
-        self.idempotency_window_s = 3600.0 / rate
-        env = dict(os.environ, CC_FEED_TOKENS=f"{self.token}=duty_officer")
-        args = [
-            sys.executable, "-m", "feeds.serve.server", "--port", str(self.port),
-            "--rate", f"{rate:g}", "--start-ts", f"{BUSY_MORNING:.0f}", "--history-hours", "8",
-            "--state-dir", str(work / "server"), "--resume-window", str(resume_window),
-            # keys expire after one simulated hour here (the default is a wall day, which
-            # an 8-hour soak never reaches): the count at the end shows the window holds
-            "--idempotency-window", f"{self.idempotency_window_s:g}",
-            "--synthetic-outline",
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(
-            args, cwd=Path(__file__).resolve().parent.parent, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        assert self.proc.stdout is not None
-        lines = []
-        for line in self.proc.stdout:
-            lines.append(line)
-            if line.startswith("LISTENING"):
-                break
-        else:
-            raise RuntimeError("feed server did not start:\n" + "".join(lines[-30:]))
-        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except Exception:
-            self.proc.kill()
-            self.proc.wait(10)
+def _start_server(work: Path, rate: float) -> ServerProcess:
+    """The reference server as a child process, busy from 10:00, its state on disk; its
+    resume ring and key cap are its defaults (``ServerConfig``), read back from its health."""
+    args = [
+        "--rate", f"{rate:g}", "--start-ts", f"{BUSY_MORNING:.0f}", "--history-hours", "8",
+        "--state-dir", str(work / "server"),
+        # keys expire after one simulated hour here (the default is a wall day, which
+        # an 8-hour soak never reaches): the count at the end shows the window holds
+        "--idempotency-window", f"{3600.0 / rate:g}",
+        "--synthetic-outline",
+    ]  # fmt: skip
+    return ServerProcess(*args, token="soak-token-0001").start()
 
 
-async def _run_console(srv: _Server, work: Path, res: Result, trace: bool) -> None:
+async def _run_console(srv: ServerProcess, work: Path, res: Result, trace: bool) -> None:
     from commandcenter.actions import Outbox
     from commandcenter.alarms import AlarmEngine
     from commandcenter.audit import AuditLog
@@ -195,6 +185,7 @@ async def _run_console(srv: _Server, work: Path, res: Result, trace: bool) -> No
     alarms = AlarmEngine(store, audit)
     metrics = MetricEngine(store)
     rng = random.Random(7)
+    sqlite_mb = _sqlite_memory()
     if trace:  # from the start: a block freed later must have been seen allocated
         tracemalloc.start(1)
     client.start()
@@ -202,6 +193,9 @@ async def _run_console(srv: _Server, work: Path, res: Result, trace: bool) -> No
     try:
         while store.seq == 0:
             await asyncio.sleep(0.05)
+        bounds = await health()  # the server's own (ServerConfig's defaults): no copy here
+        res.resume_window = int(bounds["window_max_events"])
+        res.key_cap = int(bounds["idempotency_max_keys"])
         t0_sim = store.clock.now()  # the server's clock, as the console projects it
         full = False
         end_sim = t0_sim + res.hours * 3600
@@ -232,10 +226,13 @@ async def _run_console(srv: _Server, work: Path, res: Result, trace: bool) -> No
             res.journal_max = max(res.journal_max, size)
             sim_h = (now_sim - t0_sim) / 3600
             if not full and len(res.samples) % 10 == 0:  # the server's ring, now and then
-                full = (await health())["window_events"] >= srv.resume_window
+                full = (await health())["window_events"] >= res.resume_window
             res.samples.append(
-                Sample(sim_h, _rss_mb(), size, full, _rss_mb("RssAnon"), _rss_mb(pid=srv.proc.pid))
-            )
+                Sample(
+                    sim_h, _rss_mb(), size, full, _rss_mb("RssAnon"), _rss_mb(pid=srv.pid),
+                    sqlite_mb(),
+                )
+            )  # fmt: skip
             if trace and snap_half is None and sim_h >= res.hours / 2:
                 snap_half = tracemalloc.take_snapshot()
             if now_sim >= end_sim:
@@ -276,13 +273,11 @@ def soak(hours: float, rate: float, trace: bool = False) -> Result:
     res = Result(rate=rate, hours=hours)
     with tempfile.TemporaryDirectory(prefix="cc-soak-") as tmp:
         work = Path(tmp)
-        srv = _Server(work, rate, resume_window=100_000)
+        srv = _start_server(work, rate)
         try:
             asyncio.run(_run_console(srv, work, res, trace))
         finally:
-            srv.stop()
-        res.resume_window = srv.resume_window
-        res.key_cap = 50_000  # the server's default --idempotency-max-keys
+            srv.stop(timeout=20)
         # counted in the file once the server is gone
         with contextlib.closing(sqlite3.connect(work / "server" / "feed.sqlite3")) as db:
             res.log_rows = db.execute("SELECT count(*) FROM events").fetchone()[0]
@@ -291,6 +286,10 @@ def soak(hours: float, rate: float, trace: bool = False) -> Result:
 
 
 def rows(res: Result) -> list[Row]:
+    from commandcenter import actions, audit, journal
+
+    kib = {journal.CACHE_KIB, actions.CACHE_KIB, audit.CACHE_KIB}
+    caches = f"{kib.pop()} KiB" if len(kib) == 1 else "bounded"
     per_sim_h = slope_second_half(res.samples)
     at_10x = per_sim_h * 10.0
     start, end = res.samples[0].rss_mb, res.samples[-1].rss_mb
@@ -350,6 +349,13 @@ def rows(res: Result) -> list[Row]:
             ),
         ),
         Row(
+            "soak: SQLite memory start -> end",
+            res.samples[-1].sqlite_mb,
+            "MB",
+            note=f"from {res.samples[0].sqlite_mb:.2f} MB; page caches of {caches} per "
+            "connection (journal writer and reader, outbox, audit log), no bound values kept",
+        ),
+        Row(
             "soak: server RSS start -> end",
             res.samples[-1].server_mb,
             "MB",
@@ -401,10 +407,11 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows(res))
     if args.csv is not None:
         with args.csv.open("w", encoding="utf-8") as fh:
-            fh.write("sim_h,rss_mb,anon_mb,journal_bytes,ring_full\n")
+            fh.write("sim_h,rss_mb,anon_mb,sqlite_mb,server_mb,journal_bytes,ring_full\n")
             for x in res.samples:
                 fh.write(
-                    f"{x.sim_h:.4f},{x.rss_mb:.1f},{x.anon_mb:.1f},{x.journal_bytes},{int(x.ring_full)}\n"
+                    f"{x.sim_h:.4f},{x.rss_mb:.1f},{x.anon_mb:.1f},{x.sqlite_mb:.2f},"
+                    f"{x.server_mb:.1f},{x.journal_bytes},{int(x.ring_full)}\n"
                 )
     if res.growth:
         print("\ngrowth from the half to the end (tracemalloc):")

@@ -43,6 +43,7 @@ from commandcenter import lifecycle
 from commandcenter.domain import CaseState, Role
 
 DAY = 86_400.0
+CACHE_KIB = 256  # SQLite page cache of the outbox's connection
 
 
 class ItemState(StrEnum):
@@ -200,6 +201,9 @@ class Outbox:
         # per minute; the fsync is the price of "nothing lost" (see bench numbers in tests).
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        # a few rows a minute, read back a page at a time: 256 KiB of page cache, not
+        # SQLite's 2 MB per connection (docs/reliability.md, "Soak")
+        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         self._db.executescript(_SCHEMA)
         self.recovered = self._recover()
         self.prune()

@@ -31,6 +31,8 @@ from typing import Any
 from commandcenter import hall_time, lifecycle
 from commandcenter.privacy import Mask
 
+CACHE_KIB = 256  # SQLite page cache of the log's connection
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -161,6 +163,9 @@ class AuditLog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        # a few rows a minute, read back a page at a time: 256 KiB of page cache, not
+        # SQLite's 2 MB per connection (docs/reliability.md, "Soak")
+        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -28,6 +28,11 @@ leaves only when it is removed by its key. ``seek_into`` lays every segment that
 the moment asked over the live state of that moment (imported ids are namespaced per
 source, so the two never collide).
 
+The feed's past (``HistoryWriter``): a console that starts late, or after a gap, gets up
+to a few hours of the feed's log (``GET /v1/history``) written in front of its live rows,
+as a base checkpoint and events, folded in a scratch store, so time travel reaches back at
+once; the Recorder holds its live rows meanwhile, so the journal stays one ordered history.
+
 Bounded: rows older than ``max_age_s`` (feed time) and, when the file outgrows
 ``max_bytes``, the oldest segment between two checkpoints are deleted ("rotated out");
 pruning always cuts at a checkpoint, so the oldest remaining row is replayable.
@@ -50,11 +55,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from commandcenter.native_memory import release_free_heap
 from commandcenter.store import ChangeSet, EventLike, Store
 
 log = logging.getLogger(__name__)
 
 DAY = 86_400.0
+CACHE_KIB = 256  # SQLite page cache per journal connection (bench: seeks and appends unchanged)
 
 
 class JournalCodec(Protocol):
@@ -173,9 +180,21 @@ class Journal:
         self._segments: dict[int, Any] = {}  # decoded history segments, by id
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # Memory held per connection stays small and fixed (docs/reliability.md, "Soak"):
+        # - no statement cache: a cached statement keeps its last bound values, and the
+        #   checkpoint INSERT binds the whole store encoded (megabytes, growing with the
+        #   cases) and an import's segment binds the whole file; without the cache each
+        #   statement is finalized when its cursor goes, its copy with it. Preparing anew
+        #   costs microseconds per statement, a few statements per commit.
+        # - a page cache of CACHE_KIB: the writer appends at the right edge of two B-trees
+        #   and the reader's cache is emptied by each of the writer's commits anyway (WAL),
+        #   so SQLite's default of 2 MB per connection bought nothing measurable.
+        db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, cached_statements=0
+        )
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         return db
 
     # ---- writing -----------------------------------------------------------------------
@@ -252,9 +271,11 @@ class Journal:
 
     def history(self) -> list[tuple[str, float, float, int, int, str]]:
         """(key, first time, last time, cases, events, label) of every imported segment."""
-        return self._read().execute(
-            "SELECT key, t_first, t_last, cases, events, label FROM history ORDER BY id"
-        ).fetchall()
+        return (
+            self._read()
+            .execute("SELECT key, t_first, t_last, cases, events, label FROM history ORDER BY id")
+            .fetchall()
+        )
 
     def remove_history(self, key: str) -> bool:
         """Drop one imported segment (the only way imported history leaves)."""
@@ -297,17 +318,24 @@ class Journal:
 
     def checkpoint(self, store: Store, at: float | None = None) -> None:
         """Save the store's whole state as of the last appended event."""
+        state = self.codec.encode_state(store_state(store))
+        self.checkpoint_encoded(state, store.epoch, store.seq, at)
+
+    def checkpoint_encoded(self, state: bytes, epoch: str, seq: int, at: float | None) -> None:
+        """A state encoded earlier (``codec.encode_state``) as the checkpoint after the last
+        appended event: the Recorder keeps live checkpoints so while a history is written."""
         self.flush()
         if at is not None and at > self._t:
             self._t = at
-        state = self.codec.encode_state(store_state(store))
         self._db.execute(
             "INSERT INTO checkpoints (n, t, epoch, seq, state) VALUES (?, ?, ?, ?, ?)",
-            (self._n, self._t, store.epoch, store.seq, state),
+            (self._n, self._t, epoch, seq, state),
         )
         self._cp_n, self._cp_t = self._n, self._t
+        del state
         if self._over_budget():  # a checkpoint is the store's whole state: megabytes at once
             self.prune()
+        release_free_heap()  # ... freed now: its pages go back rather than stay resident
 
     def _over_budget(self) -> bool:
         """The live events and checkpoints past ``max_bytes`` (three PRAGMAs and one sum:
@@ -381,6 +409,11 @@ class Journal:
             return None
         newest = max(self._t, *firsts, float(hist[1] or 0.0))
         return min(firsts), newest
+
+    def live_until(self) -> float:
+        """The journal time of the last live event or checkpoint (0.0 when none): where a
+        history fetched at start must begin for the journal to have no gap."""
+        return self._t
 
     def count(self) -> int:
         self.flush()
@@ -494,6 +527,86 @@ class _Silenced:
         del self.store._publish  # back to the class's method
 
 
+class HistoryWriter:
+    """Writes a feed's past (``GET /v1/history``: a base state and the events after it)
+    into the journal in front of its live point, so that a console that has just started
+    can travel back at once.
+
+    Why a store of its own: the journal's checkpoints are whole states, and the state of
+    the past is neither the live store's nor anything the feed sends again. The writer
+    folds the past into a scratch store (never the live one: the live state comes from the
+    snapshot that follows) and checkpoints it as the Recorder does the live store, so a
+    seek into the past costs what it costs anywhere in the journal.
+
+    The live start does not wait for it: from ``Recorder.history_writer`` until ``finish``
+    the Recorder applies the live feed to the live store as always but holds its journal
+    rows (checkpoints encoded at once, events as they came) and writes them after the past,
+    so the journal stays one ordered history. Call ``begin`` with the base, ``add`` per
+    page, ``finish`` at the end (always: it lets the held rows go). A journal error stops
+    the writer and the Recorder, as live; a live feed that outruns ``Recorder.HOLD_MAX``
+    events abandons the history (``reason``), never the live rows."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.journal = recorder.journal
+        self.scratch = Store(recorder.store.policy)
+        self.written = 0  # events journaled
+        self.rejected: list[tuple[int, str]] = []  # refused by the scratch store, as live
+
+    @property
+    def ok(self) -> bool:
+        return not self.recorder.failed and self.recorder.history_pending
+
+    @property
+    def reason(self) -> str:
+        """Why the writer stopped taking the past: ``journal`` or ``abandoned``."""
+        return "journal" if self.recorder.failed else "abandoned"
+
+    def begin(self, base: Any) -> bool:
+        """The state the history starts from (snapshot-shaped), as a checkpoint."""
+        if not self.ok:
+            return False
+        cs = self.scratch.reset(base)
+        self.rejected.extend(cs.rejected)
+        try:
+            self.journal.checkpoint(self.scratch, at=float(getattr(base, "now", 0.0) or 0.0))
+        except (sqlite3.Error, OSError) as err:
+            self.recorder._journal_failed(err)
+        return self.ok
+
+    def add(self, events: Sequence[EventLike]) -> bool:
+        """Events after the base, in seq order; the ones the scratch store refuses are
+        left out of the journal (as the Recorder leaves out the live store's refusals)."""
+        if not self.ok:
+            return False
+        fresh = [ev for ev in events if ev.seq > self.scratch.seq]
+        if not fresh:
+            return True
+        cs = self.scratch.apply(fresh)
+        if cs.rejected:
+            self.rejected.extend(cs.rejected)
+            refused = {seq for seq, _ in cs.rejected}
+            fresh = [ev for ev in fresh if ev.seq not in refused]
+        try:
+            self.journal.append(fresh)
+            self.written += len(fresh)
+            if self.journal.checkpoint_due():
+                self.journal.checkpoint(self.scratch)
+        except (sqlite3.Error, OSError) as err:
+            self.recorder._journal_failed(err)
+        return self.ok
+
+    def finish(self) -> None:
+        """Write what is queued, then the live rows held meanwhile; idempotent."""
+        if self.ok:
+            try:
+                self.journal.flush()
+            except (sqlite3.Error, OSError) as err:
+                self.recorder._journal_failed(err)
+        self.recorder.release()
+        self.scratch = Store(self.recorder.store.policy)
+
+
 class Recorder:
     """A feed sink that applies to the live store and journals what was applied.
 
@@ -501,11 +614,30 @@ class Recorder:
     a new epoch) writes a checkpoint at once, so every history segment starts replayable.
     """
 
+    # A history fetched at start reaches back at most this far, and is not asked for when
+    # the journal already reaches the live point within ``HISTORY_MIN_GAP_S``.
+    HISTORY_MAX_S = DAY
+    HISTORY_MIN_GAP_S = 60.0
+    HOLD_MAX = 200_000  # live events held while a history is written, at most
+
     def __init__(
-        self, store: Store, journal: Journal, on_failure: Callable[[str], None] | None = None
+        self,
+        store: Store,
+        journal: Journal,
+        on_failure: Callable[[str], None] | None = None,
+        *,
+        history_s: float = 3 * 3600.0,
     ) -> None:
         self.store = store
         self.journal = journal
+        # How much of the feed's past to fetch into the journal when it has none (a fresh
+        # console) or a gap before the live point (feeds.client, GET /v1/history); 0: none.
+        self.history_s = max(0.0, min(float(history_s), self.HISTORY_MAX_S))
+        # While a history is written: the live journal rows, in order, as ("checkpoint",
+        # state bytes, epoch, seq, at) or ("events", [...]); None when not holding.
+        self._held: list[tuple[Any, ...]] | None = None
+        self._held_events = 0
+        self._held_since_cp = 0
         # The live picture matters more than its history: a journal that fails while the
         # console runs (disk full, the file damaged under us) stops recording, says so once
         # through ``on_failure``, and the store goes on applying the feed.
@@ -531,11 +663,69 @@ class Recorder:
     def seq(self) -> int:
         return self.store.seq
 
+    def history_since(self, now: float) -> float | None:
+        """The feed time the past should be fetched from before a snapshot of feed time
+        ``now`` is applied, or None when the journal already reaches it (or history is off
+        or the journal failed). Never earlier than what the journal holds: no overlap."""
+        if self.failed or self.history_s <= 0 or self._held is not None:
+            return None
+        since = max(now - self.history_s, self.journal.live_until())
+        return since if now - since >= self.HISTORY_MIN_GAP_S else None
+
+    def history_writer(self) -> HistoryWriter:
+        """A writer for the past; the live journal rows are held from now until its
+        ``finish`` (call it before applying the snapshot the history ends at)."""
+        if self._held is None:
+            self._held, self._held_events, self._held_since_cp = [], 0, 0
+        return HistoryWriter(self)
+
+    @property
+    def history_pending(self) -> bool:
+        """A history is being written: the journal does not yet reach the live point, and
+        a replay asked for now could land in a part of the past still to come."""
+        return self._held is not None
+
+    def release(self) -> None:
+        """Write the live rows held while a history was written, in their order."""
+        held, self._held = self._held, None
+        if not held or self.failed:
+            return
+        try:
+            for item in held:
+                if item[0] == "events":
+                    self.journal.append(item[1])
+                else:
+                    self.journal.checkpoint_encoded(item[1], item[2], item[3], item[4])
+            self.journal.flush()
+        except (sqlite3.Error, OSError) as err:
+            self._journal_failed(err)
+
+    def _hold_checkpoint(self, at: float | None = None) -> None:
+        """The live state now, encoded now (it moves on), to be written on release."""
+        assert self._held is not None
+        state = self.journal.codec.encode_state(store_state(self.store))
+        self._held.append(("checkpoint", state, self.store.epoch, self.store.seq, at))
+        self._held_since_cp = self._held_events
+
+    def _hold_events(self, fresh: list[EventLike]) -> None:
+        assert self._held is not None
+        self._held.append(("events", fresh))
+        self._held_events += len(fresh)
+        if self._held_events - self._held_since_cp >= self.journal.checkpoint_every:
+            self._hold_checkpoint()
+        if self._held_events > self.HOLD_MAX:
+            log.warning("history abandoned: %d live events arrived meanwhile", self._held_events)
+            self.release()
+
     def reset(self, snapshot: Any) -> ChangeSet:
         cs = self.store.reset(snapshot)
         if not self.failed:
+            at = float(getattr(snapshot, "now", 0.0) or 0.0)
             try:
-                self.journal.checkpoint(self.store, at=float(getattr(snapshot, "now", 0.0) or 0.0))
+                if self._held is not None:
+                    self._hold_checkpoint(at)
+                else:
+                    self.journal.checkpoint(self.store, at=at)
             except (sqlite3.Error, OSError) as err:
                 self._journal_failed(err)
         return cs
@@ -554,14 +744,19 @@ class Recorder:
             fresh = [ev for ev in fresh if ev.seq not in refused]
         if fresh and not self.failed:
             try:
-                self.journal.append(fresh)
-                if self.journal.checkpoint_due():
-                    self.journal.checkpoint(self.store)
+                if self._held is not None:
+                    self._hold_events(fresh)
+                else:
+                    self.journal.append(fresh)
+                    if self.journal.checkpoint_due():
+                        self.journal.checkpoint(self.store)
             except (sqlite3.Error, OSError) as err:
                 self._journal_failed(err)
         return cs
 
-    def bulk_load(self, bulk: Any, history: Any = None, key: str = "", label: str = "") -> ChangeSet:
+    def bulk_load(
+        self, bulk: Any, history: Any = None, key: str = "", label: str = ""
+    ) -> ChangeSet:
         """Load imported cases into the store and keep ``history`` (their segment) in the
         journal under ``key``; a journal failure stops recording, not the load."""
         kept = False

@@ -37,8 +37,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from commandcenter.domain import FIELD_ASSIGNEE_KINDS
-from commandcenter.store import ChangeSet, EventLike, Store
+from commandcenter.store import BulkCases, ChangeSet, EventLike, Store
 
 CASE_KINDS = frozenset({"case.created", "case.updated"})
 UNIT_KINDS = frozenset({"unit.position", "unit.status"})
@@ -120,6 +122,19 @@ class SourceSink:
     def set_geography(self, geography: dict[str, Any]) -> None:
         self.geography = geography
         self.mux._merge_geography()
+
+    def history_since(self, now: float) -> float | None:
+        """Where the feed's past should be fetched from (``Recorder.history_since``).
+        Only the primary source's: its ids and seqs are the store's as they come, and its
+        clock is the journal's time axis; other sources' pasts are not fetched."""
+        if self.prefix or not self.clock:
+            return None
+        ask = getattr(self.mux.downstream, "history_since", None)
+        return ask(now) if ask is not None else None
+
+    def history_writer(self) -> Any:
+        """The journal's writer for that past (only after ``history_since`` said when)."""
+        return self.mux.downstream.history_writer()
 
     @property
     def case_count(self) -> int:
@@ -291,18 +306,33 @@ class SourceMux:
         new.seq = max(store.seq, snapshot.seq) if not part.prefix else store.seq
         new.epoch = self._epoch()
         kept_extras: dict[str, dict[str, Any]] = {}
+        imported = None
         if old or store.epoch or len(store):  # imported history sits there before any source
-            self._keep_others(new, old)
+            imported = self._keep_others(new, old)
             kept_extras = {k: v for k, v in store.case_extras().items() if k not in old.cases}
         cs = self.downstream.reset(new)
+        if imported is not None and len(imported):
+            # straight into the store: the journal holds these as its history segments
+            store.bulk_load(imported, in_history=True)
         if kept_extras:
             store.restore_extras(kept_extras)
         return cs
 
-    def _keep_others(self, new: _State, old: Owned) -> None:
-        """Put every record the resetting source does not own in front of its new ones."""
+    def _keep_others(self, new: _State, old: Owned) -> BulkCases | None:
+        """Put every record the resetting source does not own in front of its new ones;
+        the imported history, as an import left it, comes back as columns (returned, for
+        a bulk load after the reset): a million records rebuilt one by one on every
+        reconnect would stall the console for as long as the import took."""
         store = self.store
-        cases = [store.record_at(i) for i in range(len(store))]
+        history = store.history_rows()
+        imported = None
+        if history.any():
+            keep = None
+            if old.cases:
+                owned = old.cases
+                keep = np.fromiter((cid not in owned for cid in store.columns().ids), bool, len(store))
+            imported = store.history_bulk(keep)
+        cases = [store.record_at(int(i)) for i in np.flatnonzero(~history)]
         new.cases[:0] = [c for c in cases if c.id not in old.cases]
         units = [u for u in store.units.values() if u.id not in old.units]
         new.units[:0] = [u.status for u in units if u.status is not None]
@@ -311,6 +341,7 @@ class SourceMux:
         new.grids[:0] = [g for g in store.grids.values() if g.id not in old.grids]
         new.kpis[:0] = [k for k in store.kpis.values() if k.name not in old.kpis]
         new.alerts[:0] = [a for a in store.alerts if getattr(a, "id", None) not in old.alerts]
+        return imported
 
     def _epoch(self) -> str:
         """The store's epoch: the one source's, or every source's together."""

@@ -197,8 +197,14 @@ class Clock:
         return self.server_now + (time.monotonic() - self.at_monotonic) * self.rate
 
 
-class _Interner:
-    """Strings -> small ints for column storage; the list decodes them back."""
+class Interner:
+    """Strings -> small ints for column storage; the list decodes them back.
+
+    Codes never change and are only ever appended, so whoever reads the store's columns
+    (the metric catalogue, the ranking engine, on any thread) decodes them with the very
+    list the store wrote, and one changed case is a few integers to copy, not strings to
+    intern again. "" is a value like any other (callers that attribute treat it as none).
+    """
 
     __slots__ = ("index", "values")
 
@@ -212,6 +218,10 @@ class _Interner:
             i = self.index[value] = len(self.values)
             self.values.append(value)
         return i
+
+    def codes(self, values: Iterable[str]) -> np.ndarray:
+        """Codes of many values (int32, the store's column type)."""
+        return np.fromiter((self.code(v) for v in values), dtype=np.int32)
 
 
 _FLOAT_COLS = (
@@ -288,7 +298,7 @@ class Store:
         self._rating = np.zeros(capacity, dtype=np.int8)
         self._f = {name: np.zeros(capacity, dtype=np.float64) for name in _FLOAT_COLS}
         self._codes = {name: np.zeros(capacity, dtype=np.int32) for name in _CODE_COLS}
-        self._interners = {name: _Interner() for name in _CODE_COLS}
+        self._interners = {name: Interner() for name in _CODE_COLS}
         self.units: dict[str, UnitRecord] = {}
         self.cameras: dict[str, Any] = {}
         self.grids: dict[str, Any] = {}
@@ -616,8 +626,51 @@ class Store:
         """Rows as a journaled bulk load left them (a checkpoint need not carry them)."""
         return self._in_history[: self._n].copy()
 
+    def history_bulk(self, keep: np.ndarray | None = None) -> BulkCases:
+        """The rows still as an import left them (``history_rows``), and among them only
+        those ``keep`` allows, as columns for ``bulk_load`` into a store rebuilt from a
+        snapshot. Why: a feed's snapshot carries none of a hall's imported months, and
+        rebuilding a million of them record by record took longer than the import; their
+        records are still built only when asked for, from what this store holds now."""
+        rows = np.flatnonzero(self._in_history[: self._n] if keep is None else self._in_history[: self._n] & keep)
+        states = np.array([s.value for s in STATE_ORDER], dtype=object)
+        urgencies = np.array([u.value for u in URGENCY_ORDER], dtype=object)
+        sources = np.array([s.value for s in SOURCE_ORDER], dtype=object)
+        codes = {}
+        for name in _CODE_COLS:
+            values = np.array(self._interners[name].values or [""], dtype=object)
+            codes[name] = values[self._codes[name][rows]]
+        records, lazy = self._records, list(self._lazy)
+
+        def record(i: int) -> Any:
+            row = int(rows[i])
+            rec = records[row]
+            if rec is None:
+                k = bisect.bisect_right(lazy, row, key=lambda b: b[0]) - 1
+                first, index, build = lazy[k]
+                rec = build(int(index[row - first]))
+            return rec
+
+        return BulkCases(
+            ids=np.array([self._ids[r] for r in rows.tolist()], dtype=object),
+            version=self._version[rows].copy(),
+            state=states[self._state[rows]],
+            urgency=urgencies[self._urgency[rows]],
+            source=sources[self._source[rows]],
+            rating=self._rating[rows].astype(np.int64),
+            floats={name: self._f[name][rows].copy() for name in _FLOAT_COLS},
+            codes=codes,
+            record=record,
+        )
+
     def row_of(self, case_id: str) -> int | None:
         return self._row.get(case_id)
+
+    @property
+    def interners(self) -> dict[str, Interner]:
+        """The interners of the code columns (CODE_COLUMNS): shared, never copied, so an
+        engine that follows the store codes names exactly as the store does."""
+        return self._interners
 
     def record_at(self, row: int) -> Any:
         return self._record(row)
@@ -691,6 +744,7 @@ class Store:
             due=f["due_ts"][:n],
             codes={k: v[:n] for k, v in self._codes.items()},
             values={k: it.values for k, it in self._interners.items()},
+            version=self._version[:n],
         )
 
     def to_frame(self) -> pd.DataFrame:

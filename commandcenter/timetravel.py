@@ -69,12 +69,16 @@ class TimeTravel:
 
     def bounds(self) -> tuple[float, float]:
         """(earliest, latest) time one can seek to: the last ``window_s`` seconds of the
-        live clock, narrowed to what the journal holds."""
+        live clock, narrowed to what the journal holds, and widened to the start of any
+        imported history (months of another system's records are there to be looked at)."""
         now = self.now()
         lo = now - self.window_s
         got = self.journal.bounds()
         if got is not None:
             lo = max(lo, got[0])
+            imported = [float(t_first) for _key, t_first, *_ in self.journal.history()]
+            if imported:
+                lo = min(lo, *imported)
         return lo, now
 
     def state(self) -> TimeTravelState:

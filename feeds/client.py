@@ -61,6 +61,10 @@ class ClientConfig:
     backoff_max: float = 30.0
     max_event_bytes: int = protocol.MAX_EVENT_BYTES
     max_snapshot_bytes: int = 1 << 30  # 1 GiB: ~2M cases; larger is refused while reading
+    # The feed's past fetched into the journal at start (GET /v1/history): how far back is
+    # the sink's to say (``history_since``); these bound what one start may take.
+    max_history_page_bytes: int = 64 << 20  # one page (its base snapshot included)
+    max_history_events: int = 500_000  # all pages together; the rest is left out, counted
     slice_s: float = 0.008  # give the loop back after handling messages for this long
 
     def __repr__(self) -> str:  # the token must never reach a log line
@@ -203,6 +207,7 @@ class FeedClient(FeedLink):
         self._last_id: tuple[str, int] | None = (sink.epoch, sink.seq) if sink.epoch else None
         self._geography_epoch = ""
         self._bad_since_good = False  # a quarantined event explains the next seq gap
+        self._history_task: asyncio.Future[None] | None = None
         if config.base_url.startswith("http://") and not url_is_loopback(config.base_url):
             log.warning("feed %s is plain HTTP: the token travels unencrypted", config.base_url)
 
@@ -219,7 +224,6 @@ class FeedClient(FeedLink):
 
     async def run(self) -> None:
         """Until stopped: connect, follow, back off, repeat."""
-        attempt = 0
         watchdog = asyncio.ensure_future(self._watch_staleness())
         try:
             async with httpx.AsyncClient(
@@ -228,35 +232,52 @@ class FeedClient(FeedLink):
                 verify=self._verify(),
                 timeout=httpx.Timeout(self.config.connect_timeout, read=self.config.dead_after),
             ) as http:
-                while not self._stop.is_set():
-                    try:
-                        if self._need_snapshot:
-                            await self._take_snapshot(http)
-                            attempt = 0
-                        got_data = await self._follow(http)
-                        if got_data:
-                            attempt = 0
-                        # A clean end of stream (server shutting down) is a drop like any other.
-                        raise _FeedError("stream_ended", "the server closed the stream")
-                    except _Resync as why:
-                        self.status.resyncs += 1
-                        log.info("server cannot resume (%s): taking a new snapshot", why)
-                        self._need_snapshot = True
-                        continue
-                    except _FeedError as err:
-                        self._failed(err.cause, err.detail)
-                    except (httpx.HTTPError, OSError, ssl.SSLError) as err:
-                        self._failed(*self._classify(err))
-                    except Exception as err:  # anything else: counted, shown, reconnected
-                        self._crashed(err)
-                    if self._stop.is_set():
-                        break
-                    await back_off(self.status, self._stop, attempt, self.config, self._rng)
-                    attempt += 1
+                try:
+                    await self._connect_loop(http)
+                finally:
+                    await self._end_history()
         finally:
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watchdog
+
+    async def _end_history(self) -> None:
+        """A history still coming when the link ends is cut short (its writer lets the
+        held live rows go); it never outlives the HTTP client it reads from."""
+        task, self._history_task = self._history_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _connect_loop(self, http: httpx.AsyncClient) -> None:
+        """Snapshot when needed, follow the stream, back off after a failure; until stopped."""
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                if self._need_snapshot:
+                    await self._take_snapshot(http)
+                    attempt = 0
+                got_data = await self._follow(http)
+                if got_data:
+                    attempt = 0
+                # A clean end of stream (server shutting down) is a drop like any other.
+                raise _FeedError("stream_ended", "the server closed the stream")
+            except _Resync as why:
+                self.status.resyncs += 1
+                log.info("server cannot resume (%s): taking a new snapshot", why)
+                self._need_snapshot = True
+                continue
+            except _FeedError as err:
+                self._failed(err.cause, err.detail)
+            except (httpx.HTTPError, OSError, ssl.SSLError) as err:
+                self._failed(*self._classify(err))
+            except Exception as err:  # anything else: counted, shown, reconnected
+                self._crashed(err)
+            if self._stop.is_set():
+                break
+            await back_off(self.status, self._stop, attempt, self.config, self._rng)
+            attempt += 1
 
     def _failed(self, cause: str, detail: str) -> None:
         self.status.error(cause, detail)
@@ -284,9 +305,7 @@ class FeedClient(FeedLink):
         if 300 <= response.status_code < 400:
             # Never followed: the token would go wherever the redirect points.
             where = response.headers.get("location", "?")
-            raise _FeedError(
-                "redirect_refused", f"{what}: HTTP {response.status_code} to {where}"
-            )
+            raise _FeedError("redirect_refused", f"{what}: HTTP {response.status_code} to {where}")
         if response.status_code in (401, 403):
             raise _FeedError(f"http_{response.status_code}", f"{what}: the feed refused the token")
         if response.status_code >= 400:
@@ -316,12 +335,20 @@ class FeedClient(FeedLink):
             await self._load_geography(http, snap.epoch)
         for cam in snap.cameras:
             protocol.resolve_stream_urls(cam, self.config.base_url)
-        self._note_rejected(self.sink.reset(snap))
+        history = self._history_wanted(snap)  # asked before the reset: it holds the journal
+        try:
+            self._note_rejected(self.sink.reset(snap))
+        except BaseException:
+            if history is not None:
+                history[1].finish()  # the held journal rows must not wait for a history
+            raise
         self._bad_since_good = False
         self._last_id = (snap.epoch, snap.seq)
         self._need_snapshot = False
         self.status.last_data_at = time.time()
         log.info("snapshot: epoch %s seq %d, %d cases", snap.epoch, snap.seq, len(snap.cases))
+        if history is not None:  # the past comes meanwhile; the live start does not wait
+            self._history_task = asyncio.ensure_future(self._take_history(http, snap, *history))
 
     async def _load_geography(self, http: httpx.AsyncClient, epoch: str) -> None:
         """Area and department names, once per server history. Without them the hall
@@ -339,6 +366,192 @@ class FeedClient(FeedLink):
             return
         self.sink.set_geography(geography)
         self._geography_epoch = epoch
+
+    # ---- history -----------------------------------------------------------------------
+
+    def _history_wanted(self, snap: protocol.Snapshot) -> tuple[float, Any] | None:
+        """(since, writer) when the sink wants the feed's past before ``snap`` (a fresh
+        console, or a gap in its journal); the writer holds the journal's live rows from
+        now on, so it is asked for before the snapshot is applied."""
+        if self._history_task is not None and not self._history_task.done():
+            return None
+        ask = getattr(self.sink, "history_since", None)
+        since = ask(snap.now) if ask is not None else None
+        if since is None:
+            return None
+        return float(since), self.sink.history_writer()  # type: ignore[attr-defined]
+
+    async def _take_history(
+        self, http: httpx.AsyncClient, snap: protocol.Snapshot, since: float, writer: Any
+    ) -> None:
+        """Fetch the feed's past up to ``snap`` and hand it to the sink's history writer,
+        which journals it in front of the live rows; it never reaches the live store (the
+        snapshot did, and the stream goes on meanwhile).
+
+        Whatever goes wrong is counted in ``FeedStatus.errors`` under ``history_*`` and
+        logged; the live link never waits on, nor breaks for, its history. What was
+        written before a failure stays (it is a true past up to where it stops)."""
+        t0 = time.perf_counter()
+        try:
+            written = await self._fetch_history(http, snap, since, writer)
+        except _FeedError as err:
+            self.status.error(err.cause, err.detail)
+            log.warning("no history from the feed (%s): %s", err.cause, err.detail)
+        except (httpx.HTTPError, OSError, ssl.SSLError) as err:
+            cause, detail = self._classify(err)
+            self.status.error(f"history_{cause}", detail)
+            log.warning("no history from the feed (%s): %s", cause, detail)
+        except Exception as err:  # a bug must not end the task unseen
+            self.status.error(f"history_internal_{type(err).__name__}", str(err))
+            log.error("history failed unexpectedly", exc_info=err)
+        else:
+            log.info(
+                "history: %d events since %.0f journaled in %.2f s",
+                written,
+                since,
+                time.perf_counter() - t0,
+            )
+        finally:
+            writer.finish()
+            for seq, reason in writer.rejected:
+                self.status.quarantine("history_rejected_by_store", f"seq {seq}: {reason}")
+            self.status.notify()
+
+    async def _fetch_history(
+        self, http: httpx.AsyncClient, snap: protocol.Snapshot, since: float, writer: Any
+    ) -> int:
+        """Page through ``GET /v1/history`` from ``since`` up to the snapshot's seq."""
+        base_params = {"until_seq": str(snap.seq)}
+        got = await self._history_get(http, {**base_params, "since": repr(since)})
+        if isinstance(got, protocol.HistoryRefusal):
+            avail = got.available
+            if got.error != "outside_history_window" or avail is None:
+                raise _FeedError(f"history_{got.error}", got.reason or "refused")
+            if avail.since >= snap.now:  # a server that has no past yet: nothing to fetch
+                log.info("history: the feed holds no past before %.0f", avail.since)
+                return 0
+            # Asked further back than the server keeps: take what it has (not an error).
+            log.info("history: the feed keeps %.0f s of the %.0f asked", snap.now - avail.since,
+                     snap.now - since)  # fmt: skip
+            got = await self._history_get(http, {**base_params, "since": repr(avail.since)})
+            if isinstance(got, protocol.HistoryRefusal):
+                raise _FeedError(f"history_{got.error}", got.reason or "refused")
+        page = got
+        if page.base is None or page.epoch != snap.epoch or page.base.seq > snap.seq:
+            raise _FeedError(
+                "history_invalid",
+                f"first page: base {'missing' if page.base is None else page.base.seq}, "
+                f"epoch {page.epoch!r} (snapshot {snap.epoch!r} seq {snap.seq})",
+            )
+        for cam in page.base.cameras:
+            protocol.resolve_stream_urls(cam, self.config.base_url)
+        if not writer.begin(page.base):
+            raise _FeedError(f"history_{writer.reason}", "the journal took no history")
+        written = 0
+        limit = self.config.max_history_events
+        while True:
+            events = await self._history_events(page)
+            if not await self._write_history(writer, events):
+                raise _FeedError(f"history_{writer.reason}", f"stopped after {written} events")
+            written += len(events)
+            if page.complete or page.last_seq >= snap.seq:
+                return written
+            if written >= limit:
+                raise _FeedError("history_truncated", f"stopped at {written} events (limit)")
+            await asyncio.sleep(0)  # a page journaled: let the loop paint before the next
+            got = await self._history_get(
+                http, {**base_params, "after": str(page.last_seq), "epoch": snap.epoch}
+            )
+            if isinstance(got, protocol.HistoryRefusal):
+                raise _FeedError(f"history_{got.error}", got.reason or "refused")
+            if got.after != page.last_seq or got.epoch != snap.epoch:
+                raise _FeedError(
+                    "history_invalid", f"page after {got.after}, asked after {page.last_seq}"
+                )
+            page = got
+
+    async def _write_history(self, writer: Any, events: list[protocol.Event]) -> bool:
+        """Hand a page over in slices, giving the loop back between them: the live stream
+        and the screen go on while the past is journaled."""
+        step = self.HISTORY_SLICE
+        for i in range(0, len(events), step):
+            if not writer.add(events[i : i + step]):
+                return False
+            await asyncio.sleep(0)
+        return True
+
+    HISTORY_SLICE = 1000  # events parsed or journaled between two turns of the loop
+
+    async def _history_events(self, page: protocol.HistoryPage) -> list[protocol.Event]:
+        """A page's events, parsed like stream batches a slice at a time (the loop paints
+        in between): bad members quarantined (counted as ``history_<reason>``); a hole
+        nothing explains ends the history (the stream's contract: contiguous seqs)."""
+        limit = self.config.max_history_page_bytes
+        raw = bytes(page.events)
+        try:
+            members = msgspec.json.decode(raw, type=list[msgspec.Raw])
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            members = None  # not an array: parsed whole below, which says why
+        parsed = protocol.Parsed()
+        chunks = [raw] if members is None else [
+            b"[" + b",".join(members[i : i + self.HISTORY_SLICE]) + b"]"
+            for i in range(0, len(members), self.HISTORY_SLICE)
+        ]  # fmt: skip
+        for chunk in chunks:
+            part = protocol.parse_message(chunk, protocol.SSE_BATCH, limit)
+            parsed.events.extend(part.events)
+            parsed.bad.extend(part.bad)
+            parsed.unknown_kinds.extend(part.unknown_kinds)
+            await asyncio.sleep(0)
+        for bad in parsed.bad:
+            self.status.quarantine(f"history_{bad.reason}", bad.detail)
+            log.warning("quarantined history event (%s): %s", bad.reason, bad.detail)
+        for kind in parsed.unknown_kinds:
+            self.status.unknown_kinds[kind] += 1
+        events = parsed.events
+        expected = page.after
+        for ev in events:
+            if ev.seq <= expected or ev.seq > page.last_seq:
+                raise _FeedError("history_invalid", f"seq {ev.seq} out of order after {expected}")
+            expected = ev.seq
+        explained = len(events) + len(parsed.bad) + len(parsed.unknown_kinds)
+        if explained < page.last_seq - page.after:
+            raise _FeedError(
+                "history_gap",
+                f"{explained} events for seqs {page.after + 1}..{page.last_seq}",
+            )
+        for e in events:
+            if e.kind == protocol.CAMERA_UPSERT:
+                protocol.resolve_stream_urls(e.data, self.config.base_url)
+        return events
+
+    async def _history_get(
+        self, http: httpx.AsyncClient, params: dict[str, str]
+    ) -> protocol.HistoryPage | protocol.HistoryRefusal:
+        """One history answer, read within ``max_history_page_bytes``; a refusal (409,
+        416) is returned for the caller to read its reason and range."""
+        limit = self.config.max_history_page_bytes
+        async with http.stream("GET", "/v1/history", params=params) as response:
+            refused = response.status_code in (409, 416)
+            if not refused:
+                try:
+                    self._check_response(response, "history")
+                except _FeedError as err:
+                    raise _FeedError(f"history_{err.cause}", err.detail) from None
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise _FeedError("history_oversized", f"a page of more than {limit} bytes")
+        try:
+            if refused:
+                return protocol.decode_history_refusal(bytes(body))
+            page = protocol.decode_history_page(bytes(body))
+        except (msgspec.DecodeError, msgspec.ValidationError) as err:
+            raise _FeedError("history_invalid", f"HTTP {response.status_code}: {err}") from err
+        if page.v != protocol.PROTOCOL_VERSION:
+            raise _FeedError("history_unsupported_version", f"history v={page.v}")
+        return page
 
     # ---- stream ------------------------------------------------------------------------
 

@@ -237,6 +237,42 @@ class Snapshot(msgspec.Struct):
     alerts: list[Alert] = []
 
 
+class HistoryRange(msgspec.Struct):
+    """What ``GET /v1/history`` can answer from: a base at ``first_seq`` (feed time
+    ``since``) and every event after it up to ``last_seq``."""
+
+    first_seq: Seq
+    last_seq: Seq
+    since: Time
+    until: Time
+
+
+class HistoryPage(msgspec.Struct):
+    """GET /v1/history: a base state (first page only) and the events after ``after``.
+
+    ``events`` is kept raw: it is parsed like a stream batch (``parse_message(raw,
+    "batch")``), so one bad member is quarantined and its neighbours still come."""
+
+    v: Count
+    epoch: str
+    after: Seq
+    last_seq: Seq
+    until_seq: Seq
+    complete: bool
+    available: HistoryRange
+    base: Snapshot | None = None
+    events: msgspec.Raw = msgspec.Raw(b"[]")
+
+
+class HistoryRefusal(msgspec.Struct):
+    """A 4xx answer of GET /v1/history: ``error`` names why, ``available`` what exists."""
+
+    error: str
+    reason: str = ""
+    available: HistoryRange | None = None
+    epoch: str = ""
+
+
 class ActionRequest(msgspec.Struct):
     """POST /v1/cases/{id}/actions; the Idempotency-Key header makes a retry safe."""
 
@@ -383,6 +419,16 @@ def encode(obj: Any) -> bytes:
 def decode_snapshot(raw: bytes) -> Snapshot:
     """Raises msgspec.DecodeError/ValidationError: a bad snapshot is not partially usable."""
     return msgspec.json.decode(raw, type=Snapshot)
+
+
+def decode_history_page(raw: bytes) -> HistoryPage:
+    """Raises msgspec.DecodeError/ValidationError: a page that does not decode is refused
+    whole (its events are parsed apart, from ``events``)."""
+    return msgspec.json.decode(raw, type=HistoryPage)
+
+
+def decode_history_refusal(raw: bytes) -> HistoryRefusal:
+    return msgspec.json.decode(raw, type=HistoryRefusal)
 
 
 def decode_heartbeat(raw: bytes | str) -> Heartbeat:

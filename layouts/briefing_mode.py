@@ -46,7 +46,8 @@ from widgets import registry, theme
 from widgets.chrome.briefing import BlankCover, BriefingBar
 
 if TYPE_CHECKING:
-    from layouts.shell import ScreenWindow, Shell
+    from layouts.screen_window import ScreenWindow
+    from layouts.shell import Shell
 
 log = logging.getLogger(__name__)
 

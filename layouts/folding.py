@@ -10,9 +10,14 @@ not on window rectangles:
    them. The first screen of a group is the host: it gets the monitor's window. The
    others (guests, only when fewer monitors than screens are attached) are folded into
    it: ``fold_screens`` adds their panels as tabs of the host's last area, so every
-   panel of every screen is still one click away. Monitors beyond the layout's screens
-   get no window (a second window showing the same panels twice would only confuse who
-   acts where).
+   panel of every screen is still one click away.
+   Monitors beyond the layout's screens are not left black: ``unfold`` lends each spare
+   monitor a part of the busiest screen (the one with the most panels): the trailing
+   children of its top split (by weight, about half), or the tabs after the current one
+   when the screen is one tabbed area. A panel is still shown once (a second window with
+   the same panels would confuse who acts where). The lent part is not a screen of the
+   layout: ``rejoin`` puts it back where it came from when the arrangement is captured,
+   so saving on three monitors does not turn a two-screen layout into a three-screen one.
 2. ``fit_tree`` then makes the tree fit the monitor's available size: while the sum of
    the panels' minimum widths (or heights) is larger than the room, the deepest split of
    that orientation becomes one tabbed area. Tabs need the widest tab's width, a split the
@@ -22,7 +27,7 @@ not on window rectangles:
    1.0, not 1.65 squeezed into a third of the width).
 
 Everything here is plain data, so the rules are tested at every size without a display;
-the shell measures the panels and applies the result (``layouts/shell.py``).
+the shell measures the panels and applies the result (``layouts/shell_windows.py``).
 """
 
 from __future__ import annotations
@@ -218,3 +223,113 @@ def made_for(entry: Mapping[str, Any]) -> Size | None:
     if isinstance(geo, list) and len(geo) == 4:
         return int(geo[2]), int(geo[3])
     return None
+
+
+# ---- spare monitors ----------------------------------------------------------------------
+
+LENT = "lent_from"  # key of a lent screen entry: the index of the screen it was taken from
+
+
+def _count(entry: Mapping[str, Any]) -> int:
+    return len(panel_ids(normalise(entry["dock"]) if entry.get("dock") else None))
+
+
+def _halve(tree: Node) -> tuple[Node, Node, str, list[float]] | None:
+    """(kept, lent, how, [lead weight, tail weight]) of a tree of two panels or more: a
+    split is cut where its children's weight is about halved (one child at least on each
+    side) and the side with its largest child stays (``how`` is the orientation, with a
+    leading "-" when the lead was lent); one tabbed area keeps its current tab and the
+    tabs before it (``how`` is "tabs")."""
+    if "area" in tree:
+        ids = list(tree["area"])
+        if len(ids) < 2:
+            return None
+        cut = max(1, min(len(ids) - 1, ids.index(tree.get("current", ids[0])) + 1))
+        kept = {"area": ids[:cut], "current": tree.get("current", ids[0])}
+        return normalise(kept) or kept, {"area": ids[cut:]}, "tabs", [cut, len(ids) - cut]
+    kids, sizes = tree["children"], _sizes(tree)
+    total = sum(sizes) or 1.0
+    cut, acc = 1, sizes[0]
+    while cut < len(kids) - 1 and acc + sizes[cut] / 2 <= total / 2:
+        acc += sizes[cut]
+        cut += 1
+    lead = {"split": tree["split"], "sizes": sizes[:cut], "children": kids[:cut]}
+    tail = {"split": tree["split"], "sizes": sizes[cut:], "children": kids[cut:]}
+    if max(range(len(sizes)), key=lambda i: (sizes[i], -i)) >= cut:
+        # The main panel (the largest) is in the tail: it stays, the lead is lent.
+        return (
+            normalise(tail) or tail,
+            normalise(lead) or lead,
+            "-" + tree["split"],
+            [acc, total - acc],
+        )
+    return normalise(lead) or lead, normalise(tail) or tail, tree["split"], [acc, total - acc]
+
+
+def unfold(doc: Mapping[str, Any], targets: Sequence[int], monitors: int) -> tuple[dict, list[int]]:
+    """``doc`` and its screens' monitors with every monitor no screen was given lent a
+    part of the busiest screen (``_halve``), as long as some screen has two panels or
+    more. The lent entries are appended, marked with ``LENT`` and given the spare
+    monitor's index; the screen they came from keeps the rest. Without a spare monitor
+    (or when screens were folded together: there is no room to spare) ``doc`` is
+    returned as it is."""
+    out = copy.deepcopy(dict(doc))
+    targets = list(targets)
+    spare = [m for m in range(monitors) if m not in set(targets)]
+    if len(set(targets)) < len(targets):
+        return out, targets
+    screens = out["screens"]
+    for monitor in spare:
+        busiest = max(range(len(screens)), key=lambda i: (_count(screens[i]), -i))
+        tree = normalise(screens[busiest]["dock"]) if screens[busiest].get("dock") else None
+        halves = _halve(tree) if tree else None
+        if halves is None:
+            break
+        kept, lent, orient, weights = halves
+        source = screens[busiest]
+        source["dock"] = kept
+        entry = {
+            **{k: copy.deepcopy(v) for k, v in source.items() if k not in ("dock", "floating")},
+            "match": {"index": monitor},
+            "dock": lent,
+            "floating": [],
+            LENT: source.get(LENT, busiest),  # the layout's screen, however often halved
+            "lent_parent": busiest,  # the entry it was taken from (a lent part may be halved)
+            "lent_index": len(screens),
+            "lent_split": orient,
+            "lent_weights": weights,
+        }
+        screens.append(entry)
+        targets.append(monitor)
+    return out, targets
+
+
+def rejoin(own: Node | None, parts: Sequence[tuple[Node | None, Mapping[str, Any]]]) -> Node | None:
+    """A screen's captured tree with the parts lent to spare monitors put back as they
+    were taken (``unfold``), the last lent first: after the tree it was taken from in its
+    split, or as more tabs of its area. ``parts`` are (captured tree, lent entry)."""
+    if not parts:
+        return normalise(own) if own else None
+    origin = int(parts[0][1][LENT])
+    trees: dict[int, Node | None] = {origin: normalise(own) if own else None}
+    for part, entry in parts:
+        trees[int(entry["lent_index"])] = normalise(part) if part else None
+    for _part, entry in sorted(parts, key=lambda p: -int(p[1]["lent_index"])):
+        parent = int(entry["lent_parent"])
+        tree, part = trees.get(parent), trees.pop(int(entry["lent_index"]))
+        if part is None:
+            continue
+        if tree is None:
+            trees[parent] = part
+        elif entry.get("lent_split") == "tabs" and "area" in tree and "area" in part:
+            trees[parent] = {"area": tree["area"] + part["area"], "current": tree.get("current")}
+        else:
+            weights = list(entry.get("lent_weights") or [1.0, 1.0])
+            split = str(entry.get("lent_split"))
+            before = split.startswith("-")  # the lent part was the split's lead
+            split = split.lstrip("-")
+            split = split if split in ("horizontal", "vertical") else "horizontal"
+            kids = [part, tree] if before else [tree, part]
+            joined = {"split": split, "sizes": weights, "children": kids}
+            trees[parent] = normalise(joined)
+    return trees.get(origin)

@@ -28,7 +28,7 @@ from commandcenter.status import FeedStatus, LinkState
 from commandcenter.store import Store
 from feeds import protocol as P
 from widgets import i18n, registry
-from widgets.base import PanelContext
+from widgets.base import PanelContext, hall_context
 from widgets.live import LiveBridge
 from widgets.preview import TOWNSHIPS, synthetic_case
 from widgets.theme import apply_theme
@@ -186,7 +186,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     store, status = county()
     bridge = LiveBridge(store, status)
-    ctx = PanelContext(store, status, bridge)
+    ctx = hall_context(store, status, bridge)
     names = [*registry.names(), "river_gauges"]  # no such panel: the placeholder
     for lang in ("zh_CN", "en"):
         i18n.set_language(app, lang)

@@ -34,9 +34,10 @@ def main() -> None:
     app = QApplication([])
     from commandcenter.status import FeedStatus
     from commandcenter.store import Store
+    from layouts.engine import panel_ids
     from layouts.library import PRESET, LayoutLibrary
     from layouts.shell import Shell
-    from widgets.base import PanelContext
+    from widgets.base import hall_context
     from widgets.live import LiveBridge
     from widgets.theme import apply_theme
 
@@ -44,7 +45,7 @@ def main() -> None:
     store, status = Store(), FeedStatus()
     bridge = LiveBridge(store, status)
     user = Path(sys.argv[1])
-    shell = Shell(PanelContext(store, status, bridge), LayoutLibrary(user), interactive=False)
+    shell = Shell(hall_context(store, status, bridge), LayoutLibrary(user), interactive=False)
 
     def pump(seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -84,7 +85,12 @@ def main() -> None:
         elif cmd == "file":
             shell.apply_layout(json.loads(Path(arg).read_text(encoding="utf-8")))
         pump(0.3)
-        print("PROBE " + json.dumps(report(), ensure_ascii=False), flush=True)
+        out = report()
+        if cmd == "capture":  # the layout as a save would write it
+            out["captured"] = [
+                sorted(panel_ids(e["dock"])) for e in shell.capture_layout()["screens"]
+            ]
+        print("PROBE " + json.dumps(out, ensure_ascii=False), flush=True)
     shell.close_all()
     bridge.close()
 

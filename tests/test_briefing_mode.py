@@ -30,7 +30,7 @@ from layouts.library import LayoutLibrary
 from layouts.shell import Shell
 from tests.demo_county import demo_store
 from widgets import i18n
-from widgets.base import PanelContext
+from widgets.base import hall_context
 from widgets.chrome.briefing import BlankCover
 from widgets.live import LiveBridge
 from widgets.theme import apply_theme
@@ -102,7 +102,7 @@ def shell(qapp: QApplication, store: Store, tmp_path: Path) -> Iterator[Shell]:
     status = FeedStatus()
     bridge = LiveBridge(store, status)
     lib = LayoutLibrary(tmp_path / "user", PRESETS)
-    sh = Shell(PanelContext(store, status, bridge), lib, interactive=False)
+    sh = Shell(hall_context(store, status, bridge), lib, interactive=False)
     yield sh
     sh.close_all()
     bridge.close()

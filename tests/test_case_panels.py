@@ -33,7 +33,7 @@ from feeds import protocol as P
 from feeds.actions import ActionSender
 from tests.support import BUSY_MORNING, ServerProcess
 from widgets import i18n, registry, theme
-from widgets.base import PanelContext
+from widgets.base import PanelContext, hall_context
 from widgets.cases import common
 from widgets.cases.queue import TABS, CaseQueueModel, CaseQueuePanel
 from widgets.live import LiveBridge
@@ -84,7 +84,7 @@ class Desk:
         self.audit = AuditLog(tmp / "audit.sqlite3")
         self.outbox = Outbox(tmp / "outbox.sqlite3", audit=self.audit)
         self.alarms = AlarmEngine(self.store, self.audit)
-        self.ctx = PanelContext(
+        self.ctx = hall_context(
             self.store, self.status, self.bridge, Selection(), Role.DUTY_OFFICER,
             outbox=self.outbox, audit=self.audit, alarms=self.alarms, actor="值班员王五",
         )  # fmt: skip
@@ -329,7 +329,6 @@ def test_action_buttons_reflow_to_stay_in_a_narrow_dock(qtbot) -> None:
     from commandcenter.status import FeedStatus
     from tests.demo_county import demo_store
     from widgets import i18n, registry
-    from widgets.base import PanelContext
     from widgets.live import LiveBridge
 
     app = QApplication.instance()

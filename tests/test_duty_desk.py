@@ -30,7 +30,7 @@ from layouts.shell import Shell
 from tests.demo_county import demo_store
 from tests.test_queue import OPEN, in_duty
 from widgets import i18n, registry, theme
-from widgets.base import PanelContext
+from widgets.base import hall_context
 from widgets.cases import common
 from widgets.cases.alarms import AlarmsPanel
 from widgets.cases.detail import CaseDetailPanel
@@ -50,7 +50,7 @@ class Desk:
         self.audit = AuditLog(tmp / "audit.sqlite3")
         self.outbox = Outbox(tmp / "outbox.sqlite3", audit=self.audit)
         self.alarms = AlarmEngine(self.store, self.audit)
-        self.ctx = PanelContext(
+        self.ctx = hall_context(
             self.store, self.status, self.bridge, role=role, outbox=self.outbox,
             audit=self.audit, alarms=self.alarms, actor="值班员王五",
         )  # fmt: skip

@@ -21,7 +21,7 @@ from commandcenter.status import FeedStatus
 from layouts.library import LayoutLibrary
 from layouts.shell import Shell
 from tests.demo_county import demo_store
-from widgets.base import PanelContext
+from widgets.base import hall_context
 from widgets.live import LiveBridge
 
 pytestmark = pytest.mark.slow
@@ -101,7 +101,7 @@ def shell(qapp: QApplication):
     case_id = _poison(store)
     status = FeedStatus()
     bridge = LiveBridge(store, status)
-    ctx = PanelContext(store, status, bridge)
+    ctx = hall_context(store, status, bridge)
     sh = Shell(ctx, LayoutLibrary(), interactive=False, first_size=None)
     yield sh, ctx, case_id
     sh.close_all()

@@ -31,7 +31,7 @@ from layouts import roles
 from layouts.schema import panels_in, parse
 from tests.demo_county import demo_store
 from widgets import i18n, registry, theme
-from widgets.base import PanelContext
+from widgets.base import PanelContext, hall_context
 from widgets.insights.common import wait_idle
 from widgets.insights.grids import PATROL_NORM, GridStatsPanel
 from widgets.insights.ranking import COLUMNS, RankingPanel
@@ -56,7 +56,7 @@ def ctx(qapp: QApplication, county: Store) -> Iterator[PanelContext]:
     st.last_data_at = time.time()
     st.set_state(LinkState.LIVE)
     bridge = LiveBridge(county, st)
-    yield PanelContext(county, st, bridge, Selection(), Role.LEADER)
+    yield hall_context(county, st, bridge, Selection(), Role.LEADER)
     bridge.close()
     bridge.deleteLater()
 
@@ -159,7 +159,7 @@ def test_ranking_table_drill_and_exports(
 
 def test_ranking_follows_new_cases(ctx: PanelContext, qtbot: Any) -> None:
     store = demo_store(hours=2)
-    ctx2 = PanelContext(store, ctx.status, LiveBridge(store, ctx.status), Selection(), Role.LEADER)
+    ctx2 = hall_context(store, ctx.status, LiveBridge(store, ctx.status), Selection(), Role.LEADER)
     p = show(registry.create("ranking", ctx2, {"level": "township", "window": "today"}), qtbot)
     before = int(p.table["received"].sum())
     case = store.newest_cases(1)[0]

@@ -46,7 +46,7 @@ from layouts.library import LayoutLibrary
 from layouts.shell import Shell
 from tests.demo_county import demo_store
 from widgets import i18n
-from widgets.base import PanelContext
+from widgets.base import PanelContext, hall_context
 from widgets.cases.dispatch_dialog import DispatchDialog
 from widgets.chrome.statusbar import screen_label
 from widgets.live import LiveBridge
@@ -208,7 +208,7 @@ def test_every_preset_speaks_one_language(
     i18n.set_language(qapp, first)
     status = FeedStatus()
     bridge = LiveBridge(store, status)
-    ctx = PanelContext(store, status, bridge)
+    ctx = hall_context(store, status, bridge)
     sh = Shell(ctx, LayoutLibrary(tmp_path / "user"), interactive=False, first_size=None)
     try:
         assert sh.open_layout(preset, "preset")

@@ -590,3 +590,38 @@ def test_a_cot_source_with_a_broken_profile_is_refused_with_the_reason(tmp_path:
     spec = parse_arg(f"cot:listen=127.0.0.1:{free_port()},profile={bad}")
     with pytest.raises(SourceError, match="url_template"):
         registry.build(spec, SourceMux(Store()).sink("x"), StatusBoard().add("x", "cot"))
+
+
+def test_a_resync_keeps_the_imported_months_as_the_import_left_them(tmp_path: Path) -> None:
+    """A feed's snapshot carries none of a hall's imported months: a resync keeps them,
+    still as the import left them (its journal segment holds their history, so the live
+    checkpoints leave them out), and each record reads as it did."""
+    from commandcenter.journal import store_state
+    from feeds.sources.importer import import_files
+    from feeds.sources.profile import parse_profile
+    from tests.test_sources_import import CITY_PROFILE, _month_export
+
+    export = tmp_path / "months.csv"
+    frame = _month_export(export)
+    imported = sorted("C-" + frame["Ticket"])
+    store = Store()
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(store, journal)
+    import_files(parse_profile(CITY_PROFILE, "city.toml"), [export], rec)
+    alone = Store()
+    import_files(parse_profile(CITY_PROFILE, "city.toml"), [export], alone)
+    mux = SourceMux(store, rec)
+    v1 = mux.sink("v1")
+    v1.reset(_snapshot("e1", 5, [_case("A")]))
+    v1.apply([_ev(6, _case("C"))])
+    v1.reset(_snapshot("e2", 1, [_case("B")]))  # a resync: a new history of v1
+    assert sorted(store.columns().ids) == sorted(["B", *imported])
+    assert int(store.history_rows().sum()) == len(frame)
+    assert [c.id for c in store_state(store)["cases"]] == ["B"]
+    for cid in ("C-M0", "C-M2", f"C-M{len(frame) - 1}"):
+        assert store.case(cid) == alone.case(cid)
+    journal.flush()
+    replay = Store()
+    journal.seek_into(replay, journal.bounds()[1])
+    assert sorted(replay.columns().ids) == sorted(store.columns().ids)
+    journal.close()

@@ -24,7 +24,7 @@ from commandcenter.selection import Selection
 from commandcenter.status import FeedStatus
 from tests.mapdata import filled_store
 from widgets import i18n, registry
-from widgets.base import PanelContext, active_timers
+from widgets.base import active_timers, hall_context
 from widgets.live import LiveBridge
 from widgets.map import tools
 from widgets.theme import apply_theme
@@ -60,7 +60,7 @@ def ctx(qapp: QApplication, demo):
     store, _ = demo
     status = FeedStatus()
     bridge = LiveBridge(store, status)
-    c = PanelContext(store, status, bridge, Selection())
+    c = hall_context(store, status, bridge, Selection())
     yield c
     bridge.close()
 
@@ -465,3 +465,29 @@ def test_an_mbtiles_file_damaged_inside_shows_what_failed_and_draws_the_rest(
         f"底图瓦片加载失败 {failed} 次" in p.banner.text() and "county.mbtiles" in p.banner.text()
     )
     p.teardown()
+
+
+def test_layers_not_shown_hold_no_cached_images(ctx, qtbot) -> None:
+    """Memory (bench/map.py): markers hidden behind clusters and cameras above their
+    zoom let go of their raster caches; shown again, they draw as before."""
+    p = make(ctx, qtbot, cluster=False)
+    pts, cams = p.cases.points, p.cameras
+    p.canvas.zoom_by(0.1)  # below the cameras' SHOW_BELOW_MPP
+    p._update_lod()
+    p.canvas.grab()
+    assert pts.cache.holds > 0 and cams.cache.holds > 0
+    drawn = pts.drawn
+    p.update_settings({"cluster": True})
+    p.canvas.home()
+    p._update_lod()
+    p.canvas.grab()
+    assert not pts.isVisible()
+    assert pts.cache.holds == 0 and pts._occ.size == 0
+    assert cams.cache.holds == 0
+    pts.mark_dirty(np.arange(10))  # no image to patch: nothing queued while hidden
+    assert not pts._dirty
+    p.update_settings({"cluster": False})
+    p.canvas.zoom_by(0.1)
+    p._update_lod()
+    p.canvas.grab()
+    assert pts.cache.holds > 0 and pts.drawn == drawn

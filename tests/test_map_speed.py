@@ -22,7 +22,7 @@ from commandcenter.status import FeedStatus
 from feeds import protocol as P
 from tests.mapdata import filled_store
 from widgets import i18n, registry
-from widgets.base import PanelContext
+from widgets.base import hall_context
 from widgets.live import LiveBridge
 from widgets.theme import apply_theme
 
@@ -52,7 +52,7 @@ def panel(qapp: QApplication, qtbot, demo) -> Any:
     store, _ = demo
     status = FeedStatus()
     bridge = LiveBridge(store, status)
-    p = MapPanel(PanelContext(store, status, bridge, Selection()), {"cluster": False})
+    p = MapPanel(hall_context(store, status, bridge, Selection()), {"cluster": False})
     qtbot.addWidget(p)
     p.resize(1280, 800)
     p.show()

@@ -8,6 +8,7 @@ cases behind each number must be exactly as many as the number says.
 
 from __future__ import annotations
 
+import itertools
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,8 +19,15 @@ from hypothesis import strategies as st
 from commandcenter.domain import OPEN_STATES
 from commandcenter.metrics.catalogue import CATALOGUE, KPI_TILES
 from commandcenter.metrics.columns import columns_from_cases
-from commandcenter.metrics.engine import MetricEngine, figures_of, platform_difference
+from commandcenter.metrics.engine import (
+    LiveFigures,
+    MetricEngine,
+    figures_of,
+    platform_difference,
+)
 from commandcenter.metrics.explain import explain, footnote
+from commandcenter.metrics.incremental import Tally
+from commandcenter.metrics.windows import ALL_TIME, TODAY, DayCalendar, Window
 from commandcenter.ranking import LAST_7_DAYS, LeagueTable
 from commandcenter.store import Store
 from feeds.serve.simulator.county import County
@@ -200,15 +208,34 @@ def test_incremental_equals_batch_under_reordered_and_repeated_updates(versions,
     shuffled = [records[k] for k in rng.permutation(len(records))]
     shuffled += [records[k] for k in rng.integers(0, len(records), len(records) // 2)]
     store = Store()
+    engine = MetricEngine(store, ZONE)  # follows every change set: the running counts
+    engine.figures(NOW)  # loaded (empty) now: what follows is taken change set by change set
+    following = engine.tally
     for k, r in enumerate(shuffled, start=1):  # one event each, as a stream delivers them
         store.apply([SimpleNamespace(seq=k, kind="case.updated", data=r, ts=NOW)])
-    live = MetricEngine(store, ZONE).figures(NOW)
+    # the same deliveries in batches straight into a tally (duplicates within a batch)
+    cols = columns_from_cases(shuffled)
+    cols.version = np.array([r.version for r in shuffled], dtype=np.int64)
+    tally = Tally(store.policy, DayCalendar(ZONE))
+    cut = sorted(set(rng.integers(0, len(shuffled), 4).tolist()) | {0, len(shuffled)})
+    for a, b in itertools.pairwise(cut):
+        tally.update(cols.take(np.arange(a, b)))
+    live = engine.figures(NOW)
+    assert isinstance(live, LiveFigures) and live.tally is following  # not reloaded
+    assert len(following) == len(final)
     batch = figures_of(columns_from_cases(final.values()), NOW, zone=ZONE)
-    for name, m in CATALOGUE.items():
-        if m.kind in ("units", "cameras"):
-            continue
-        a, b = live.value(name), batch.value(name)
-        assert (a.value, a.numerator, a.n) == (b.value, b.numerator, b.n), name
+    by_columns = figures_of(store.columns(), NOW, zone=ZONE)  # the store, recomputed
+    for window in (None, TODAY, LAST_7_DAYS, ALL_TIME, Window.custom(NOW - 5e4, NOW - 1e3)):
+        for name, m in CATALOGUE.items():
+            if m.kind in ("units", "cameras"):
+                continue
+            a, b = live.value(name, window), batch.value(name, window)
+            assert (a.value, a.numerator, a.n) == (b.value, b.numerator, b.n), (name, window)
+            got = tally.counts(m, NOW, m.window if window is None or m.window is None else window)
+            if got is not None:
+                assert got == (b.numerator, b.n), (name, window)
+            # the rows found on demand are those the columns give
+            assert np.array_equal(np.sort(a.rows), np.sort(by_columns.value(name, window).rows))
 
 
 def test_a_platform_rate_one_report_behind_is_not_a_difference(day) -> None:

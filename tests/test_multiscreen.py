@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from layouts import engine, folding
+
 ROOT = Path(__file__).resolve().parents[1]
 W, H = 1920, 1080
 
@@ -34,14 +36,14 @@ from commandcenter.status import FeedStatus
 from commandcenter.store import Store
 from layouts.library import LayoutLibrary
 from layouts.shell import Shell
-from widgets.base import PanelContext
+from widgets.base import PanelContext, hall_context
 from widgets.live import LiveBridge
 from widgets.theme import apply_theme
 apply_theme(app)
 doc = json.loads(open(sys.argv[1], encoding="utf-8").read())
 store, status = Store(), FeedStatus()
 bridge = LiveBridge(store, status)
-shell = Shell(PanelContext(store, status, bridge), LayoutLibrary(*map(__import__("pathlib").Path, sys.argv[2:4])))
+shell = Shell(hall_context(store, status, bridge), LayoutLibrary(*map(__import__("pathlib").Path, sys.argv[2:4])))
 shell.apply_layout(doc)
 for _ in range(20):
     app.processEvents()
@@ -247,6 +249,11 @@ def _preset_screens(key: str) -> int:
     return len(doc["screens"])
 
 
+def _preset_panels(key: str) -> int:
+    doc = json.loads((ROOT / "layouts" / "presets" / f"{key}.json").read_text(encoding="utf-8"))
+    return len(doc["panels"])
+
+
 def check_folded(got: dict, key: str) -> None:
     """Every window inside one monitor's available geometry, on its own monitor, no two
     overlapping; as many windows as monitors can be used; every panel shown once."""
@@ -263,7 +270,8 @@ def check_folded(got: dict, key: str) -> None:
     for i, a in enumerate(wins):
         for b in wins[i + 1 :]:
             assert not _overlap(a["frame"], b["frame"]), (key, a["frame"], b["frame"])
-    assert len(wins) == min(len(screens), _preset_screens(key)), (key, len(wins), screens)
+    # Every monitor is used while the preset has panels to spread (layouts/folding.py).
+    assert len(wins) == min(len(screens), _preset_panels(key)), (key, len(wins), screens)
     panels = [p for w in wins for p in w["panels"]]
     assert len(panels) == len(set(panels)), (key, panels)
     assert not got["problems"], (key, got["problems"])
@@ -274,6 +282,7 @@ MATRIX = {
     "1920x1080": [(1920, 1080)],
     "2560x1440": [(2560, 1440)],
     "1920x1080+1366x768": [(1920, 1080), (1366, 768)],
+    "3x1920x1080": [(1920, 1080)] * 3,
 }
 
 
@@ -332,3 +341,75 @@ def _until(probe_: Probe, done, tries: int = 20) -> dict:
 def _refolding(got: dict) -> bool:
     names = {s["name"] for s in got["screens"]}
     return any(w["screen"] not in names for w in got["windows"])
+
+
+# ---- spare monitors: every screen is used ----------------------------------------------
+
+
+@pytest.mark.parametrize("key", PRESETS)
+def test_spare_monitors_get_a_part_of_the_busiest_screen_and_give_it_back(key: str) -> None:
+    """Plain data, every preset on one monitor more than it has screens up to one per
+    panel and beyond: each monitor gets a window while there are panels to spread, each
+    panel is shown once, the main panel (the largest of a split) stays where it was, and
+    the parts lent are put back as they were taken (what a save writes)."""
+    doc = json.loads((ROOT / "layouts" / "presets" / f"{key}.json").read_text("utf-8"))
+    n = len(doc["screens"])
+    targets = list(range(n))
+    for monitors in range(n, len(doc["panels"]) + 2):
+        shown, got = folding.unfold(doc, targets, monitors)
+        assert sorted(got) == list(range(min(monitors, max(n, len(doc["panels"])))))
+        assert got[:n] == targets, "the layout's screens keep their monitors"
+        ids = [p for e in shown["screens"] for p in engine.panel_ids(e["dock"])]
+        assert sorted(ids) == sorted(doc["panels"]), (monitors, ids)
+        assert all(engine.panel_ids(e["dock"]) for e in shown["screens"]), "none left empty"
+        for i, entry in enumerate(doc["screens"]):
+            lent = [(e["dock"], e) for e in shown["screens"] if e.get(folding.LENT) == i]
+            assert len(lent) == sum(e.get(folding.LENT) == i for e in shown["screens"][n:])
+            back = folding.rejoin(shown["screens"][i]["dock"], lent)
+            assert engine.same_tree(back, engine.normalise(entry["dock"]), tolerance=0.01), (
+                monitors,
+                i,
+                back,
+            )
+    # Folded screens (fewer monitors than screens) lend nothing: there is no room spare.
+    if n > 1:
+        assert folding.unfold(doc, [0] * n, 1) == (doc, [0] * n)
+
+
+def test_the_dispatch_desk_on_two_monitors_keeps_the_queue_and_lends_the_rest() -> None:
+    doc = json.loads((ROOT / "layouts" / "presets" / "dispatch_desk.json").read_text("utf-8"))
+    shown, targets = folding.unfold(doc, [0], 2)
+    assert targets == [0, 1]
+    first, second = (engine.panel_ids(e["dock"]) for e in shown["screens"])
+    assert first == ["tiles", "queue"] and second == ["detail", "alarms", "feed", "map"]
+    # A tree that is one tabbed area keeps its current tab (and those before it).
+    one = {
+        **doc,
+        "screens": [{**doc["screens"][0], "dock": {"area": ["a", "b", "c"], "current": "b"}}],
+    }
+    shown, _ = folding.unfold(one, [0], 2)
+    assert [e["dock"]["area"] for e in shown["screens"]] == [["a", "b"], ["c"]]
+    assert shown["screens"][0]["dock"]["current"] == "b"
+
+
+def test_a_one_screen_preset_on_three_monitors_uses_all_three_and_saves_one(
+    tmp_path: Path,
+) -> None:
+    with xvfb([(1920, 1080), (1366, 768), (1920, 1080)]) as disp:
+        probe_ = Probe(disp, tmp_path)
+        try:
+            probe_.ask("open dispatch_desk")
+            got = probe_.ask("capture")
+        finally:
+            probe_.close()
+    check_folded(got, "dispatch_desk")
+    assert [w["screen"] for w in got["windows"]] == ["SCREEN1", "SCREEN2", "SCREEN3"]
+    assert "queue" in got["windows"][0]["panels"], "the main panel stays on the first"
+    assert got["captured"] == [sorted(_preset_panel_ids("dispatch_desk"))], (
+        "a save writes the one screen the layout has, not the parts lent"
+    )
+
+
+def _preset_panel_ids(key: str) -> list[str]:
+    doc = json.loads((ROOT / "layouts" / "presets" / f"{key}.json").read_text(encoding="utf-8"))
+    return list(doc["panels"])

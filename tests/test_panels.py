@@ -33,6 +33,7 @@ from widgets.base import (
     active_timers,
     count_live_objects,
     freshness,
+    hall_context,
 )
 from widgets.live import LiveBridge
 from widgets.overview import NewestCasesModel
@@ -156,7 +157,7 @@ def status() -> FeedStatus:
 @pytest.fixture
 def ctx(app: QApplication, store: Store, status: FeedStatus) -> Iterator[PanelContext]:
     bridge = LiveBridge(store, status)
-    yield PanelContext(store, status, bridge, Selection(), Role.DUTY_OFFICER)
+    yield hall_context(store, status, bridge, Selection(), Role.DUTY_OFFICER)
     bridge.close()
     bridge.deleteLater()
 
@@ -217,7 +218,7 @@ def test_sla_tiles_show_the_counts_of_the_case_table(
 ) -> None:
     bridge = LiveBridge(sla_table_store, status)
     try:
-        table_ctx = PanelContext(sla_table_store, status, bridge, Selection(), Role.DUTY_OFFICER)
+        table_ctx = hall_context(sla_table_store, status, bridge, Selection(), Role.DUTY_OFFICER)
         p = show(registry.create("sla_tiles", table_ctx), qtbot)
         assert isinstance(p, SlaTilesPanel)
         # counted by hand from the SLA case table (tests/test_sla_oracle.py)

@@ -601,3 +601,70 @@ def test_slices_of_a_big_categorical_frame(frame) -> None:
     plain.loc[plain["id"] == "C1", "township"] = ""
     assert_same(engine, plain, windows=[WEEK, ALL_TIME])
     assert row(engine.table(TOWNSHIP, WEEK, NOW), "A")["received"] == 6
+
+
+def _case_data(rec: dict, version: int = 1):
+    from feeds import protocol as p  # tests may use feeds; the core may not
+
+    return p.CaseData(
+        id=rec["id"],
+        version=version,
+        category=rec["category"],
+        source="hotline",
+        urgency=rec["urgency"],
+        state=rec["state"],
+        township=rec["township"],
+        grid=rec["grid"],
+        lon=0.0,
+        lat=0.0,
+        created_ts=rec["created_ts"],
+        state_ts=rec["created_ts"],
+        address=rec["address"],
+        assignee=rec["assignee"],
+        assignee_kind=rec["assignee_kind"],
+        completed_ts=rec["completed_ts"],
+        rating=rec["rating"],
+    )
+
+
+def test_the_shared_engine_codes_names_with_the_stores_interners(frame) -> None:
+    """One engine follows the store: it holds the store's own value lists (no interner of
+    its own for the store's columns), copies rows only at ``collect`` and agrees with the
+    batch engine through snapshots, updates, a new geography and a reset."""
+    from feeds import protocol as p
+
+    store = Store()
+    store.set_geography({"categories": [{"name": "noise", "department": "Police"}]})
+    engine = RankingEngine.following(store, zone=ZONE, min_cases=2)
+    for seq, rec in enumerate(CASES, start=1):
+        store.apply([p.Event(seq=seq, kind=p.CASE_CREATED, ts=NOW, data=_case_data(rec))])
+    engine.collect()
+    for col, interner in store.interners.items():
+        assert engine._values[col] is interner.values, col  # the store's list, not a copy
+    assert_same(engine, store.to_frame(), windows=[WEEK, ALL_TIME])
+    # changes are only noted until the next collect: the engine reads nothing meanwhile
+    first = CASES[0]
+    later = {**first, "state": "closed", "completed_ts": first["created_ts"] + H}
+    seq = len(CASES) + 1
+    store.apply([p.Event(seq=seq, kind=p.CASE_UPDATED, ts=NOW, data=_case_data(later, 2))])
+    assert engine.version_of(first["id"]) == 1
+    engine.collect()
+    assert engine.version_of(first["id"]) == 2
+    assert_same(engine, store.to_frame(), windows=[WEEK])
+    # a duplicate delivery changes nothing
+    store.apply([p.Event(seq=seq + 1, kind=p.CASE_UPDATED, ts=NOW, data=_case_data(later, 2))])
+    engine.collect()
+    assert_same(engine, store.to_frame(), windows=[WEEK])
+    # a new geography re-attributes every case by category
+    store.set_geography({"categories": [{"name": "noise", "department": "Sanitation"}]})
+    engine.collect()
+    want = LeagueTable.compute(
+        store.to_frame(), DEPARTMENT, WEEK, NOW, min_cases=2, zone=ZONE,
+        category_departments={"noise": "Sanitation"},
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(engine.table(DEPARTMENT, WEEK, NOW), want)
+    engine.close()
+    before = len(engine)
+    store.apply([p.Event(seq=seq + 2, kind=p.CASE_UPDATED, ts=NOW, data=_case_data(later, 3))])
+    engine.collect()
+    assert len(engine) == before and engine.version_of(first["id"]) == 2  # closed: not following

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication
 
 from commandcenter.actions import Outbox
 from commandcenter.journal import Journal, Recorder
+from commandcenter.metrics.engine import MetricEngine
 from commandcenter.status import FeedStatus
 from commandcenter.store import Store
 from commandcenter.timetravel import Mode, TimeTravel
@@ -26,7 +27,7 @@ from feeds.journal_codec import journal_codec
 from layouts.library import LayoutLibrary
 from layouts.shell import Shell
 from tests.test_journal import T0, fingerprint, make_events, snapshot0
-from widgets.base import PanelContext
+from widgets.base import hall_context
 from widgets.live import LiveBridge
 from widgets.overview import NewestCasesModel, SlaTiles
 
@@ -79,7 +80,7 @@ def hall(qapp: QApplication, tmp_path: Path) -> Iterator[Hall]:
     status = FeedStatus()
     bridge = LiveBridge(live, status)
     outbox = Outbox(tmp_path / "outbox.sqlite3")
-    ctx = PanelContext(live, status, bridge, outbox=outbox, actor="test")
+    ctx = hall_context(live, status, bridge, outbox=outbox, actor="test")
     lib = LayoutLibrary(tmp_path / "user", tmp_path / "presets")
     shell = Shell(ctx, lib, interactive=False, timetravel=tt)
     shell.apply_layout(one_screen())
@@ -108,7 +109,7 @@ def shown(shell: Shell) -> tuple[list[int], list[str]]:
 
 
 def expected(store: Store) -> tuple[list[int], list[str]]:
-    tiles = SlaTiles(store)
+    tiles = SlaTiles(store, metrics=MetricEngine(store))
     model = NewestCasesModel(store)
     model.refresh()
     out = [t.value() for t in tiles.tiles()], model.case_ids()

@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
+from commandcenter.metrics.engine import MetricEngine
 from commandcenter.privacy import Mask
 from commandcenter.store import Store
 from tests.demo_county import demo_store
@@ -55,7 +56,8 @@ def test_pdf_masks_every_reporter_and_keeps_chinese_text(qapp, store: Store, tmp
     phones = {c.reporter_phone for c in records if c.reporter_phone}
     assert len(names) > 10 and len(phones) > 10, "the demo county should have reporters"
     now = store.clock.now()
-    path = export_pdf(store, tmp_path / "report.pdf", ReportOptions(typical=5), now=now)
+    path = export_pdf(store, tmp_path / "report.pdf", ReportOptions(typical=5), now=now,
+                      metrics=MetricEngine(store))  # fmt: skip
     assert path.read_bytes()[:5] == b"%PDF-"
     text = pdf_text(path)
     # Chinese is extractable: the font is embedded with a Unicode map.
@@ -81,7 +83,7 @@ def test_one_key_export_writes_screens_and_report(qapp, qtbot, store: Store, tmp
     qtbot.waitExposed(screen)
     hidden = QLabel("hidden")
     qtbot.addWidget(hidden)
-    shots, pdf = export_briefing(store, [screen, hidden], tmp_path)
+    shots, pdf = export_briefing(store, [screen, hidden], tmp_path, metrics=MetricEngine(store))
     assert len(shots) == 1, "only visible windows are captured"
     assert QImage(str(shots[0])).width() == 640
     assert pdf.is_file() and pdf.parent == shots[0].parent

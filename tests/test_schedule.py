@@ -107,7 +107,7 @@ def shift_shell(qapp, tmp_path):
     from commandcenter.store import Store
     from layouts.library import USER, LayoutLibrary, builtin_layout
     from layouts.shell import Shell
-    from widgets.base import PanelContext
+    from widgets.base import hall_context
     from widgets.live import LiveBridge
 
     store, status = Store(), FeedStatus()
@@ -124,7 +124,7 @@ def shift_shell(qapp, tmp_path):
         doc["name"], doc["name_en"] = name, name_en
         doc["schedule"] = {"from": frm, "to": to}
         lib.save(doc, key)
-    shell = Shell(PanelContext(store, status, bridge), lib, interactive=False)
+    shell = Shell(hall_context(store, status, bridge), lib, interactive=False)
     shell.shifts.stop()  # the test ticks it
     shell.open_layout("day", USER)
     yield shell

@@ -20,7 +20,14 @@ import pytest
 
 from commandcenter.domain import Role
 from feeds import protocol as P
-from feeds.serve.server import EmbeddedServer, ServerConfig, load_tokens, parse_tokens
+from feeds.serve.server import (
+    EmbeddedServer,
+    ServerConfig,
+    config_from_args,
+    load_tokens,
+    parse_args,
+    parse_tokens,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -451,9 +458,17 @@ def test_tokens_parse_and_generated_token_works() -> None:
         parse_tokens("a=emperor")
     with pytest.raises(ValueError):
         EmbeddedServer(ServerConfig(host="0.0.0.0"))
-    t0 = time.perf_counter()
-    with EmbeddedServer(ServerConfig(history_hours=8)) as srv:
-        started = time.perf_counter() - t0
-        with httpx.Client(base_url=srv.url, timeout=5) as c:
-            assert c.get("/v1/snapshot", headers=_auth(srv.token)).status_code == 200
-    assert started < 5.0  # ~0.4 s measured; the app's budget is 3 s to the first frame
+    # its start time is measured in bench/ (python -m bench startup), not asserted here
+    srv = EmbeddedServer(ServerConfig(history_hours=8))
+    with srv, httpx.Client(base_url=srv.url, timeout=5) as c:
+        assert c.get("/v1/snapshot", headers=_auth(srv.token)).status_code == 200
+        assert c.get("/v1/snapshot").status_code == 401  # the generated token is required
+
+
+def test_the_command_line_defaults_are_the_config_defaults() -> None:
+    # One place for the defaults: a flag left out gives ServerConfig's own value.
+    tokens = {"t": Role.DUTY_OFFICER}
+    assert config_from_args(parse_args([]), tokens) == ServerConfig(tokens=tokens)
+    flags = ["--idempotency-max-keys", "7", "--resume-window", "9", "--synthetic-outline"]
+    cfg = config_from_args(parse_args(flags), tokens)
+    assert (cfg.idempotency_max_keys, cfg.resume_window, cfg.outline_path) == (7, 9, False)

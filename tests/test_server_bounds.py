@@ -127,6 +127,11 @@ def test_the_durable_log_is_bounded_by_count_too(tmp_path: Path) -> None:
         assert hub.window_events() <= 500
         health = httpx.get(f"{srv.url}/v1/health", timeout=5).json()
         assert health["window_events"] <= 500 and 0 < health["window_bytes"] < 500 * 400
+        # the bounds themselves, as configured (the soak bench checks against these)
+        assert (health["window_max_events"], health["idempotency_max_keys"]) == (
+            500,
+            ServerConfig().idempotency_max_keys,
+        )
         # pruned within one housekeeping period: at most what 0.5 s of the burst adds
         assert _until(lambda: _count(tmp_path, "events") < 500 + 2000, 10)
 

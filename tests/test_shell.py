@@ -22,7 +22,7 @@ from layouts.library import USER, LayoutLibrary
 from layouts.shell import Shell
 from tests.test_layout_engine import deep_doc, test_panels  # noqa: F401 (autouse fixture)
 from widgets import i18n
-from widgets.base import PanelContext
+from widgets.base import PanelContext, hall_context
 from widgets.chrome.palette import CommandPalette, fuzzy_score
 from widgets.live import LiveBridge
 
@@ -34,7 +34,7 @@ def ctx(qapp: QApplication):
     store = Store()
     status = FeedStatus()
     bridge = LiveBridge(store, status)
-    yield PanelContext(store, status, bridge)
+    yield hall_context(store, status, bridge)
     bridge.close()
 
 

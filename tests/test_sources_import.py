@@ -182,8 +182,12 @@ def test_each_bad_row_is_rejected_with_its_reason_while_the_rest_imports(tmp_pat
     assert again.rejected["missing_column:Amt"] == 7
 
 
-def test_two_formats_reading_one_value_differently_is_rejected_never_guessed(tmp_path: Path) -> None:
-    text = CITY_PROFILE.replace('formats = ["%d.%m.%Y %H:%M"]', 'formats = ["%d/%m/%Y", "%m/%d/%Y"]')
+def test_two_formats_reading_one_value_differently_is_rejected_never_guessed(
+    tmp_path: Path,
+) -> None:
+    text = CITY_PROFILE.replace(
+        'formats = ["%d.%m.%Y %H:%M"]', 'formats = ["%d/%m/%Y", "%m/%d/%Y"]'
+    )
     profile = parse_profile(text.replace('formats = ["csv"]', 'formats = ["csv"]'), "p.toml")
     path = tmp_path / "d.csv"
     path.write_text("Ticket,Geöffnet,Art,Amt\n1,03/04/2024,A,X\n2,25/04/2024,A,X\n3,04/04/2024,A,X\n",
@@ -231,8 +235,12 @@ def test_open311_bare_and_wrapped_with_duplicate_keys_and_null_strings(
     assert (result.read, result.imported, result.rejected_total) == (2, 2, 0)
     case = store.case("311-638344")
     la = ZoneInfo("America/Los_Angeles")
-    assert case.closed_ts == pd.Timestamp("2010-04-14 09:00:00", tz=la).timestamp()  # first non-null
-    assert case.created_ts == pd.Timestamp("2010-04-14 06:37:38", tz=la).timestamp()  # zone-less: LA
+    assert (
+        case.closed_ts == pd.Timestamp("2010-04-14 09:00:00", tz=la).timestamp()
+    )  # first non-null
+    assert (
+        case.created_ts == pd.Timestamp("2010-04-14 06:37:38", tz=la).timestamp()
+    )  # zone-less: LA
     assert case.assignee == "Public Works" and case.assignee_kind == "department"
     assert "null" not in case.description
     assert store.case("311-638349").state == "assigned"  # open, routed to its agency
@@ -401,7 +409,9 @@ def _month_export(path: Path, n: int = 60) -> pd.DataFrame:
     return frame.assign(created=created.tz_localize(BERLIN))
 
 
-def test_imported_months_outlive_the_live_window_and_time_travel_reaches_them(tmp_path: Path) -> None:
+def test_imported_months_outlive_the_live_window_and_time_travel_reaches_them(
+    tmp_path: Path,
+) -> None:
     import msgspec
 
     from commandcenter.journal import DAY, Recorder
@@ -454,6 +464,44 @@ def test_imported_months_outlive_the_live_window_and_time_travel_reaches_them(tm
     journal.close()
 
 
+def test_the_time_slider_reaches_back_into_imported_months(tmp_path: Path, qapp) -> None:  # type: ignore[no-untyped-def]
+    """The slider's 24 h are the live record's; an import of months widens it to the
+    months' start, and a seek there shows the imported cases as they stood, dated."""
+    from commandcenter.journal import DAY, Recorder
+    from commandcenter.timetravel import TimeTravel
+    from feeds import protocol as P
+    from widgets import i18n
+    from widgets.chrome.timeslider import STEP_S, TimeSlider
+
+    i18n.set_language(qapp, i18n.CHINESE)
+    export = tmp_path / "months.csv"
+    frame = _month_export(export)
+    journal = Journal(tmp_path / "journal.sqlite3", journal_codec(), max_age_s=2 * DAY)
+    live = Recorder(Store(), journal)
+    t0 = pd.Timestamp("2024-11-01 08:00", tz=BERLIN).timestamp()
+    live.reset(P.Snapshot(v=1, epoch="live", seq=0, now=t0, rate=0.0))
+    tt = TimeTravel(live.store, journal)
+    slider = TimeSlider(tt)
+    assert -slider.slider.minimum() <= 24 * 60  # nothing imported: the live window only
+    import_files(parse_profile(CITY_PROFILE, "city.toml"), [export], live)
+    slider.refresh_range()
+    first = frame["created"].min().timestamp()
+    assert tt.bounds()[0] == first
+    assert -slider.slider.minimum() == int((t0 - first) // STEP_S)  # months of minutes
+    mid = pd.Timestamp("2024-01-20 20:00", tz=BERLIN)
+    slider.seek_minutes_back(int((t0 - mid.timestamp()) // STEP_S))
+    filed = frame[frame["created"] <= mid]
+    assert sorted(tt.view.to_frame()["id"]) == sorted("C-" + filed["Ticket"])
+    from commandcenter import hall_time
+
+    shown = hall_time.local(mid.timestamp()).strftime("%Y-%m-%d %H:%M")
+    assert shown in slider.marker.text()  # not today: the date is shown
+    assert "天" in slider.ago.text()
+    slider.teardown()
+    slider.deleteLater()
+    journal.close()
+
+
 def test_sources_dialog_previews_rejects_and_imports_into_the_store_and_journal(
     qapp, qtbot, tmp_path: Path
 ) -> None:
@@ -466,7 +514,9 @@ def test_sources_dialog_previews_rejects_and_imports_into_the_store_and_journal(
     frame = _month_export(export)
     with export.open("a", encoding="utf-8") as f:
         f.write("X1,morgen,,,Lärm,Ordnungsamt,Mitte,52.5,13.4,offen\n")  # not a date
-        f.write("X2,01.03.2024 09:00,,,Lärm,Ordnungsamt,Mitte,52.5,13.4,verschollen\n")  # vocabulary
+        f.write(
+            "X2,01.03.2024 09:00,,,Lärm,Ordnungsamt,Mitte,52.5,13.4,verschollen\n"
+        )  # vocabulary
     markup = '<b style="font-size:90px">Lärm</b>'
     text = export.read_text(encoding="utf-8")
     export.write_text(text.replace(",Lärm,", f",{markup},", 2), encoding="utf-8")
@@ -489,7 +539,9 @@ def test_sources_dialog_previews_rejects_and_imports_into_the_store_and_journal(
     raw, mapped = dialog.raw_table, dialog.mapped_table
     assert raw.rowCount() == mapped.rowCount() == 50
     raw_cols = [raw.horizontalHeaderItem(c).text() for c in range(raw.columnCount())]
-    map_cols = [mapped.horizontalHeaderItem(c).text() for c in range(mapped.columnCount())]  # en: the field
+    map_cols = [
+        mapped.horizontalHeaderItem(c).text() for c in range(mapped.columnCount())
+    ]  # en: the field
     assert raw.item(0, raw_cols.index("Ticket")).text() == "M0"
     assert mapped.item(0, map_cols.index("id")).text() == "C-M0"
     assert mapped.item(0, map_cols.index("status")).text() == "closed"
@@ -500,7 +552,9 @@ def test_sources_dialog_previews_rejects_and_imports_into_the_store_and_journal(
     reasons = {dialog.rejects_table.item(r, 1).text() for r in range(2)}
     assert reasons == {"bad_date:created", "unknown_value:status"}
     assert "bad_date:created: 1" in dialog.reasons.text()
-    assert dialog.status.text().startswith(f"read {len(frame) + 2}, can import {len(frame)}, rejected 2")
+    assert dialog.status.text().startswith(
+        f"read {len(frame) + 2}, can import {len(frame)}, rejected 2"
+    )
     assert len(store) == 0  # a preview loads nothing
 
     dialog.start_import()
@@ -537,14 +591,14 @@ def test_ctrl_shift_i_opens_the_sources_dialog_over_the_live_store_and_journal(
     from layouts.shell import Shell
     from tests.test_layout_engine import deep_doc
     from widgets import i18n
-    from widgets.base import PanelContext
+    from widgets.base import hall_context
     from widgets.chrome.sources_dialog import SourcesDialog
     from widgets.live import LiveBridge
 
     store, status = Store(), FeedStatus()
     bridge = LiveBridge(store, status)
     journal = Journal(tmp_path / "journal.sqlite3", journal_codec())
-    shell = Shell(PanelContext(store, status, bridge), LayoutLibrary(tmp_path / "u", tmp_path / "p"),
+    shell = Shell(hall_context(store, status, bridge), LayoutLibrary(tmp_path / "u", tmp_path / "p"),
                   interactive=False, timetravel=TimeTravel(store, journal))  # fmt: skip
     i18n.set_language(qapp, i18n.ENGLISH)
     try:
@@ -555,7 +609,11 @@ def test_ctrl_shift_i_opens_the_sources_dialog_over_the_live_store_and_journal(
         action = win.findChild(type(win.commands.palette), "action-sources")
         assert action.shortcut().toString() == "Ctrl+Shift+I" and action.text() == "Sources…"
         assert any(act is action for _, act in win.commands.entries())  # the palette lists it
-        qtbot.keyClick(win, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        qtbot.keyClick(
+            win,
+            Qt.Key.Key_I,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
         dialog = win.findChild(SourcesDialog)
         assert dialog is not None and dialog.isVisible()
         assert dialog.importer.sink.store is store and dialog.importer.journal is journal
@@ -626,7 +684,9 @@ def test_the_console_starts_with_the_imported_history_in_its_live_store(
     assert with_history - demo_only >= 990 - 20, (with_history, demo_only)  # demo varies a little
 
 
-def test_subscribe_keeps_a_file_watched_as_a_live_source_of_its_own(qapp, qtbot, tmp_path: Path) -> None:
+def test_subscribe_keeps_a_file_watched_as_a_live_source_of_its_own(
+    qapp, qtbot, tmp_path: Path
+) -> None:
     """The dialog's Subscribe starts a real ``file`` source (registry.attach, as main.py
     does) into its own sink of the mux: its cases arrive namespaced, it has its own row,
     and rows appended to the file later arrive too."""
@@ -679,3 +739,74 @@ def test_subscribe_keeps_a_file_watched_as_a_live_source_of_its_own(qapp, qtbot,
     assert store.case("file-months:C-M0").state == "closed"  # namespaced by the source
     assert board.row("file-months").kind == "file"
     assert board.row("file-months").status.state in (LinkState.LIVE, LinkState.STOPPED)
+
+
+def test_a_torn_csv_keeps_its_row_numbers_raw_text_and_every_good_row(tmp_path: Path) -> None:
+    """What Excel and hand edits leave in a CSV: a byte-order mark, an ideographic space
+    around values, a quoted address with a comma and a line break, "null" spellings, a
+    repeated column name, rows with a field too few or too many. The torn rows are
+    rejected as malformed with their own file row, every other row imports, and the
+    rejects file shows what the file holds, not the cleaned value."""
+    profile = parse_profile(CITY_PROFILE.replace('township = "Bezirk"', 'township = "Bezirk"\naddress = "Ort"'),
+                            "city.toml")  # fmt: skip
+    lines = [
+        "Ticket,Geöffnet,Erledigt,Frist,Art,Amt,Bezirk,Breite,Länge,Zustand,Ort,Art",
+        "1,01.03.2024 08:00,NULL,,\u3000Lärm\u3000,Ordnungsamt,Mitte,52.52,13.40,offen,Hof,x",
+        '2,01.03.2024 09:00,,,Müll,Stadtreinigung,Mitte,52.5,13.4,offen,"Straße 1, Hinterhaus\nlinks",x',
+        "3,01.03.2024 10:00,,,Müll,Stadtreinigung,Mitte,52.5,13.4",  # two fields short
+        "4,01.03.2024 11:00,,,Licht,Tiefbauamt,Pankow,52.55,13.41,offen,Eck,x,zu viel",  # one too many
+        "5,gestern,  null ,,Licht,Tiefbauamt,Pankow,52.55,13.41,offen,Eck,x",  # bad date
+        "6,01.03.2024 12:00,N/A,,Licht,Tiefbauamt,Pankow,52.55,13.41,offen,Eck,x",
+    ]
+    path = tmp_path / "torn.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    store = Store()
+    result = import_files(profile, [path], store)
+    assert result.read == 6
+    assert dict(result.rejected) == {"malformed_row": 2, "bad_date:created": 1}
+    assert len(store) == 3 and all(store.case(f"C-{i}") is not None for i in (1, 2, 6))
+    assert store.case("C-1").category == "Lärm"
+    assert store.case("C-2").address == "Straße 1, Hinterhaus\nlinks"
+    assert store.case("C-1").closed_ts == 0.0 and store.case("C-6").state == "assigned"
+    rejects = pd.read_csv(
+        rejects_path(path), dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
+    # file rows: the header is row 1; row 3's quoted line break does not make it two rows
+    assert rejects["row"].tolist() == ["4", "5", "6"]
+    assert rejects["reason"].tolist() == ["malformed_row", "malformed_row", "bad_date:created"]
+    assert "zu viel" in rejects.loc[1, "detail"]
+    assert rejects.loc[2, "Erledigt"] == "  null "  # as written, not as cleaned
+
+
+def test_a_csv_in_the_profiles_own_encoding(tmp_path: Path) -> None:
+    """A 12345 platform's CSV is often GBK: read in the profile's encoding; the same
+    bytes under a UTF-8 profile are a clear error, never mojibake imported."""
+    text = """\
+[profile]
+name = "gbk-12345"
+version = 1
+[read]
+formats = ["csv"]
+encoding = "gbk"
+[time]
+zone = "Asia/Shanghai"
+formats = ["%Y-%m-%d %H:%M"]
+[fields]
+id = "工单编号"
+created = "受理时间"
+category = "诉求类型"
+department = "承办单位"
+"""
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(
+        "工单编号,受理时间,诉求类型,承办单位\nA1,2024-03-01 08:00,噪音扰民,城管局\n".encode("gbk")
+    )
+    store = Store()
+    result = import_files(parse_profile(text, "gbk.toml"), [path], store)
+    assert result.rejected_total == 0 and result.imported == 1
+    assert store.case("A1").category == "噪音扰民" and store.case("A1").assignee == "城管局"
+    wrong = import_files(
+        parse_profile(text.replace('encoding = "gbk"\n', ""), "utf8.toml"), [path], Store()
+    )
+    assert wrong.imported == 0 and wrong.rejected["unreadable_file"] == 1
+    assert "not a readable CSV" in wrong.problems[0]

@@ -21,9 +21,11 @@ Unicode glyph, so it needs no image files and follows the theme's colour), a one
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, SignalInstance
 from PySide6.QtGui import QResizeEvent
@@ -59,7 +61,43 @@ from widgets.i18n import is_chinese, zh_en
 from widgets.live import LiveBridge
 from widgets.plaintext import plain_tooltip
 
+if TYPE_CHECKING:  # pandas costs ~0.4 s to import; the engine is built in main.py
+    from commandcenter.ranking import RankingEngine
+
 log = logging.getLogger(__name__)
+
+
+class Need(Enum):
+    """A shared engine a panel cannot work without (``Panel.REQUIRES``).
+
+    The engines are built once per console (``hall_context``, as main.py does) and shared
+    by every panel: two alarm engines would raise every alarm twice, a ranking engine per
+    panel would hold a million cases per table. A panel never builds one of its own and
+    never falls back to one: a context without what it requires shows why instead.
+    """
+
+    METRICS = "metrics"  # ctx.metrics: the metric catalogue (commandcenter.metrics)
+    RANKING = "ranking"  # ctx.ranking: the league tables (commandcenter.ranking)
+    ALARMS = "alarms"  # ctx.alarms: SLA and cluster alarms (commandcenter.alarms)
+
+    def label(self) -> str:
+        return {
+            Need.METRICS: zh_en("指标引擎", "the metric engine"),
+            Need.RANKING: zh_en("排名引擎", "the ranking engine"),
+            Need.ALARMS: zh_en("告警引擎", "the alarm engine"),
+        }[self]
+
+
+class MissingRequirement(RuntimeError):
+    """A panel was built in a context that lacks an engine it declares in REQUIRES."""
+
+    def __init__(self, panel: str, missing: tuple[Need, ...]) -> None:
+        self.panel = panel
+        self.missing = missing
+        super().__init__(
+            f"panel {panel!r} requires {', '.join(n.value for n in missing)}, "
+            "which this context does not have"
+        )
 
 
 @dataclass(slots=True)
@@ -86,26 +124,78 @@ class PanelContext:
     # actions whoever is logged in; widgets/cases/desk.py refuses them). None: any.
     layout_role: Role | None = None
     # The metric catalogue over ``store`` (commandcenter.metrics): every number a panel
-    # shows comes from it. main.py passes the one it built; a context made without one
-    # (time travel's rebuilt past, tests) binds the catalogue to its own store here, so
-    # all panels of one context share one engine.
+    # shows comes from it.
     metrics: MetricEngine | None = None
     # Every live source's own status (the feed status panel's rows); ``status`` is the
     # hall's over them. None: the bridge's (one board per console), or none at all.
     sources: StatusBoard | None = None
+    # The league tables over ``store`` (commandcenter.ranking), following its changes.
+    ranking: RankingEngine | None = None
 
     def __post_init__(self) -> None:
-        """The shared engines: main.py passes the ones it built; a context made without
-        them (time travel's rebuilt past, tests, tools) gets one of each here, bound to its
-        own store, so that all panels of one context share one and no panel builds its
-        own (two alarm engines would raise every alarm twice)."""
+        """The engines are built by ``hall_context`` (main.py builds its own the same way)
+        and passed in; a plain context has none, and a panel that requires one says so.
+        A replay context (time travel's rebuilt past) gets the past's own, built once per
+        past store: the live ones would show the live numbers on a screen of the past."""
         if self.sources is None:
             self.sources = getattr(self.bridge, "sources", None)
+        if self.replay:
+            self._bind_past()
+
+    def _bind_past(self) -> None:
+        past = _PAST_ENGINES.get(self.store)
+        if past is None:
+            from commandcenter.ranking import RankingEngine
+
+            alarms = AlarmEngine(self.store, None)  # shown, never sounded or audited
+            self.bridge.tick.connect(alarms.evaluate)
+            past = _PAST_ENGINES[self.store] = (
+                MetricEngine(self.store),
+                RankingEngine.following(self.store),
+                alarms,
+            )
         if self.metrics is None or self.metrics.store is not self.store:
-            self.metrics = MetricEngine(self.store)
-        if self.alarms is None:
-            self.alarms = AlarmEngine(self.store, self.audit)
-            self.bridge.tick.connect(self.alarms.evaluate)  # as main.py does with its own
+            self.metrics = past[0]
+        if self.ranking is None or self.ranking.store is not self.store:
+            self.ranking = past[1]
+        if self.alarms is None or self.alarms.store is not self.store:
+            self.alarms = past[2]
+
+    def missing(self, needs: tuple[Need, ...]) -> tuple[Need, ...]:
+        """Which of ``needs`` this context lacks (none, or bound to another store)."""
+        engines = {Need.METRICS: self.metrics, Need.RANKING: self.ranking, Need.ALARMS: self.alarms}
+        return tuple(
+            n
+            for n in needs
+            if engines[n] is None or getattr(engines[n], "store", None) is not self.store
+        )
+
+
+# The engines of a rebuilt past, one set per past store (a replay context is made again
+# for every layout shown while replaying; its alarms must not tick twice).
+_PAST_ENGINES: weakref.WeakKeyDictionary[Store, tuple[Any, Any, AlarmEngine]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def hall_context(
+    store: Store, status: FeedStatus, bridge: LiveBridge, *args: Any, **kw: Any
+) -> PanelContext:
+    """A context with the hall's engines over ``store``, each built once here: the metric
+    catalogue, the ranking engine following the store, and the alarm engine ticking with
+    the bridge. Engines passed in ``kw`` are used as they are. main.py, tools and tests
+    make their contexts with it; ``PanelContext`` itself builds none."""
+    from commandcenter.ranking import RankingEngine
+
+    ctx = PanelContext(store, status, bridge, *args, **kw)
+    if ctx.metrics is None:
+        ctx.metrics = MetricEngine(store)
+    if ctx.ranking is None:
+        ctx.ranking = RankingEngine.following(store)
+    if ctx.alarms is None:
+        ctx.alarms = AlarmEngine(store, ctx.audit)
+        bridge.tick.connect(ctx.alarms.evaluate)
+    return ctx
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +284,8 @@ class Panel(QWidget):
     SETTINGS: ClassVar[dict[str, Setting]] = {}
     COMPACT_WIDTH: ClassVar[int] = 1100
     SHOWS_FRESHNESS: ClassVar[bool] = True  # False for panels that show no feed data
+    # The shared engines the panel reads (Need); checked before it is built.
+    REQUIRES: ClassVar[tuple[Need, ...]] = ()
 
     @classmethod
     def display_title(cls) -> str:
@@ -211,6 +303,9 @@ class Panel(QWidget):
         settings: dict[str, Any] | None = None,
         parent: QWidget | None = None,
     ):
+        missing = ctx.missing(self.REQUIRES)
+        if missing:  # before any widget exists: the registry shows it on a placeholder
+            raise MissingRequirement(self.name, missing)
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName(f"panel-{self.name}")

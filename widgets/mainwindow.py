@@ -13,6 +13,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QToolButton, QWidget
 
+from commandcenter.metrics.engine import MetricEngine
 from commandcenter.status import FeedStatus
 from commandcenter.store import Store
 from widgets import i18n
@@ -40,7 +41,8 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self._county = county
         self.bridge = LiveBridge(store, status, frame_hz=frame_hz, parent=self)
-        self.overview = OverviewPanel(self.bridge)
+        # the window is its own composition root: its one catalogue engine is built here
+        self.overview = OverviewPanel(self.bridge, metrics=MetricEngine(store))
         self.setCentralWidget(self.overview)
         self._build_actions()
         self.setMinimumSize(1024, 640)

@@ -13,14 +13,11 @@ bridge is the whole teardown.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QEvent,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -56,10 +53,12 @@ from widgets.fitlabel import FitLabel
 from widgets.i18n import is_chinese, zh_en
 from widgets.labels import link_label, source_label, state_label
 from widgets.live import LiveBridge
+from widgets.table_model import CENTER, LEFT, Column, TableModel
 
 NEWEST_LIMIT = 200
 STALE_AFTER_S = 10.0  # data older than this is shown in amber even if the link says live
 COMPACT_WIDTH = 1600  # below this the tiles and the table use smaller type (1280x800 console)
+
 
 def _repolish(w: QWidget) -> None:
     """Re-apply the sheet after a dynamic property used by a selector changed."""
@@ -285,13 +284,13 @@ class SlaTiles(QWidget):
         self,
         store: Store,
         parent: QWidget | None = None,
-        metrics: MetricEngine | None = None,
+        *,
+        metrics: MetricEngine,
     ) -> None:
         super().__init__(parent)
         self._store = store
-        # The context's engine when a panel passes it; a bare widget (tests, the overview
-        # of a replayed store) binds the same catalogue to its own store.
-        self.metrics = metrics if metrics is not None else MetricEngine(store)
+        # The context's one catalogue engine (the panels' REQUIRES): never one of its own.
+        self.metrics = metrics
         self.values: dict[str, MetricValue] = {}
         self.red = SlaTile("red")
         self.yellow = SlaTile("yellow")
@@ -420,7 +419,7 @@ class SlaTiles(QWidget):
 # ---- newest cases ------------------------------------------------------------------------
 
 
-class NewestCasesModel(QAbstractTableModel):
+class NewestCasesModel(TableModel):
     """The newest cases of the store, one row each, with a live warning level and countdown.
 
     A plain model (no widget per row) so that 200 rows refresh in well under a frame.
@@ -429,7 +428,17 @@ class NewestCasesModel(QAbstractTableModel):
     """
 
     URGENT, ID, FILED, CATEGORY, SOURCE, TOWNSHIP, STATE, SLA, ASSIGNEE = range(9)
-    COLUMN_COUNT = 9
+    COLUMNS: ClassVar[tuple[Column, ...]] = (
+        Column("急", "Urgent", CENTER, align_header=True),
+        Column("案件编号", "Case ID", LEFT, align_header=True),
+        Column("上报时间", "Filed", CENTER, align_header=True),
+        Column("类别", "Category", LEFT, align_header=True),
+        Column("来源", "Source", LEFT, align_header=True),
+        Column("乡镇", "Township", LEFT, align_header=True),
+        Column("状态", "State", LEFT, align_header=True),
+        Column("剩余时限", "Time left", CENTER, align_header=True),
+        Column("承办单位", "Assignee", LEFT, align_header=True),
+    )
     CaseIdRole = Qt.ItemDataRole.UserRole + 1
     LevelRole = Qt.ItemDataRole.UserRole + 2
 
@@ -445,42 +454,24 @@ class NewestCasesModel(QAbstractTableModel):
         # Titles and addresses come from reporters: a briefing or wall screen masks them.
         self.mask = mask if mask is not None else Mask.off()
         self._limit = limit
-        self._cases: list[Any] = []
         self._ids: list[str] = []
-        self._sla: list[SlaStatus] = []
+        self._sla: list[SlaStatus] = []  # beside ``rows``, one per case
         self._now = store.clock.now()
         self._bold = QFont()
         self._bold.setBold(True)
-        self._headers: list[str] = []
-        self.retranslate()
         self.refresh()
 
-    # -- Qt model API
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._cases)
+    def row_at(self, i: int) -> tuple[Any, SlaStatus]:
+        return self.rows[i], self._sla[i]
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.COLUMN_COUNT
+    def display(self, row: tuple[Any, SlaStatus], col: int) -> str:
+        return self._display(*row, col)
 
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._headers[section]
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
-            return self._alignment(section)
-        return None
+    def tooltip(self, row: tuple[Any, SlaStatus], col: int) -> str:
+        return self._tooltip(*row, col)
 
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid():
-            return None
-        row, col = index.row(), index.column()
-        case = self._cases[row]
-        sla = self._sla[row]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(case, sla, col)
+    def cell(self, row: tuple[Any, SlaStatus], col: int, role: int) -> Any:
+        case, sla = row
         if role == Qt.ItemDataRole.BackgroundRole:
             # Solid fill for red and yellow only: blue is "on track" and must not shout.
             if col == self.SLA and sla.level in (SlaLevel.RED, SlaLevel.YELLOW):
@@ -504,20 +495,11 @@ class NewestCasesModel(QAbstractTableModel):
             if col in (self.URGENT, self.SLA) or case.urgency == Urgency.URGENT:
                 return self._bold
             return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return self._alignment(col)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(case, sla, col)
         if role == self.CaseIdRole:
             return case.id
         if role == self.LevelRole:
             return sla.level.value if sla.level is not None else ""
         return None
-
-    def _alignment(self, col: int) -> int:
-        if col in (self.URGENT, self.SLA, self.FILED):
-            return int(Qt.AlignmentFlag.AlignCenter)
-        return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
     # -- content
     def _display(self, case: Any, sla: SlaStatus, col: int) -> str:
@@ -602,7 +584,7 @@ class NewestCasesModel(QAbstractTableModel):
             self.ID: tuple(self._ids[:50]) or ("PD000000000000",),
             self.FILED: ("00-00 00:00",),
             self.SOURCE: tuple(source_label(s) for s in Source),
-            self.TOWNSHIP: ("石门口乡", *(c.township for c in self._cases[:50])),
+            self.TOWNSHIP: ("石门口乡", *(c.township for c in self.rows[:50])),
             self.STATE: tuple(state_label(s) for s in CaseState),
             self.SLA: (zh_en("超时 {time}", "overdue {time}").format(time="00h00m"),),
         }
@@ -619,7 +601,7 @@ class NewestCasesModel(QAbstractTableModel):
             self.refresh()
 
     def case_at(self, row: int) -> Any:
-        return self._cases[row]
+        return self.rows[row]
 
     def case_ids(self) -> list[str]:
         return list(self._ids)
@@ -631,48 +613,31 @@ class NewestCasesModel(QAbstractTableModel):
         self._now = self._store.clock.now()
         sla = [self._store.policy.evaluate(c, self._now) for c in cases]
         if ids == self._ids:
-            self._cases, self._sla = cases, sla
-            if cases:
-                self.dataChanged.emit(
-                    self.index(0, 0), self.index(len(cases) - 1, self.COLUMN_COUNT - 1)
-                )
+            self.rows, self._sla = cases, sla
+            self.rows_changed()
             return
         self.beginResetModel()
-        self._cases, self._ids, self._sla = cases, ids, sla
+        self.rows, self._ids, self._sla = cases, ids, sla
         self.endResetModel()
 
     def tick(self) -> None:
         """Countdowns moved: announce the SLA column, and whole rows whose level changed."""
-        if not self._cases:
+        if not self.rows:
             return
         self._now = self._store.clock.now()
         old = self._sla
-        self._sla = [self._store.policy.evaluate(c, self._now) for c in self._cases]
-        last = len(self._cases) - 1
+        self._sla = [self._store.policy.evaluate(c, self._now) for c in self.rows]
+        last = len(self.rows) - 1
         self.dataChanged.emit(
             self.index(0, self.SLA), self.index(last, self.SLA), [Qt.ItemDataRole.DisplayRole]
         )
         for row, (a, b) in enumerate(zip(old, self._sla, strict=True)):
             if a.level is not b.level:
-                self.dataChanged.emit(self.index(row, 0), self.index(row, self.COLUMN_COUNT - 1))
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.COLUMNS) - 1))
 
     def retranslate(self) -> None:
-        self._headers = [
-            zh_en("急", "Urgent"),
-            zh_en("案件编号", "Case ID"),
-            zh_en("上报时间", "Filed"),
-            zh_en("类别", "Category"),
-            zh_en("来源", "Source"),
-            zh_en("乡镇", "Township"),
-            zh_en("状态", "State"),
-            zh_en("剩余时限", "Time left"),
-            zh_en("承办单位", "Assignee"),
-        ]
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
-        if self._cases:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._cases) - 1, self.COLUMN_COUNT - 1)
-            )
+        super().retranslate()
+        self.rows_changed()
 
 
 # ---- the table of newest cases ---------------------------------------------------------
@@ -690,7 +655,7 @@ class CasesTable(QTableView):
         super().__init__(parent)
         self.setObjectName("newestCases")
         self.setModel(model)
-        self._cases_model = model
+        self.rows_model = model
         self.setAlternatingRowColors(True)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -716,7 +681,7 @@ class CasesTable(QTableView):
         header.ensurePolished()
         hfm = header.fontMetrics()
         pad = round(fm.height() * 1.2)
-        model = self._cases_model
+        model = self.rows_model
 
         def width(col: int, samples: tuple[str, ...]) -> int:
             text = max(fm.horizontalAdvance(s) for s in samples)
@@ -758,17 +723,17 @@ class CasesTable(QTableView):
         self.fit_columns()
 
     def case_id_at(self, row: int) -> str:
-        return str(self._cases_model.index(row, 0).data(NewestCasesModel.CaseIdRole) or "")
+        return str(self.rows_model.index(row, 0).data(NewestCasesModel.CaseIdRole) or "")
 
     def select_case(self, case_id: str) -> bool:
         """Select the row of ``case_id`` if shown; False when it is not in the list."""
         try:
-            row = self._cases_model.case_ids().index(case_id)
+            row = self.rows_model.case_ids().index(case_id)
         except ValueError:
             self.clearSelection()
             return False
         self.selectRow(row)
-        self.scrollTo(self._cases_model.index(row, 0))
+        self.scrollTo(self.rows_model.index(row, 0))
         return True
 
 
@@ -783,7 +748,8 @@ class OverviewPanel(QWidget):
         bridge: LiveBridge,
         parent: QWidget | None = None,
         mask: Mask | None = None,
-        metrics: MetricEngine | None = None,
+        *,
+        metrics: MetricEngine,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("overviewPanel")

@@ -5,10 +5,14 @@ says what is missing instead of failing the whole layout.
 A panel module registers itself with ``@register``; ``load_builtin_panels`` imports the
 built-in modules so that their decorators run (``widgets.panels`` imports one module per
 panel). ``infos()`` describes every registered panel for the palette without building one.
+A layout's panels are found through ``BUILTIN_PANELS`` instead, importing only their own
+modules: the insight panels bring pandas and the video panels QtMultimedia, which a duty
+console's first frame does not need (start-up budget, docs/architecture.md).
 
 A panel that fails while it is being built also becomes a placeholder (saying so) rather
 than taking the rest of the layout down with it: one broken panel on a wall must not
-blank the other eleven.
+blank the other eleven. So does one whose context lacks an engine it declares in
+``REQUIRES`` (checked before it is built): the placeholder names what is missing.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from widgets.base import Panel, PanelContext, Setting
-from widgets.i18n import is_chinese
+from widgets.base import Need, Panel, PanelContext, Setting
+from widgets.i18n import is_chinese, zh_en
+from widgets.theme import current_scale
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,43 @@ BUILTIN_MODULES = (
     "widgets.cases",
     "widgets.insights",
 )
+
+# Each built-in panel's module, so that building one imports only what it needs; a name
+# not here (a panel added without its entry) is still found, by importing them all.
+BUILTIN_PANELS = {
+    "alerts": "widgets.panels.alerts",
+    "feed_status": "widgets.panels.feed_status",
+    "kpis": "widgets.panels.kpis",
+    "newest_cases": "widgets.panels.newest_cases",
+    "overview": "widgets.panels.overview",
+    "sla_tiles": "widgets.panels.sla_tiles",
+    "map": "widgets.map.panel",
+    "video": "widgets.video.panel",
+    "video_wall": "widgets.video.wall",
+    "alarms": "widgets.cases.alarms",
+    "audit_log": "widgets.cases.audit_view",
+    "case_detail": "widgets.cases.detail",
+    "case_queue": "widgets.cases.queue",
+    "grid_stats": "widgets.insights.grids",
+    "hot_topics": "widgets.insights.topics",
+    "ranking": "widgets.insights.ranking",
+    "trends": "widgets.insights.trends",
+}
+
+# Panels whose modules are heavy (pyqtgraph, pandas, QtMultimedia: 0.2-0.8 s of imports
+# on the 2-core reference machine): at start-up they stand as a PendingPanel and are built
+# once the first live frame is up (``Shell.defer_heavy``), so the console shows live data
+# first. Each with the minimum size its panel needs at type scale 1.0 (tests check it), so
+# that the layout folded around the placeholder still fits the panel built in its place.
+DEFERRED: dict[str, tuple[int, int]] = {
+    "map": (700, 165),
+    "video": (210, 135),
+    "video_wall": (500, 250),
+    "grid_stats": (210, 185),
+    "hot_topics": (680, 265),
+    "ranking": (490, 220),
+    "trends": (210, 440),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +139,10 @@ def names() -> list[str]:
 
 
 def panel_class(name: str) -> type[Panel] | None:
-    load_builtin_panels()
+    if name not in _REGISTRY and name in BUILTIN_PANELS:
+        importlib.import_module(BUILTIN_PANELS[name])
+    if name not in _REGISTRY:
+        load_builtin_panels()
     return _REGISTRY.get(name)
 
 
@@ -107,6 +152,14 @@ def create(name: str, ctx: PanelContext, settings: dict[str, Any] | None = None)
     if cls is None:
         log.warning("layout names panel %r, which this version does not have", name)
         return PlaceholderPanel(ctx, missing=name, settings=settings)
+    missing = ctx.missing(cls.REQUIRES)
+    if missing:
+        log.error(
+            "panel %r requires %s, which this context lacks",
+            name,
+            ", ".join(n.value for n in missing),
+        )
+        return PlaceholderPanel(ctx, missing=name, settings=settings, needs=missing)
     try:
         return cls(ctx, settings)
     except Exception as err:
@@ -132,9 +185,11 @@ class PlaceholderPanel(Panel):
         missing: str = "",
         settings: dict[str, Any] | None = None,
         error: str = "",
+        needs: tuple[Need, ...] = (),
     ) -> None:
         self.missing = missing
         self.error = error
+        self.needs = needs  # what the context lacked (the panel type exists)
         self.kept_settings = dict(settings or {})
         super().__init__(ctx)
         layout = QVBoxLayout(self.body)
@@ -150,7 +205,19 @@ class PlaceholderPanel(Panel):
         if not hasattr(self, "message"):
             return
         zh = is_chinese()
-        if self.error:
+        if self.needs:
+            what = (
+                "、".join(n.label() for n in self.needs)
+                if zh
+                else ", ".join(n.label() for n in self.needs)
+            )
+            text = (
+                f"面板“{self.missing}”需要{what}，此屏幕没有：面板未创建。\n布局中的位置和设置已保留。"
+                if zh
+                else f"Panel “{self.missing}” requires {what}, which this screen does not "
+                "have: the panel was not built.\nIts place and settings in the layout are kept."
+            )
+        elif self.error:
             text = (
                 f"面板“{self.missing}”无法创建：{self.error}\n布局中的位置和设置已保留。"
                 if zh
@@ -172,3 +239,29 @@ def panel_widget_name(widget: QWidget) -> str:
     if isinstance(widget, PlaceholderPanel):
         return widget.missing
     return getattr(widget, "name", "")
+
+
+class PendingPanel(PlaceholderPanel):
+    """Stands where a heavy panel will be (``DEFERRED``) until the shell builds it just
+    after the first live frame; saves its type and settings like any placeholder."""
+
+    name = "pending"
+    title_zh = "正在加载"
+    title_en = "Loading"
+    icon = "…"
+    description_zh = "面板在首个实时画面之后创建"
+    description_en = "A panel built just after the first live frame"
+
+    def minimumSizeHint(self) -> QSize:
+        w, h = DEFERRED.get(self.missing, (0, 0))
+        scale = current_scale()
+        return super().minimumSizeHint().expandedTo(QSize(round(w * scale), round(h * scale)))
+
+    def title(self) -> str:
+        cls = _REGISTRY.get(self.missing)
+        return cls.display_title() if cls is not None else super().title()
+
+    def retranslate(self) -> None:
+        Panel.retranslate(self)
+        if hasattr(self, "message"):
+            self.message.setText(zh_en("正在加载…", "Loading…"))

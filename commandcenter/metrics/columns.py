@@ -37,9 +37,49 @@ class CaseColumns:
     due: np.ndarray  # the record's own deadline (an import's 办理时限); 0: the policy's
     codes: dict[str, np.ndarray] = field(default_factory=dict)
     values: dict[str, list[str]] = field(default_factory=dict)
+    version: np.ndarray | None = None  # the records' versions (the store's; None: unknown)
 
     def __len__(self) -> int:
         return len(self.state)
+
+    def copy(self) -> CaseColumns:
+        """Every row, copied (a snapshot handed to another thread)."""
+        return CaseColumns(
+            ids=list(self.ids),
+            state=self.state.copy(),
+            urgency=self.urgency.copy(),
+            rating=self.rating.copy(),
+            created=self.created.copy(),
+            completed=self.completed.copy(),
+            closed=self.closed.copy(),
+            on_site=self.on_site.copy(),
+            extension=self.extension.copy(),
+            due=self.due.copy(),
+            codes={k: v.copy() for k, v in self.codes.items()},
+            values=self.values,
+            version=None if self.version is None else self.version.copy(),
+        )
+
+    def take(self, rows: np.ndarray) -> CaseColumns:
+        """A copy of some rows, decoded by the same (shared, append-only) value lists: what
+        the store hands a consumer on another thread, which then never reads the live
+        columns the store keeps writing."""
+        ids = self.ids
+        return CaseColumns(
+            ids=[ids[int(r)] for r in rows],
+            state=self.state[rows],
+            urgency=self.urgency[rows],
+            rating=self.rating[rows],
+            created=self.created[rows],
+            completed=self.completed[rows],
+            closed=self.closed[rows],
+            on_site=self.on_site[rows],
+            extension=self.extension[rows],
+            due=self.due[rows],
+            codes={k: v[rows] for k, v in self.codes.items()},
+            values=self.values,
+            version=None if self.version is None else self.version[rows],
+        )
 
 
 def columns_from_cases(cases: Iterable[Any]) -> CaseColumns:

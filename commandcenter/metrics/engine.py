@@ -14,6 +14,7 @@ computes its platform KPIs through ``figures_of``, so in the demo both agree).
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -25,6 +26,7 @@ from commandcenter.domain import UnitStatus, Urgency
 from commandcenter.metrics.catalogue import CATALOGUE, Metric, metric
 from commandcenter.metrics.columns import URGENCY_INDEX, CaseColumns
 from commandcenter.metrics.definitions import CLOSED_CODES, case_flags
+from commandcenter.metrics.incremental import Tally
 from commandcenter.metrics.windows import DayCalendar, Span, Window
 from commandcenter.sla import SlaPolicy
 
@@ -58,8 +60,20 @@ class MetricValue:
     n: int  # the population: the count itself, or a rate's denominator
     as_of: float
     span: Span | None  # None for a stock
-    rows: np.ndarray = field(repr=False, default_factory=lambda: _EMPTY)
+    # The rows of the cases behind it, or how to find them: a number read from running
+    # counts finds its rows only when a click or a footnote asks (``rows``).
+    found: np.ndarray | Callable[[], np.ndarray] = field(
+        repr=False, compare=False, default_factory=lambda: _EMPTY
+    )
     reason: str = ""  # "" | "no_cases" | "below_min_sample" | "not_case_based"
+
+    @property
+    def rows(self) -> np.ndarray:
+        found = self.found
+        if callable(found):
+            found = np.asarray(found(), dtype=np.int64)
+            object.__setattr__(self, "found", found)  # found once
+        return found
 
     @property
     def name(self) -> str:
@@ -258,6 +272,38 @@ def _on_duty(unit: Any) -> bool:
     return status is not None and str(status) != UnitStatus.OFF_DUTY.value
 
 
+class LiveFigures(Figures):
+    """Figures whose case metrics over whole local days come from running counts
+    (``metrics.incremental.Tally``, kept in step with the store by ``MetricEngine``);
+    everything else, and the rows behind every number, from the columns as ``Figures``."""
+
+    def __init__(self, tally: Tally, *args: Any) -> None:
+        super().__init__(*args)
+        self.tally = tally
+
+    def value(
+        self, name: str | Metric, window: Window | None = None, within: np.ndarray | None = None
+    ) -> MetricValue:
+        m = name if isinstance(name, Metric) else metric(name)
+        if within is not None or m.kind not in ("count", "rate"):
+            return super().value(m, window, within)
+        w = m.window if window is None or m.window is None else window
+        counts = self.tally.counts(m, self.now, w)
+        if counts is None:  # a custom span of part days: the columns
+            return super().value(m, window, within)
+        k, n = counts
+        span = self.span(w) if w is not None else None
+
+        def rows() -> np.ndarray:
+            return Figures.value(self, m, window).rows
+
+        if m.kind == "count":
+            return MetricValue(m, float(k), k, k, self.now, span, rows)
+        reason = "no_cases" if n == 0 else "below_min_sample" if n < m.min_sample else ""
+        v = None if reason else 100.0 * k / n
+        return MetricValue(m, v, k, n, self.now, span, rows, reason)
+
+
 def figures_of(
     cols: CaseColumns,
     now: float,
@@ -283,16 +329,53 @@ class MetricEngine:
     def __init__(self, store: Any, zone: str | tzinfo | None = None) -> None:
         self.store = store
         self._calendar = DayCalendar(zone)
-        self._last: tuple[tuple[int, int, float], Figures] | None = None
+        self._last: tuple[tuple[int, int, int, float], Figures] | None = None
+        # Running counts in step with the store: each change set costs its own cases. A
+        # snapshot (or a rebuilt past, in time travel) only marks them stale: the next
+        # read loads them once, however many snapshots came in between.
+        self.tally = Tally(store.policy, self._calendar)
+        self._stale = True
+        ref = weakref.WeakMethod(self._on_change)
+
+        def relay(cs: Any) -> None:  # a dropped engine stops listening by itself
+            method = ref()
+            if method is None:
+                unsubscribe()
+            else:
+                method(cs)
+
+        unsubscribe = store.subscribe(relay)
+
+    def _on_change(self, cs: Any) -> None:
+        store = self.store
+        if cs.reset or self.tally.policy is not store.policy:
+            self._stale = True
+        if self._stale:
+            return
+        ids = dict.fromkeys([*cs.cases_created, *cs.cases_updated])
+        if ids:
+            rows = np.fromiter((store.row_of(i) for i in ids), np.int64, len(ids))
+            self.tally.update(store.columns().take(rows), rows)  # keyed by store row
 
     def figures(self, now: float | None = None) -> Figures:
         store = self.store
+        if self._stale:
+            self._stale = False
+            self.tally = Tally(store.policy, self._calendar)
+            self.tally.load(store.columns(), by_row=True)
+            self._last = None
         now = float(store.clock.now() if now is None else now)
-        key = (store.seq, len(store), now)
+        key = (store.seq, len(store), self.tally.mutations, now)
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        fig = Figures(
-            store.columns(), store.policy, now, self._calendar, store.units, store.cameras
+        fig = LiveFigures(
+            self.tally,
+            store.columns(),
+            store.policy,
+            now,
+            self._calendar,
+            store.units,
+            store.cameras,
         )
         self._last = (key, fig)
         return fig

@@ -43,6 +43,7 @@ import msgspec
 
 from commandcenter.domain import CaseState
 from feeds import protocol as P
+from feeds.serve.history import KEYFRAME_EVERY, Keyframes
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,19 @@ class FeedState:
             return f"alert:{data.id}", data
         return None
 
+    def copy(self) -> FeedState:
+        """A shallow copy: the records are shared (they are replaced, never changed, once
+        folded in), so a history keyframe costs one dictionary entry per entity."""
+        return FeedState(
+            cases=dict(self.cases),
+            units=dict(self.units),
+            positions=dict(self.positions),
+            cameras=dict(self.cameras),
+            grids=dict(self.grids),
+            kpis=dict(self.kpis),
+            alerts=deque(self.alerts, maxlen=_ALERTS_KEPT),
+        )
+
     def prune(self, now: float, keep_closed_s: float = DAY) -> list[str]:
         """Drop finished cases older than ``keep_closed_s``; returns their entity keys."""
         cutoff = now - keep_closed_s
@@ -186,6 +200,9 @@ class Hub:
         )
         self._last_housekeeping = time.monotonic()
         self.state = FeedState()
+        # States a bounded history (GET /v1/history) can start from (feeds.serve.history):
+        # at least eight within a full window, however small it is configured.
+        self.keyframes = Keyframes(every=max(1, min(KEYFRAME_EVERY, self.ring_size // 8)))
         self.now = 0.0
         self.rate = 1.0
         self.closed = False
@@ -472,6 +489,7 @@ class Hub:
         to the loop (streams may send the events then): the actions endpoint commits the
         events together with the idempotency key they answer (``idem_put``), so a crash
         can never keep the one without the other."""
+        self.keyframes.before_publish(self)
         ring = self._ring
         n = self.ring_size
         seq = self.seq
@@ -544,8 +562,10 @@ class Hub:
         return {
             "window_first_seq": self.first_seq,
             "window_events": self.window_events(),
+            "window_max_events": self.ring_size,
             "window_bytes": self.window_bytes,
             "idempotency_keys": self.idempotency_keys(),
+            "idempotency_max_keys": self.idempotency_max_keys,
             "streams": self.subscribers,
             "stream_queue_max": max(self.subscriber_queues(), default=0),
             "slow_consumers_cut": self.slow_consumers_cut,

@@ -4,7 +4,8 @@ The same HTTP protocol as production, so the app, its tests and its benchmarks e
 the real client path even when no real county is attached. Three ways to run it:
 
 - ``python -m feeds.serve.server --port 0`` prints ``TOKEN <t>`` (when no token was configured)
-  and ``LISTENING http://127.0.0.1:<port>`` on stdout for a parent process to read;
+  and ``LISTENING http://127.0.0.1:<port>`` on stdout for a parent process to read
+  (``feeds.serve.child.ServerProcess`` starts it so and waits for that line);
 - ``EmbeddedServer(ServerConfig(...)).start()`` runs it on a thread of its own (main.py's
   demo county; tests);
 - ``create_app(config)`` returns the Starlette app for an ASGI server of your choice.
@@ -45,9 +46,10 @@ from commandcenter.domain import Role
 from feeds import protocol as P
 from feeds.net import is_loopback
 from feeds.serve.camera_streams import DemoCameraStreams
+from feeds.serve.history import history_page
 from feeds.serve.hub import Hub, Stored, Subscriber
 from feeds.serve.simulator.county import County
-from feeds.serve.simulator.history_cache import warmed_world
+from feeds.serve.simulator.history_cache import Warm, warmed_world
 from feeds.serve.simulator.world import World
 
 log = logging.getLogger("feeds.serve.server")
@@ -73,6 +75,9 @@ class ServerConfig:
     seed: int = 1
     rate: float = 1.0  # simulated seconds per real second
     history_hours: float = 8.0  # warm-up before the first event is served
+    # the warm-up's last hours served as events (not folded into the baseline), so that a
+    # console starting after the server can replay them at once (GET /v1/history)
+    history_tail_hours: float = 0.0
     cases_per_day: float = 550.0
     heartbeat_s: float = 2.0
     resume_window: int = 100_000  # events kept for Last-Event-ID resumes ...
@@ -167,15 +172,17 @@ class FeedService:
         if self.hub.restored:
             start = self.hub.now or start
         self.history_from = "built"
+        warm = Warm([], [])
         if config.history_cache and not self.hub.restored:
             # the county and its warmed-up history from disk (start-up budget)
-            self.world, self.history_from = warmed_world(
+            self.world, self.history_from, warm = warmed_world(
                 seed,
                 start,
                 config.history_hours,
                 cpd,
                 config.position_interval_s,
                 config.outline_path,
+                tail_s=config.history_tail_hours * 3600.0,
             )
             self.county = self.world.county
         else:
@@ -202,9 +209,8 @@ class FeedService:
             )
         else:
             if config.history_hours > 0 and not config.history_cache:  # else warmed above
-                self.world.warm_up(config.history_hours)
-            self.hub.now = self.world.now
-            self.hub.publish(self.world.state_events())
+                warm = Warm(*self.world.warm_up(config.history_hours, config.history_tail_hours * 3600.0))
+            self._publish_warm_up(warm)
         self.hub.now = self.world.now
         self.hub.rate = config.rate
         self.hub.commit()
@@ -220,6 +226,28 @@ class FeedService:
             self.hub.seq,
             "restored" if self.hub.restored else "fresh",
         )
+
+    def _publish_warm_up(self, warm: Warm) -> None:
+        """The fresh log's start: the warmed-up state as one baseline, or (with a tail) the
+        state before the tail, then the tail's events a simulated minute at a time, each
+        at its own time, so the history endpoint can serve any moment of it."""
+        if not warm.baseline:
+            self.hub.now = self.world.now
+            self.hub.publish(self.world.state_events())
+            return
+        tail = warm.tail
+        # hub.now is the time of the state a batch is published onto (its keyframe's time)
+        self.hub.now = tail[0].ts if tail else self.world.now
+        self.hub.publish(warm.baseline, commit=False)
+        start = 0
+        while start < len(tail):
+            end = start + 1
+            while end < len(tail) and tail[end].ts < tail[start].ts + 60.0:
+                end += 1
+            self.hub.publish(tail[start:end], commit=False)
+            self.hub.now = tail[end - 1].ts
+            start = end
+        self.hub.commit()
 
     # ------------------------------------------------------------------ driving
 
@@ -370,6 +398,14 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
         snap = hub.snapshot(now=svc.world.now, rate=float(config.rate))
         return Response(P.encode(snap), media_type="application/json")
 
+    async def history(request: Request) -> Response:
+        if svc.role_of(request) is None:
+            return _unauthorized()
+        code, body = history_page(
+            hub, dict(request.query_params), svc.world.now, float(config.rate)
+        )
+        return Response(body, code, media_type="application/json")
+
     async def stream(request: Request) -> Response:
         if svc.role_of(request) is None:
             return _unauthorized()
@@ -469,6 +505,7 @@ def create_app(config: ServerConfig | None = None, service: FeedService | None =
             Route("/v1/geography", geography),
             Route("/v1/snapshot", snapshot),
             Route("/v1/stream", stream),
+            Route("/v1/history", history),
             Route("/v1/cases/{case_id}/actions", actions, methods=["POST"]),
             Route("/v1/cameras/{camera_id}/{size}.mjpg", camera_stream),
         ],
@@ -697,57 +734,68 @@ class EmbeddedServer:
 # ---------------------------------------------------------------------------------------
 
 
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    d = ServerConfig()  # the defaults live in one place: the flags map onto its fields
     ap = argparse.ArgumentParser(
         prog="python -m feeds.serve.server", description=__doc__.split("\n")[0]
     )
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--rate", type=float, default=1.0, help="simulated seconds per real second")
-    ap.add_argument("--history-hours", type=float, default=8.0)
-    ap.add_argument("--cases-per-day", type=float, default=550.0)
-    ap.add_argument("--heartbeat", type=float, default=2.0, help="seconds between heartbeats")
-    ap.add_argument("--resume-window", type=int, default=100_000, help="events kept for resume")
+    ap.add_argument("--seed", type=int, default=d.seed)
+    ap.add_argument("--rate", type=float, default=d.rate, help="simulated seconds per real second")
+    ap.add_argument("--history-hours", type=float, default=d.history_hours)
+    ap.add_argument("--history-tail-hours", type=float, default=d.history_tail_hours,
+                    help="the warm-up's last hours served as events a late console can replay")  # fmt: skip
+    ap.add_argument("--cases-per-day", type=float, default=d.cases_per_day)
     ap.add_argument(
-        "--resume-window-s", type=float, default=86_400.0, help="... for at most this long"
+        "--heartbeat", type=float, default=d.heartbeat_s, help="seconds between heartbeats"
+    )
+    ap.add_argument(
+        "--resume-window", type=int, default=d.resume_window, help="events kept for resume"
+    )
+    ap.add_argument(
+        "--resume-window-s", type=float, default=d.resume_window_s, help="... for at most this long"
     )
     ap.add_argument(
         "--idempotency-window",
         type=float,
-        default=86_400.0,
+        default=d.idempotency_window_s,
         help="seconds an action's outcome is replayed for its Idempotency-Key",
     )
     ap.add_argument(
-        "--idempotency-max-keys", type=int, default=50_000, help="outcomes kept at most"
+        "--idempotency-max-keys",
+        type=int,
+        default=d.idempotency_max_keys,
+        help="outcomes kept at most",
     )
     ap.add_argument(
         "--subscriber-queue",
         type=int,
-        default=10_000,
+        default=d.subscriber_queue,
         help="events a stream that stopped reading may miss before it is cut off",
     )
-    ap.add_argument("--state-dir", type=Path, default=None)
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    ap.add_argument("--state-dir", type=Path, default=d.state_dir)
+    ap.add_argument("--host", default=d.host)
+    ap.add_argument("--port", type=int, default=d.port, help="0 = pick a free port")
     ap.add_argument("--allow-remote", action="store_true")
     ap.add_argument("--token-file", type=Path, default=None, help="token=role per line")
-    ap.add_argument("--burst", type=int, default=0, help="extra unit.position events/s")
-    ap.add_argument("--max-seq", type=int, default=0, help="stop the world at this seq (tests)")
-    ap.add_argument("--start-ts", type=float, default=None, help="simulated start (epoch s)")
+    ap.add_argument("--burst", type=int, default=d.burst, help="extra unit.position events/s")
+    ap.add_argument(
+        "--max-seq", type=int, default=d.max_seq, help="stop the world at this seq (tests)"
+    )
+    ap.add_argument("--start-ts", type=float, default=d.start_ts, help="simulated start (epoch s)")
     ap.add_argument("--synthetic-outline", action="store_true", help="ignore shared data")
-    ap.add_argument("--ssl-certfile", default=None)
-    ap.add_argument("--ssl-keyfile", default=None)
-    ap.add_argument("--log-level", default="warning")
+    ap.add_argument("--ssl-certfile", default=d.ssl_certfile)
+    ap.add_argument("--ssl-keyfile", default=d.ssl_keyfile)
+    ap.add_argument("--log-level", default=d.log_level)
     return ap.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    tokens = load_tokens(args.token_file, Role.DUTY_OFFICER)
-    config = ServerConfig(
+def config_from_args(args: argparse.Namespace, tokens: dict[str, Role]) -> ServerConfig:
+    """The flags as a ``ServerConfig``: with none given, exactly its defaults (and tokens)."""
+    return ServerConfig(
         seed=args.seed,
         rate=args.rate,
         history_hours=args.history_hours,
+        history_tail_hours=args.history_tail_hours,
         cases_per_day=args.cases_per_day,
         heartbeat_s=args.heartbeat,
         resume_window=args.resume_window,
@@ -768,6 +816,12 @@ def main(argv: list[str] | None = None) -> int:
         ssl_keyfile=args.ssl_keyfile,
         log_level=args.log_level,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    config = config_from_args(args, load_tokens(args.token_file, Role.DUTY_OFFICER))
     try:
         _check_host(config)
     except ValueError as err:

@@ -248,8 +248,12 @@ class ImportedCases:
         their raw bytes, text as its distinct values and a code per case where that is
         smaller (category, township, department... repeat; ids do not)."""
         doc: dict[str, Any] = {"format": HISTORY_FORMAT, "n": len(self)}
+        done: dict[int, Any] = {}  # absent fields share one array of their default: coded once
         for f in fields(self):
             v = getattr(self, f.name)
+            if isinstance(v, np.ndarray) and id(v) in done:
+                doc[f.name] = done[id(v)]
+                continue
             if not isinstance(v, np.ndarray):
                 doc[f.name] = v
             elif v.dtype != object:
@@ -264,6 +268,8 @@ class ImportedCases:
                                    "dtype": None, "code_dtype": np.dtype(small).str}  # fmt: skip
                 else:
                     doc[f.name] = v.tolist()
+            if isinstance(v, np.ndarray):
+                done[id(v)] = doc[f.name]
         return msgspec.msgpack.encode(doc)
 
     @classmethod

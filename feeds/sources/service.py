@@ -18,15 +18,33 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from feeds.sources.importer import ImportResult, MappedFile, Progress, load_mapped, map_file
+from feeds.sources.importer import (
+    ImportResult,
+    MappedFile,
+    Progress,
+    collector_paused,
+    load_mapped,
+    map_file,
+)
 from feeds.sources.profile import Profile, ProfileError, load_profile, shipped_profiles
 from feeds.sources.tabular import Table, map_table, read_table
 
 PREVIEW_ROWS = 50
 REJECTS_SHOWN = 500  # rejected rows listed in a preview (all are counted)
-MAPPED_COLUMNS = ("id", "created", "category", "status", "department", "township", "due", "closed", "reason")
+MAPPED_COLUMNS = (
+    "id",
+    "created",
+    "category",
+    "status",
+    "department",
+    "township",
+    "due",
+    "closed",
+    "reason",
+)
 
 
 @dataclass(slots=True)
@@ -93,15 +111,16 @@ class SourceImporter:
         table = read_table(Path(path), prof)
         whole = map_table(table, prof)
         head = Table(table.frame.head(rows).reset_index(drop=True), table.rows[:rows],
-                     dated=table.dated)  # fmt: skip
+                     dated=table.dated, raw=table.raw)  # fmt: skip
+        raw = head.raw_rows(np.arange(len(head.frame)))
         shown = map_table(head, prof, with_preview=True)
         mapped = shown.preview if shown.preview is not None else pd.DataFrame()
         columns = [c for c in MAPPED_COLUMNS if c in mapped.columns]
         columns += [c for c in mapped.columns if c not in columns]
         rej = whole.rejected
         return Preview(
-            raw_columns=[str(c) for c in head.frame.columns],
-            raw_rows=[[_text(v) for v in r] for r in head.frame.itertuples(index=False)],
+            raw_columns=[str(c) for c in raw.columns],
+            raw_rows=[[_text(v) for v in r] for r in raw.itertuples(index=False)],
             mapped_columns=columns,
             mapped_rows=[[_text(v) for v in r] for r in mapped[columns].itertuples(index=False)],
             read=whole.read,
@@ -119,14 +138,16 @@ class SourceImporter:
         prof = self.profile(profile)
         result = ImportResult()
         files = []
-        for p in paths:
-            item = map_file(Path(p), prof, result, self.journal, progress)
-            if item is not None:
-                files.append(item)
+        with collector_paused():
+            for p in paths:
+                item = map_file(Path(p), prof, result, self.journal, progress)
+                if item is not None:
+                    files.append(item)
         return Prepared(prof, files, result)
 
     def load(self, prepared: Prepared, progress: Progress | None = None) -> ImportResult:
         """Put prepared files into the store and the journal (the store's thread)."""
-        for item in prepared.files:
-            load_mapped(item, self.sink, prepared.result, progress=progress)
+        with collector_paused():
+            for item in prepared.files:
+                load_mapped(item, self.sink, prepared.result, progress=progress)
         return prepared.result

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -33,7 +33,7 @@ from feeds.sources.profile import NUMBER_FIELDS, TIME_FIELDS, Profile
 
 _NULLS = frozenset({"", "null", "none", "nil", "n/a", "nan", "nat"})
 _ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
-_LEADING_ZERO = re.compile(r'(?<=[:\[,])\s*(-?0\d+(?:\.\d+)?)(?=\s*[,}\]])')
+_LEADING_ZERO = re.compile(r"(?<=[:\[,])\s*(-?0\d+(?:\.\d+)?)(?=\s*[,}\]])")
 
 
 @dataclass(slots=True)
@@ -44,6 +44,17 @@ class Table:
     rows: np.ndarray  # 1-based row number in the file (header and title rows counted)
     problems: list[str] = field(default_factory=list)  # whole-file notes
     dated: bool = False  # some cells are dates already (Excel)
+    # the file's own text of some rows, as read (for rejects and the preview); None: ``frame``
+    raw: Callable[[np.ndarray], pd.DataFrame] | None = None
+    malformed: list[tuple[int, str]] = field(
+        default_factory=list
+    )  # (row, text): wrong width, not in frame
+
+    def raw_rows(self, idx: np.ndarray) -> pd.DataFrame:
+        """Rows ``idx`` (positions in ``frame``) as the file has them."""
+        if self.raw is not None:
+            return self.raw(idx)
+        return self.frame.iloc[idx].reset_index(drop=True)
 
 
 @dataclass(slots=True)
@@ -153,30 +164,25 @@ def read_table(path: str | Path, profile: Profile) -> Table:
         raise ValueError(f"{path.name}: {fmt!r} is not a format of profile {profile.name} "
                          f"({', '.join(profile.formats)})")  # fmt: skip
     if fmt == "csv":
-        header = (profile.header_row - 1) if profile.header_row else 0
-        try:
-            # dtype=object: Python strings as they are (no string array to build and convert)
-            frame = pd.read_csv(path, dtype=object, keep_default_na=False, encoding=profile.encoding,
-                                header=header, skip_blank_lines=True, on_bad_lines="skip")  # fmt: skip
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-            raise ValueError(f"{path.name}: not a readable CSV: {err}") from err
-        frame.columns = [str(c).strip() for c in frame.columns]
-        return Table(frame, np.arange(header + 2, header + 2 + len(frame)))
+        return read_csv(path, profile)
     if fmt in ("xlsx", "xls"):
         try:
             grid = pd.read_excel(path, sheet_name=profile.sheet, header=None, dtype=object,
                                  engine="calamine")  # fmt: skip
         except Exception as err:  # calamine raises its own types for damaged workbooks
             raise ValueError(f"{path.name}: not a readable workbook: {err}") from err
-        grid = grid.map(_cell_text)
+        # cell by cell over a plain object array: pandas 3 would infer its string dtype
+        # for a mapped frame, and walking that row by row costs ten times more
+        raw = grid.to_numpy(dtype=object)
+        cells = np.empty(raw.shape, dtype=object)
+        cells[...] = [[_cell_text(v) for v in row] for row in raw.tolist()] if raw.size else cells
+        grid = pd.DataFrame(cells, dtype=object)
         h = (profile.header_row - 1) if profile.header_row else _find_header(grid, profile.columns())
         names = [str(c).strip() or f"column{i + 1}" for i, c in enumerate(grid.iloc[h].tolist())]
-        body = grid.iloc[h + 1 :]
-        blank = body.apply(lambda r: all(v == "" for v in r), axis=1) if len(body) else []
-        keep = ~np.asarray(blank, dtype=bool)
+        body = cells[h + 1 :]
+        keep = ~(body == "").all(axis=1) if len(body) else np.zeros(0, dtype=bool)
         rows = np.arange(h + 2, h + 2 + len(body))[keep]
-        frame = body[keep].reset_index(drop=True)
-        frame.columns = names
+        frame = pd.DataFrame(body[keep], columns=_unique_names(names), dtype=object)
         problems = [f"{int((~keep).sum())} blank rows skipped"] if (~keep).any() else []
         return Table(frame, rows, problems, dated=True)
     text = path.read_text(encoding=profile.encoding, errors="replace")
@@ -198,6 +204,150 @@ def read_table(path: str | Path, profile: Profile) -> Table:
     except json.JSONDecodeError as err:
         raise ValueError(f"{path.name}: not JSON: {err}") from err
     return _from_records(_records_of(doc, profile), 1)
+
+
+def read_csv(path: Path, profile: Profile) -> Table:
+    """A CSV export as clean text columns, read by Arrow's CSV reader.
+
+    Why Arrow and not ``pandas.read_csv``: pandas makes a Python string of every cell (ten
+    million for a county's year) before anything looks at them, which alone took half the
+    time budget of an import (docs/sources.md, "Speed"). Arrow parses on both cores into
+    its own buffers; stripping and null spellings are vector operations there, and a
+    column of few values (category, township, department, status: most of an export)
+    becomes Python strings once per distinct value. Rows with the wrong number of fields
+    are skipped and counted, never silently."""
+    import pyarrow as pa
+
+    header = (profile.header_row - 1) if profile.header_row else 0
+    names = _csv_header(path, profile.encoding, header)
+    if names is None:
+        raise ValueError(f"{path.name}: not a readable CSV: no header row")
+    encoding = (
+        "utf8"
+        if profile.encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8")
+        else profile.encoding
+    )
+    table, bad = _arrow_csv(path, names, header, encoding, threads=True)
+    if any(number is None for number, _ in bad):  # threads do not know the row: read again
+        table, bad = _arrow_csv(path, names, header, encoding, threads=False)
+    columns = _unique_names([str(c).strip() for c in table.column_names])
+    raw = table.rename_columns(columns)
+    used = set(profile.columns())  # an export's other columns stay Arrow's, for the rejects only
+    numeric = _numeric_only_columns(profile)
+    frame = pd.DataFrame({c: _clean_objects(raw.column(c)) for c in columns if c in used and c not in numeric},
+                         dtype=object, copy=False)  # fmt: skip
+    for c in columns:  # parsed as numbers straight from Arrow: no Python string per cell
+        if c in numeric:
+            frame[c] = pd.Series(pd.arrays.ArrowExtensionArray(_clean_arrow(raw.column(c))), index=frame.index)
+    frame.attrs["clean"] = True  # stripped, nulls '': ``_text_of`` takes the columns as they are
+    first = header + 2  # the first row after the header, counted from 1
+    malformed = [(int(number or 0), text) for number, text in bad]
+    rows = np.arange(first, first + len(frame) + len(bad))
+    if bad:
+        rows = np.setdiff1d(rows, [m[0] for m in malformed], assume_unique=True)[: len(frame)]
+
+    def raw_rows(idx: np.ndarray) -> pd.DataFrame:
+        taken = raw.take(pa.array(np.asarray(idx, dtype=np.int64)))
+        return pd.DataFrame(
+            {c: np.array(taken.column(c).to_pylist(), dtype=object) for c in columns}
+        )
+
+    return Table(frame, rows, raw=raw_rows, malformed=malformed)
+
+
+def _arrow_csv(path: Path, names: list[str], skip: int, encoding: str, *,
+               threads: bool) -> tuple[Any, list[tuple[int | None, str]]]:  # fmt: skip
+    """Arrow's read of every column as text; rows of the wrong width (number, text) apart."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    bad: list[tuple[int | None, str]] = []
+
+    def invalid(row: Any) -> str:
+        bad.append((row.number, str(row.text)))
+        return "skip"
+
+    try:
+        table = pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(skip_rows=skip, encoding=encoding, use_threads=threads),
+            parse_options=pcsv.ParseOptions(invalid_row_handler=invalid, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )  # fmt: skip
+    except (pa.ArrowInvalid, UnicodeDecodeError, LookupError) as err:
+        raise ValueError(f"{path.name}: not a readable CSV: {err}") from err
+    return table, bad
+
+
+def _csv_header(path: Path, encoding: str, skip: int) -> list[str] | None:
+    """The header row's names (after ``skip`` rows), read as the csv module reads them."""
+    import csv
+
+    try:
+        with path.open(encoding=encoding, newline="") as f:
+            reader = csv.reader(f)
+            for _ in range(skip):
+                next(reader, None)
+            for row in reader:
+                if any(v.strip() for v in row):
+                    return row
+    except (UnicodeDecodeError, csv.Error, LookupError) as err:
+        raise ValueError(f"{path.name}: not a readable CSV: {err}") from err
+    return None
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Repeated column names as pandas names them: ``a``, ``a.1``, ``a.2``."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, name in enumerate(names):
+        name = name or f"column{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        seen.setdefault(name, 0)
+        out.append(name)
+    return out
+
+
+_DISTINCT_SAMPLE = 10_000
+
+
+def _numeric_only_columns(profile: Profile) -> set[str]:
+    """Columns read only by number fields (coordinates, rating) taken as they are."""
+    numeric: set[str] = set()
+    other: set[str] = set()
+    for name, spec in profile.fields.items():
+        plain = (name in NUMBER_FIELDS and spec.template is None and spec.constant is None and spec.regex is None
+                 and spec.lookup is None and spec.default is None and spec.otherwise is None)  # fmt: skip
+        (numeric if plain else other).update(spec.sources())
+    return numeric - other
+
+
+def _clean_arrow(col: Any) -> Any:
+    """An Arrow string column stripped, its null spellings ''."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(col)
+    return pc.if_else(pc.is_in(text, value_set=pa.array(_NULL_SPELLINGS)), "", text).combine_chunks()
+
+
+def _clean_objects(col: Any) -> np.ndarray:
+    """An Arrow string column -> stripped Python strings (object array), its null
+    spellings ''. A column of few distinct values shares one string object per value."""
+    import pyarrow.compute as pc
+
+    text = _clean_arrow(col)
+    if (
+        len(text) > _DISTINCT_SAMPLE
+        and pc.count_distinct(text.slice(0, _DISTINCT_SAMPLE)).as_py() > _DISTINCT_SAMPLE // 2
+    ):
+        return text.to_numpy(zero_copy_only=False)
+    codes = pc.dictionary_encode(text)
+    values = np.array(codes.dictionary.to_pylist(), dtype=object)
+    return values[codes.indices.to_numpy(zero_copy_only=False)]
 
 
 # ---- mapping ---------------------------------------------------------------------------------
@@ -243,6 +393,8 @@ def _text_of(frame: pd.DataFrame, col: str, n: int) -> pd.Series:
     Plain Python over the object array, not ``.str``: a comprehension costs ~30 ns a value,
     pandas' string methods several times that (a million rows, a dozen columns)."""
     s = frame[col]
+    if frame.attrs.get("clean"):
+        return s
     nulls = _NULL_SET
     arr = s.to_numpy() if s.dtype == object else s.to_numpy(dtype=object, na_value="")
     try:  # text only (CSV): the quick way
@@ -300,7 +452,9 @@ def _nullify(s: pd.Series) -> pd.Series:
     return s.where(~s.isin(_NULL_SPELLINGS), "")
 
 
-def parse_times(s: pd.Series, profile: Profile, *, stripped: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def parse_times(
+    s: pd.Series, profile: Profile, *, stripped: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """(epoch seconds, problem code) per value: NaN where empty; the code indexes
     ``PROBLEMS``: '' or 'bad', 'ambiguous' (two formats read it differently) or
     'ambiguous_local' (a wall time that happens twice or never in the zone, at a
@@ -311,7 +465,11 @@ def parse_times(s: pd.Series, profile: Profile, *, stripped: bool = False) -> tu
     arr = s.to_numpy(dtype=object)
     if stripped or all(type(v) is str for v in arr):  # text only (CSV, JSON): no cell is a date yet
         is_dt = np.zeros(n, bool)
-        text = pd.Series([v.strip() for v in arr], dtype=object) if not stripped else s.reset_index(drop=True)
+        text = (
+            pd.Series([v.strip() for v in arr], dtype=object)
+            if not stripped
+            else s.reset_index(drop=True)
+        )
     else:
         is_dt = np.fromiter((isinstance(v, (datetime, date)) for v in arr), bool, n)
         text = pd.Series(["" if d else str(v).strip() for v, d in zip(arr, is_dt, strict=True)],
@@ -408,7 +566,9 @@ def _read_format(text: pd.Series, fmt: str, profile: Profile) -> np.ndarray:
     if fmt == "epoch":
         return _digits(text, r"\d{9,10}(?:\.\d+)?", 1e8, 1e10).to_numpy(dtype=np.float64)
     if fmt == "iso8601":
-        iso = text.where(text.str.match(r"^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)?"), "")
+        iso = text.where(
+            text.str.match(r"^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)?"), ""
+        )
         zoned = iso.str.contains(_ZONED) & (iso != "")
         out = np.full(n, np.nan)
         if zoned.any():
@@ -431,7 +591,9 @@ def _digits(text: pd.Series, pattern: str, lo: float, hi: float) -> pd.Series:
     The cheap numeric parse goes first, so that the pattern is checked only on the few
     values that are numbers of the right size (none, in a file of text dates)."""
     arr = text.to_numpy(dtype=object)
-    digits = np.fromiter((v[:1].isdigit() and v.replace(".", "", 1).isdigit() for v in arr), bool, len(arr))
+    digits = np.fromiter(
+        (v[:1].isdigit() and v.replace(".", "", 1).isdigit() for v in arr), bool, len(arr)
+    )
     num = pd.Series(np.nan, index=text.index)
     if digits.any():
         num[digits] = pd.to_numeric(text[digits], errors="coerce")
@@ -442,9 +604,13 @@ def _digits(text: pd.Series, pattern: str, lo: float, hi: float) -> pd.Series:
     return num.where(near)
 
 
-def _lookup(values: pd.Series, voc: Any, reasons: _Reasons, fname: str, default: str | None) -> pd.Series:
+def _lookup(
+    values: pd.Series, voc: Any, reasons: _Reasons, fname: str, default: str | None
+) -> pd.Series:
     table = voc.table()
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object))  # a vocabulary column has few values
+    codes, uniques = pd.factorize(
+        values.to_numpy(dtype=object)
+    )  # a vocabulary column has few values
     hits = np.array([table.get(voc.key(str(u)), np.nan) for u in uniques] + [np.nan], dtype=object)
     mapped = pd.Series(hits[codes], dtype=object, index=values.index)
     empty = values == ""
@@ -461,16 +627,24 @@ def _lookup(values: pd.Series, voc: Any, reasons: _Reasons, fname: str, default:
 
 
 def _numbers(values: pd.Series, reasons: _Reasons, fname: str, limit: float) -> np.ndarray:
-    arr = values.to_numpy(dtype=object)
-    blank = arr == ""
+    arr: Any
+    if isinstance(values.dtype, pd.ArrowDtype):  # a CSV column still in Arrow's buffers
+        import pyarrow as pa
+
+        arr = pa.array(values.array)
+        blank = (values == "").to_numpy(dtype=bool)
+    else:
+        arr = values.to_numpy(dtype=object)
+        blank = arr == ""
     if blank.all():
-        return np.zeros(len(arr))
-    try:  # numpy's own parse: several times pandas' coercing one, for a clean column
-        num = np.where(blank, "nan", arr).astype(np.float64)
+        return np.zeros(len(blank))
+    try:  # Arrow's parse: a clean column at C speed (numpy's float() per value is 10x slower)
+        num = _arrow_floats(arr, blank)
         num[~blank & ~np.isfinite(num)] = np.nan  # "inf", "nan" written in the file
     except ValueError:  # some value is not a number: find which, one by one
-        num = pd.to_numeric(values.where(~blank, None), errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.isnan(num) & (values != "").to_numpy()
+        text = values.astype(object)
+        num = pd.to_numeric(text.where(~blank, None), errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(num) & ~blank
     reasons.add(bad, f"wrong_type:{fname}", "not a number: ", values)
     out = np.nan_to_num(num, nan=0.0)
     far = np.abs(out) > limit
@@ -478,7 +652,26 @@ def _numbers(values: pd.Series, reasons: _Reasons, fname: str, limit: float) -> 
     return out
 
 
-def _field(frame: pd.DataFrame, spec: Any, profile: Profile, reasons: _Reasons, n: int) -> pd.Series:
+def _arrow_floats(arr: Any, blank: np.ndarray) -> np.ndarray:
+    """Text -> float64 (blank: NaN); ValueError when a value is not a number."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        if isinstance(arr, np.ndarray):
+            text = pa.array(arr, type=pa.string(), mask=blank)
+        else:  # Arrow's own text: blanks -> null
+            text = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), arr)
+        return (
+            pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        raise ValueError(str(err)) from err
+
+
+def _field(
+    frame: pd.DataFrame, spec: Any, profile: Profile, reasons: _Reasons, n: int
+) -> pd.Series:
     """One case field's text for every row (lookups applied); a row without a value that
     the field requires is rejected with the reason."""
     fname = spec.name
@@ -536,7 +729,11 @@ def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> 
         for what in ("bad", "ambiguous", "ambiguous_local") if problem.any() else ():
             m = problem == PROBLEMS.index(what)
             if m.any():
-                label = {"bad": "bad_date", "ambiguous": "ambiguous_date", "ambiguous_local": "ambiguous_local_time"}[what]
+                label = {
+                    "bad": "bad_date",
+                    "ambiguous": "ambiguous_date",
+                    "ambiguous_local": "ambiguous_local_time",
+                }[what]
                 why = {"bad": "no accepted format reads ", "ambiguous": "two accepted formats read differently: ",
                        "ambiguous_local": f"happens twice or never in {profile.zone.key}: "}[what]  # fmt: skip
                 reasons.add(m, f"{label}:{fname}", why, raw)
@@ -545,11 +742,13 @@ def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> 
     closed = times.get("closed", np.full(n, np.nan))
     updated = times.get("updated", np.full(n, np.nan))
     due = times.get("due", np.full(n, np.nan))
-    reasons.add((closed < created), "closed_before_created", "closed time is before the filing time")
+    reasons.add(
+        (closed < created), "closed_before_created", "closed time is before the filing time"
+    )
     # ids: namespaced by the profile's prefix; one record per id per import
     prefix = profile.id_prefix
     ids = np.array([prefix + v for v in cols["id"].to_numpy(dtype=object)], dtype=object)
-    dup = pd.Series(ids).duplicated(keep="first").to_numpy() & reasons.ok
+    dup = pd.Series(ids, dtype=object).duplicated(keep="first").to_numpy() & reasons.ok
     reasons.add(dup, "duplicate_id", "an earlier row has the same id")
     lat = _numbers(cols.get("lat", pd.Series([""] * n, dtype=object)), reasons, "lat", 90.0)
     lon = _numbers(cols.get("lon", pd.Series([""] * n, dtype=object)), reasons, "lon", 180.0)
@@ -572,16 +771,27 @@ def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> 
     rej = np.flatnonzero(~ok)
     rejected = pd.DataFrame({"row": table.rows[rej], "reason": reasons.reason[rej],
                              "detail": reasons.detail[rej]})  # fmt: skip
-    raw = frame.iloc[rej].reset_index(drop=True).map(lambda v: v.isoformat(sep=" ") if isinstance(v, (datetime, date)) else v)
+    raw = table.raw_rows(rej).map(
+        lambda v: v.isoformat(sep=" ") if isinstance(v, (datetime, date)) else v
+    )
     rejected = pd.concat([rejected, raw], axis=1)
+    if table.malformed:  # rows the reader could not split into the header's columns
+        torn = pd.DataFrame({"row": [r for r, _ in table.malformed], "reason": "malformed_row",
+                             "detail": [f"not {len(frame.columns)} fields: {t[:200]}" for _, t in table.malformed]})  # fmt: skip
+        rejected = pd.concat([rejected, torn], ignore_index=True).sort_values("row", kind="stable")
+        rejected = rejected.reset_index(drop=True).fillna("")
     preview = None
     if with_preview:
         preview = pd.DataFrame({k: v for k, v in cols.items()})
         preview["id"] = ids
         for k, v in times.items():
-            preview[k] = pd.to_datetime(v, unit="s", utc=True).tz_convert(profile.zone).strftime("%Y-%m-%d %H:%M")
+            preview[k] = (
+                pd.to_datetime(v, unit="s", utc=True)
+                .tz_convert(profile.zone)
+                .strftime("%Y-%m-%d %H:%M")
+            )
         preview["reason"] = reasons.reason
-    return Mapped(cases, table.rows[ok], rejected, n, preview)
+    return Mapped(cases, table.rows[ok], rejected, n + len(table.malformed), preview)
 
 
 def iter_files(paths: list[str | Path]) -> Iterator[Path]:

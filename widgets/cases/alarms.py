@@ -16,11 +16,9 @@ import time
 from typing import Any, ClassVar
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QEvent,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -40,10 +38,11 @@ from commandcenter.alarms import SOUND_FOR_LEVEL, Alarm, AlarmChange, AlarmEngin
 from commandcenter.hall_time import local
 from commandcenter.sla import format_remaining
 from widgets import theme
-from widgets.base import Panel, PanelContext, Setting
+from widgets.base import Need, Panel, PanelContext, Setting
 from widgets.cases import common, desk
 from widgets.i18n import zh_en
 from widgets.registry import register
+from widgets.table_model import Column, TableModel
 
 LEVEL_COLOURS = {
     AlarmLevel.CRITICAL: "red",
@@ -53,8 +52,16 @@ LEVEL_COLOURS = {
 SNOOZE_MINUTES: tuple[int, ...] = (10, 30)
 
 
-class AlarmsModel(QAbstractTableModel):
+class AlarmsModel(TableModel):
     KIND, CASE, WHERE, LEFT, RAISED, STATUS = range(6)
+    COLUMNS: ClassVar[tuple[Column, ...]] = (
+        Column("告警", "Alarm"),
+        Column("案件", "Case"),
+        Column("位置", "Where"),
+        Column("剩余时限", "Time left"),
+        Column("发生时间", "Raised"),
+        Column("状态", "Status"),
+    )
 
     def __init__(
         self, ctx: PanelContext, engine: AlarmEngine, parent: QObject | None = None
@@ -62,34 +69,13 @@ class AlarmsModel(QAbstractTableModel):
         super().__init__(parent)
         self.ctx = ctx
         self.engine = engine
-        self.alarms: list[Alarm] = []
-        self._headers: list[str] = []
-        self.retranslate()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.alarms)
+    @property
+    def alarms(self) -> list[Alarm]:
+        return self.rows
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else 6
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._headers[section]
-        return None
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid():
-            return None
-        a = self.alarms[index.row()]
-        col = index.column()
-        now = time.time()
-        silenced = a.silenced(now)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(a, col, now)
+    def cell(self, a: Alarm, col: int, role: int) -> Any:
+        silenced = a.silenced(time.time())
         if role == Qt.ItemDataRole.BackgroundRole:
             if col == self.KIND and not silenced:
                 return theme.color(LEVEL_COLOURS[a.level])
@@ -101,18 +87,19 @@ class AlarmsModel(QAbstractTableModel):
                 return theme.color("text_dim")
             if col == self.LEFT and self.engine.time_left(a) < 0:
                 return theme.color("red")
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if a.acknowledged:
-                return zh_en(
-                    "已由 {who} 确认：{comment}", "Acknowledged by {who}: {comment}"
-                ).format(who=a.ack_by or "—", comment=a.ack_comment or "—")
-            if a.case_ids:
-                return ", ".join(a.case_ids)
         if role == Qt.ItemDataRole.UserRole:
             return a.id
         return None
 
-    def _display(self, a: Alarm, col: int, now: float) -> str:
+    def tooltip(self, a: Alarm, col: int) -> str:
+        if a.acknowledged:
+            return zh_en("已由 {who} 确认：{comment}", "Acknowledged by {who}: {comment}").format(
+                who=a.ack_by or "—", comment=a.ack_comment or "—"
+            )
+        return ", ".join(a.case_ids)
+
+    def display(self, a: Alarm, col: int) -> str:
+        now = time.time()
         store = self.ctx.store
         if col == self.KIND:
             label = common.alarm_kind_label(a.kind)
@@ -147,30 +134,17 @@ class AlarmsModel(QAbstractTableModel):
         return ""
 
     def set_alarms(self, alarms: list[Alarm]) -> None:
-        if [a.id for a in alarms] == [a.id for a in self.alarms]:
-            self.alarms = alarms
-            if alarms:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(alarms) - 1, 5))
+        if [a.id for a in alarms] == [a.id for a in self.rows]:
+            self.rows = alarms
+            self.rows_changed()
             return
-        self.beginResetModel()
-        self.alarms = alarms
-        self.endResetModel()
-
-    def retranslate(self) -> None:
-        self._headers = [
-            zh_en("告警", "Alarm"),
-            zh_en("案件", "Case"),
-            zh_en("位置", "Where"),
-            zh_en("剩余时限", "Time left"),
-            zh_en("发生时间", "Raised"),
-            zh_en("状态", "Status"),
-        ]
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 5)
+        self.set_rows(alarms)
 
 
 @register
 class AlarmsPanel(Panel):
     name = "alarms"
+    REQUIRES = (Need.ALARMS,)
     title_zh = "预警告警"
     title_en = "Alarms"
     icon = "⏰"

@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -33,6 +33,7 @@ from widgets.base import Panel, PanelContext, Setting
 from widgets.cases import common
 from widgets.i18n import is_chinese, zh_en
 from widgets.registry import register
+from widgets.table_model import Column, TableModel
 
 RESULT_LABELS_EN = {
     "queued": "queued",
@@ -66,72 +67,47 @@ def result_label(result: str) -> str:
     return (RESULT_LABELS_ZH if is_chinese() else RESULT_LABELS_EN).get(result, result)
 
 
-class AuditModel(QAbstractTableModel):
+class AuditModel(TableModel):
     TIME, ACTOR, CASE, ACTION, RESULT, REASON, PARAMS = range(7)
+    COLUMNS: ClassVar[tuple[Column, ...]] = (
+        Column("时间", "Time"),
+        Column("操作人", "Who"),
+        Column("案件", "Case"),
+        Column("操作", "Action"),
+        Column("结果", "Result"),
+        Column("原因", "Reason"),
+        Column("详情", "Details"),
+    )
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.records: list[AuditRecord] = []
-        self._headers: list[str] = []
-        self.retranslate()
+    def display(self, r: AuditRecord, col: int) -> str:
+        return (
+            local(r.ts).strftime("%m-%d %H:%M:%S"),
+            r.actor,
+            r.case_id,
+            audit_action_label(r.action),
+            result_label(r.result),
+            r.reason,
+            json.dumps(r.params, ensure_ascii=False) if r.params else "",
+        )[col]
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.records)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else 7
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._headers[section]
-        return None
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid():
-            return None
-        r = self.records[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (
-                local(r.ts).strftime("%m-%d %H:%M:%S"),
-                r.actor,
-                r.case_id,
-                audit_action_label(r.action),
-                result_label(r.result),
-                r.reason,
-                json.dumps(r.params, ensure_ascii=False) if r.params else "",
-            )[col]
+    def cell(self, r: AuditRecord, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and col == self.RESULT:
             if r.result in ("refused", "refused_local", "conflict", "invalid"):
                 return theme.color("red")
             if r.result == "confirmed":
                 return theme.color("green")
-        if role == Qt.ItemDataRole.ToolTipRole and col in (self.REASON, self.PARAMS):
-            return r.reason if col == self.REASON else json.dumps(r.params, ensure_ascii=False)
         return None
 
-    def set_records(self, records: list[AuditRecord]) -> None:
-        if [r.id for r in records] == [r.id for r in self.records]:
-            return
-        self.beginResetModel()
-        self.records = records
-        self.endResetModel()
+    def tooltip(self, r: AuditRecord, col: int) -> str:
+        if col == self.REASON:
+            return r.reason
+        if col == self.PARAMS:
+            return json.dumps(r.params, ensure_ascii=False)
+        return ""
 
-    def retranslate(self) -> None:
-        self._headers = [
-            zh_en("时间", "Time"),
-            zh_en("操作人", "Who"),
-            zh_en("案件", "Case"),
-            zh_en("操作", "Action"),
-            zh_en("结果", "Result"),
-            zh_en("原因", "Reason"),
-            zh_en("详情", "Details"),
-        ]
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 6)
+    def set_records(self, records: list[AuditRecord]) -> None:
+        if [r.id for r in records] != [r.id for r in self.rows]:
+            self.set_rows(records)
 
 
 @register

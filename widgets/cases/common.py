@@ -269,6 +269,22 @@ def prompt_choice(parent: QWidget, title: str, label: str, items: list[str]) -> 
     return items.index(value) if ok and value in items else None
 
 
+def prompt_reason(parent: QWidget, title: str, label: str, items: list[str]) -> str | None:
+    """A reason from the usual ones (the first chosen: Enter takes it; Down the next) or
+    typed over them; None when cancelled or left empty."""
+    value, ok = QInputDialog.getItem(parent, title, label, items, 0, True)
+    return value.strip() if ok and value.strip() else None
+
+
+# The usual reasons for 督办, first the plain chase, then its escalation (the hall's words:
+# they go into the case's timeline as the note).
+ESCALATE_REASONS: tuple[tuple[str, str], ...] = (
+    ("催办：请尽快处置", "Chase: act on it now"),
+    ("升级督办：逾期未办，报分管领导", "Escalated: overdue, reported to the leader in charge"),
+    ("群众反复来电催办", "The reporter keeps calling"),
+)
+
+
 EXTENSION_HOURS: tuple[int, ...] = (4, 24, 72)
 
 
@@ -277,7 +293,14 @@ def gather_params(parent: QWidget, case: Any, action: Action) -> dict[str, Any] 
     they cancelled. Dispatch has its own dialog and is not asked here."""
     zh = is_chinese()
     name = action_label(action.value)
-    if action in (Action.RETURN, Action.ESCALATE, Action.REJECT):
+    if action is Action.ESCALATE:
+        reasons = [_pick(r) for r in ESCALATE_REASONS]
+        label = zh_en("{case} {action}，原因：", "{action} {case}, reason:").format(
+            case=case.id, action=name
+        )
+        reason = prompt_reason(parent, f"{case.id} {name}", label, reasons)
+        return None if reason is None else {"reason": reason}
+    if action in (Action.RETURN, Action.REJECT):
         reason = prompt_text(parent, f"{case.id} {name}", zh_en("原因：", "Reason:"))
         return None if reason is None else {"reason": reason}
     if action is Action.EXTEND:

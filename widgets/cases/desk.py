@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from commandcenter import lifecycle
 from commandcenter.domain import CaseState
@@ -88,6 +89,8 @@ def run_action(
 
         dlg = DispatchDialog(ctx, case_id, parent)
         dlg.sent.connect(report)
+        keys = QApplication.focusWidget() or parent.window().focusWidget()
+        dlg.finished.connect(lambda _r: give_back_focus(keys))
         dlg.open()
         parent.dispatch_dialog = dlg  # type: ignore[attr-defined]
         return None
@@ -104,7 +107,11 @@ def run_action(
         if common.refusal_reason(ctx, case, step) is not None:
             outcome = common.perform(ctx, case_id, step, {})  # refused: audited, says why
             break
+        # The widget with the keys, else the one the window gives them back to (the
+        # command palette that asked for this action has just closed).
+        keys = QApplication.focusWidget() or parent.window().focusWidget()
         params = common.gather_params(parent, case, step)
+        give_back_focus(keys)  # a prompt (reason, hours, rating) took the keyboard
         if params is None:
             report(Outcome(True, zh_en("已取消", "Cancelled")))
             return None
@@ -114,6 +121,16 @@ def run_action(
     if outcome is not None:
         report(outcome)
     return outcome
+
+
+def give_back_focus(widget: QWidget | None) -> None:
+    """The keyboard goes back where it was before a dialog took it: the next key of the
+    officer's shift lands on the case, not on nothing (the window manager may activate
+    the window again without a focus widget)."""
+    if widget is None or not shiboken6.isValid(widget) or not widget.isVisible():
+        return
+    widget.window().activateWindow()
+    widget.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
 def command_text(action: Action, case_id: str) -> str:

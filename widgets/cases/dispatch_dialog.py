@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -244,8 +244,18 @@ class DispatchDialog(QDialog):
             first.setFocus()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Up and Down walk the bodies and then the people as one list."""
+        """Up and Down walk the bodies and then the people as one list; Tab into a list
+        chooses its current (else its first) entry, so Enter sends what the focus shows."""
         tree = watched
+        if (
+            event.type() == QEvent.Type.FocusIn
+            and isinstance(event, QFocusEvent)
+            and event.reason() != Qt.FocusReason.MouseFocusReason
+            and isinstance(tree, QTreeWidget)
+            and tree.topLevelItemCount()
+            and not tree.selectedItems()
+        ):
+            tree.setCurrentItem(tree.currentItem() or tree.topLevelItem(0))
         if (
             isinstance(event, QKeyEvent)
             and event.type() == QEvent.Type.KeyPress

@@ -34,7 +34,6 @@ from typing import Any, ClassVar
 import numpy as np
 import shiboken6
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QEvent,
     QModelIndex,
     QObject,
@@ -82,13 +81,14 @@ from commandcenter.settings import config_dir
 from commandcenter.sla import format_remaining
 from commandcenter.store import ChangeSet, Store
 from widgets import theme
-from widgets.base import Panel, PanelContext, Setting
+from widgets.base import Need, Panel, PanelContext, Setting
 from widgets.cases import common, desk
 from widgets.cases.common import Action
 from widgets.i18n import is_chinese, zh_en
 from widgets.labels import source_label, state_label
 from widgets.live import TICK_MS
 from widgets.registry import register
+from widgets.table_model import Column, TableModel
 
 REQUERY_MS = 500  # at most two re-sorts a second, however fast the feed
 COUNTDOWN_PHASE_MS = 250  # countdowns refresh this long after the tick (alarms run on it)
@@ -110,11 +110,23 @@ def saved_filter_label(name: str) -> str:
     return labels.get(name, name)
 
 
-class CaseQueueModel(QAbstractTableModel):
+class CaseQueueModel(TableModel):
     """The filtered, sorted rows of the store; cells read on demand (no per-row objects)."""
 
     URGENT, ID, CATEGORY, SOURCE, AREA, STATE, LEVEL, COUNTDOWN, ASSIGNEE, AGE, OUTBOX = range(11)
-    COLUMN_COUNT = 11
+    COLUMNS: ClassVar[tuple[Column, ...]] = (
+        Column("紧急", "Urgent"),
+        Column("案件编号", "Case ID"),
+        Column("类别", "Category"),
+        Column("来源", "Source"),
+        Column("乡镇 / 网格", "Township / grid"),
+        Column("状态", "State"),
+        Column("预警", "Warning"),
+        Column("剩余时限", "Time left"),
+        Column("承办单位", "Assignee"),
+        Column("已用时", "Age"),
+        Column("本席操作", "My action"),
+    )
     SORT_KEYS: ClassVar[dict[int, str]] = {
         URGENT: "urgency",
         ID: "id",
@@ -161,7 +173,6 @@ class CaseQueueModel(QAbstractTableModel):
         self.flash_on = False
         self._bold = QFont()
         self._bold.setBold(True)
-        self._headers: list[str] = []
         self.last_query_ms = 0.0
         self._evaluated_at = 0.0
         # The case kept on screen although it left the filter (the officer's current row:
@@ -173,24 +184,15 @@ class CaseQueueModel(QAbstractTableModel):
         self.retranslate()
 
     # -- Qt model API
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else int(self._rows.size)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.COLUMN_COUNT
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._headers[section]
-        return None
+    def row_count(self) -> int:
+        return int(self._rows.size)
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        # The view asks ~8 roles per cell per paint; the ones not answered below return
-        # before any row lookup (a third of the paint's Python time at 100k rows).
+        # Its own ``data`` rather than TableModel's hooks: the view asks ~8 roles per cell
+        # per paint; the ones not answered below return before any row lookup (a third
+        # of the paint's Python time at 100k rows).
         if role not in self._ROLES or not index.isValid() or self._cols is None:
             return None
         r = int(self._rows[index.row()])
@@ -402,7 +404,7 @@ class CaseQueueModel(QAbstractTableModel):
         end = self._rows.size - 1
         last = end if last < 0 else min(last, end)
         first = max(0, min(first, last))
-        self.dataChanged.emit(self.index(first, 0), self.index(last, self.COLUMN_COUNT - 1))
+        self.dataChanged.emit(self.index(first, 0), self.index(last, len(self.COLUMNS) - 1))
 
     def refresh_columns(self, max_age_s: float = 0.5) -> bool:
         """Re-evaluate the SLA arrays the cells show unless a re-query did within
@@ -468,12 +470,12 @@ class CaseQueueModel(QAbstractTableModel):
         first = max(0, min(first, last))
         shown = np.flatnonzero(np.isin(self._rows[first : last + 1], changed)) + first
         for pos in shown.tolist():
-            self.dataChanged.emit(self.index(pos, 0), self.index(pos, self.COLUMN_COUNT - 1))
+            self.dataChanged.emit(self.index(pos, 0), self.index(pos, len(self.COLUMNS) - 1))
         return True
 
     def announce_cases(self, case_ids: set[str]) -> None:
         for pos in self.positions_of(case_ids).tolist():
-            self.dataChanged.emit(self.index(pos, 0), self.index(pos, self.COLUMN_COUNT - 1))
+            self.dataChanged.emit(self.index(pos, 0), self.index(pos, len(self.COLUMNS) - 1))
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         key = self.SORT_KEYS.get(column)
@@ -483,22 +485,6 @@ class CaseQueueModel(QAbstractTableModel):
         rest = tuple(k for k in self.sort_keys if k.key != key)[:2]
         self.sort_keys = (SortKey(key, desc), *rest)
         self.requery()
-
-    def retranslate(self) -> None:
-        self._headers = [
-            zh_en("紧急", "Urgent"),
-            zh_en("案件编号", "Case ID"),
-            zh_en("类别", "Category"),
-            zh_en("来源", "Source"),
-            zh_en("乡镇 / 网格", "Township / grid"),
-            zh_en("状态", "State"),
-            zh_en("预警", "Warning"),
-            zh_en("剩余时限", "Time left"),
-            zh_en("承办单位", "Assignee"),
-            zh_en("已用时", "Age"),
-            zh_en("本席操作", "My action"),
-        ]
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
 
 
 class CaseQueueView(QTableView):
@@ -560,6 +546,12 @@ class CaseQueueView(QTableView):
             CaseQueueModel.STATE: [state_label(s) for s in CaseState],
             CaseQueueModel.LEVEL: [zh_en("黄", "Yellow")],
             CaseQueueModel.COUNTDOWN: [zh_en("超期 23h59m", "overdue 23h59m")],
+            # The longest marker of the hall's daily actions ("○ 核查结案 待发送").
+            CaseQueueModel.OUTBOX: [
+                f"{common.MARKER_GLYPHS[ItemState.PENDING]} {common.action_label(a.value)}"
+                f" {common.item_state_label(ItemState.PENDING)}"
+                for a in (Action.SIGN, Action.ASSIGN, Action.ESCALATE, Action.VERIFY)
+            ],
         }
         model = self.model()
         for col, w in widths.items():
@@ -648,6 +640,7 @@ def stage_label(stage: str) -> str:
 @register
 class CaseQueuePanel(Panel):
     name = "case_queue"
+    REQUIRES = (Need.ALARMS,)
     title_zh = "案件队列"
     title_en = "Case queue"
     icon = "☷"
@@ -1181,6 +1174,14 @@ class CaseQueuePanel(Panel):
     def move(self, step: int) -> bool:
         """j/k: the next or previous case; at either end the status line says so."""
         moved = self.view.move(step)
+        case = self.ctx.store.case(self.current_case_id()) if moved else None
+        if case is not None:  # the line says which case the keys now act on
+            state = (
+                self.ctx.outbox.project_state(case.id, case.state)
+                if self.ctx.outbox
+                else case.state
+            )
+            self.say(f"{case.id} · {state_label(state)} · {case.category}")
         if not moved:
             self.say(
                 zh_en("已是最后一件", "Already at the last case")

@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTime
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -108,6 +110,13 @@ def collect_actions(roots: Iterable[QMenuBar | QMenu]) -> list[tuple[str, QActio
 # ---- palette -------------------------------------------------------------------------
 
 
+def _give_back(widget: QWidget | None) -> None:
+    if widget is None or not shiboken6.isValid(widget) or not widget.isVisible():
+        return
+    widget.window().activateWindow()
+    widget.setFocus(Qt.FocusReason.OtherFocusReason)
+
+
 class CommandPalette(QDialog):
     """Type to filter the window's actions; Enter runs the highlighted one, Esc closes."""
 
@@ -148,6 +157,10 @@ class CommandPalette(QDialog):
         self.query.returnPressed.connect(self.run_current)
         self.list.itemActivated.connect(lambda _item: self.run_current())
         self.query.installEventFilter(self)
+        # Closing hands the keyboard back to where it was (the case queue), whether an
+        # entry ran or Esc was pressed: the next key of the shift must land somewhere.
+        back = QApplication.focusWidget()
+        self.finished.connect(lambda _r: _give_back(back))
         self.resize(760, 520)
         self.refilter("")
 
@@ -203,8 +216,14 @@ class CommandPalette(QDialog):
                 zh_en("不可用：{why}", "Unavailable: {why}").format(why=act.toolTip())
             )
             return
+        # Closed before the action runs, deleted only after: an action may open a prompt
+        # whose own event loop would otherwise delete the palette under this key handler.
+        delete = self.testAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         self.accept()
         act.trigger()
+        if delete:
+            self.deleteLater()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # Arrow keys move the list while the cursor stays in the query field.

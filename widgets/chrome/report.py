@@ -464,10 +464,12 @@ def export_pdf(
     path: str | Path,
     options: ReportOptions | None = None,
     now: float | None = None,
-    metrics: MetricEngine | None = None,
+    *,
+    metrics: MetricEngine,
 ) -> Path:
     """Write the briefing report; returns its path. Every reporter detail is masked with
-    ``options.mask`` (on by default), after it has learned every reporter name in the store."""
+    ``options.mask`` (on by default), after it has learned every reporter name in the store.
+    ``metrics``: the hall's one catalogue engine, so the paper says what the screens say."""
     opts = options or ReportOptions()
     now = store.clock.now() if now is None else now
     mask = opts.mask
@@ -500,7 +502,7 @@ def export_pdf(
             f"{stamp}（北京时间）。报告中报告人姓名、电话、详细地址均已脱敏。", 10, "#555555"
         )
 
-        fig = (metrics or MetricEngine(store)).figures(now)  # the catalogue, as on screen
+        fig = metrics.figures(now)  # the catalogue, as on screen
         pages.heading("一、核心指标")
         kpis = _kpi_cards(pages, store, fig)
         pages.heading("二、时限预警（红黄蓝）")
@@ -604,6 +606,8 @@ def export_briefing(
     windows: Iterable[QWidget],
     folder: str | Path,
     options: ReportOptions | None = None,
+    *,
+    metrics: MetricEngine,
 ) -> tuple[list[Path], Path]:
     """The one key: every screen as PNG plus the PDF report, in a time-stamped folder
     under ``folder``. Returns (PNG paths, PDF path)."""
@@ -612,7 +616,7 @@ def export_briefing(
         "briefing-" + datetime.fromtimestamp(now, HALL_TZ).strftime("%Y%m%d-%H%M%S")
     )
     shots = export_screens(windows, sub)
-    pdf = export_pdf(store, sub / "briefing-report.pdf", options, now)
+    pdf = export_pdf(store, sub / "briefing-report.pdf", options, now, metrics=metrics)
     return shots, pdf
 
 

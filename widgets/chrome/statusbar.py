@@ -19,6 +19,11 @@ The time slider (``widgets.chrome.timeslider.TimeSlider``) goes in a slot of its
 tears it down with itself, because the slider subscribes to the shell's time-travel
 controller, which outlives every window.
 
+While the slider replays, the link badge says both things at once, "链路实时 · 画面回放 /
+Link live · view: replay" in the replay red, never the green "实时 / Live" alone: the link
+is live (events keep arriving into the live store) but what the screen shows is the past,
+and a green "live" beside a red REPLAY marker would contradict it (``link_badge_text``).
+
 The message line (``say``) is where every key of the officer answers: what an action did,
 why it was refused, that the server confirmed it. It is a label of its own, not
 ``showMessage``: a message must not hide the link badge beside it.
@@ -31,16 +36,28 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from commandcenter import hall_time
 from commandcenter.status import LinkState, StatusBoard
+from commandcenter.timetravel import Mode, TimeTravelState
 from widgets import theme
 from widgets.chrome.timeslider import TimeSlider
-from widgets.i18n import zh_en
+from widgets.i18n import is_chinese, zh_en
 from widgets.labels import link_label
 from widgets.live import LiveBridge
 from widgets.overview import StatusStrip
 
-__all__ = ["HallStatusBar", "StatusStrip", "screen_label"]
+__all__ = ["HallStatusBar", "StatusStrip", "link_badge_text", "screen_label"]
 
+
+def link_badge_text(state: LinkState, replaying: bool) -> str:
+    """The link badge's words: the link's state, and while replaying that the view is not
+    live ("链路实时 · 画面回放" / "Link live · view: replay")."""
+    label = link_label(state)
+    if not replaying:
+        return label
+    return zh_en("链路{state} · 画面回放", "Link {state} · view: replay").format(
+        state=label if is_chinese() else label.lower()
+    )
 
 
 # Output names that say nothing (a virtual X server's, the offscreen platform's).
@@ -48,12 +65,13 @@ _GENERIC_SCREEN_NAMES = frozenset({"", "screen", "offscreen"})
 
 
 def screen_label(name: str, index: int) -> str:
-    """"屏幕 2（HDMI-1）" / "screen 2 (HDMI-1)": the window's screen by number, with the
+    """ "屏幕 2（HDMI-1）" / "screen 2 (HDMI-1)": the window's screen by number, with the
     output's own name when it has a telling one."""
     n = index + 1
     if name.strip().lower() in _GENERIC_SCREEN_NAMES:
         return zh_en("屏幕 {n}", "screen {n}").format(n=n)
     return zh_en("屏幕 {n}（{name}）", "screen {n} ({name})").format(n=n, name=name)
+
 
 class HallStatusBar(QStatusBar):
     """Status strip (link, data age, counters, clock) plus layout and screen names."""
@@ -63,6 +81,7 @@ class HallStatusBar(QStatusBar):
         self.setObjectName("hallStatusBar")
         self.setSizeGripEnabled(False)
         self.strip = StatusStrip(bridge.store, bridge.status, self)
+        self._status = bridge.status
         self.where = QLabel(self)
         self.where.setObjectName("layoutWhere")
         self.message = QLabel(self)
@@ -82,9 +101,10 @@ class HallStatusBar(QStatusBar):
         self._screen_name = ""
         self._screen_index = 0
         self.time_slider: TimeSlider | None = None
+        self._replay_ts: float | None = None  # the time shown while replaying, else None
         self._undo: list[Callable[[], None]] = []
         self._listen(bridge.tick, self._on_tick)
-        self._listen(bridge.statusChanged, self.strip.update_status)
+        self._listen(bridge.statusChanged, self.update_status)
         self._listen(bridge.statusChanged, self.update_sources)
         self.retranslate()
 
@@ -101,9 +121,40 @@ class HallStatusBar(QStatusBar):
 
     def _on_tick(self) -> None:
         # Counters move without a status notification: re-read them with the clock.
-        self.strip.update_status()
+        self.update_status()
         self.strip.update_time()
         self.update_sources()
+
+    @property
+    def replaying(self) -> bool:
+        return self._replay_ts is not None
+
+    def update_status(self, *_: object) -> None:
+        """The strip's badge and counters, then the badge told that the view is a replay
+        when it is (the strip alone only knows the link)."""
+        self.strip.update_status()
+        badge = self.strip.badge
+        state = self._status.state
+        if self._replay_ts is not None:
+            badge.setText(link_badge_text(state, True))
+            badge.setToolTip(
+                zh_en(
+                    "画面显示的是过去（回放 {t}），不是实时；数据链路：{state}，实时数据继续接收",
+                    "The view shows the past (replay {t}), not the present; feed link: "
+                    "{state}, live data keeps arriving",
+                ).format(
+                    t=hall_time.local(self._replay_ts).strftime("%H:%M"), state=link_label(state)
+                )
+            )
+        if badge.property("replay") != self.replaying:
+            badge.setProperty("replay", self.replaying)
+            badge.style().unpolish(badge)
+            badge.style().polish(badge)
+
+    def _on_time_travel(self, state: TimeTravelState) -> None:
+        replay = state.mode is Mode.REPLAY and state.replay_ts is not None
+        self._replay_ts = state.replay_ts if replay else None
+        self.update_status()
 
     def update_sources(self, *_: object) -> None:
         """``live/total`` sources, shown when there are several; each one in the tooltip."""
@@ -150,6 +201,8 @@ class HallStatusBar(QStatusBar):
         self.time_slider = slider
         self.insertPermanentWidget(1, slider, 1)  # after the strip (index 0), before `where`
         self._undo.append(slider.teardown)
+        self._undo.append(slider.controller.subscribe(self._on_time_travel))
+        self._on_time_travel(slider.controller.state())
 
     MESSAGE_MS = 30_000  # a message stays this long unless the next one replaces it
 

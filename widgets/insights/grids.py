@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout
 
 from commandcenter import hall_time
@@ -30,6 +30,7 @@ from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import is_chinese, zh_en
 from widgets.registry import register
+from widgets.table_model import LEFT, RIGHT, Column, TableModel
 
 PATROL_NORM = 2  # 一日双巡
 MORNING_BY = 12  # local hour by which the first patrol is due (panel setting default)
@@ -114,40 +115,33 @@ def grid_rows(store: Any, by: str = "township") -> list[GridRow]:
     return sorted(rows.values(), key=lambda r: (r.township, r.key))
 
 
-# (key, Chinese header, English header)
-COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("name", "名称", "Name"),
-    ("worker", "网格员", "Grid worker"),
-    ("population", "实有人口", "Population"),
-    ("houses", "实有房屋", "Houses"),
-    ("units", "实有单位", "Units"),
-    ("facilities", "实有设施", "Facilities"),
-    ("patrols", "今日巡查", "Patrols today"),
-    ("events", "今日上报", "Events today"),
+COLUMNS: tuple[Column, ...] = (
+    Column("名称", "Name", LEFT, key="name"),
+    Column("网格员", "Grid worker", LEFT, key="worker"),
+    Column("实有人口", "Population", RIGHT, key="population"),
+    Column("实有房屋", "Houses", RIGHT, key="houses"),
+    Column("实有单位", "Units", RIGHT, key="units"),
+    Column("实有设施", "Facilities", RIGHT, key="facilities"),
+    Column("今日巡查", "Patrols today", RIGHT, key="patrols"),
+    Column("今日上报", "Events today", RIGHT, key="events"),
 )
 
 
-class GridModel(QAbstractTableModel):
+class GridModel(TableModel):
+    COLUMNS = COLUMNS
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.rows: list[GridRow] = []
         self.by = "township"
         self.due = PATROL_NORM  # patrols owed by now (patrols_due)
 
-    def set_rows(self, rows: list[GridRow], by: str, due: int = PATROL_NORM) -> None:
-        self.beginResetModel()
-        self.rows, self.by, self.due = rows, by, due
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+    def set_rows(self, rows: list[GridRow], by: str = "township", due: int = PATROL_NORM) -> None:
+        self.by, self.due = by, due
+        super().set_rows(rows)
 
     def columns(self) -> list[int]:
         """Visible column indexes: a township row has no single worker."""
-        return [i for i, c in enumerate(COLUMNS) if not (c[0] == "worker" and self.by != "grid")]
+        return [i for i, c in enumerate(COLUMNS) if not (c.key == "worker" and self.by != "grid")]
 
     def text(self, r: GridRow, key: str) -> str:
         if key == "name":
@@ -170,37 +164,31 @@ class GridModel(QAbstractTableModel):
             return f"{label} {r.done(k)}/{r.grids}{tick}"
         return f"{int(getattr(r, key)):,}"
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        if not index.isValid():
-            return None
-        r = self.rows[index.row()]
-        key = COLUMNS[index.column()][0]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.text(r, key)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            left = key in ("name", "worker")
-            return int(
-                (Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight)
-                | Qt.AlignmentFlag.AlignVCenter
-            )
-        if role == Qt.ItemDataRole.ForegroundRole and key == "patrols":
+    def display(self, r: GridRow, col: int) -> str:
+        return self.text(r, COLUMNS[col].key)
+
+    def cell(self, r: GridRow, col: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.ForegroundRole and COLUMNS[col].key == "patrols":
             return self.colour(r)
-        if role == Qt.ItemDataRole.ToolTipRole and key == "patrols":
-            behind = self.behind(r)
-            if is_chinese():
-                return (
-                    f"一日双巡：每个网格上午（截止时刻见面板设置）巡查 1 次、下午再巡 1 次。"
-                    f"此刻应已巡 {self.due} 次；今日共巡查 {r.patrols} 次，"
-                    f"已巡 1 次的网格 {r.patrol_once}/{r.grids}，已巡 2 次的 {r.patrol_met}/{r.grids}，"
-                    f"落后于应巡次数的 {behind} 个。"
-                )
-            return (
-                f"Twice-daily patrols: one patrol per grid in the morning, one in the afternoon "
-                f"(deadlines in the panel settings). {self.due} due by now; {r.patrols} "
-                f"patrols today; {r.patrol_once} of {r.grids} grids patrolled once, "
-                f"{r.patrol_met} twice; {behind} behind what is due."
-            )
         return None
+
+    def tooltip(self, r: GridRow, col: int) -> str:
+        if COLUMNS[col].key != "patrols":
+            return ""
+        behind = self.behind(r)
+        if is_chinese():
+            return (
+                f"一日双巡：每个网格上午（截止时刻见面板设置）巡查 1 次、下午再巡 1 次。"
+                f"此刻应已巡 {self.due} 次；今日共巡查 {r.patrols} 次，"
+                f"已巡 1 次的网格 {r.patrol_once}/{r.grids}，已巡 2 次的 {r.patrol_met}/{r.grids}，"
+                f"落后于应巡次数的 {behind} 个。"
+            )
+        return (
+            f"Twice-daily patrols: one patrol per grid in the morning, one in the afternoon "
+            f"(deadlines in the panel settings). {self.due} due by now; {r.patrols} "
+            f"patrols today; {r.patrol_once} of {r.grids} grids patrolled once, "
+            f"{r.patrol_met} twice; {behind} behind what is due."
+        )
 
     def behind(self, r: GridRow) -> int:
         """Grids of the row with fewer patrols than are due by now."""
@@ -215,12 +203,6 @@ class GridModel(QAbstractTableModel):
         if not behind:
             return None
         return theme.color("red") if behind > r.grids / 2 else theme.color("amber")
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        _, zh, en = COLUMNS[section]
-        return zh if is_chinese() else en
 
 
 @register

@@ -7,9 +7,10 @@ the minimum count keep their numbers but are not ranked, and say so. Clicking a 
 selects the cases behind it (clicking a number selects the cases behind that number:
 overdue, closed...), so the map and the case queue follow. CSV and XLSX export.
 
-The panel owns a ``RankingEngine`` that only the insights worker thread touches: change
-sets hand it the new case records, and tables and drills are computed there, so a
-million cases never stall the wall.
+The panel reads the console's one ``RankingEngine`` (``ctx.ranking``, built in main.py and
+shared by every ranking panel; ``REQUIRES``): before each job the panel has the engine
+collect the store's changed rows on the GUI thread, and tables and drills are computed on
+the insights worker, so a million cases never stall the wall.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,21 +39,15 @@ from PySide6.QtWidgets import (
 )
 
 from commandcenter import hall_time
-from commandcenter.ranking import (
-    LAST_7_DAYS,
-    LAST_30_DAYS,
-    LEVELS,
-    RankingEngine,
-    Window,
-    departments_from_geography,
-)
+from commandcenter.ranking import LAST_7_DAYS, LAST_30_DAYS, LEVELS, RankingEngine, Window
 from commandcenter.store import ChangeSet
 from commandcenter.xlsx import write_xlsx
 from widgets import theme
-from widgets.base import Panel, PanelContext, Setting
+from widgets.base import Need, Panel, PanelContext, Setting
 from widgets.i18n import is_chinese, zh_en
 from widgets.insights.common import Job, pen, relay, style_plot
 from widgets.registry import register
+from widgets.table_model import LEFT, RIGHT, Column, TableModel
 
 LEVEL_LABELS: dict[str, tuple[str, str]] = {
     "township": ("乡镇", "Township"),
@@ -91,6 +86,12 @@ HEADER_ZH: dict[str, str] = {
     "repeats": "重复",
     "score": "得分",
 }
+
+# The table's columns as the model shows them (headers, alignment), in COLUMNS' order.
+HEADERS: tuple[Column, ...] = tuple(
+    Column(HEADER_ZH[key], en, LEFT if key == "entity" else RIGHT, key=key)
+    for key, _column, en, _drill in COLUMNS
+)
 
 
 def column_tooltip(column: str) -> str:
@@ -153,8 +154,11 @@ def change_text(change: float) -> str:
     return "="
 
 
-class RankingModel(QAbstractTableModel):
-    """The league table as shown: one row per entity, in the engine's order."""
+class RankingModel(TableModel):
+    """The league table as shown: one row per entity, in the engine's order. A row is
+    its position in ``table`` (a DataFrame, read by column)."""
+
+    COLUMNS = HEADERS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -169,16 +173,16 @@ class RankingModel(QAbstractTableModel):
         self.min_cases = int(table.attrs.get("min_cases", 10)) if len(table) else self.min_cases
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.table)
+    def row_count(self) -> int:
+        return len(self.table)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+    def row_at(self, i: int) -> int:
+        return i
 
     def entity_at(self, row: int) -> str:
         return str(self.table["entity"].iloc[row]) if 0 <= row < len(self.table) else ""
 
-    def text(self, row: int, col: int) -> str:
+    def display(self, row: int, col: int) -> str:
         key, column, _, _ = COLUMNS[col]
         r = self.table.iloc[row]
         ranked = bool(r["ranked"])
@@ -197,18 +201,9 @@ class RankingModel(QAbstractTableModel):
             return "—" if math.isnan(v) else f"{v:.1f}"
         return f"{int(v):,}"
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        if not index.isValid():
-            return None
-        row, col = index.row(), index.column()
+    def cell(self, row: int, col: int, role: int) -> Any:
         key = COLUMNS[col][0]
         ranked = bool(self.table["ranked"].iloc[row])
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.text(row, col)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if key == "entity":
-                return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole:
             if key == "change":
                 c = float(self.table["rank_change"].iloc[row])
@@ -225,11 +220,15 @@ class RankingModel(QAbstractTableModel):
             f = QFont()
             f.setBold(True)
             return f
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(row, key)
         return None
 
-    def tooltip(self, row: int, key: str) -> str:
+    def tooltip(self, row: int, col: int) -> str:
+        return self.cell_tooltip(row, COLUMNS[col][0])
+
+    def header_tooltip(self, section: int) -> str:
+        return column_tooltip(COLUMNS[section][1])
+
+    def cell_tooltip(self, row: int, key: str) -> str:
         zh = is_chinese()
         r = self.table.iloc[row]
         if not bool(r["ranked"]):
@@ -256,20 +255,11 @@ class RankingModel(QAbstractTableModel):
             return (zh_en("分项得分 ", "parts ")) + ", ".join(parts)
         return zh_en("点击查看这些案件", "Click to select these cases")
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        key, column, en, _ = COLUMNS[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADER_ZH[key] if is_chinese() else en
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return column_tooltip(column)
-        return None
-
 
 @register
 class RankingPanel(Panel):
     name = "ranking"
+    REQUIRES = (Need.RANKING,)
     title_zh = "绩效排名"
     title_en = "Performance ranking"
     icon = "▤"
@@ -309,12 +299,8 @@ class RankingPanel(Panel):
 
     def __init__(self, ctx: PanelContext, settings: dict[str, Any] | None = None) -> None:
         super().__init__(ctx, settings)
-        store = ctx.store
-        self.engine = RankingEngine(
-            store.policy,
-            min_cases=int(self.settings["min_cases"]),
-            category_departments=departments_from_geography(store.geography or {}),
-        )
+        assert ctx.ranking is not None  # REQUIRES: the registry checked it
+        self.engine: RankingEngine = ctx.ranking
         self.table = pd.DataFrame()
         self.now = 0.0
         self.job = Job(self._apply_table)
@@ -373,8 +359,6 @@ class RankingPanel(Panel):
         self.listen(ctx.bridge.changed, self._on_changed)
         self.timer(self.REFRESH_MS, self.recompute)
         self.retranslate()
-        self._pending_frame: pd.DataFrame | None = store.to_frame()
-        self._pending_records: list[Any] = []
         self.recompute()
 
     # ---- computation (worker thread) ---------------------------------------------------
@@ -387,22 +371,18 @@ class RankingPanel(Panel):
         )
 
     def recompute(self) -> None:
-        """Ask the worker for a fresh table (the pending records and frame go with it)."""
+        """Ask the worker for a fresh table (what the store changed goes with it)."""
         self.job.request(self._make_job)
 
     def _make_job(self) -> Any:
-        """On the GUI thread: snapshot what the worker needs, hand over pending input."""
+        """On the GUI thread: the engine copies the store's changed rows, the worker
+        applies them and computes the table."""
         level, window, min_cases = self._query()
         now = float(self.ctx.store.clock.now())
-        frame, self._pending_frame = self._pending_frame, None
-        records, self._pending_records = self._pending_records, []
         engine = self.engine
+        engine.collect()
 
         def run() -> tuple[pd.DataFrame, float]:
-            if frame is not None:
-                engine.load_frame(frame)
-            if records:
-                engine.update(records)
             return engine.table(level, window, now, min_cases=min_cases), now
 
         return run
@@ -410,16 +390,8 @@ class RankingPanel(Panel):
     # ---- live ------------------------------------------------------------------------
 
     def _on_changed(self, cs: ChangeSet) -> None:
-        store = self.ctx.store
-        if cs.reset:
-            self._pending_frame = store.to_frame()
-            self._pending_records = []
-        else:
-            ids = dict.fromkeys([*cs.cases_created, *cs.cases_updated])
-            if not ids:
-                return
-            self._pending_records.extend(c for c in (store.case(i) for i in ids) if c is not None)
-        self.recompute()
+        if cs.reset or cs.cases_created or cs.cases_updated:
+            self.recompute()
 
     def _on_job(self, message: tuple[int, Any, BaseException | None]) -> None:
         self.job.on_done(message)
@@ -552,9 +524,12 @@ class RankingPanel(Panel):
         window = WINDOWS[str(self.settings["window"])][0]
         now = self.now or float(self.ctx.store.clock.now())
         engine = self.engine
-        self.drill_job.request(
-            lambda: lambda: (entity, metric, engine.drill(level, entity, window, now, metric))
-        )
+
+        def make() -> Any:
+            engine.collect()
+            return lambda: (entity, metric, engine.drill(level, entity, window, now, metric))
+
+        self.drill_job.request(make)
 
     def _apply_drill(self, result: tuple[str, str, list[str]]) -> None:
         self.last_drill = result

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -37,39 +37,31 @@ from widgets.insights.common import Job, relay
 from widgets.masking import mask_of
 from widgets.plaintext import plain_tooltip
 from widgets.registry import register
+from widgets.table_model import LEFT, RIGHT, Column, TableModel
 
 WINDOWS_S: dict[str, float] = {"3h": 3 * TP.HOUR, "24h": TP.DAY, "7d": 7 * TP.DAY}
 
 
-class TopicModel(QAbstractTableModel):
+class TopicModel(TableModel):
     """Hot keywords: keyword, heat, recent count, expected, burst, where."""
 
-    HEAD: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("热词", "Keyword"),
-        ("热度", "Heat"),
-        ("近期", "Recent"),
-        ("基线预期", "Expected"),
-        ("突增", "Burst"),
-        ("主要乡镇", "Mostly in"),
+    COLUMNS: ClassVar[tuple[Column, ...]] = (
+        Column("热词", "Keyword", LEFT),
+        Column("热度", "Heat", RIGHT),
+        Column("近期", "Recent", RIGHT),
+        Column("基线预期", "Expected", RIGHT),
+        Column("突增", "Burst", RIGHT),
+        Column("主要乡镇", "Mostly in", LEFT),
     )
 
     def __init__(self, store: Any, parent: Any = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.topics: list[TP.Topic] = []
 
     def set_topics(self, topics: list[TP.Topic]) -> None:
-        self.beginResetModel()
-        self.topics = topics
-        self.endResetModel()
+        self.set_rows(topics)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.topics)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEAD)
-
-    def text(self, t: TP.Topic, col: int) -> str:
+    def display(self, t: TP.Topic, col: int) -> str:
         if col == 0:
             return t.keyword
         if col == 1:
@@ -88,26 +80,12 @@ class TopicModel(QAbstractTableModel):
             return f"{self.store.display_name(town)} {n}/{t.recent}"
         return ""
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        if not index.isValid():
-            return None
-        t = self.topics[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.text(t, col)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            left = col in (0, 5)
-            return int(
-                (Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight)
-                | Qt.AlignmentFlag.AlignVCenter
-            )
+    def cell(self, t: TP.Topic, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and col in (0, 4) and t.burst:
             return theme.color("red")
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(t)
         return None
 
-    def tooltip(self, t: TP.Topic) -> str:
+    def tooltip(self, t: TP.Topic, col: int) -> str:
         if is_chinese():
             base = (
                 "基线期（前一周）数据不足：现有数据未覆盖前一周（时长不足 2 小时、案件少于 10 件，"
@@ -137,62 +115,40 @@ class TopicModel(QAbstractTableModel):
     def _grids(self, t: TP.Topic) -> str:
         return ", ".join(f"{self.store.display_name(g)} ({n})" for g, n in t.grids[:3])
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        zh, en = self.HEAD[section]
-        return zh if is_chinese() else en
 
-
-class RepeatModel(QAbstractTableModel):
+class RepeatModel(TableModel):
     """Repeat complaints: place (masked), category, count."""
 
-    HEAD: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("地点", "Place"),
-        ("类别", "Category"),
-        ("次数", "Times"),
+    COLUMNS: ClassVar[tuple[Column, ...]] = (
+        Column("地点", "Place"),
+        Column("类别", "Category"),
+        Column("次数", "Times", RIGHT),
     )
 
     def __init__(self, store: Any, mask: Any, parent: Any = None) -> None:
         super().__init__(parent)
         self.store = store
         self.mask = mask
-        self.groups: list[TP.RepeatGroup] = []
+
+    @property
+    def groups(self) -> list[TP.RepeatGroup]:
+        return self.rows
 
     def set_groups(self, groups: list[TP.RepeatGroup]) -> None:
-        self.beginResetModel()
-        self.groups = groups
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.groups)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEAD)
+        self.set_rows(groups)
 
     def place(self, g: TP.RepeatGroup) -> str:
         if g.by_address:
             return self.mask.address(g.place)
         return self.store.display_name(g.place)
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        if not index.isValid():
-            return None
-        g = self.groups[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (self.place(g), g.category, f"{g.count}")[col]
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == 2:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    def display(self, g: TP.RepeatGroup, col: int) -> str:
+        return (self.place(g), g.category, f"{g.count}")[col]
+
+    def cell(self, g: TP.RepeatGroup, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and col == 2 and g.count >= 3:
             return theme.color("amber")
         return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        zh, en = self.HEAD[section]
-        return zh if is_chinese() else en
 
 
 def _table(parent: QWidget, model: QAbstractTableModel, name: str) -> QTableView:

@@ -45,7 +45,7 @@ from commandcenter.tiles import (
     TileSourceError,
     XYZSource,
 )
-from widgets.base import Panel, PanelContext, Setting
+from widgets.base import Need, Panel, PanelContext, Setting
 from widgets.i18n import is_chinese, zh_en
 from widgets.map import tools
 from widgets.map.canvas import MapCanvas, Projection
@@ -108,6 +108,7 @@ class MapPanel(Panel):
     icon = "◈"
     description_zh = "哪里出事、谁在附近？全县边界、网格、案件预警、人员、视频一张图"
     description_en = "Where is it happening, who is near? Boundaries, grids, cases, units, cameras"
+    REQUIRES = (Need.METRICS,)  # the legend's counts are the catalogue's
     SETTINGS: ClassVar[dict[str, Setting]] = {
         "base": Setting(
             "choice",

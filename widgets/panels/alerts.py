@@ -10,11 +10,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QEvent,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
 )
 from PySide6.QtGui import QFont
@@ -27,18 +25,23 @@ from widgets import theme
 from widgets.base import Panel, PanelContext, Setting
 from widgets.i18n import zh_en
 from widgets.masking import mask_of, reporter_of
-from widgets.plaintext import plain_tooltip
 from widgets.registry import register
+from widgets.table_model import CENTER, Column, TableModel
 
 LEVELS: tuple[str, ...] = ("blue", "yellow", "red")  # ascending severity
 _RANK = {lvl: i for i, lvl in enumerate(LEVELS)}
 
 
-class AlertsModel(QAbstractTableModel):
+class AlertsModel(TableModel):
     """Alerts of the store at or above a level, newest first, at most ``limit`` rows."""
 
     TIME, LEVEL, KIND, MESSAGE = range(4)
-    COLUMN_COUNT = 4
+    COLUMNS: ClassVar[tuple[Column, ...]] = (
+        Column("时间", "Time", CENTER),
+        Column("级别", "Level", CENTER),
+        Column("类型", "Kind"),
+        Column("内容", "Message"),
+    )
     CaseIdRole = Qt.ItemDataRole.UserRole + 1
     LevelRole = Qt.ItemDataRole.UserRole + 2
 
@@ -57,43 +60,21 @@ class AlertsModel(QAbstractTableModel):
         self.mask = mask if mask is not None else Mask.off()
         self._min_rank = _RANK.get(min_level, 0)
         self._limit = limit
-        self._alerts: list[Any] = []
-        self._headers: list[str] = []
         self._bold = QFont()
         self._bold.setBold(True)
-        self.retranslate()
         self.refresh()
 
-    # -- Qt model API
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._alerts)
+    def display(self, a: Any, col: int) -> str:
+        if col == self.TIME:
+            return local(a.ts).strftime("%H:%M:%S") if a.ts else "—"
+        if col == self.LEVEL:
+            return self.level_name(str(getattr(a, "level", "")))
+        if col == self.KIND:
+            return self.kind_name(str(a.kind))
+        return self.message(a)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.COLUMN_COUNT
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._headers[section]
-        return None
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid():
-            return None
-        a = self._alerts[index.row()]
-        col = index.column()
+    def cell(self, a: Any, col: int, role: int) -> Any:
         level = str(getattr(a, "level", ""))
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == self.TIME:
-                return local(a.ts).strftime("%H:%M:%S") if a.ts else "—"
-            if col == self.LEVEL:
-                return self.level_name(level)
-            if col == self.KIND:
-                return self.kind_name(str(a.kind))
-            return self.message(a)
         if role == Qt.ItemDataRole.BackgroundRole:
             if col == self.LEVEL and level in _RANK:
                 return theme.level_color(level)
@@ -106,10 +87,6 @@ class AlertsModel(QAbstractTableModel):
             return theme.color("on_badge")
         if role == Qt.ItemDataRole.FontRole and (col == self.LEVEL or level == "red"):
             return self._bold
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.TIME, self.LEVEL):
-            return int(Qt.AlignmentFlag.AlignCenter)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return plain_tooltip(self._tooltip(a))
         if role == self.CaseIdRole:
             return getattr(a, "case_id", "") or ""
         if role == self.LevelRole:
@@ -138,7 +115,7 @@ class AlertsModel(QAbstractTableModel):
             return text
         return self.mask.text(text, reporter_of(self._store, getattr(a, "case_id", "") or ""))
 
-    def _tooltip(self, a: Any) -> str:
+    def tooltip(self, a: Any, col: int) -> str:
         lines = [self.message(a)]
         if getattr(a, "case_id", ""):
             lines.append(
@@ -173,25 +150,14 @@ class AlertsModel(QAbstractTableModel):
                 out.append(a)
                 if len(out) >= self._limit:
                     break
-        self.beginResetModel()
-        self._alerts = out
-        self.endResetModel()
+        self.set_rows(out)
 
     def alert_at(self, row: int) -> Any:
-        return self._alerts[row]
+        return self.rows[row]
 
     def retranslate(self) -> None:
-        self._headers = [
-            zh_en("时间", "Time"),
-            zh_en("级别", "Level"),
-            zh_en("类型", "Kind"),
-            zh_en("内容", "Message"),
-        ]
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
-        if self._alerts:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._alerts) - 1, self.COLUMN_COUNT - 1)
-            )
+        super().retranslate()
+        self.rows_changed()
 
 
 @register

@@ -37,7 +37,7 @@ from commandcenter.metrics.engine import MetricValue, format_number, platform_di
 from commandcenter.metrics.explain import explain
 from commandcenter.store import ChangeSet
 from widgets import theme
-from widgets.base import Panel, PanelContext, Setting
+from widgets.base import Need, Panel, PanelContext, Setting
 from widgets.fitlabel import FitLabel
 from widgets.i18n import is_chinese, zh_en
 from widgets.plaintext import plain_tooltip
@@ -199,6 +199,7 @@ def _set_differs(label: QLabel, differs: bool) -> None:
 @register
 class KpisPanel(Panel):
     name = "kpis"
+    REQUIRES = (Need.METRICS,)
     title_zh = "考核指标"
     title_en = "KPIs"
     icon = "◎"

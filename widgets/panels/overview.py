@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QVBoxLayout
 
-from widgets.base import Panel, PanelContext
+from widgets.base import Need, Panel, PanelContext
 from widgets.masking import mask_of
 from widgets.overview import OverviewPanel as OverviewView
 from widgets.registry import register
@@ -18,6 +18,7 @@ class OverviewPanel(Panel):
     """Wraps ``widgets.overview.OverviewPanel``; its bridge connections go at teardown."""
 
     name = "overview"
+    REQUIRES = (Need.METRICS,)
     title_zh = "总览"
     title_en = "Overview"
     icon = "◉"

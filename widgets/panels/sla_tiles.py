@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from PySide6.QtWidgets import QVBoxLayout
 
 from commandcenter.store import ChangeSet
-from widgets.base import Panel, PanelContext, Setting
+from widgets.base import Need, Panel, PanelContext, Setting
 from widgets.overview import SlaTiles
 from widgets.registry import register
 
@@ -20,6 +20,7 @@ from widgets.registry import register
 @register
 class SlaTilesPanel(Panel):
     name = "sla_tiles"
+    REQUIRES = (Need.METRICS,)
     title_zh = "预警统计"
     title_en = "Warnings"
     icon = "▇"

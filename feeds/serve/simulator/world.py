@@ -322,22 +322,35 @@ class World:
 
     # ------------------------------------------------------------------ public API
 
-    def warm_up(self, hours: float = 8.0) -> None:
+    def warm_up(self, hours: float = 8.0, tail_s: float = 0.0) -> tuple[list[SimEvent], list[SimEvent]]:
         """Live the ``hours`` before ``now`` quickly so the hall opens on a day in progress:
         open cases at every warning level, closed and evaluated ones, units out on the
-        streets. Events of the history are not returned: the server publishes the
-        resulting state as its baseline (``state_events``)."""
+        streets. The history's events are folded into a baseline (``state_events``) that
+        the server publishes, all but the last ``tail_s`` seconds': those are returned as
+        events, after the baseline as it stood before them, so that a console starting
+        later can replay them (``GET /v1/history``). Returns (baseline, tail); both empty
+        without a tail (the server then publishes ``state_events()`` itself)."""
         target = self.now
         t0 = target - hours * 3600.0
+        tail_s = min(max(tail_s, 0.0), hours * 3600.0)
         self.now = t0
         self._emit_positions = False
         self._begin(t0, with_backlog=True)
-        self.advance(target)
+        baseline: list[SimEvent] = []
+        tail: list[SimEvent] = []
+        if tail_s > 0:
+            self.advance(target - tail_s)
+            self._out = []
+            baseline = self.state_events()
+            tail = self.advance(target)
+        else:
+            self.advance(target)
         self._emit_positions = True
         self._out = []
         for u in self.units.values():
             if u.motion is not None:
                 self._schedule_tick(u, self.now + self.rng.uniform(0.5, self.position_interval_s))
+        return baseline, tail
 
     def advance(self, to_ts: float) -> list[SimEvent]:
         """Everything that happens up to ``to_ts`` (inclusive), in time order."""

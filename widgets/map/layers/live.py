@@ -354,6 +354,7 @@ class CamerasLayer(pg.GraphicsObject):
             return
         mpp = 1.0 / max(abs(p.transform().m11()), 1e-12)
         if mpp >= self.SHOW_BELOW_MPP:
+            self.cache.release()  # nothing shown at this zoom: no images held for it
             return
         self.cache.paint(p, (self.version, bool(self.focus_x.size)))
 
@@ -454,6 +455,8 @@ class ComponentsLayer(PointLayer):
         mpp = 1.0 / max(abs(p.transform().m11()), 1e-12)
         if mpp > self.SHOW_BELOW_MPP:
             self.drawn = 0
+            self.cache.release()  # nothing shown at this zoom: no images held for it
+            self.release_scratch()
             return
         self.cache.paint(p, self.version)
 

@@ -223,6 +223,11 @@ class PointLayer(pg.GraphicsObject):
         occ[lin] = -1
         return rows[keep], ix[keep].astype(np.float64), iy[keep].astype(np.float64)
 
+    def release_scratch(self) -> None:
+        """Drop the occlusion scratch (one int32 per pixel of the largest device painted
+        on, ~16 MB for an overview): a layer not shown needs none."""
+        self._occ = np.zeros(0, dtype=np.int32)
+
     def nearest(self, px: float, py: float, transform, radius_px: float = 10.0) -> int | None:
         """Row of the visible point closest to device pixel (px, py) within ``radius_px``."""
         n = self.n
