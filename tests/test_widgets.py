@@ -346,7 +346,7 @@ def test_closing_the_window_leaves_nothing_behind(
     win = MainWindow(store, status, language="zh_CN")
     win.show()
     qtbot.waitExposed(win)
-    assert store.subscriber_count == 1
+    assert store.subscriber_count == 2  # the bridge and the window's catalogue engine
     assert status.subscriber_count == 1
     assert any(t.isActive() for t in win.findChildren(QTimer))
     bridge_ref = weakref.ref(win.bridge)

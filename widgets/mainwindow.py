@@ -42,7 +42,8 @@ class MainWindow(QMainWindow):
         self._county = county
         self.bridge = LiveBridge(store, status, frame_hz=frame_hz, parent=self)
         # the window is its own composition root: its one catalogue engine is built here
-        self.overview = OverviewPanel(self.bridge, metrics=MetricEngine(store))
+        self.metrics = MetricEngine(store)
+        self.overview = OverviewPanel(self.bridge, metrics=self.metrics)
         self.setCentralWidget(self.overview)
         self._build_actions()
         self.setMinimumSize(1024, 640)
@@ -155,4 +156,5 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the live updates: unsubscribe from the core and stop the timers."""
         self.overview.teardown()
+        self.metrics.close()
         self.bridge.close()

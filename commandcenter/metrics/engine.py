@@ -345,6 +345,12 @@ class MetricEngine:
                 method(cs)
 
         unsubscribe = store.subscribe(relay)
+        self._unsubscribe = unsubscribe
+
+    def close(self) -> None:
+        """Stop following the store now (its owner closes; dropping the engine would stop
+        it too, but only at the store's next change). Idempotent."""
+        self._unsubscribe()
 
     def _on_change(self, cs: Any) -> None:
         store = self.store
