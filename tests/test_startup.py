@@ -19,7 +19,7 @@ from commandcenter.store import Store
 from layouts.library import LayoutLibrary
 from layouts.shell import Shell
 from tests.support import ROOT
-from widgets import registry, theme
+from widgets import i18n, registry, theme
 from widgets.base import PanelContext, hall_context
 from widgets.insights.common import wait_idle
 from widgets.live import LiveBridge
@@ -80,10 +80,15 @@ def test_a_placeholder_reserves_its_panels_minimum_size(
     real = registry.create(name, ctx)
     try:
         assert not isinstance(real, registry.PlaceholderPanel)
-        want, got = real.minimumSizeHint(), pending.minimumSizeHint()
-        assert got.width() >= want.width() and got.height() >= want.height()
-        assert got.width() <= want.width() * 1.1 + 10 and got.height() <= want.height() * 1.1 + 10
+        for language in (i18n.CHINESE, i18n.ENGLISH):  # the words differ in width
+            i18n.set_language(qapp, language)
+            want, got = real.minimumSizeHint(), pending.minimumSizeHint()
+            # at least the real panel's: its arrival never squeezes a neighbour (a wider
+            # reservation only gives the real panel room; the real minimum varies with the
+            # sheet's state and the language, so no upper bound is pinned)
+            assert got.width() >= want.width() and got.height() >= want.height(), language
     finally:
+        i18n.set_language(qapp, i18n.CHINESE)
         wait_idle()  # the insight panels' first job: its answer must not reach a torn panel
         qapp.processEvents()
         real.teardown()
