@@ -97,6 +97,19 @@ class SourceImporter:
         return shipped_profiles()
 
     @staticmethod
+    def prewarm() -> None:
+        """Import, on the calling (GUI) thread, what reading and mapping an export load
+        lazily. Why: in a Qt application every first import runs PySide's import hook,
+        which is not safe on a worker thread (a preview's first Arrow and pandas imports
+        there crashed the GUI thread once in a test run). Cheap after the first call."""
+        import importlib
+
+        for name in ("pyarrow", "pyarrow.csv", "pyarrow.compute", "pandas.core.apply",
+                     "pandas.io.formats.csvs", "pandas.io.formats.format",
+                     "pandas.core.tools.datetimes", "pandas.io.excel"):  # fmt: skip
+            importlib.import_module(name)
+
+    @staticmethod
     def profile(name_or_path: str | Path) -> Profile:
         """A shipped profile or a file; ValueError (naming file, line and key) if bad."""
         try:

@@ -304,6 +304,9 @@ class SourcesDialog(QDialog):
         return self._busy
 
     def _run(self, what: str, job: Callable[[], Any]) -> None:
+        prewarm = getattr(self.importer, "prewarm", None)
+        if prewarm is not None:  # first imports on this (GUI) thread, never on the worker
+            prewarm()
         self._busy = True
         self.import_button.setEnabled(False)
         self.subscribe_button.setEnabled(False)
