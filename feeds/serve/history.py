@@ -17,7 +17,7 @@ that is available (docs/feed-protocol.md, section 4a).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -171,7 +171,7 @@ def history_page(hub: Hub, params: dict[str, str], now: float, rate: float) -> t
             reason = f"since {since} is older than the history held (from {avail.since})"
             return _error(416, "outside_history_window", reason, window)
         start = kf.seq
-        base = P.encode(_snapshot_of(kf, hub.epoch, rate))
+        base = P.encode(snapshot_of(kf.state, hub.epoch, kf.seq, kf.ts, rate))
     else:
         epoch = params.get("epoch", "")
         if epoch != hub.epoch:
@@ -206,13 +206,13 @@ def history_page(hub: Hub, params: dict[str, str], now: float, rate: float) -> t
     return 200, body
 
 
-def _snapshot_of(kf: Keyframe, epoch: str, rate: float) -> P.Snapshot:
-    st = kf.state
+def snapshot_of(st: Any, epoch: str, seq: int, now: float, rate: float) -> P.Snapshot:
+    """A hub state (the live one, or a keyframe's) as the snapshot the feed serves."""
     return P.Snapshot(
         v=P.PROTOCOL_VERSION,
         epoch=epoch,
-        seq=kf.seq,
-        now=kf.ts,
+        seq=seq,
+        now=now,
         rate=rate,
         cases=list(st.cases.values()),
         units=list(st.units.values()),

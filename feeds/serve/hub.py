@@ -43,7 +43,7 @@ import msgspec
 
 from commandcenter.domain import CaseState
 from feeds import protocol as P
-from feeds.serve.history import KEYFRAME_EVERY, Keyframes
+from feeds.serve.history import KEYFRAME_EVERY, Keyframes, snapshot_of
 
 log = logging.getLogger(__name__)
 
@@ -628,18 +628,5 @@ class Hub:
         return out
 
     def snapshot(self, now: float | None = None, rate: float | None = None) -> P.Snapshot:
-        st = self.state
-        return P.Snapshot(
-            v=P.PROTOCOL_VERSION,
-            epoch=self.epoch,
-            seq=self.seq,
-            now=self.now if now is None else now,
-            rate=self.rate if rate is None else rate,
-            cases=list(st.cases.values()),
-            units=list(st.units.values()),
-            positions=list(st.positions.values()),
-            cameras=list(st.cameras.values()),
-            grids=list(st.grids.values()),
-            kpis=list(st.kpis.values()),
-            alerts=list(st.alerts),
-        )
+        return snapshot_of(self.state, self.epoch, self.seq, self.now if now is None else now,
+                           self.rate if rate is None else rate)  # fmt: skip
