@@ -15,7 +15,6 @@ spans, one township's cases) and the rows behind a number, when a click asks for
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -255,15 +254,6 @@ class Tally:
         self._sla = (now, self.mutations, out)
         return out
 
-    def day_range(self, span: Span) -> tuple[int, int] | bool | None:
-        """Days [d0, d1) of a span of whole local days; None: all time; False: neither."""
-        if span.start == -math.inf and span.end == math.inf:
-            return None
-        cal = self.calendar
-        if cal.is_midnight(span.start) and cal.is_midnight(span.end):
-            return cal.day(span.start), cal.day(span.end)
-        return False
-
     def _by_filing(self, days: tuple[int, int] | None) -> dict[str, int]:
         total = np.zeros(_K, dtype=np.int64)
         for d, sums in self._days.items():
@@ -296,7 +286,7 @@ class Tally:
             if len(self._windows) > 64:
                 self._windows.clear()
             span = window.resolve(now, self.calendar)[0]
-            got = self._windows[key] = (span, self.day_range(span))
+            got = self._windows[key] = (span, self.calendar.whole_days(span))
         return got
 
     def _population(

@@ -65,6 +65,15 @@ class DayCalendar:
     def is_midnight(self, ts: float) -> bool:
         return math.isfinite(ts) and self.midnight(self.day(ts)) == ts
 
+    def whole_days(self, span: Span) -> tuple[int, int] | bool | None:
+        """Days [d0, d1) of a span made of whole local days; None for all time; False when
+        it is neither (running counts kept per day answer only the first two)."""
+        if span.start == -math.inf and span.end == math.inf:
+            return None
+        if self.is_midnight(span.start) and self.is_midnight(span.end):
+            return self.day(span.start), self.day(span.end)
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class Span:

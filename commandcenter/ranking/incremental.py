@@ -15,7 +15,6 @@ touched by one thread only and the store's columns by the store's thread only.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
@@ -735,21 +734,12 @@ class RankingEngine:
             due=c["due"],
         )
 
-    def _days_of(self, span: Span) -> tuple[int, int] | bool | None:
-        """Day range of a span made of whole local days; None for all time; False otherwise."""
-        if span.start == -math.inf and span.end == math.inf:
-            return None
-        cal = self.calendar
-        if cal.is_midnight(span.start) and cal.is_midnight(span.end):
-            return cal.day(span.start), cal.day(span.end)
-        return False
-
     def _tally(
         self, level: str, span: Span, now: float, overdue_rows: np.ndarray
     ) -> tuple[Tally, int]:
         """Sums of a window and its unattributed count; ``overdue_rows``: every case
         overdue at ``now`` (found once for both windows of a table)."""
-        days = self._days_of(span)
+        days = self.calendar.whole_days(span)
         if days is False:
             cases = self._cases()
             return cases.tally(level, span, self.config.policy, now), cases.unattributed(
