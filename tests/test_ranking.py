@@ -479,25 +479,7 @@ def test_engine_follows_a_store_and_the_store_frame_has_the_new_columns() -> Non
     engine = RankingEngine(zone=ZONE, min_cases=1, category_departments=MAPPING)
     store.subscribe(lambda cs: engine.apply_changes(store, cs))
     for seq, rec in enumerate(CASES, start=1):
-        data = p.CaseData(
-            id=rec["id"],
-            version=1,
-            category=rec["category"],
-            source="hotline",
-            urgency=rec["urgency"],
-            state=rec["state"],
-            township=rec["township"],
-            grid=rec["grid"],
-            lon=0.0,
-            lat=0.0,
-            created_ts=rec["created_ts"],
-            state_ts=rec["created_ts"],
-            address=rec["address"],
-            assignee=rec["assignee"],
-            assignee_kind=rec["assignee_kind"],
-            completed_ts=rec["completed_ts"],
-            rating=rec["rating"],
-        )
+        data = _case_data(rec)
         store.apply([p.Event(seq=seq, kind=p.CASE_CREATED, ts=rec["created_ts"], data=data)])
     frame = store.to_frame()
     assert {"address", "assignee_kind"} <= set(frame.columns)
