@@ -268,13 +268,19 @@ def test_the_app_started_late_replays_an_hour_back_at_once(tmp_path: Path) -> No
                 break
             time.sleep(0.1)
         assert seq >= 60_000, seq
-        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CC_FEED_TOKEN=TOKEN,
-                   CC_CONFIG_DIR=str(tmp_path / "cfg"), CC_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
-        r = subprocess.run(
-            [sys.executable, str(ROOT / "main.py"), "--feed", srv.url, "--geometry", "1280x800",
-             "--replay-at", "60", "--quit-after", "20", "--screenshot", str(tmp_path / "r.png")],
-            capture_output=True, text=True, env=env, timeout=120, cwd=ROOT,
-        )  # fmt: skip
+        _replays_an_hour_back(tmp_path, ["--feed", srv.url], CC_FEED_TOKEN=TOKEN)
+
+
+def _replays_an_hour_back(tmp_path: Path, args: list[str], **env_extra: str) -> None:
+    """``main.py ARGS --replay-at 60`` on a fresh state: it fetched history and replays an
+    hour back, not clamped to its own start."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CC_CONFIG_DIR=str(tmp_path / "cfg"),
+               CC_STATE_DIR=str(tmp_path / "state"), **env_extra)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args, "--geometry", "1280x800", "--replay-at", "60",
+         "--quit-after", "20", "--screenshot", str(tmp_path / "r.png")],
+        capture_output=True, text=True, env=env, timeout=120, cwd=ROOT,
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
     log = (tmp_path / "state" / "logs" / "commandcenter.log").read_text(encoding="utf-8")
     assert "history: " in log and "events since" in log
@@ -286,18 +292,7 @@ def test_the_app_started_late_replays_an_hour_back_at_once(tmp_path: Path) -> No
 def test_the_demo_county_started_fresh_replays_an_hour_back_at_once(tmp_path: Path) -> None:
     """The embedded demo county: its warm-up's last two hours are served as events, so
     ``main.py --replay-at 60`` on a fresh start (no journal, no cache) goes an hour back."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CC_CONFIG_DIR=str(tmp_path / "cfg"),
-               CC_STATE_DIR=str(tmp_path / "state"), XDG_CACHE_HOME=str(tmp_path / "cache"))  # fmt: skip
-    r = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "--geometry", "1280x800", "--replay-at", "60",
-         "--quit-after", "20", "--screenshot", str(tmp_path / "r.png")],
-        capture_output=True, text=True, env=env, timeout=120, cwd=ROOT,
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr[-2000:]
-    log = (tmp_path / "state" / "logs" / "commandcenter.log").read_text(encoding="utf-8")
-    assert "history: " in log and "events since" in log
-    assert "replay at 60 min ago" in log
-    assert "replay at 60 min ago (clamped)" not in log
+    _replays_an_hour_back(tmp_path, [], XDG_CACHE_HOME=str(tmp_path / "cache"))
 
 
 def test_the_past_is_asked_for_from_where_the_journal_stops(tmp_path: Path) -> None:
