@@ -117,6 +117,10 @@ def test_http_flv_plays_and_recovers_after_the_server_is_killed(qtbot, player) -
         player.set_source(url, caption="FLV", camera_id="FLV1")
         qtbot.waitUntil(lambda: player.frames >= 3, timeout=WAIT_MS)
         assert player.state is StreamState.PLAYING
+        h = player.health.camera("FLV1")
+        # Under load the first seconds may already stall and recover once; the
+        # counts are judged against what they were when the gateway died.
+        downs, recovered = h.stalls + h.failures, h.recoveries
         _stop(proc)  # the gateway dies mid-play
         qtbot.waitUntil(
             lambda: player.state in (StreamState.STALLED, StreamState.FAILED), timeout=WAIT_MS
@@ -124,8 +128,7 @@ def test_http_flv_plays_and_recovers_after_the_server_is_killed(qtbot, player) -
         assert player.overlay.isVisible()
         player.overlay.hide()
         assert player.overlay.isVisible(), "the failure overlay can never be hidden"
-        h = player.health.camera("FLV1")
-        assert h.stalls + h.failures >= 1 and h.recoveries == 0
+        assert h.stalls + h.failures > downs and h.recoveries == recovered
         before = player.frames
         proc = _flv_server(port)  # it comes back on the same address
         qtbot.waitUntil(
@@ -133,7 +136,7 @@ def test_http_flv_plays_and_recovers_after_the_server_is_killed(qtbot, player) -
             timeout=WAIT_MS,
         )
         assert not player.overlay.isVisible()
-        assert h.recoveries == 1
+        assert h.recoveries == recovered + 1
     finally:
         _stop(proc)
 
