@@ -49,6 +49,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 
 DAY = 86_400.0
 CACHE_KIB = 256  # SQLite page cache per journal connection (bench: seeks and appends unchanged)
+_HISTORY_WRITES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-history")
 
 
 class JournalCodec(Protocol):
@@ -251,14 +253,31 @@ class Journal:
     def append_history(self, key: str, segment: Any, label: str = "") -> bool:
         """Keep an imported segment (never pruned by the live window); False when a
         segment of that key is held already (the same file imported before)."""
+        return self.write_history(key, segment, label).result()
+
+    def write_history(self, key: str, segment: Any, label: str = "") -> Future[bool]:
+        """``append_history`` that returns at once: the segment is encoded now, then
+        written by a thread of its own through a connection of its own. Why: a million
+        imported rows are tens of megabytes, and SQLite lets go of the GIL while it
+        writes them, so the store loads the same rows meanwhile (``Recorder.bulk_load``;
+        ``python -m bench sources``). The future's result is append_history's; an error
+        of the write is raised by ``result()``."""
         raw = self.codec.encode_history(segment)
-        cur = self._db.execute(
-            "INSERT OR IGNORE INTO history (key, t_first, t_last, cases, events, label, bytes,"
-            " segment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, segment.first_time(), segment.last_time(), len(segment), segment.event_count,
-             label, len(raw), raw),
-        )  # fmt: skip
-        return cur.rowcount == 1
+        row = (key, segment.first_time(), segment.last_time(), len(segment), segment.event_count,
+               label, len(raw), raw)  # fmt: skip
+        return _HISTORY_WRITES.submit(self._insert_history, row)
+
+    def _insert_history(self, row: tuple[Any, ...]) -> bool:
+        db = self._connect()
+        try:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO history (key, t_first, t_last, cases, events, label, bytes,"
+                " segment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            return cur.rowcount == 1
+        finally:
+            db.close()
 
     def has_history(self, key: str) -> bool:
         """Whether a segment of ``key`` is held. Safe from any thread (an import maps off
@@ -758,15 +777,23 @@ class Recorder:
         self, bulk: Any, history: Any = None, key: str = "", label: str = ""
     ) -> ChangeSet:
         """Load imported cases into the store and keep ``history`` (their segment) in the
-        journal under ``key``; a journal failure stops recording, not the load."""
-        kept = False
+        journal under ``key``; a journal failure stops recording, not the load. The
+        segment is written while the store loads (``Journal.write_history``); should the
+        write fail, the journal stops recording for good, so that the rows marked as its
+        history are never left out of a checkpoint that would need them."""
+        writing = None
         if history is not None and not self.failed:
             try:
-                self.journal.append_history(key, history, label)
-                kept = True
+                writing = self.journal.write_history(key, history, label)
             except (sqlite3.Error, OSError) as err:
                 self._journal_failed(err)
-        return self.store.bulk_load(bulk, in_history=kept)
+        cs = self.store.bulk_load(bulk, in_history=writing is not None)
+        if writing is not None:
+            try:
+                writing.result()
+            except (sqlite3.Error, OSError) as err:
+                self._journal_failed(err)
+        return cs
 
     def set_clock(self, server_now: float, rate: float = 1.0) -> None:
         self.store.set_clock(server_now, rate)

@@ -152,16 +152,30 @@ class BulkCases:
     floats: dict[str, np.ndarray]  # the float columns by name (created_ts ... due_ts)
     codes: dict[str, np.ndarray]  # the coded columns by name (category ... address), str
     record: Callable[[int], Any]
+    # (codes, distinct values) of some of the columns above by name, where whoever made
+    # them has them already (an import factorizes each column once, for its journal
+    # segment too): a million values hashed once, not twice
+    factored: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    def factorized(self, name: str, values: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, distinct values) of column ``name`` whose values are ``values``."""
+        got = self.factored.get(name)
+        if got is not None and len(got[0]) == len(self):
+            return got
+        import pandas as pd
 
-def _coded(values: np.ndarray, index: dict[str, int]) -> np.ndarray:
-    """Values -> their codes in ``index`` (-1 when not in it), by their few distinct values."""
+        return pd.factorize(np.asarray(values, dtype=object))
+
+
+def _coded(values: np.ndarray, index: dict[str, int], factored: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Values -> their codes in ``index`` (-1 when not in it), by their few distinct values
+    (``factored``: their factorization, when one is at hand)."""
     import pandas as pd
 
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    codes, uniques = factored if factored is not None else pd.factorize(np.asarray(values, dtype=object))
     lut = np.array([index.get(u, -1) for u in uniques] + [-1], dtype=np.int8)
     return lut[codes]
 
@@ -520,7 +534,7 @@ class Store:
                 ok[mask] = False
 
         state_code = _coded(bulk.state, _STATE_INDEX)
-        urgency_code = _coded(bulk.urgency, _URGENCY_INDEX)
+        urgency_code = _coded(bulk.urgency, _URGENCY_INDEX, bulk.factorized("urgency", bulk.urgency))
         refuse(state_code < 0, "unknown state")
         refuse(urgency_code < 0, "unknown urgency")
         version = np.asarray(bulk.version, dtype=np.int64)
@@ -577,7 +591,8 @@ class Store:
         self._in_history[r] = in_history
         self._state[r] = state_code[take]
         self._urgency[r] = urgency_code[take]
-        self._source[r] = np.maximum(_coded(bulk.source, _SOURCE_INDEX), 0)[take]
+        source_code = _coded(bulk.source, _SOURCE_INDEX, bulk.factorized("source", bulk.source))
+        self._source[r] = np.maximum(source_code, 0)[take]
         self._supervised[r] = 0
         self._rating[r] = rating[take]
         for name in _FLOAT_COLS:
@@ -586,9 +601,12 @@ class Store:
             values = bulk.codes.get(name)
             if values is None:
                 values = np.full(n, "", dtype=object)
-            codes, uniques = pd.factorize(np.asarray(values, dtype=object)[take])
+            codes, uniques = bulk.factorized(name, values)
+            codes = codes[take]
+            held = np.bincount(codes[codes >= 0], minlength=len(uniques)) > 0  # only loaded values are interned
             interner = self._interners[name]
-            lut = np.array([interner.code(str(u)) for u in uniques], dtype=np.int32)
+            lut = np.array([interner.code(str(u)) if h else 0 for u, h in zip(uniques, held, strict=True)],
+                           dtype=np.int32)  # fmt: skip
             self._codes[name][r] = lut[codes] if len(lut) else 0
         cs.cases_created = new_ids
         cs.cases_updated = set(ids[newer].tolist())

@@ -18,7 +18,9 @@ state. A record with a closing time is closed whatever its status says.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, fields
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import msgspec
@@ -75,9 +77,35 @@ class ImportedCases:
     lon: np.ndarray
     lat: np.ndarray
     rating: np.ndarray
+    # (codes, distinct values) of text columns while a load runs (``factorizing``)
+    _factored: dict[str, tuple[np.ndarray, np.ndarray]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @contextmanager
+    def factorizing(self) -> Iterator[None]:
+        """Each text column hashed once while the block runs: a load's journal segment
+        and the store's columns both need the columns factorized (twelve of a million
+        values each). The codes are dropped after: kept, they would hold a hundred
+        megabytes for as long as the store holds these cases."""
+        self._factored = {}
+        try:
+            yield
+        finally:
+            self._factored = None
+
+    def factorized(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, distinct values) of text column ``name`` (made once within ``factorizing``)."""
+        cache = self._factored
+        got = None if cache is None else cache.get(name)
+        if got is None:
+            got = pd.factorize(getattr(self, name))
+            if cache is not None:
+                cache[name] = got
+        return got
 
     @property
     def finished(self) -> np.ndarray:
@@ -132,6 +160,10 @@ class ImportedCases:
         }
 
         rows = np.arange(len(self)) if ts is None else idx
+        # every row, as they are, within ``factorizing``: the load takes the codes made
+        factored = {} if ts is not None or self._factored is None else {
+            name: self.factorized(name) for name in ("category", "township", "grid", "address", "urgency", "source")
+        }  # fmt: skip
 
         def record(i: int) -> P.CaseData:
             return self.record(int(rows[i]), bool(fin[i]))
@@ -146,6 +178,7 @@ class ImportedCases:
             floats=floats,
             codes=codes,
             record=record,
+            factored=factored,
         )
 
     # ---- records and events ----------------------------------------------------------
@@ -249,7 +282,7 @@ class ImportedCases:
         smaller (category, township, department... repeat; ids do not)."""
         doc: dict[str, Any] = {"format": HISTORY_FORMAT, "n": len(self)}
         done: dict[int, Any] = {}  # absent fields share one array of their default: coded once
-        for f in fields(self):
+        for f in _COLUMNS:
             v = getattr(self, f.name)
             if isinstance(v, np.ndarray) and id(v) in done:
                 doc[f.name] = done[id(v)]
@@ -261,7 +294,7 @@ class ImportedCases:
             elif len(pd.unique(v[:1000])) * 2 > min(len(v), 1000):  # ids: (nearly) all distinct
                 doc[f.name] = v.tolist()
             else:
-                codes, uniques = pd.factorize(v)
+                codes, uniques = self.factorized(f.name)
                 if len(uniques) * 2 < len(v):
                     small = np.uint8 if len(uniques) < 255 else np.uint16 if len(uniques) < 65535 else np.int32
                     doc[f.name] = {"values": uniques.tolist(), "codes": codes.astype(small).tobytes(),
@@ -279,7 +312,7 @@ class ImportedCases:
             raise ValueError("not a history segment of a known format")
         n = doc["n"]
         values: dict[str, Any] = {}
-        for f in fields(cls):
+        for f in _COLUMNS:
             v = doc[f.name]
             if f.name == "actor":
                 values[f.name] = str(v)
@@ -293,6 +326,17 @@ class ImportedCases:
             if len(values[f.name]) != n and f.name != "actor":
                 raise ValueError(f"history column {f.name} has {len(values[f.name])} values, not {n}")
         return cls(**values)
+
+
+_COLUMNS = tuple(f for f in fields(ImportedCases) if f.init)  # what a segment holds
+
+
+def filled(n: int, value: str) -> np.ndarray:
+    """An object array of ``n`` times ``value``: ``fill`` is five times quicker than
+    ``np.full`` for objects (a million rows, several columns per import)."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
 
 
 def plan(
@@ -310,14 +354,14 @@ def plan(
     """The life cycle of each accepted row, as columns (``cols``: the text fields, already
     restricted to the accepted rows; ``status`` holds life-cycle states or '')."""
     n = len(created)
-    filled: dict[str, np.ndarray] = {}  # one shared array per default for absent fields
+    defaults: dict[str, np.ndarray] = {}  # one shared array per default for absent fields
 
     def text(name: str, default: str = "") -> np.ndarray:
         v = cols.get(name)
         if v is None:
-            if default not in filled:
-                filled[default] = np.full(n, default, dtype=object)
-            return filled[default]
+            if default not in defaults:
+                defaults[default] = filled(n, default)
+            return defaults[default]
         v = np.asarray(v, dtype=object)
         return np.where(v == "", default, v) if default else v
 

@@ -153,11 +153,13 @@ def load_mapped(
     if not hasattr(sink, "bulk_load"):  # a sink that takes events only (a live source's)
         _publish(cases, sink, result, status, progress, name)
         return
-    bulk = cases.at()
-    if hasattr(sink, "journal"):
-        cs = sink.bulk_load(bulk, history=cases, key=item.key, label=name)
-    else:
-        cs = sink.bulk_load(bulk)
+    with cases.factorizing():
+        bulk = cases.at()
+        if hasattr(sink, "journal"):
+            cs = sink.bulk_load(bulk, history=cases, key=item.key, label=name)
+        else:
+            cs = sink.bulk_load(bulk)
+    bulk.factored.clear()  # the store keeps ``bulk.record``, not the codes
     result.imported += len(cs.cases_created) + len(cs.cases_updated)
     if status is not None:
         status.received += cases.event_count
