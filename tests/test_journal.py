@@ -498,3 +498,127 @@ def test_an_unreadable_history_segment_is_left_out_and_said(
     assert msg.startswith("history segment 1 unreadable, left out: ")
     assert not msg.endswith(": None"), "the reason is said"
     journal.close()
+
+
+# ---- by hand: the feed's past written in front of the live rows -----------------------------
+
+
+def test_the_past_is_asked_for_only_where_the_journal_does_not_reach(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(Store(), journal)  # three hours by default
+    assert rec.history_s == 3 * 3600
+    assert Recorder(Store(), journal, history_s=5 * 86_400).history_s == 86_400  # a day at most
+    assert Recorder(Store(), journal, history_s=-5).history_s == 0.0
+    assert Recorder(Store(), journal, history_s=0).history_since(T0) is None  # history off
+    assert rec.history_since(T0) == T0 - 3 * 3600  # an empty journal: the whole window
+    rec.reset(snapshot0(now=T0))  # the journal now reaches T0
+    assert rec.history_since(T0 + 60) == T0  # a gap of a minute: fetched, from T0 on
+    assert rec.history_since(T0 + 59.5) is None  # under a minute: not worth a fetch
+    assert rec.history_since(T0 + 4 * 3600) == T0 + 3600  # never more than the window
+    writer = rec.history_writer()
+    assert rec.history_pending and writer.ok and rec.history_since(T0 + 7200) is None
+    writer.finish()
+    assert not rec.history_pending and not writer.ok
+    assert rec.history_since(T0 + 7200) == T0
+    journal._db.close()
+    rec.reset(snapshot0("e2", now=T0 + 1))  # its checkpoint fails
+    assert rec.failed and rec.history_since(T0 + 7200) is None
+
+
+def test_the_past_is_written_before_the_live_rows_held_meanwhile(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec(), checkpoint_every=5)
+    live = Store()
+    rec = Recorder(live, journal)
+    writer = rec.history_writer()
+    assert (writer.written, writer.rejected, len(writer.scratch)) == (0, [], 0)
+    past = make_events(10, t0=T0 - 3600)  # seq 1..10 at T0 - 3600 .. T0 - 3591
+    bad = p.CaseData(id="X1", version=1, category="井盖缺失", source="hotline",
+                     urgency="normal", state="no-such-state", township="T1", grid="G1",
+                     lon=113.6, lat=37.8, created_ts=T0, state_ts=T0)  # fmt: skip
+    base = p.Snapshot(v=1, epoch="e1", seq=0, now=T0 - 3600, rate=1.0, cases=[bad])
+    assert writer.begin(base) is True
+    assert [s for s, _ in writer.rejected] == [0]  # the base's bad case, refused as live
+    assert writer.add(past[:6]) is True and writer.written == 6
+    assert writer.add(past[:6]) is True and writer.written == 6  # nothing new: nothing written
+    refused = p.Event(seq=7, kind=p.CASE_CREATED, ts=T0 - 3594, data=bad)
+    assert writer.add([refused, *past[7:10]]) is True and writer.written == 9
+    assert [s for s, _ in writer.rejected] == [0, 7]
+    # Live meanwhile: a snapshot at seq 20 of another epoch, then five events; all held.
+    rec.reset(snapshot0("live", seq=20, now=T0))
+    at_snapshot = fingerprint(live)
+    rec.apply(make_events(6, start_seq=21, t0=T0 + 1, seed=3))  # six: a held checkpoint
+    assert journal.count() == 9  # the past only: the live rows wait
+    writer.finish()
+    assert not rec.history_pending and len(writer.scratch) == 0
+    assert [r[1] for r in journal.rows()] == [1, 2, 3, 4, 5, 6, 8, 9, 10, *range(21, 27)]
+    view = Store()
+    assert journal.bounds() == (T0 - 3600, T0 + 6)
+    got = journal.seek_into(view, T0 - 3600 + 2.5)  # from the base: three events replayed
+    assert (got.seq, got.epoch, got.replayed, got.clamped) == (3, "e1", 3, False)
+    assert view.case("X1") is None
+    got = journal.seek_into(view, T0 - 3595)  # the checkpoint after six past events
+    assert (got.seq, got.replayed) == (6, 0)
+    got = journal.seek_into(view, T0 - 3591)  # three rows after it: under five, none due
+    assert (got.seq, got.replayed) == (10, 3)
+    got = journal.seek_into(view, T0 + 0.5)  # the live snapshot, held and written after
+    assert (got.seq, got.epoch, got.replayed) == (20, "live", 0)
+    assert fingerprint(view) == at_snapshot
+    got = journal.seek_into(view, T0 + 6)  # the held checkpoint after six live events
+    assert (got.seq, got.replayed) == (26, 0)
+    assert fingerprint(view) == fingerprint(live)
+    journal.close()
+
+
+def test_a_live_feed_that_outruns_the_hold_abandons_the_past_not_the_live_rows(
+    tmp_path: Path,
+) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec(), checkpoint_every=10_000)
+    rec = Recorder(Store(), journal)
+    rec.HOLD_MAX = 4  # type: ignore[misc]
+    writer = rec.history_writer()
+    assert writer.ok and writer.reason == "abandoned"  # the word, should it stop
+    rec.reset(snapshot0(seq=0, now=T0))
+    events = make_events(6)
+    rec.apply(events[:4])  # four held: at the bound, still held
+    assert rec.history_pending and journal.count() == 0
+    rec.apply(events[4:5])  # the fifth: the live rows go now
+    assert not rec.history_pending and not writer.ok
+    assert journal.count() == 5
+    assert writer.begin(snapshot0()) is False and writer.add(make_events(3)) is False
+    writer.finish()
+    rec.apply(events[5:])
+    assert [r[1] for r in journal.rows()] == [1, 2, 3, 4, 5, 6]
+    view = Store()
+    assert journal.seek_into(view, T0 + 10).seq == 6
+    journal.close()
+
+
+def test_a_journal_that_fails_while_the_past_is_written_stops_the_writer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    told: list[str] = []
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(Store(), journal, on_failure=told.append)
+    writer = rec.history_writer()
+    journal._db.close()
+    with caplog.at_level("ERROR", logger="commandcenter.journal"):
+        assert writer.begin(snapshot0(now=T0 - 60)) is False
+    assert [r.getMessage() for r in caplog.records] == [
+        "journal stopped recording: ProgrammingError: Cannot operate on a closed database."
+    ]
+    assert writer.reason == "journal" and not writer.ok
+    assert told == ["ProgrammingError: Cannot operate on a closed database."]
+    assert writer.add(make_events(2)) is False and writer.written == 0
+    writer.finish()  # lets the held rows go (none are written: the journal failed)
+    assert not rec.history_pending and told == [told[0]]
+
+
+def test_raw_rows_come_ten_thousand_at_a_time_unless_asked_otherwise(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    events = make_events(10_001, step=0.01)
+    journal.append(events)
+    rows = journal.rows()
+    assert (len(rows), rows[0][0], rows[-1][0]) == (10_000, 1, 10_000)
+    assert [r[0] for r in journal.rows(after_n=10_000)] == [10_001]
+    assert len(journal.rows(limit=10_001)) == 10_001
+    journal.close()

@@ -301,3 +301,162 @@ def test_extra_fields_rows_and_the_newest_of_one_case() -> None:
     assert (store.row_of("PD1"), store.row_of("NOPE")) == (0, None)
     assert [c.id for c in store.newest_cases(5)] == ["PD1"]
     assert Store().newest_cases(5) == []
+
+
+# ---- by hand: bulk loads, the columns the engines read, the history a rebuild takes -------
+
+_FLOATS = ("created_ts", "state_ts", "assigned_ts", "on_site_ts", "completed_ts", "closed_ts",
+           "extension_s", "lon", "lat", "due_ts")  # fmt: skip
+_CODES = ("category", "township", "grid", "assignee", "assignee_kind", "address")
+
+
+def _record(cid: str, version: int, state: str, **kw) -> p.CaseData:
+    base = dict(category="井盖缺失", source="hotline", urgency="normal", township="T1",
+                grid="G1", lon=113.6, lat=37.8, created_ts=1000.0, state_ts=1000.0)  # fmt: skip
+    base.update(kw)
+    return p.CaseData(id=cid, version=version, state=state, **base)
+
+
+def _bulk(records: list[p.CaseData]):
+    """Columns of hand-made records, as an import hands them to ``bulk_load``."""
+    from commandcenter.store import BulkCases
+
+    return BulkCases(
+        ids=np.array([r.id for r in records], dtype=object),
+        version=np.array([r.version for r in records], dtype=np.int64),
+        state=np.array([r.state for r in records], dtype=object),
+        urgency=np.array([r.urgency for r in records], dtype=object),
+        source=np.array([r.source for r in records], dtype=object),
+        rating=np.array([r.rating for r in records], dtype=np.int64),
+        floats={k: np.array([getattr(r, k) for r in records], dtype=np.float64) for k in _FLOATS},
+        codes={k: np.array([getattr(r, k) for r in records], dtype=object) for k in _CODES},
+        record=lambda i: records[i],
+    )
+
+
+H1 = _record("H1", 2, "closed", category="路灯不亮", source="video", urgency="urgent",
+             township="T1", grid="G1", lon=113.1, lat=37.1, created_ts=1000.0, state_ts=2000.0,
+             assigned_ts=1100.0, on_site_ts=1200.0, completed_ts=1500.0, closed_ts=2000.0,
+             extension_s=60.0, rating=5, due_ts=5000.0, address="东街1号", assignee="ZJ",
+             assignee_kind="department")  # fmt: skip
+H2 = _record("H2", 1, "handling", category="井盖缺失", source="sensor", township="T2",
+             grid="G2", lon=113.2, lat=37.2, created_ts=3000.0, state_ts=3100.0,
+             address="西街2号", assignee="SZ", assignee_kind="department")  # fmt: skip
+H3 = _record("H3", 3, "reported", category="占道经营", source="opinion", township="T1",
+             grid="G3", lon=113.3, lat=37.3, created_ts=4000.0, state_ts=4000.0, rating=1)  # fmt: skip
+
+
+def _decoded(cols, name: str) -> list[str]:
+    return [cols.values[name][c] for c in cols.codes[name].tolist()]
+
+
+def test_the_columns_the_engines_read_are_the_records_values() -> None:
+    from commandcenter.sla import STATE_ORDER, URGENCY_ORDER
+
+    store = Store(capacity=2)
+    store.apply([ev(1, "case.created", H2)])  # one live case, then a load past the capacity
+    store.bulk_load(_bulk([H1, H3, *[_record(f"B{i}", 1, "reported") for i in range(6)]]))
+    assert len(store) == 9 and [store.row_of(c) for c in ("H2", "H1", "H3")] == [0, 1, 2]
+    cols = store.columns()
+    assert list(cols.ids[:3]) == ["H2", "H1", "H3"] and len(cols) == 9
+    assert [STATE_ORDER[i].value for i in cols.state[:3]] == ["handling", "closed", "reported"]
+    assert [URGENCY_ORDER[i].value for i in cols.urgency[:3]] == ["normal", "urgent", "normal"]
+    assert cols.rating[:3].tolist() == [0, 5, 1] and cols.version[:3].tolist() == [1, 2, 3]
+    assert cols.created[:3].tolist() == [3000.0, 1000.0, 4000.0]
+    assert cols.completed[:3].tolist() == [0.0, 1500.0, 0.0]
+    assert cols.closed[:3].tolist() == [0.0, 2000.0, 0.0]
+    assert cols.on_site[:3].tolist() == [0.0, 1200.0, 0.0]
+    assert cols.extension[:3].tolist() == [0.0, 60.0, 0.0]
+    assert cols.due[:3].tolist() == [0.0, 5000.0, 0.0]
+    assert _decoded(cols, "category")[:3] == ["井盖缺失", "路灯不亮", "占道经营"]
+    assert _decoded(cols, "township")[:3] == ["T2", "T1", "T1"]
+    assert _decoded(cols, "grid")[:3] == ["G2", "G1", "G3"]
+    assert _decoded(cols, "assignee")[:3] == ["SZ", "ZJ", ""]
+    assert _decoded(cols, "assignee_kind")[:3] == ["department", "department", ""]
+    assert _decoded(cols, "address")[:3] == ["西街2号", "东街1号", ""]
+    assert all(len(a) == 9 for a in (cols.state, cols.urgency, cols.rating, cols.created,
+                                     cols.completed, cols.closed, cols.on_site, cols.extension,
+                                     cols.due, cols.version, *cols.codes.values()))  # fmt: skip
+    assert cols.values["grid"] is store.interners["grid"].values  # shared, never copied
+    frame = store.to_frame()
+    assert frame["source"].tolist()[:3] == ["sensor", "video", "opinion"]
+    assert frame["lon"].tolist()[:3] == [113.2, 113.1, 113.3]
+
+
+def test_the_history_a_rebuild_takes_is_the_rows_an_import_left_as_they_were() -> None:
+    store = Store()
+    store.bulk_load(_bulk([H1, H2]), in_history=True)
+    store.bulk_load(_bulk([H3]), in_history=True)  # a second import: its own record builder
+    store.apply([ev(1, "case.updated", _record("H2", 2, "completed", created_ts=3000.0))])
+    assert store.history_rows().tolist() == [True, False, True]  # H2 changed live since
+    hb = store.history_bulk()
+    assert hb.ids.tolist() == ["H1", "H3"] and len(hb) == 2
+    assert hb.version.tolist() == [2, 3]
+    assert hb.state.tolist() == ["closed", "reported"]
+    assert hb.urgency.tolist() == ["urgent", "normal"]
+    assert hb.source.tolist() == ["video", "opinion"]
+    assert hb.rating.tolist() == [5, 1] and hb.rating.dtype == np.int64
+    assert {k: v.tolist() for k, v in hb.floats.items()} == {
+        "created_ts": [1000.0, 4000.0], "state_ts": [2000.0, 4000.0],
+        "assigned_ts": [1100.0, 0.0], "on_site_ts": [1200.0, 0.0],
+        "completed_ts": [1500.0, 0.0], "closed_ts": [2000.0, 0.0],
+        "extension_s": [60.0, 0.0], "lon": [113.1, 113.3], "lat": [37.1, 37.3],
+        "due_ts": [5000.0, 0.0],
+    }  # fmt: skip
+    assert {k: v.tolist() for k, v in hb.codes.items()} == {
+        "category": ["路灯不亮", "占道经营"], "township": ["T1", "T1"], "grid": ["G1", "G3"],
+        "assignee": ["ZJ", ""], "assignee_kind": ["department", ""], "address": ["东街1号", ""],
+    }  # fmt: skip
+    # The records are built when asked for, each by the import that brought it.
+    assert hb.record(1) is H3 and hb.record(0) is H1
+    assert store.case("H1") is H1
+    assert hb.record(0) is H1  # built once: the one the store holds now
+    only = store.history_bulk(keep=np.array([False, True, True]))
+    assert only.ids.tolist() == ["H3"] and only.record(0) is H3
+    # Into a store rebuilt from a snapshot: the same cases, as they were.
+    rebuilt = Store()
+    rebuilt.bulk_load(hb, in_history=True)
+    assert rebuilt.state_fingerprint()["cases"] == {"H1": 2, "H3": 3}
+    assert rebuilt.history_rows().tolist() == [True, True]
+    assert rebuilt.case("H3") is H3 and rebuilt.to_frame()["address"].tolist() == ["东街1号", ""]
+    assert Store().history_bulk().ids.tolist() == []
+
+
+def test_sla_counts_follow_the_feed_clock_and_a_records_own_deadline() -> None:
+    s = Store()
+    s.apply([
+        ev(1, "case.created", case(1, urgency="urgent", created=NOW - 60)),  # 20% of 5 min: blue
+        ev(2, "case.created", p.CaseData(
+            id="D1", version=1, category="井盖缺失", source="hotline", urgency="urgent",
+            state="reported", township="T1", grid="G1", lon=113.6, lat=37.8,
+            created_ts=NOW - 60, state_ts=NOW - 60, due_ts=NOW - 1)),  # its own deadline: passed
+    ])  # fmt: skip
+    assert s.sla_counts(NOW) == {SlaLevel.BLUE: 1, SlaLevel.YELLOW: 0, SlaLevel.RED: 1}
+    assert s.overdue_count(NOW) == 1
+    s.set_clock(NOW - 30, rate=0.0)  # a stopped feed clock: "now" is its time, not the wall's
+    assert s.sla_counts() == {SlaLevel.BLUE: 1, SlaLevel.YELLOW: 1, SlaLevel.RED: 0}
+    assert s.overdue_count() == 0
+    only_blue = Store()
+    only_blue.apply([ev(1, "case.created", case(1, urgency="urgent", created=NOW - 60))])
+    assert only_blue.sla_counts(NOW) == {SlaLevel.BLUE: 1, SlaLevel.YELLOW: 0, SlaLevel.RED: 0}
+
+
+def test_the_newest_cases_of_many_filed_in_no_order() -> None:
+    import random
+
+    order = list(range(300))
+    random.Random(5).shuffle(order)
+    s = Store()
+    s.apply([ev(k + 1, "case.created", case(i, created=NOW + i)) for k, i in enumerate(order)])
+    assert [c.id for c in s.newest_cases(5)] == ["C299", "C298", "C297", "C296", "C295"]
+    assert [c.id for c in s.newest_cases(1)] == ["C299"]
+    assert len(s.newest_cases(300)) == 300 and s.newest_cases(300)[-1].id == "C0"
+
+
+def test_an_interner_codes_values_in_the_order_first_seen() -> None:
+    from commandcenter.store import Interner
+
+    it = Interner()
+    got = it.codes(["b", "a", "b", "", "a"])
+    assert got.tolist() == [0, 1, 0, 2, 1] and got.dtype == np.int32
+    assert it.values == ["b", "a", ""] and it.code("c") == 3 and it.code("a") == 1
