@@ -460,3 +460,99 @@ def test_an_interner_codes_values_in_the_order_first_seen() -> None:
     got = it.codes(["b", "a", "b", "", "a"])
     assert got.tolist() == [0, 1, 0, 2, 1] and got.dtype == np.int32
     assert it.values == ["b", "a", ""] and it.code("c") == 3 and it.code("a") == 1
+
+
+def test_a_bulk_load_adds_replaces_and_skips_by_version_as_apply_does() -> None:
+    from commandcenter.store import BULK_REPAINT
+
+    store = Store()
+    seen: list[ChangeSet] = []
+    store.subscribe(seen.append)
+    a, b = _record("A", 1, "reported"), _record("B", 1, "reported", source="no-such-source")
+    cs = store.bulk_load(_bulk([a, b]))
+    assert (cs.cases_created, cs.cases_updated, cs.applied, cs.stale) == (["A", "B"], set(), 2, 0)
+    assert not cs.reset and seen == [cs] and store.seq == 0  # no sequence numbers taken
+    assert store.to_frame()["source"].tolist() == ["hotline", "hotline"]  # unknown: the first
+    again = store.bulk_load(_bulk([a, b]))  # the same history twice changes nothing
+    assert (again.cases_created, again.cases_updated, again.applied, again.stale) == (
+        [],
+        set(),
+        0,
+        2,
+    )
+    a2 = _record("A", 2, "signed", category="路灯不亮")
+    cs = store.bulk_load(_bulk([a2, _record("C", 1, "reported")]))
+    assert (cs.cases_created, cs.cases_updated, cs.applied, cs.stale) == (["C"], {"A"}, 2, 0)
+    assert store.case("A") is a2 and store.case("C").id == "C" and len(store) == 3
+    assert _decoded(store.columns(), "category") == ["路灯不亮", "井盖缺失", "井盖缺失"]
+    assert store.bulk_load(_bulk([])) == ChangeSet()
+    assert len(seen) == 2  # the stale load and the empty one changed nothing: not published
+    # Many at once: published as a reset (panels repaint from the columns).
+    many = [_record(f"M{i}", 1, "reported") for i in range(BULK_REPAINT + 1)]
+    assert BULK_REPAINT == 10_000
+    assert not Store().bulk_load(_bulk(many[:BULK_REPAINT])).reset
+    assert Store().bulk_load(_bulk(many)).reset
+
+
+def test_a_bulk_load_refuses_each_case_its_columns_cannot_take_with_the_reason() -> None:
+    good = _record("OK", 1, "reported")
+    bad = [
+        _record("S", 1, "no-such-state"),
+        _record("U", 1, "reported", urgency="whenever"),
+        _record("V", 1, "reported"),
+        _record("R1", 1, "reported", rating=127),
+        _record("R2", 1, "reported"),
+        _record("F", 1, "reported"),
+        _record("L", 1, "reported"),
+        _record("", 1, "reported"),
+        _record("SU", 1, "no-such-state", urgency="whenever"),  # the first reason only
+    ]
+    bulk = _bulk([good, *bad])
+    bulk.version[3] = -1
+    bulk.rating[4], bulk.rating[5] = 127, 128  # 127 fits, 128 does not
+    bulk.floats["created_ts"][6] = np.nan
+    bulk.floats["lon"][7] = np.inf
+    store = Store()
+    cs = store.bulk_load(bulk)
+    assert cs.rejected == [
+        (0, "case 'S': unknown state"),
+        (0, "case 'SU': unknown state"),
+        (0, "case 'U': unknown urgency"),
+        (0, "case 'V': version outside 0..2**63-1"),
+        (0, "case 'R2': rating outside 0..127"),
+        (0, "case 'F': created_ts is not a finite number"),
+        (0, "case 'L': lon is not a finite number"),
+        (0, "case '': the case has no id"),
+    ]
+    assert store.state_fingerprint()["cases"] == {"OK": 1, "R1": 1}
+    assert cs.cases_created == ["OK", "R1"] and cs.applied == 2
+    assert store.columns().rating.tolist() == [0, 127]
+    # Ids that are not all text: a missing one is refused, the rest load.
+    mixed = _bulk([good, _record("N", 1, "reported")])
+    mixed.ids[1] = None
+    cs = Store().bulk_load(mixed)
+    assert cs.rejected == [(0, "case None: the case has no id")] and cs.cases_created == ["OK"]
+
+
+def test_the_same_case_twice_in_one_load_keeps_the_later_row() -> None:
+    store = Store()
+    store.bulk_load(_bulk([_record("K", 1, "reported")]))
+    first, later = _record("D", 1, "reported"), _record("D", 1, "signed")
+    k2, k3 = _record("K", 2, "signed"), _record("K", 3, "assigned")
+    cs = store.bulk_load(_bulk([first, k2, later, k3]))
+    assert cs.rejected == [
+        (0, "case 'D': a later row has the same id"),
+        (0, "case 'K': a later row has the same id"),
+    ]
+    assert (cs.cases_created, cs.cases_updated, cs.applied) == (["D"], {"K"}, 2)
+    assert store.case("D") is later and store.case("K") is k3 and len(store) == 2
+    assert store.state_fingerprint()["cases"] == {"K": 3, "D": 1}
+
+
+def test_a_bulk_load_without_some_columns_takes_them_as_empty() -> None:
+    bulk = _bulk([_record("E", 1, "reported", address="北街", lon=113.9)])
+    del bulk.codes["address"], bulk.floats["lon"]
+    store = Store()
+    store.bulk_load(bulk)
+    assert _decoded(store.columns(), "address") == [""]
+    assert store.to_frame()["lon"].tolist() == [0.0]
