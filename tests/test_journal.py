@@ -258,12 +258,13 @@ def test_burst_far_above_the_frame_rate_drops_nothing(tmp_path: Path, qapp) -> N
 
 def test_the_bounds_the_operations_guide_documents(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite3", journal_codec())
-    # docs/operations.md: 48 h, 4 GiB, a checkpoint every 25,000 events
+    # docs/operations.md: 48 h, 4 GiB, a checkpoint every 25,000 events or 30 minutes
     assert (journal.max_age_s, journal.max_bytes, journal.checkpoint_every) == (
         48 * 3600,
         4 * 1024**3,
         25_000,
     )
+    assert journal.checkpoint_interval_s == 30 * 60
     journal.close()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -556,3 +558,42 @@ def test_a_bulk_load_without_some_columns_takes_them_as_empty() -> None:
     store.bulk_load(bulk)
     assert _decoded(store.columns(), "address") == [""]
     assert store.to_frame()["lon"].tolist() == [0.0]
+
+
+def test_a_case_whose_values_its_columns_cannot_take_is_refused_whole_with_the_reason() -> None:
+    top = 2**63 - 1
+    fits = [
+        _record("K1", top, "reported", supervised=2**31 - 1, rating=127),
+        _record("K2", 0, "signed", rating=0, due_ts=float("nan")),
+    ]
+    refused = {
+        "version=-1 outside 0..9223372036854775807": _record("X", -1, "reported"),
+        f"version={top + 1} outside 0..{top}": _record("X", top + 1, "reported"),
+        "version=1.5 outside 0..9223372036854775807": _record("X", 1.5, "reported"),
+        "supervised=2147483648 outside 0..2147483647": _record(
+            "X", 1, "reported", supervised=2**31
+        ),
+        "supervised=-1 outside 0..2147483647": _record("X", 1, "reported", supervised=-1),
+        "rating=128 outside 0..127": _record("X", 1, "reported", rating=128),
+        "rating=True outside 0..127": _record("X", 1, "reported", rating=True),
+        "lon=nan is not a finite number": _record("X", 1, "reported", lon=float("nan")),
+        "created_ts=True is not a finite number": _record("X", 1, "reported", created_ts=True),
+        "lat='x' is not a finite number": _record("X", 1, "reported", lat="x"),
+        "extension_s=inf is not a finite number": _record("X", 1, "reported", extension_s=math.inf),
+        "the case has no id": _record("", 1, "reported"),
+        "unknown state or urgency 'nope'": _record("X", 1, "nope"),
+        "unknown state or urgency 'soon'": _record("X", 1, "reported", urgency="soon"),
+    }
+    store = Store()
+    events = [ev(i + 1, "case.created", c) for i, c in enumerate([*fits, *refused.values()])]
+    cs = store.apply(events)
+    assert cs.rejected == [
+        (i + 3, f"case.created: ValueError: {why}") for i, why in enumerate(refused)
+    ]
+    assert cs.applied == 2 and store.seq == len(events)
+    assert store.state_fingerprint()["cases"] == {"K1": top, "K2": 0}
+    assert store.columns().due.tolist() == [0.0, 0.0]  # a deadline that is no number: none
+    # In a snapshot: refused with the snapshot's seq, the rest of the snapshot held.
+    cs = Store().reset(p.Snapshot(v=1, epoch="e", seq=7, now=NOW, rate=1.0,
+                                  cases=[fits[0], refused["the case has no id"]]))  # fmt: skip
+    assert cs.rejected == [(7, "snapshot case '': the case has no id")]
