@@ -623,3 +623,37 @@ def test_raw_rows_come_ten_thousand_at_a_time_unless_asked_otherwise(tmp_path: P
     assert [r[0] for r in journal.rows(after_n=10_000)] == [10_001]
     assert len(journal.rows(limit=10_001)) == 10_001
     journal.close()
+
+
+def test_a_history_write_that_fails_stops_recording_but_not_the_load(tmp_path: Path) -> None:
+    import sqlite3
+
+    from feeds.sources.importer import ImportResult, map_file
+    from feeds.sources.profile import parse_profile
+    from tests.test_sources_import import CITY_PROFILE, _month_export
+
+    export = tmp_path / "months.csv"
+    _month_export(export, n=3)
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    mapped = map_file(export, parse_profile(CITY_PROFILE, "city.toml"), ImportResult(), journal)
+    assert mapped is not None
+    seg = mapped.mapped.cases
+
+    def disk_full(row: tuple) -> bool:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    journal._insert_history = disk_full  # type: ignore[method-assign]
+    told: list[str] = []
+    rec = Recorder(Store(), journal, on_failure=told.append)
+    cs = rec.bulk_load(seg.at(None), history=seg, key=mapped.key, label="months.csv")
+    assert told == ["OperationalError: database or disk is full"] and rec.failed == told[0]
+    assert cs.applied == 3 and len(rec.store) == 3
+    # The rows were loaded as the segment's: the journal, stopped for good, never
+    # checkpoints without them.
+    assert rec.store.history_rows().tolist() == [True, True, True]
+    rec.reset(snapshot0())
+    assert journal.bounds() is None and told == [told[0]]
+    # A recorder that has failed keeps no history, and its loads are the live store's own.
+    rec.bulk_load(seg.at(None), history=seg, key="import:again")
+    assert journal.history() == [] and rec.store.history_rows().tolist() == [False, False, False]
+    journal.close()
