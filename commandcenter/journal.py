@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -64,6 +65,16 @@ log = logging.getLogger(__name__)
 DAY = 86_400.0
 CACHE_KIB = 256  # SQLite page cache per journal connection (bench: seeks and appends unchanged)
 _HISTORY_WRITES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-history")
+
+
+def _history_writes_of_this_process() -> None:
+    """A forked process inherits the pool but not its thread: a write submitted there
+    would wait for ever. The child gets a pool of its own."""
+    global _HISTORY_WRITES
+    _HISTORY_WRITES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-history")
+
+
+os.register_at_fork(after_in_child=_history_writes_of_this_process)
 
 
 class JournalCodec(Protocol):

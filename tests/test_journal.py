@@ -657,3 +657,44 @@ def test_a_history_write_that_fails_stops_recording_but_not_the_load(tmp_path: P
     rec.bulk_load(seg.at(None), history=seg, key="import:again")
     assert journal.history() == [] and rec.store.history_rows().tolist() == [False, False, False]
     journal.close()
+
+
+def test_a_forked_process_writes_imported_history_too(tmp_path: Path) -> None:
+    """A process forked after a history write (a worker, a test runner's child) inherits
+    the writing pool without its thread; its own writes must still go through."""
+    import os
+    import signal
+    import warnings
+
+    from feeds.sources.importer import ImportResult, map_file
+    from feeds.sources.profile import parse_profile
+    from tests.test_sources_import import CITY_PROFILE, _month_export
+
+    export = tmp_path / "months.csv"
+    _month_export(export, n=2)
+    here = Journal(tmp_path / "a.sqlite3", journal_codec())
+    mapped = map_file(export, parse_profile(CITY_PROFILE, "city.toml"), ImportResult(), here)
+    assert mapped is not None
+    assert here.append_history(mapped.key, mapped.mapped.cases) is True  # the pool's thread runs
+    with warnings.catch_warnings():  # "multi-threaded, fork() may deadlock": the point here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: exit code 0 when its write went through
+        code = 1
+        try:
+            there = Journal(tmp_path / "b.sqlite3", journal_codec())
+            code = 0 if there.append_history(mapped.key, mapped.mapped.cases) else 3
+        finally:
+            os._exit(code)
+    status = None
+    for _ in range(300):  # a hung child is stopped after about 30 s, and fails the test
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert Journal(tmp_path / "b.sqlite3", journal_codec()).has_history(mapped.key)
+    here.close()
