@@ -527,6 +527,8 @@ def test_the_past_is_asked_for_only_where_the_journal_does_not_reach(tmp_path: P
 
 
 def test_the_past_is_written_before_the_live_rows_held_meanwhile(tmp_path: Path) -> None:
+    import sqlite3
+
     journal = Journal(tmp_path / "j.sqlite3", journal_codec(), checkpoint_every=5)
     live = Store()
     rec = Recorder(live, journal)
@@ -544,16 +546,22 @@ def test_the_past_is_written_before_the_live_rows_held_meanwhile(tmp_path: Path)
     refused = p.Event(seq=7, kind=p.CASE_CREATED, ts=T0 - 3594, data=bad)
     assert writer.add([refused, *past[7:10]]) is True and writer.written == 9
     assert [s for s, _ in writer.rejected] == [0, 7]
-    # Live meanwhile: a snapshot at seq 20 of another epoch, then five events; all held.
+    # Live meanwhile: a snapshot at seq 20 of another epoch, then seven events; all held.
     rec.reset(snapshot0("live", seq=20, now=T0))
     at_snapshot = fingerprint(live)
-    rec.apply(make_events(6, start_seq=21, t0=T0 + 1, seed=3))  # six: a held checkpoint
+    rec.apply(make_events(5, start_seq=21, t0=T0 + 1, seed=3))  # five: a held checkpoint
+    at_five = fingerprint(live)
+    rec.apply(make_events(2, start_seq=26, t0=T0 + 6, seed=4))  # two more: none
     assert journal.count() == 9  # the past only: the live rows wait
     writer.finish()
     assert not rec.history_pending and len(writer.scratch) == 0
-    assert [r[1] for r in journal.rows()] == [1, 2, 3, 4, 5, 6, 8, 9, 10, *range(21, 27)]
+    assert [r[1] for r in journal.rows()] == [1, 2, 3, 4, 5, 6, 8, 9, 10, *range(21, 28)]
+    with sqlite3.connect(tmp_path / "j.sqlite3") as db:
+        assert db.execute("SELECT epoch, seq FROM checkpoints ORDER BY id").fetchall() == [
+            ("e1", 0), ("e1", 6), ("live", 20), ("live", 25),
+        ]  # fmt: skip
     view = Store()
-    assert journal.bounds() == (T0 - 3600, T0 + 6)
+    assert journal.bounds() == (T0 - 3600, T0 + 7)
     got = journal.seek_into(view, T0 - 3600 + 2.5)  # from the base: three events replayed
     assert (got.seq, got.epoch, got.replayed, got.clamped) == (3, "e1", 3, False)
     assert view.case("X1") is None
@@ -564,14 +572,16 @@ def test_the_past_is_written_before_the_live_rows_held_meanwhile(tmp_path: Path)
     got = journal.seek_into(view, T0 + 0.5)  # the live snapshot, held and written after
     assert (got.seq, got.epoch, got.replayed) == (20, "live", 0)
     assert fingerprint(view) == at_snapshot
-    got = journal.seek_into(view, T0 + 6)  # the held checkpoint after six live events
-    assert (got.seq, got.replayed) == (26, 0)
+    got = journal.seek_into(view, T0 + 5)  # the held checkpoint after five live events
+    assert (got.seq, got.replayed) == (25, 0) and fingerprint(view) == at_five
+    got = journal.seek_into(view, T0 + 7)  # two events after it
+    assert (got.seq, got.replayed) == (27, 2)
     assert fingerprint(view) == fingerprint(live)
     journal.close()
 
 
 def test_a_live_feed_that_outruns_the_hold_abandons_the_past_not_the_live_rows(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     journal = Journal(tmp_path / "j.sqlite3", journal_codec(), checkpoint_every=10_000)
     rec = Recorder(Store(), journal)
@@ -582,7 +592,11 @@ def test_a_live_feed_that_outruns_the_hold_abandons_the_past_not_the_live_rows(
     events = make_events(6)
     rec.apply(events[:4])  # four held: at the bound, still held
     assert rec.history_pending and journal.count() == 0
-    rec.apply(events[4:5])  # the fifth: the live rows go now
+    with caplog.at_level("WARNING", logger="commandcenter.journal"):
+        rec.apply(events[4:5])  # the fifth: the live rows go now
+    assert [r.getMessage() for r in caplog.records] == [
+        "history abandoned: 5 live events arrived meanwhile"
+    ]
     assert not rec.history_pending and not writer.ok
     assert journal.count() == 5
     assert writer.begin(snapshot0()) is False and writer.add(make_events(3)) is False
@@ -698,3 +712,30 @@ def test_a_forked_process_writes_imported_history_too(tmp_path: Path) -> None:
     assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert Journal(tmp_path / "b.sqlite3", journal_codec()).has_history(mapped.key)
     here.close()
+
+
+def test_a_journal_failing_at_any_step_of_the_past_says_why(tmp_path: Path) -> None:
+    why = "ProgrammingError: Cannot operate on a closed database."
+
+    def writer_of(name: str, commit_rows: int = 5000, now: float = T0 - 10):
+        told: list[str] = []
+        journal = Journal(tmp_path / name, journal_codec(), commit_rows=commit_rows)
+        rec = Recorder(Store(), journal, on_failure=told.append)
+        writer = rec.history_writer()
+        assert writer.begin(snapshot0(now=now)) is True
+        return journal, rec, writer, told
+
+    journal, rec, writer, told = writer_of("add.sqlite3", commit_rows=1, now=0.0)
+    assert journal.bounds() == (0.0, 0.0)  # a base without a time: its checkpoint at 0
+    journal._db.close()
+    assert writer.add(make_events(2)) is False and told == [why]  # the write of the rows
+    journal, rec, writer, told = writer_of("finish.sqlite3")
+    assert writer.add(make_events(2)) is True  # queued, not written yet
+    journal._db.close()
+    writer.finish()
+    assert told == [why] and not rec.history_pending  # the last rows of the past
+    journal, rec, writer, told = writer_of("release.sqlite3")
+    rec.reset(snapshot0("live", seq=5, now=T0))  # a live checkpoint, held
+    journal._db.close()
+    writer.finish()
+    assert told == [why] and not rec.history_pending  # the held live rows
