@@ -597,3 +597,13 @@ def test_a_case_whose_values_its_columns_cannot_take_is_refused_whole_with_the_r
     cs = Store().reset(p.Snapshot(v=1, epoch="e", seq=7, now=NOW, rate=1.0,
                                   cases=[fits[0], refused["the case has no id"]]))  # fmt: skip
     assert cs.rejected == [(7, "snapshot case '': the case has no id")]
+
+
+def test_a_newer_import_of_a_case_is_the_record_its_history_hands_on() -> None:
+    store = Store()
+    first, newer = _record("N1", 1, "reported"), _record("N1", 2, "closed")
+    store.bulk_load(_bulk([first]), in_history=True)
+    store.bulk_load(_bulk([newer]), in_history=True)  # replaces it, and is history too
+    hb = store.history_bulk()
+    assert hb.ids.tolist() == ["N1"] and hb.version.tolist() == [2]
+    assert hb.record(0) is newer and store.case("N1") is newer
