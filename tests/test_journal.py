@@ -674,8 +674,9 @@ def test_a_history_write_that_fails_stops_recording_but_not_the_load(tmp_path: P
 
 
 def test_a_forked_process_writes_imported_history_too(tmp_path: Path) -> None:
-    """A process forked after a history write (a worker, a test runner's child) inherits
-    the writing pool without its thread; its own writes must still go through."""
+    """A process forked after an import (a worker, a test runner's child) inherits the
+    pools that hash files and write history without their threads; its own import must
+    still go through."""
     import os
     import signal
     import warnings
@@ -697,7 +698,10 @@ def test_a_forked_process_writes_imported_history_too(tmp_path: Path) -> None:
         code = 1
         try:
             there = Journal(tmp_path / "b.sqlite3", journal_codec())
-            code = 0 if there.append_history(mapped.key, mapped.mapped.cases) else 3
+            again = map_file(
+                export, parse_profile(CITY_PROFILE, "city.toml"), ImportResult(), there
+            )
+            code = 0 if again and there.append_history(again.key, again.mapped.cases) else 3
         finally:
             os._exit(code)
     status = None
