@@ -607,3 +607,60 @@ def test_a_newer_import_of_a_case_is_the_record_its_history_hands_on() -> None:
     hb = store.history_bulk()
     assert hb.ids.tolist() == ["N1"] and hb.version.tolist() == [2]
     assert hb.record(0) is newer and store.case("N1") is newer
+
+
+def test_the_newest_of_hundreds_filed_in_any_order() -> None:
+    """Each case is named by its filing time, so the newest are known by their names; in
+    these two filing orders a partial sort split one place off would pick a wrong one."""
+
+    def filed(n: int, seed: int) -> Store:
+        order = np.random.default_rng(seed).permutation(n).tolist()
+        s = Store()
+        s.apply([
+            ev(k + 1, "case.created", _record(f"T{v}", 1, "reported", created_ts=NOW + v))
+            for k, v in enumerate(order)
+        ])  # fmt: skip
+        return s
+
+    assert [c.id for c in filed(300, 15).newest_cases(100)] == [
+        f"T{v}" for v in range(299, 199, -1)
+    ]
+    assert [c.id for c in filed(270, 6).newest_cases(210)] == [f"T{v}" for v in range(269, 59, -1)]
+
+
+def test_the_state_fingerprint_names_what_is_held() -> None:
+    s = Store()
+    s.apply([
+        ev(1, "case.created", case(1, version=3)),
+        ev(2, "unit.status", p.UnitStatusData(id="U1", name="网格员1", kind="grid_worker",
+                                              status="busy", lon=113.123456789, lat=37.987654321)),
+        ev(3, "unit.position", p.UnitPosition(id="U2", lon=113.5, lat=37.5)),
+        ev(4, "camera.upsert", p.CameraData(id="CAM1", name="东门", lon=113.7, lat=37.8,
+                                            online=False)),
+        ev(5, "grid.stats", p.GridStats(id="G2", township="冠山镇", population=1)),
+        ev(6, "grid.stats", p.GridStats(id="G1", township="冠山镇", population=2)),
+        ev(7, "kpi.update", p.Kpi(name="closure_rate", value=0.5)),
+    ])  # fmt: skip
+    s.cameras["CAM2"] = object()  # a camera record that says nothing of being online
+    s.kpis["bare"] = object()
+    assert s.state_fingerprint() == {
+        "seq": 7,
+        "cases": {"C1": 3},
+        "units": {"U1": (113.1234568, 37.9876543, "busy"), "U2": (113.5, 37.5, None)},
+        "cameras": {"CAM1": False, "CAM2": True},
+        "grids": ["G1", "G2"],
+        "kpis": {"closure_rate": 0.5, "bare": None},
+    }
+
+
+def test_a_factorization_at_hand_is_taken_only_for_the_rows_it_was_made_of() -> None:
+    bulk = _bulk([_record("F1", 1, "reported"), _record("F2", 1, "reported", urgency="urgent")])
+    stale = (np.array([0]), np.array(["urgent"], dtype=object))  # of a one-row column
+    bulk.factored = {"urgency": stale}
+    assert bulk.factorized("urgency", bulk.urgency)[1].tolist() == ["normal", "urgent"]
+    good = (np.array([1, 0]), np.array(["urgent", "normal"], dtype=object))
+    bulk.factored = {"urgency": good}
+    assert bulk.factorized("urgency", bulk.urgency) is good
+    store = Store()
+    store.bulk_load(bulk)
+    assert store.to_frame()["urgency"].tolist() == ["normal", "urgent"]
