@@ -381,6 +381,15 @@ def test_the_columns_the_engines_read_are_the_records_values() -> None:
                                      cols.due, cols.version, *cols.codes.values()))  # fmt: skip
     assert cols.values["grid"] is store.interners["grid"].values  # shared, never copied
     frame = store.to_frame()
+    assert list(frame.columns) == [
+        "id", "version", "state", "urgency", "source", "supervised", "rating", "created_ts",
+        "state_ts", "assigned_ts", "on_site_ts", "completed_ts", "closed_ts", "extension_s",
+        "lon", "lat", "due_ts", "category", "township", "grid", "assignee", "assignee_kind",
+        "address",
+    ]  # fmt: skip
+    assert frame["id"].dtype == "string" and frame["version"].tolist()[:3] == [1, 2, 3]
+    assert frame["state"].tolist()[:3] == ["handling", "closed", "reported"]
+    assert frame["urgency"].tolist()[:3] == ["normal", "urgent", "normal"]
     assert frame["source"].tolist()[:3] == ["sensor", "video", "opinion"]
     assert frame["lon"].tolist()[:3] == [113.2, 113.1, 113.3]
 
@@ -664,3 +673,45 @@ def test_a_factorization_at_hand_is_taken_only_for_the_rows_it_was_made_of() -> 
     store = Store()
     store.bulk_load(bulk)
     assert store.to_frame()["urgency"].tolist() == ["normal", "urgent"]
+
+
+def test_a_bulk_load_at_the_edges_of_its_rules() -> None:
+    # The first state and version 0 are values like any other.
+    store = Store()
+    store.apply([ev(1, "case.created", _record("L1", 1, "reported", supervised=3))])
+    cs = store.bulk_load(_bulk([_record("E0", 0, "discovered"), _record("L1", 2, "closed")]))
+    assert cs.rejected == [] and cs.cases_created == ["E0"] and cs.cases_updated == {"L1"}
+    assert store.to_frame()["supervised"].tolist() == [0, 0]  # an import carries none
+    # A state that is no text is unknown; a value only refused rows had is not interned.
+    odd = _bulk([_record("N0", 1, "reported"), _record("N1", 1, "reported", category="仅被拒")])
+    odd.state[1] = None
+    cs = Store().bulk_load(odd)
+    assert cs.rejected == [(0, "case 'N1': unknown state")]
+    nope = Store()
+    nope.bulk_load(odd)
+    assert nope.interners["category"].values == ["井盖缺失"]
+    # An empty id among ids that are not all text is refused as a missing one is.
+    mixed = _bulk([_record("M0", 1, "reported"), _record("M1", 1, "reported"),
+                   _record("M2", 1, "reported")])  # fmt: skip
+    mixed.ids[1], mixed.ids[2] = None, ""
+    assert [r[1] for r in Store().bulk_load(mixed).rejected] == [
+        "case None: the case has no id", "case '': the case has no id",
+    ]  # fmt: skip
+    # Each reason names at most a thousand cases.
+    many = _bulk([_record(f"Z{i}", 1, "nope") for i in range(1001)])
+    assert len(Store().bulk_load(many).rejected) == 1000
+
+
+def test_a_case_twice_in_one_load_is_found_among_new_or_held_cases_alone() -> None:
+    new_twice = Store()
+    cs = new_twice.bulk_load(_bulk([_record("D", 1, "reported"), _record("X", 1, "nope"),
+                                    _record("D", 1, "signed")]))  # fmt: skip
+    assert cs.rejected == [(0, "case 'X': unknown state"),
+                           (0, "case 'D': a later row has the same id")]  # fmt: skip
+    assert new_twice.state_fingerprint()["cases"] == {"D": 1} and len(new_twice) == 1
+    assert new_twice.case("D").state == "signed"
+    held_twice = Store()
+    held_twice.bulk_load(_bulk([_record("K", 1, "reported")]))
+    cs = held_twice.bulk_load(_bulk([_record("K", 2, "signed"), _record("K", 3, "assigned")]))
+    assert cs.rejected == [(0, "case 'K': a later row has the same id")]
+    assert held_twice.case("K").version == 3 and cs.cases_updated == {"K"}
