@@ -810,3 +810,38 @@ department = "承办单位"
     )
     assert wrong.imported == 0 and wrong.rejected["unreadable_file"] == 1
     assert "not a readable CSV" in wrong.problems[0]
+
+
+def test_a_vocabulary_keeps_replaces_or_defaults_unknown_and_empty_values(tmp_path: Path) -> None:
+    """Each vocabulary outcome, counted by hand: a known word is mapped, an unknown one is
+    kept as written (``keep``) or replaced (a stand-in value), an empty cell takes the
+    field's default; in the same file, and whatever the order of the rows."""
+    profile = parse_profile(
+        '[profile]\nname = "voc"\nversion = 1\n[time]\nzone = "Asia/Shanghai"\n'
+        'formats = ["%Y-%m-%d %H:%M"]\n[ids]\nprefix = "V-"\n'
+        '[fields]\nid = "编号"\ncreated = "时间"\ncategory = { column = "类别", lookup = "category" }\n'
+        'department = { column = "单位", lookup = "agency", default = "值班室" }\n'
+        '[vocabularies.category]\nmap = { "噪音" = "噪音扰民" }\nunknown = "keep"\n'
+        '[vocabularies.agency]\nmap = { "城管" = "城管局" }\nunknown = "其他单位"\n'
+    )
+    rows = [
+        "编号,时间,类别,单位",
+        "1,2024-03-01 08:00,噪音,城管",
+        "2,2024-03-01 09:00,井盖,城管",  # unknown category: kept as written
+        "3,2024-03-01 10:00,噪音,水务",  # unknown agency: the stand-in
+        "4,2024-03-01 11:00,井盖,",  # no agency: the field's default
+        "5,2024-03-01 12:00,噪音,城管",
+    ]
+    path = tmp_path / "voc.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    store = Store()
+    result = import_files(profile, [path], store)
+    assert (result.imported, result.rejected_total) == (5, 0)
+    got = {i: (store.case(f"V-{i}").category, store.case(f"V-{i}").assignee) for i in range(1, 6)}
+    assert got == {
+        1: ("噪音扰民", "城管局"),
+        2: ("井盖", "城管局"),
+        3: ("噪音扰民", "其他单位"),
+        4: ("井盖", "值班室"),
+        5: ("噪音扰民", "城管局"),
+    }
