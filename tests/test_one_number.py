@@ -1,7 +1,7 @@
 """One definition per number: on the seeded demo county, at several instants of its day,
 every reader of the time limits shows the same figures — the warning tiles, the KPI
-tiles, the catalogue (and the cases a click on its number selects), the alarm engine
-and the queue's tabs — and those figures are the ones counted case by case from each
+tiles, the map's legend, the catalogue (and the cases a click on its number selects),
+the alarm engine and the queue's tabs — and those figures are the ones counted case by case from each
 record by the SLA rules (``SlaPolicy.evaluate``, one record at a time: not the
 vectorised code every reader shares).
 """
@@ -70,6 +70,7 @@ def test_every_reader_of_the_time_limits_shows_the_hand_counted_figures(
     assert ctx.metrics is not None and ctx.alarms is not None
     tiles = _show(registry.create("sla_tiles", ctx), qtbot)
     kpis = _show(registry.create("kpis", ctx), qtbot)
+    county_map = _show(registry.create("map", ctx), qtbot)
     queue = QueueIndex(store)
     end = store.clock.now()
     seen: list[dict[str, int]] = []
@@ -93,6 +94,9 @@ def test_every_reader_of_the_time_limits_shows_the_hand_counted_figures(
                              "sla_yellow": want["yellow"], "sla_blue": want["blue"]}, f"catalogue, {where}"  # fmt: skip
         for m in catalogue:  # a click on the number selects exactly the cases behind it
             assert len(ctx.metrics.case_ids(fig.value(m))) == catalogue[m], f"{m} click-through, {where}"
+
+        legend = {"blue": want["blue"], "yellow": want["yellow"], "red": want["red"], "overdue": want["overdue"]}
+        qtbot.waitUntil(lambda legend=legend: county_map.legend.counts == legend, timeout=5000)  # next frame
 
         tile = kpis.tiles["overdue_now"]
         assert int(tile.value.text().replace(",", "")) == want["overdue"], f"KPI tile, {where}"
