@@ -334,6 +334,11 @@ def main(argv: list[str] | None = None) -> int:
     from widgets.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from commandcenter import collector
+
+    collector_timer = QTimer(app)  # the cycle collector, from the first live frame on
+    collector_timer.setInterval(1000)
+    collector_timer.timeout.connect(collector.collect_due)
     app.setApplicationName("commandcenter")
     app.setOrganizationName("commandcenter")
     apply_theme(app, settings.theme)
@@ -386,12 +391,19 @@ def main(argv: list[str] | None = None) -> int:
         shell.build_pending()
         gc.collect()
         gc.freeze()
-        gc.enable()
+        _collect_on_gui_thread()
 
     def _start_settled() -> None:
         """No first live frame within 3 s (a feed down): build the rest all the same."""
         shell.build_pending()
-        gc.enable()
+        _collect_on_gui_thread()
+
+    def _collect_on_gui_thread() -> None:
+        """The cycle collector from a timer on this thread, never on a worker's
+        (commandcenter/collector.py says why)."""
+        if not collector_timer.isActive():
+            collector.take_over()
+            collector_timer.start()
 
     bridge.changed.connect(_freeze_snapshot)
     # Journal and time travel: the feed writes through the Recorder (store + journal), so

@@ -426,12 +426,51 @@ class AlarmEngine:
     def get(self, alarm_id: str) -> Alarm | None:
         return self._alarms.get(alarm_id)
 
-    def alarms(self, include_silenced: bool = True) -> list[Alarm]:
-        """Active alarms, loudest first, then the least time left, then the newest."""
+    def alarms(self, include_silenced: bool = True, limit: int | None = None) -> list[Alarm]:
+        """Active alarms, loudest first, then the least time left, then the newest; the
+        first ``limit`` of them when given (exactly those, in that order).
+
+        Why ``limit``: a county's imported months can leave a hundred thousand cases
+        overdue, each its own alarm; sorting them all each second took the GUI thread's
+        whole second and starved the feed's link. A list shows a few hundred rows, so the
+        per-case alarms are ranked by level and time left with numpy, and only the ones
+        that can reach the first ``limit`` are sorted in full."""
         now = self.clock()
-        out = [a for a in self._alarms.values() if include_silenced or not a.silenced(now)]
-        out.sort(key=lambda a: (a.silenced(now), -a.level, self.time_left(a), -a.raised_at, a.id))
-        return out
+
+        def key(a: Alarm) -> tuple[bool, int, float, float, str]:
+            return (a.silenced(now), -a.level, self.time_left(a), -a.raised_at, a.id)
+
+        if limit is None or len(self._alarms) <= limit or self.store._ids is not self._ids_seen:
+            out = [a for a in self._alarms.values() if include_silenced or not a.silenced(now)]
+            out.sort(key=key)
+            return out if limit is None else out[:limit]
+        # alarms of no row (clusters) and the answered ones (acknowledged, snoozed): few
+        special = [a for a in self._alarms.values() if a.row < 0 or a.acknowledged or a.snoozed_until]
+        taken = limit + len(special)  # answered alarms are among the rows below too
+        ids = self.store._ids
+        kinds, rows = [], []
+        for kind, r in self._rows.items():
+            kinds.append(np.full(r.size, -int(LEVEL_OF_KIND[kind]), dtype=np.int64))
+            rows.append(r)
+        row = np.concatenate(rows) if rows else _EMPTY
+        level = np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int64)
+        kind_of = np.concatenate([np.full(r.size, i) for i, r in enumerate(rows)]) if rows else _EMPTY
+        inside = row < self._remaining.size
+        left = np.where(inside, self._remaining[np.where(inside, row, 0)], -np.inf)
+        order = np.lexsort((left, level))
+        if order.size > taken:  # the boundary's ties are all in: the full sort decides them
+            last = order[taken - 1]
+            cut = (level < level[last]) | ((level == level[last]) & (left <= left[last])) | ~inside
+            order = order[cut[order]]
+        names = [k.value for k in self._rows]
+        chosen = {a.id: a for a in special}
+        for i in order.tolist():
+            a = self._alarms.get(f"{names[kind_of[i]]}:{ids[row[i]]}")
+            if a is not None:
+                chosen[a.id] = a
+        out = [a for a in chosen.values() if include_silenced or not a.silenced(now)]
+        out.sort(key=key)
+        return out[:limit]
 
     def for_case(self, case_id: str) -> list[Alarm]:
         return [a for a in self._alarms.values() if a.case_id == case_id]

@@ -184,7 +184,39 @@ class SlaPolicy:
         ``state``/``urgency`` hold indices into ``STATE_ORDER``/``URGENCY_ORDER``,
         ``category`` indices into ``categories``. Returns (milestone codes, seconds
         remaining, level codes: index into LEVEL_CODES or NO_LEVEL for closed cases).
+
+        Only the cases with a time limit running (not finished) are evaluated: a county's
+        imported months are mostly closed cases, and every reader of the queue, the
+        alarms, the map and the catalogue asks for these arrays each second.
         """
+        n = len(state)
+        milestone = np.zeros(n, dtype=np.int8)
+        remaining = np.zeros(n)
+        level = np.full(n, NO_LEVEL, dtype=np.int8)
+        running = np.flatnonzero(
+            np.isin(state, _NOT_DISPATCHED_CODES) | (state == _ASSIGNED_CODE) | (state == _HANDLING_CODE)
+        )
+        if running.size:
+            m, r, lv = self._evaluate_running(
+                now, state[running], urgency[running], category[running], categories, created[running],
+                on_site[running], extension[running], None if due is None else due[running],
+            )  # fmt: skip
+            milestone[running], remaining[running], level[running] = m, r, lv
+        return milestone, remaining, level
+
+    def _evaluate_running(
+        self,
+        now: float,
+        state: np.ndarray,
+        urgency: np.ndarray,
+        category: np.ndarray,
+        categories: list[str],
+        created: np.ndarray,
+        on_site: np.ndarray,
+        extension: np.ndarray,
+        due: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``evaluate_arrays`` over cases whose time limit runs (the same rules)."""
         n = len(state)
         assign_l = np.empty(n)
         arrive_l = np.empty(n)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from commandcenter import collector
+
 # Tests never need a real display; set before anything imports Qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Caches (tiles, the demo's warmed-up history) of the apps tests start go to a scratch
@@ -13,6 +15,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="cc-test-cache-")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# The cycle collector runs on this (the GUI) thread only, between tests, as the app runs
+# it from a timer: collected on a server's or a worker's thread, a cycle holding a Qt
+# object crashed a test run (commandcenter/collector.py).
+collector.take_over()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    collector.collect_due()
 
 
 @pytest.fixture(scope="session")

@@ -213,3 +213,44 @@ def test_a_spent_budget_spreads_raising_over_evaluations_loudest_first(
     assert rounds > 2
     assert not eng.catch_up(), "caught up: nothing to do"
     assert sorted(a.id for a in eng.alarms()) == sorted(a.id for a in full.alarms())
+
+
+@pytest.mark.parametrize("limit", [1, 7, 20, 21, 59, 60, 61, 150, 181, 185, 230, 5000])
+def test_the_first_alarms_of_a_long_list_are_exactly_the_full_lists_first(
+    now: float, limit: int
+) -> None:
+    """A list shows the first few hundred of maybe a hundred thousand alarms: the first
+    ``limit`` are the full ordering's first ``limit``, in its order, whatever mix of
+    kinds, ties in time left, clusters, acknowledged and snoozed alarms is standing.
+
+    By hand (ids fall as rows rise, so that a tie is never decided by the row order):
+    60 cases overdue by 16..18 h in three ties of 20, the most overdue of them snoozed;
+    120 overdue by 6 h plus one minute more each; 40 urgent cases just in, one
+    acknowledged (critical like the overdue, more time left); 30 cases one minute from
+    their limit (a warning: after every critical alarm although less time is left);
+    30 cases of one grid and category (a cluster)."""
+    store = Store()
+    cases = [case(899 - j, now, 40 * HOUR + (j % 3) * HOUR, grid=f"T{j}") for j in range(60)]
+    cases += [case(799 - j, now, 30 * HOUR + j * MINUTE, grid=f"B{j}") for j in range(120)]
+    cases += [case(599 - j, now, 60, state="reported", urgency="urgent", grid=f"U{j}") for j in range(40)]
+    cases += [case(499 - j, now, 24 * HOUR - MINUTE, grid=f"W{j}") for j in range(30)]
+    cases += [case(300 + j, now, 10 * MINUTE + j, grid="G01", category="占道经营") for j in range(30)]
+    fill(store, now, cases)
+    store.set_clock(now, rate=0.0)
+    wall = Clock()
+    eng = AlarmEngine(store, clock=wall, raise_budget_s=None)
+    eng.evaluate()
+    eng.snooze("breached:C840", wall.t + 600)  # overdue by 18 h: the most overdue
+    eng.acknowledge("new_urgent:C590", "已电话联系")
+    full = eng.alarms()
+    assert len(full) == 60 + 120 + 40 + 30 + 1
+    kinds = [a.kind for a in full]
+    assert kinds[:179] == [AlarmKind.BREACHED] * 179
+    assert kinds[179:218] == [AlarmKind.NEW_URGENT] * 39
+    assert kinds[218:248] == [AlarmKind.ABOUT_TO_BREACH] * 30
+    assert kinds[248] is AlarmKind.CLUSTER and full[248].count == 30
+    assert [a.id for a in full[-2:]] == ["breached:C840", "new_urgent:C590"], "answered last"
+    assert [a.id for a in full[:3]] == ["breached:C843", "breached:C846", "breached:C849"]
+    assert [a.id for a in eng.alarms(limit=limit)] == [a.id for a in full[:limit]]
+    quiet = eng.alarms(include_silenced=False)
+    assert [a.id for a in eng.alarms(include_silenced=False, limit=limit)] == [a.id for a in quiet[:limit]]

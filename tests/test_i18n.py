@@ -92,3 +92,38 @@ def test_set_language_switches_and_reports(qapp) -> None:
             i18n.set_language(qapp, "fr")
     finally:
         i18n.set_language(qapp, "zh_CN")
+
+
+def test_a_links_last_error_reads_in_the_ui_language(qapp) -> None:
+    """The status strip says why the link is down in words of the UI's language; the
+    library's own English detail is only in the tooltip, shown as plain text."""
+    from commandcenter.status import FeedStatus
+    from widgets.labels import error_label
+    from widgets.overview import StatusStrip
+
+    cases = {
+        "timeout: ConnectTimeout('timed out')": ("连接超时", "timed out"),
+        "http_401: snapshot: the feed refused the token": ("令牌被拒", "token refused"),
+        "http_503: snapshot: HTTP 503": ("服务器错误", "server error"),
+        "history_outside_history_window: 416": ("历史补取失败", "history fetch failed"),
+        "internal_ValueError: output array is read-only": ("内部错误，已重连", "internal error, reconnected"),
+        "weird: <b>bold</b>": ("weird: <b>bold</b>", "weird: <b>bold</b>"),  # unknown: as written
+    }
+    try:
+        for raw, (zh, en) in cases.items():
+            i18n.set_language(qapp, "zh_CN")
+            assert error_label(raw) == zh
+            i18n.set_language(qapp, "en")
+            assert error_label(raw) == en
+        i18n.set_language(qapp, "zh_CN")
+        status = FeedStatus()
+        from commandcenter.store import Store
+
+        strip = StatusStrip(Store(), status)
+        status.error("timeout", "<img src='file:///etc/passwd'> ConnectTimeout")
+        strip.update_status()
+        assert strip.last_error.text() == "连接超时"
+        assert "&lt;img" in strip.last_error.toolTip() and "<img" not in strip.last_error.toolTip()
+        strip.deleteLater()
+    finally:
+        i18n.set_language(qapp, "zh_CN")

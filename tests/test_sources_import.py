@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import msgspec
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from commandcenter import geo
 from commandcenter.journal import Journal, store_state
 from commandcenter.store import Store
+from feeds import protocol as P
 from feeds.journal_codec import journal_codec
 from feeds.sources.importer import import_files, rejects_path
 from feeds.sources.profile import ProfileError, load_profile, parse_profile
@@ -810,3 +812,81 @@ department = "承办单位"
     )
     assert wrong.imported == 0 and wrong.rejected["unreadable_file"] == 1
     assert "not a readable CSV" in wrong.problems[0]
+
+
+def test_a_vocabulary_keeps_replaces_or_defaults_unknown_and_empty_values(tmp_path: Path) -> None:
+    """Each vocabulary outcome, counted by hand: a known word is mapped, an unknown one is
+    kept as written (``keep``) or replaced (a stand-in value), an empty cell takes the
+    field's default; in the same file, and whatever the order of the rows."""
+    profile = parse_profile(
+        '[profile]\nname = "voc"\nversion = 1\n[time]\nzone = "Asia/Shanghai"\n'
+        'formats = ["%Y-%m-%d %H:%M"]\n[ids]\nprefix = "V-"\n'
+        '[fields]\nid = "编号"\ncreated = "时间"\ncategory = { column = "类别", lookup = "category" }\n'
+        'department = { column = "单位", lookup = "agency", default = "值班室" }\n'
+        '[vocabularies.category]\nmap = { "噪音" = "噪音扰民" }\nunknown = "keep"\n'
+        '[vocabularies.agency]\nmap = { "城管" = "城管局" }\nunknown = "其他单位"\n'
+    )
+    rows = [
+        "编号,时间,类别,单位",
+        "1,2024-03-01 08:00,噪音,城管",
+        "2,2024-03-01 09:00,井盖,城管",  # unknown category: kept as written
+        "3,2024-03-01 10:00,噪音,水务",  # unknown agency: the stand-in
+        "4,2024-03-01 11:00,井盖,",  # no agency: the field's default
+        "5,2024-03-01 12:00,噪音,城管",
+    ]
+    path = tmp_path / "voc.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    store = Store()
+    result = import_files(profile, [path], store)
+    assert (result.imported, result.rejected_total) == (5, 0)
+    got = {i: (store.case(f"V-{i}").category, store.case(f"V-{i}").assignee) for i in range(1, 6)}
+    assert got == {
+        1: ("噪音扰民", "城管局"),
+        2: ("井盖", "城管局"),
+        3: ("噪音扰民", "其他单位"),
+        4: ("井盖", "值班室"),
+        5: ("噪音扰民", "城管局"),
+    }
+
+
+def test_the_catalogue_reads_a_records_own_due_date_as_the_queue_does(tmp_path: Path) -> None:
+    """Imported cases with their own due dates: the catalogue's SLA figures (the tiles,
+    the PDF) equal the queue's and the alarms' (the store's), and both equal the counts
+    worked out by hand from filing time, due date and the 50% / 80% shares."""
+    from commandcenter.metrics.engine import MetricEngine
+
+    zone = ZoneInfo("Asia/Shanghai")
+    now = pd.Timestamp("2026-03-02 12:00", tz=zone)
+    spans = [  # (filed before now, due after now, how many): hand-worked level
+        (pd.Timedelta(days=2), pd.Timedelta(days=1), 3),  # 2 of 3 days used: yellow
+        (pd.Timedelta(days=4), pd.Timedelta(days=1), 1),  # exactly 80%: red
+        (pd.Timedelta(days=1), -pd.Timedelta(hours=1), 2),  # past its own due date: overdue
+        (pd.Timedelta(hours=1), pd.Timedelta(days=10), 4),  # just filed: blue
+    ]
+    lines, i = ["id,t,due,c,s"], 0
+    for before, after, k in spans:
+        for _ in range(k):
+            t, due = now - before, now + after
+            lines.append(f"{i},{t:%Y-%m-%d %H:%M},{due:%Y-%m-%d %H:%M},路灯不亮,办理中")
+            i += 1
+    path = tmp_path / "due.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    profile = parse_profile(
+        '[profile]\nname = "due"\nversion = 1\n[time]\nzone = "Asia/Shanghai"\n'
+        'formats = ["%Y-%m-%d %H:%M"]\n[fields]\nid = "id"\ncreated = "t"\ndue = "due"\n'
+        'category = "c"\nstatus = { column = "s", lookup = "s" }\n'
+        '[vocabularies.s]\nmap = { "办理中" = "handling" }\n'
+    )
+    store = Store()
+    assert import_files(profile, [path], store).imported == 10
+    store.set_clock(now.timestamp(), rate=0.0)
+    engine = MetricEngine(store)
+    figures = {m: engine.value(m).value for m in ("sla_red", "sla_yellow", "sla_blue", "overdue_now")}
+    assert figures == {"sla_red": 3, "sla_yellow": 3, "sla_blue": 4, "overdue_now": 2}
+    counts = {level.value: n for level, n in store.sla_counts().items()}
+    assert counts == {"red": 3, "yellow": 3, "blue": 4} and store.overdue_count() == 2
+    # and after a change (the running counts, not a load from scratch)
+    store.apply([P.Event(store.seq + 1, P.CASE_UPDATED, now.timestamp(),
+                         msgspec.structs.replace(store.case(store.columns().ids[0]), version=9,
+                                                 due_ts=now.timestamp() - 60))])  # fmt: skip
+    assert engine.value("overdue_now").value == store.overdue_count() == 3

@@ -247,7 +247,9 @@ def test_link_badge_follows_the_status(window: MainWindow, status: FeedStatus) -
     window.bridge.flush()
     assert badge.text() == "重连中"
     assert badge.property("state") == "reconnecting"
-    assert "refused" in window.overview.strip.last_error.text()
+    # the cause in the UI's words; the library's detail in the tooltip
+    assert window.overview.strip.last_error.text() == "无法连接"
+    assert "refused" in window.overview.strip.last_error.toolTip()
 
 
 def test_quarantined_counts_show_in_the_strip(window: MainWindow, status: FeedStatus) -> None:

@@ -51,8 +51,9 @@ from commandcenter.store import ChangeSet, Store
 from widgets import theme
 from widgets.fitlabel import FitLabel
 from widgets.i18n import is_chinese, zh_en
-from widgets.labels import link_label, source_label, state_label
+from widgets.labels import error_label, link_label, source_label, state_label
 from widgets.live import LiveBridge
+from widgets.plaintext import plain_tooltip
 from widgets.table_model import CENTER, LEFT, Column, TableModel
 
 NEWEST_LIMIT = 200
@@ -93,6 +94,7 @@ class StatusStrip(QFrame):
         self.received = QLabel(objectName="received")
         self.quarantined = QLabel(objectName="quarantined")
         self.last_error = QLabel(objectName="lastError")
+        self.last_error.setTextFormat(Qt.TextFormat.PlainText)  # a server's words, never markup
         self.last_error.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.clock = QLabel(objectName="clock")
         self.clock.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -149,8 +151,8 @@ class StatusStrip(QFrame):
         self.quarantined.setText(zh_en("隔离 {n}", "quarantined {n}").format(n=f"{bad:,}"))
         self.quarantined.setToolTip(self.problems_text())
         err = st.last_error
-        self.last_error.setText(err)
-        self.last_error.setToolTip(err)
+        self.last_error.setText(error_label(err))  # the cause in words; its detail beneath
+        self.last_error.setToolTip(plain_tooltip(err) if err else "")
 
     def problems_text(self) -> str:
         """Reasons and counts behind the quarantine counter, for its tooltip."""

@@ -141,6 +141,7 @@ class Figures:
                 c.created,
                 c.on_site,
                 c.extension,
+                c.due,  # a record's own due date drives its SLA, as in the store's
             )
 
         return self._once("sla", make)

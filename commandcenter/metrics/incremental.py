@@ -43,7 +43,7 @@ _FLAG_COLS = (
     "satisfied",
     "shut",
 )
-_KEEP_F8 = ("created", "on_site", "extension")
+_KEEP_F8 = ("created", "on_site", "extension", "due")
 _KEEP_I8 = ("version", "day", "closed_day", "category")
 _KEEP_CODES = ("state", "urgency")
 
@@ -182,6 +182,7 @@ class Tally:
         c["created"][rows] = cols.created[at]
         c["on_site"][rows] = cols.on_site[at]
         c["extension"][rows] = cols.extension[at]
+        c["due"][rows] = cols.due[at]
         c["version"][rows] = np.asarray(cols.version, dtype=np.int64)[at]
         c["day"][rows] = self.calendar.days(cols.created[at])
         c["closed_day"][rows] = self._closing_days(cols.closed[at], shut)
@@ -249,6 +250,7 @@ class Tally:
             c["created"][rows],
             c["on_site"][rows],
             c["extension"][rows],
+            c["due"][rows],  # a record's own due date drives its SLA, as in the store's
         )
         out = (rows, milestone, remaining, level)
         self._sla = (now, self.mutations, out)

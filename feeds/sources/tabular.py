@@ -690,23 +690,30 @@ def _digits(text: pd.Series, pattern: str, lo: float, hi: float) -> pd.Series:
 def _lookup(
     values: pd.Series, voc: Any, reasons: _Reasons, fname: str, default: str | None
 ) -> pd.Series:
+    """A vocabulary applied: each *distinct* value is looked up once and the results are
+    spread back by code (a vocabulary column has few values and a million rows)."""
     table = voc.table()
-    codes, uniques = pd.factorize(
-        values.to_numpy(dtype=object)
-    )  # a vocabulary column has few values
-    hits = np.array([table.get(voc.key(str(u)), np.nan) for u in uniques] + [np.nan], dtype=object)
-    mapped = pd.Series(hits[codes], dtype=object, index=values.index)
-    empty = values == ""
-    unknown = mapped.isna() & ~empty
-    if unknown.any():
-        if voc.unknown == "reject":
-            reasons.add(unknown.to_numpy(), f"unknown_value:{fname}",
-                        "not in vocabulary " + voc.name + ": ", values)  # fmt: skip
-        elif voc.unknown == "keep":
-            mapped = mapped.where(~unknown, values)
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    looked: list[Any] = []
+    unknown: list[bool] = []
+    for u in uniques.tolist():
+        text = str(u)
+        hit = table.get(voc.key(text))
+        missing = hit is None and text != ""
+        unknown.append(missing)
+        if text == "":
+            looked.append(default or "")
+        elif not missing:
+            looked.append(hit)
+        elif voc.unknown == "reject":
+            looked.append("")
         else:
-            mapped = mapped.where(~unknown, voc.unknown)
-    return mapped.where(~empty, default or "").fillna("").astype(object)
+            looked.append(text if voc.unknown == "keep" else voc.unknown)
+    if any(unknown) and voc.unknown == "reject":
+        rows = np.array([*unknown, False], dtype=bool)[codes]
+        reasons.add(rows, f"unknown_value:{fname}", "not in vocabulary " + voc.name + ": ", values)
+    mapped = np.array([*looked, default or ""], dtype=object)[codes]
+    return pd.Series(mapped, dtype=object, index=values.index, copy=False)
 
 
 def _numbers(values: pd.Series, reasons: _Reasons, fname: str, limit: float) -> np.ndarray:

@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QKeyEvent
@@ -44,6 +45,9 @@ from widgets.i18n import zh_en
 from widgets.registry import register
 from widgets.table_model import Column, TableModel
 
+# The most alarms the list shows: a duty officer works from its top; the counts above it
+# say how many stand in all (a county's imported months can leave a hundred thousand).
+LIST_ROWS = 500
 LEVEL_COLOURS = {
     AlarmLevel.CRITICAL: "red",
     AlarmLevel.WARNING: "yellow",
@@ -203,6 +207,12 @@ class AlarmsPanel(Panel):
         self.view.installEventFilter(self)
         self.setFocusProxy(self.view)
         self.listen(ctx.bridge.tick, self._on_tick)
+        # changes come in bursts (an evaluation raises alarms in several passes): the list
+        # is rebuilt once, when the burst is over, not once per change
+        self._changed = QTimer(self)
+        self._changed.setSingleShot(True)
+        self._changed.setInterval(0)
+        self.listen(self._changed.timeout, self.refresh)
         self.hold(self.engine.subscribe(self._on_alarms))
         self.retranslate()
         self.refresh()
@@ -215,11 +225,15 @@ class AlarmsPanel(Panel):
             common.sounds().play(SOUND_FOR_LEVEL[level])
 
     def _on_alarms(self, _change: AlarmChange) -> None:
-        if not self.torn_down:
-            self.refresh()
+        if not self.torn_down and not self._changed.isActive():
+            self._changed.start()
 
     def refresh(self) -> None:
-        alarms = self.engine.alarms(include_silenced=bool(self.settings["show_silenced"]))
+        if self.torn_down:
+            return
+        alarms = self.engine.alarms(
+            include_silenced=bool(self.settings["show_silenced"]), limit=LIST_ROWS
+        )
         current = self.selected_alarm()
         self.model.set_alarms(alarms)
         if current is not None and self.view.currentIndex().row() < 0:
@@ -232,9 +246,10 @@ class AlarmsPanel(Panel):
                 sm.blockSignals(False)
                 self.view.viewport().update()
         counts = self.engine.counts()
-        self.summary.setText(
-            "　".join(f"{common.alarm_kind_label(k)} {n}" for k, n in counts.items())
-        )
+        text = "　".join(f"{common.alarm_kind_label(k)} {n}" for k, n in counts.items())
+        if len(alarms) == LIST_ROWS and len(self.engine) > LIST_ROWS:
+            text += "　" + zh_en("（列出最紧急的 {n} 条）", "(the {n} most pressing listed)").format(n=LIST_ROWS)
+        self.summary.setText(text)
 
     def selected_alarm(self) -> Alarm | None:
         row = self.view.currentIndex().row()
