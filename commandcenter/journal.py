@@ -46,11 +46,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -58,25 +57,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from commandcenter.native_memory import release_free_heap
+from commandcenter.one_thread import OneThread
 from commandcenter.store import ChangeSet, EventLike, Store
 
 log = logging.getLogger(__name__)
 
 DAY = 86_400.0
 CACHE_KIB = 256  # SQLite page cache per journal connection (bench: seeks and appends unchanged)
-_HISTORY_WRITES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-history")
-
-
-def _history_writes_of_this_process() -> None:
-    """A forked process inherits the pool but not its thread: a write submitted there
-    would wait for ever. The child gets a pool of its own."""
-    global _HISTORY_WRITES
-    # pragma: no mutate block (it runs as a process forks, where mutmut sees no test reach
-    # it; test_a_forked_process_writes_imported_history_too pins it)
-    _HISTORY_WRITES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-history")
-
-
-os.register_at_fork(after_in_child=_history_writes_of_this_process)
+_HISTORY_WRITES = OneThread("journal-history")
 
 
 class JournalCodec(Protocol):

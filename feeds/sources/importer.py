@@ -18,32 +18,22 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from commandcenter.one_thread import OneThread
 from commandcenter.status import FeedStatus
 from feeds.sources.profile import Profile, load_profile
 from feeds.sources.tabular import Mapped, map_table, read_table
 
 EVENT_BATCH = 50_000  # events per apply, for sinks without a bulk load
-_DIGESTS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-digest")
-
-
-def _digests_of_this_process() -> None:
-    """A forked process inherits the pool but not its thread: a file hashed there would
-    be waited for for ever. The child gets a pool of its own."""
-    global _DIGESTS
-    _DIGESTS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-digest")
-
-
-os.register_at_fork(after_in_child=_digests_of_this_process)
+_DIGESTS = OneThread("import-digest")  # hashlib lets go of the GIL
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
