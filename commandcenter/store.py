@@ -170,12 +170,10 @@ class BulkCases:
         return pd.factorize(np.asarray(values, dtype=object))
 
 
-def _coded(values: np.ndarray, index: dict[str, int], factored: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Values -> their codes in ``index`` (-1 when not in it), by their few distinct values
-    (``factored``: their factorization, when one is at hand)."""
-    import pandas as pd
-
-    codes, uniques = factored if factored is not None else pd.factorize(np.asarray(values, dtype=object))
+def _coded(factored: tuple[np.ndarray, np.ndarray], index: dict[str, int]) -> np.ndarray:
+    """A column's codes in ``index`` (-1 when not in it), from its factorization
+    (``BulkCases.factorized``): each distinct value looked up once."""
+    codes, uniques = factored
     lut = np.array([index.get(u, -1) for u in uniques] + [-1], dtype=np.int8)
     return lut[codes]
 
@@ -533,8 +531,8 @@ class Store:
                 reasons.append((mask, why))
                 ok[mask] = False
 
-        state_code = _coded(bulk.state, _STATE_INDEX)
-        urgency_code = _coded(bulk.urgency, _URGENCY_INDEX, bulk.factorized("urgency", bulk.urgency))
+        state_code = _coded(bulk.factorized("state", bulk.state), _STATE_INDEX)
+        urgency_code = _coded(bulk.factorized("urgency", bulk.urgency), _URGENCY_INDEX)
         refuse(state_code < 0, "unknown state")
         refuse(urgency_code < 0, "unknown urgency")
         version = np.asarray(bulk.version, dtype=np.int64)
@@ -591,7 +589,7 @@ class Store:
         self._in_history[r] = in_history
         self._state[r] = state_code[take]
         self._urgency[r] = urgency_code[take]
-        source_code = _coded(bulk.source, _SOURCE_INDEX, bulk.factorized("source", bulk.source))
+        source_code = _coded(bulk.factorized("source", bulk.source), _SOURCE_INDEX)
         self._source[r] = np.maximum(source_code, 0)[take]
         self._supervised[r] = 0
         self._rating[r] = rating[take]

@@ -160,7 +160,6 @@ def load_mapped(
             cs = sink.bulk_load(bulk, history=cases, key=item.key, label=name)
         else:
             cs = sink.bulk_load(bulk)
-    bulk.factored.clear()  # the store keeps ``bulk.record``, not the codes
     result.imported += len(cs.cases_created) + len(cs.cases_updated)
     if status is not None:
         status.received += cases.event_count
