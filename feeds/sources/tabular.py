@@ -403,6 +403,11 @@ def _picked(values: Any, mask: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=object)[mask]
 
 
+def _blank(n: int) -> pd.Series:
+    """A column of ``n`` empty values (a field no column feeds)."""
+    return pd.Series(filled(n, ""), dtype=object, copy=False)
+
+
 def _text_of(frame: pd.DataFrame, col: str, n: int) -> pd.Series:
     """A column as stripped text (object dtype), its nulls ('null', 'N/A', NA ...) as '',
     Excel's dates in ISO form.
@@ -438,7 +443,7 @@ def _values(frame: pd.DataFrame, spec: Any, n: int, missing: list[str]) -> pd.Se
     if spec.template is not None:
         out = spec.template
         parts = re.split(r"(\{[^{}]+\})", out)
-        acc = pd.Series(filled(n, ""), dtype=object, copy=False)
+        acc = _blank(n)
         for part in parts:
             if part.startswith("{") and part.endswith("}"):
                 col = part[1:-1]
@@ -452,7 +457,7 @@ def _values(frame: pd.DataFrame, spec: Any, n: int, missing: list[str]) -> pd.Se
     present = [c for c in spec.columns if c in frame.columns]
     if not present:
         missing.extend(spec.columns)
-        return pd.Series(filled(n, ""), dtype=object, copy=False)
+        return _blank(n)
     acc = _text_of(frame, present[0], n)
     for col in present[1:]:
         nxt = _text_of(frame, col, n)
@@ -719,9 +724,7 @@ def _lookup(
 def _numbers(values: pd.Series, reasons: _Reasons, fname: str, limit: float) -> np.ndarray:
     arr: Any
     if isinstance(values.dtype, pd.ArrowDtype):  # a CSV column still in Arrow's buffers
-        import pyarrow as pa
-
-        arr = pa.array(values.array)
+        arr = _arrow_of(values)
         blank = (values == "").to_numpy(dtype=bool)
     else:
         arr = values.to_numpy(dtype=object)
@@ -866,14 +869,15 @@ def map_table(table: Table, profile: Profile, *, with_preview: bool = False) -> 
     ids, dup = _prefixed_ids(cols["id"], prefix)
     dup = dup & reasons.ok
     reasons.add(dup, "duplicate_id", "an earlier row has the same id")
-    lat = _numbers(cols.get("lat", pd.Series(filled(n, ""), dtype=object, copy=False)), reasons, "lat", 90.0)
-    lon = _numbers(cols.get("lon", pd.Series(filled(n, ""), dtype=object, copy=False)), reasons, "lon", 180.0)
-    rating = _numbers(cols.get("rating", pd.Series(filled(n, ""), dtype=object, copy=False)), reasons, "rating", 5.0)
+    blank = _blank(n)  # the value of every field the profile does not map (read, never written)
+    lat = _numbers(cols.get("lat", blank), reasons, "lat", 90.0)
+    lon = _numbers(cols.get("lon", blank), reasons, "lon", 180.0)
+    rating = _numbers(cols.get("rating", blank), reasons, "rating", 5.0)
     located = (lat != 0.0) & (lon != 0.0)
     if profile.datum != "wgs84" and located.any():
         wlon, wlat = geo.convert(lon[located], lat[located], profile.datum, "wgs84")
         lon[located], lat[located] = wlon, wlat
-    state = cols["status"] if "status" in cols else pd.Series(filled(n, ""), dtype=object, copy=False)
+    state = cols.get("status", blank)
     bad_state = ~state.isin(IMPORTABLE_STATES | {""}).to_numpy()
     reasons.add(bad_state, "unknown_value:status", "cannot import a case in state ", state)
     ok = reasons.ok
