@@ -448,13 +448,10 @@ class AlarmEngine:
         special = [a for a in self._alarms.values() if a.row < 0 or a.acknowledged or a.snoozed_until]
         taken = limit + len(special)  # answered alarms are among the rows below too
         ids = self.store._ids
-        kinds, rows = [], []
-        for kind, r in self._rows.items():
-            kinds.append(np.full(r.size, -int(LEVEL_OF_KIND[kind]), dtype=np.int64))
-            rows.append(r)
+        rows = list(self._rows.values())
         row = np.concatenate(rows) if rows else _EMPTY
-        level = np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int64)
-        kind_of = np.concatenate([np.full(r.size, i) for i, r in enumerate(rows)]) if rows else _EMPTY
+        kind_of = np.repeat(np.arange(len(rows)), [r.size for r in rows])  # index into _rows
+        level = -np.array([LEVEL_OF_KIND[k] for k in self._rows], dtype=np.int64)[kind_of]
         inside = row < self._remaining.size
         left = np.where(inside, self._remaining[np.where(inside, row, 0)], -np.inf)
         order = np.lexsort((left, level))
