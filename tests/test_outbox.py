@@ -578,3 +578,73 @@ def test_salvaging_a_readable_file_without_an_audit_log_says_nothing_extra(
     old.close()
     assert salvage_outbox(tmp_path / "old.sqlite3", box) == (1, "")
     assert [i.case_id for i in box.pending()] == ["PD9"]
+
+
+# ---- details the mutation run found unpinned ---------------------------------------------
+
+
+def test_an_outbox_makes_the_folders_it_lives_in(tmp_path: Path, clock: FakeClock) -> None:
+    where = tmp_path / "state" / "console" / "outbox.sqlite3"  # two folders not there yet
+    ob = Outbox(where, clock=clock)
+    ob.enqueue("PD1", "sign", "值班员")
+    ob.close()
+    assert where.is_file()
+
+
+def test_versions_without_a_check_stay_zero_and_other_cases_do_not_raise_them(
+    box: Outbox,
+) -> None:
+    first = box.enqueue("PD1", "sign", "值班员")  # no version seen: 0, no check
+    assert first.expected_version == 0
+    # one unresolved action on PD1 ahead; PD2 saw version 5 and nothing of ours is ahead
+    other = box.enqueue("PD2", "sign", "值班员", expected_version=5)
+    assert other.expected_version == 5
+    # on PD1 our sign will raise the version by one before this arrives: 3 + 1
+    second = box.enqueue("PD1", "assign", "值班员", {"assignee": "城管局"}, expected_version=3)
+    assert second.expected_version == 4
+
+
+def test_parameters_that_are_not_plain_json_are_refused(tmp_path: Path, clock: FakeClock) -> None:
+    audit = AuditLog(tmp_path / "audit.sqlite3")
+    box = Outbox(tmp_path / "outbox.sqlite3", clock=clock, audit=audit)
+    for bad in (float("nan"), float("inf")):  # JSON has neither
+        with pytest.raises(lifecycle.IllegalTransition, match="not plain JSON"):
+            box.enqueue("PD1", "sign", "值班员", {"note": bad})
+    assert box.items() == []
+    # an unknown action is audited with the parameters it came with
+    with pytest.raises(lifecycle.IllegalTransition, match="unknown action 'dance'"):
+        box.enqueue("PD2", "dance", "值班员", {"note": "探戈"})
+    recs = audit.query(result="refused_local", newest_first=False)
+    assert [(r.case_id, r.action, r.params) for r in recs] == [
+        ("PD1", "sign", {}), ("PD1", "sign", {}), ("PD2", "dance", {"note": "探戈"}),
+    ]  # fmt: skip
+    box.close()
+    audit.close()
+
+
+def test_prune_counts_keep_days_in_days_from_the_instant_asked(
+    box: Outbox, clock: FakeClock
+) -> None:
+    t0 = clock.t
+    done = box.enqueue("PD1", "sign", "值班员")
+    box.mark_sending(done.key)
+    box.mark_confirmed(done.key)  # resolved at t0; kept for 7 days
+    clock.t = t0 + 3600
+    assert box.prune() == 0  # an hour later: kept
+    assert box.prune(now=t0 + 6 * 86_400) == 0
+    assert box.get(done.key) is not None
+    assert box.prune(now=t0 + 7 * 86_400 + 1) == 1  # the instant asked, not the clock's
+    assert box.get(done.key) is None
+
+
+def test_unresolved_items_come_in_the_order_they_were_written(
+    box: Outbox, clock: FakeClock
+) -> None:
+    a1 = box.enqueue("PD1", "sign", "值班员")
+    b1 = box.enqueue("PD2", "sign", "值班员")
+    a2 = box.enqueue("PD1", "assign", "值班员", {"assignee": "城管局"})
+    box.mark_sending(a1.key)  # the oldest is on the wire
+    box.mark_sending(b1.key)
+    box.mark_retry(b1.key, "http_503", 120.0)  # pending again, due later than a2
+    assert [i.key for i in box.unresolved()] == [a1.key, b1.key, a2.key]
+    assert [i.key for i in box.unresolved("PD1")] == [a1.key, a2.key]
