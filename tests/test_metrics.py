@@ -23,11 +23,12 @@ from commandcenter.metrics.engine import (
     LiveFigures,
     MetricEngine,
     figures_of,
+    format_number,
     platform_difference,
 )
 from commandcenter.metrics.explain import explain, footnote
 from commandcenter.metrics.incremental import Tally
-from commandcenter.metrics.windows import ALL_TIME, TODAY, DayCalendar, Window
+from commandcenter.metrics.windows import ALL_TIME, TODAY, DayCalendar, Span, Window
 from commandcenter.ranking import LAST_7_DAYS, LeagueTable
 from commandcenter.store import Store
 from feeds.serve.simulator.county import County
@@ -296,3 +297,314 @@ def test_windows_are_checked_labelled_and_resolved() -> None:
     assert (today, yesterday) == (
         Span(1_709_222_400.0, 1_709_308_800.0), Span(1_709_136_000.0, 1_709_222_400.0),
     )  # fmt: skip
+
+
+# ---- seven hand-made cases, every number counted by hand -------------------------------
+#
+# 2024-03-01 10:00 in Shanghai. Limits by default: urgent sign 5 min, arrive 20 min, handle
+# 24 h; normal sign 24 h, handle 7 days; yellow from 50% used, red from 80%.
+
+T0 = 1_709_222_400.0 + 10 * 3600  # 2024-03-01 10:00 Asia/Shanghai
+MIDNIGHT = 1_709_222_400.0  # 2024-03-01 00:00 there
+H, D = 3600.0, 86_400.0
+
+
+def _hand_case(cid, state, urgency, created, township, completed=0.0, closed=0.0, rating=0,
+               due=0.0, on_site=0.0, extension=0.0, version=1):  # fmt: skip
+    return SimpleNamespace(
+        id=cid, version=version, state=state, urgency=urgency, source="hotline",
+        supervised=0, rating=rating, created_ts=created, state_ts=created,
+        assigned_ts=0.0, on_site_ts=on_site, completed_ts=completed, closed_ts=closed,
+        extension_s=extension, due_ts=due, lon=113.6, lat=37.8, category="占道经营",
+        township=township, grid="", assignee="", assignee_kind="", address="",
+    )  # fmt: skip
+
+
+def _hand_cases() -> list:
+    return [
+        # A: today 09:00, waits for signing, 1 h of 24 used: blue
+        _hand_case("A", "reported", "normal", T0 - H, "T1"),
+        # B: urgent, filed 10 min ago, sign limit 5 min: overdue, red
+        _hand_case("B", "reported", "urgent", T0 - 600, "T1"),
+        # C: handled for 5 of 7 days: yellow
+        _hand_case("C", "handling", "normal", T0 - 5 * D, "T2"),
+        # D: filed 2 days ago, done in 1, closed today 09:00, rated 5: on time, satisfied
+        _hand_case("D", "closed", "normal", T0 - 2 * D, "T2", T0 - D, T0 - H, 5),
+        # E: urgent, took 2 days of its 24 h, not closed yet: late
+        _hand_case("E", "completed", "urgent", T0 - 3 * D, "T1", T0 - D),
+        # F: yesterday 10:00, done in 4 h, closed yesterday 16:00, rated 3; no township
+        _hand_case("F", "closed", "normal", T0 - D, "", T0 - 20 * H, T0 - 18 * H, 3),
+        # G: urgent, dispatched 15 min ago, nobody on site, arrive limit 20 min: yellow
+        _hand_case("G", "assigned", "urgent", T0 - 900, "T1"),
+    ]
+
+
+def _hand_figures(**kw):
+    return figures_of(columns_from_cases(_hand_cases()), T0, zone=ZONE, **kw)
+
+
+def test_hand_counted_populations_and_metrics() -> None:
+    fig = _hand_figures()
+    ids = np.array(fig.cols.ids)
+    expected_now = {
+        "open": "ABCG", "open_urgent": "BG", "overdue": "B", "red": "B", "yellow": "CG",
+        "blue": "A",
+    }  # fmt: skip
+    for population, want in expected_now.items():
+        assert "".join(ids[fig.mask(population)]) == want, population
+    expected_7d = {
+        "received": "ABCDEFG", "closed": "DF", "completed": "DEF", "on_time": "DF",
+        "due": "BDEF", "rated": "DF", "satisfied": "D", "overdue_received": "B",
+        "closed_in_window": "DF",
+    }  # fmt: skip
+    for population, want in expected_7d.items():
+        assert "".join(ids[fig.mask(population, LAST_7_DAYS)]) == want, population
+    assert "".join(ids[fig.mask("received", TODAY)]) == "ABG"
+    assert "".join(ids[fig.mask("closed_in_window", TODAY)]) == "D"
+    with pytest.raises(ValueError, match="unknown population 'lost'"):
+        fig.mask("lost", TODAY)
+    with pytest.raises(ValueError, match="population 'received' needs a window"):
+        fig.mask("received")
+    got = {n: (v.value, v.numerator, v.n, v.reason) for n, v in fig.values().items()}
+    assert got == {
+        "open_cases": (4.0, 4, 4, ""),
+        "open_urgent": (2.0, 2, 2, ""),
+        "overdue_now": (1.0, 1, 1, ""),
+        "sla_red": (1.0, 1, 1, ""),
+        "sla_yellow": (2.0, 2, 2, ""),
+        "sla_blue": (1.0, 1, 1, ""),
+        "cases_today": (3.0, 3, 3, ""),
+        "closed_today": (1.0, 1, 1, ""),
+        "closure_rate": (None, 2, 7, "below_min_sample"),
+        "on_time_rate": (None, 2, 4, "below_min_sample"),
+        "satisfaction": (None, 1, 2, "below_min_sample"),
+        "units_on_duty": (0.0, 0, 0, "not_case_based"),
+        "camera_online_rate": (None, 0, 0, "not_case_based"),
+    }
+    # a window given overrides the catalogue's; a stock keeps none
+    today = fig.values(["closure_rate", "open_cases", "closed_today"], TODAY)
+    assert {n: (v.numerator, v.n) for n, v in today.items()} == {
+        "closure_rate": (0, 3), "open_cases": (4, 4), "closed_today": (1, 1),
+    }  # fmt: skip
+    assert today["open_cases"].span is None
+    assert today["closure_rate"].span == Span(MIDNIGHT, MIDNIGHT + D)
+    week = fig.value("closure_rate")
+    assert week.span == Span(MIDNIGHT - 6 * D, MIDNIGHT + D) and week.as_of == T0
+    assert week.name == "closure_rate" and week.meets is None  # no value, no verdict
+
+
+def test_a_rate_over_its_minimum_sample_and_without_cases() -> None:
+    cases = [_hand_case(f"R{i}", "closed", "normal", T0 - 2 * H - i, "T1", T0 - H, T0 - H, 4)
+             for i in range(10)]  # fmt: skip
+    cases += [_hand_case(f"O{i}", "reported", "normal", T0 - H - i, "T1") for i in range(6)]
+    fig = figures_of(columns_from_cases(cases), T0, zone=ZONE)
+    rate = fig.value("closure_rate")  # 10 of 16 filed this week are closed
+    assert (rate.value, rate.numerator, rate.n, rate.reason) == (62.5, 10, 16, "")
+    assert rate.text() == "62.5%" and rate.meets is False
+    sat = fig.value("satisfaction")  # 10 rated, all 4
+    assert (sat.value, sat.numerator, sat.n) == (100.0, 10, 10) and sat.meets is True
+    empty = figures_of(columns_from_cases(cases), T0 + 30 * D, zone=ZONE)  # a month on
+    none = empty.value("closure_rate")
+    assert (none.value, none.numerator, none.n, none.reason) == (None, 0, 0, "no_cases")
+    assert none.text() == "—"
+
+
+def test_one_number_per_township_and_the_cases_oldest_first() -> None:
+    fig = _hand_figures()
+    per = fig.by("township", "open_cases")  # the case without a township is left apart
+    assert {k: (v.value, fig.case_ids(v)) for k, v in per.items()} == {
+        "T1": (3.0, ["A", "G", "B"]),
+        "T2": (1.0, ["C"]),
+    }
+    today = fig.by("township", "cases_today", TODAY)
+    assert {k: v.value for k, v in today.items()} == {"T1": 3.0, "T2": 0.0}
+    week = fig.by("township", "closure_rate", LAST_7_DAYS)
+    assert {k: (v.numerator, v.n) for k, v in week.items()} == {"T1": (0, 4), "T2": (1, 2)}
+    # what a click selects, oldest filed first: the rows are A, B, G; filed A, G, B
+    assert fig.case_ids(fig.value("cases_today")) == ["A", "G", "B"]
+    assert fig.case_ids(fig.value("closure_rate")) == ["C", "E", "D", "F", "A", "G", "B"]
+    assert fig.case_ids(fig.value("overdue_now", within=fig.mask("yellow"))) == []
+    none = figures_of(columns_from_cases([]), T0, zone=ZONE)
+    assert none.by("township", "open_cases") == {}
+
+
+def test_units_on_duty_and_cameras_online() -> None:
+    units = {
+        "u1": "available",
+        "u2": "off_duty",
+        "u3": SimpleNamespace(status="busy"),  # a payload with its status
+        "u4": SimpleNamespace(status=SimpleNamespace(status="off_duty")),  # a record
+        "u5": SimpleNamespace(status=SimpleNamespace(status="en_route")),
+        "u6": SimpleNamespace(status=None),  # status unknown: not counted
+    }
+    cams = {"c1": SimpleNamespace(online=True), "c2": SimpleNamespace(online=False),
+            "c3": SimpleNamespace(), "c4": SimpleNamespace(online=True)}  # fmt: skip
+    fig = _hand_figures(units=units, cameras=cams)
+    on = fig.value("units_on_duty")
+    assert (on.value, on.numerator, on.n, on.text()) == (3.0, 3, 3, "3")
+    cam = fig.value("camera_online_rate")  # c1, c3 (no flag: online) and c4 of four
+    assert (cam.value, cam.numerator, cam.n, cam.text()) == (75.0, 3, 4, "75.0%")
+    assert cam.meets is False and fig.value("overdue_now").meets is False
+
+
+def test_numbers_print_as_a_tile_prints_them() -> None:
+    assert format_number(87.46, "%") == "87.5%"
+    assert format_number(100.0, "%") == "100.0%"
+    assert format_number(1234.0, "件") == "1,234"
+    assert format_number(1234.5, "件") == "1,234.5"
+    assert format_number(7.0, "人") == "7"
+
+
+def test_a_target_is_met_in_its_direction() -> None:
+    up, down, none = CATALOGUE["closure_rate"], CATALOGUE["overdue_now"], CATALOGUE["open_cases"]
+    assert (up.target, up.direction, down.target, down.direction) == (95.0, "up", 0.0, "down")
+    assert [up.meets(v) for v in (95.0, 94.9, 100.0, None)] == [True, False, True, None]
+    assert [down.meets(v) for v in (0.0, 1.0, None)] == [True, False, None]
+    assert none.meets(0.0) is None
+    from dataclasses import replace
+
+    assert replace(up, direction=None).meets(99.0) is None  # a target without a direction
+    assert replace(down, target=None).meets(0.0) is None
+
+
+def _set_zone(name: str):
+    from commandcenter import hall_time
+
+    before = hall_time.zone_name()
+    hall_time.set_zone(name)
+    return lambda: hall_time.set_zone(before)
+
+
+def test_tooltips_and_footnotes_word_for_word() -> None:
+    from commandcenter.metrics.engine import MetricValue
+
+    restore = _set_zone("Asia/Shanghai")
+    try:
+        day = Span(MIDNIGHT, MIDNIGHT + D)
+        as_of = MIDNIGHT + 3661.0  # 01:01:01
+        cr = CATALOGUE["closure_rate"]
+        mv = MetricValue(cr, 80.0, 8, 10, as_of, day)
+        assert explain(mv, True).split("\n") == [
+            "结案率：80.0%",
+            cr.formula_zh,
+            "窗口：2024-03-01 00:00 – 03-02 00:00（Asia/Shanghai，整日）",
+            "n = 10（分母），其中 8 件满足条件",
+            "目标 ≥ 95.0%",
+            "截至 03-01 01:01:01",
+            "点击：在列表和地图中选中这 10 件案件",
+        ]
+        assert explain(mv, False).split("\n") == [
+            "Closure rate: 80.0%",
+            cr.formula_en,
+            "Window: 2024-03-01 00:00 – 03-02 00:00 (Asia/Shanghai, whole days)",
+            "n = 10 (the denominator), 8 of them meet the condition",
+            "target ≥ 95.0%",
+            "As of 03-01 01:01:01",
+            "Click: select these 10 cases in the queue and on the map",
+        ]
+        assert "Click" not in explain(mv, False, clickable=False)
+        assert footnote(mv, True) == "；".join([
+            "结案率 80.0%", cr.formula_zh.rstrip("。"),
+            "窗口 2024-03-01 00:00 – 03-02 00:00（Asia/Shanghai，整日）",
+            "n = 10", "截至 2024-03-01 01:01",
+        ])  # fmt: skip
+        assert footnote(mv, False) == "; ".join([
+            "Closure rate 80.0%", cr.formula_en.rstrip("."),
+            "window 2024-03-01 00:00 – 03-02 00:00 (Asia/Shanghai, whole days)",
+            "n = 10", "as of 2024-03-01 01:01",
+        ])  # fmt: skip
+        few = MetricValue(cr, None, 1, 4, as_of, day, reason="below_min_sample")
+        assert explain(few, True).split("\n")[0] == "结案率：—"
+        assert explain(few, True).split("\n")[4] == "样本 4 件，少于最少 10 件：不给出比率"
+        assert explain(few, False).split("\n")[4] == (
+            "n = 4, below the minimum sample of 10: no rate shown"
+        )
+        assert footnote(few, False).endswith(
+            "; as of 2024-03-01 01:01; n = 4, below the minimum sample of 10: no rate shown"
+        )
+        nothing = MetricValue(cr, None, 0, 0, as_of, day, reason="no_cases")
+        assert explain(nothing, True).split("\n")[4] == "窗口内没有可计算的案件"
+        assert explain(nothing, False).split("\n")[4] == (
+            "no cases to compute it from in the window"
+        )
+        od = CATALOGUE["overdue_now"]
+        stock = MetricValue(od, 3.0, 3, 3, as_of, None)
+        assert explain(stock, True).split("\n") == [
+            "当前超期：3", od.formula_zh, "窗口：当前（时点值）", "n = 3", "目标 ≤ 0",
+            "截至 03-01 01:01:01", "点击：在列表和地图中选中这 3 件案件",
+        ]  # fmt: skip
+        assert explain(stock, False).split("\n")[2:5] == [
+            "Window: now (a stock, as of the time below)", "n = 3", "target ≤ 0",
+        ]  # fmt: skip
+        plain = MetricValue(CATALOGUE["open_cases"], 2.0, 2, 2, as_of, None)
+        assert explain(plain, True).split("\n")[4] == "无考核目标"
+        assert explain(plain, False).split("\n")[4] == "no target"
+        assert footnote(plain, False).split("; ")[2:] == [
+            "window now (a stock, as of the time below)", "n = 2", "as of 2024-03-01 01:01",
+        ]  # fmt: skip
+        staff = MetricValue(CATALOGUE["units_on_duty"], 5.0, 5, 5, as_of, None,
+                            reason="not_case_based")  # fmt: skip
+        assert explain(staff, False).split("\n") == [
+            "Staff on duty: 5", CATALOGUE["units_on_duty"].formula_en,
+            "Window: now (a stock, as of the time below)", "n = 5", "no target",
+            "As of 03-01 01:01:01",
+        ]  # fmt: skip
+    finally:
+        restore()
+
+
+def test_a_copy_of_the_columns_is_whole_and_its_own() -> None:
+    cols = columns_from_cases(_hand_cases())
+    for version in (None, np.arange(1, 8, dtype=np.int64)):
+        cols.version = version
+        dup = cols.copy()
+        for name in ("state", "urgency", "rating", "created", "completed", "closed",
+                     "on_site", "extension", "due"):  # fmt: skip
+            assert np.array_equal(getattr(dup, name), getattr(cols, name)), name
+            getattr(dup, name)[0] = 99  # its own memory
+            assert getattr(cols, name)[0] != 99, name
+        assert list(dup.ids) == list("ABCDEFG") and dup.values is cols.values
+        assert set(dup.codes) == set(cols.codes)
+        for k in cols.codes:
+            assert np.array_equal(dup.codes[k], cols.codes[k])
+            dup.codes[k][0] = 42
+            assert cols.codes[k][0] != 42
+        if version is None:
+            assert dup.version is None
+        else:
+            assert dup.version.tolist() == [1, 2, 3, 4, 5, 6, 7] and dup.version is not version
+    part = cols.take(np.array([6, 0]))
+    assert list(part.ids) == ["G", "A"] and part.version.tolist() == [7, 1]
+    assert part.created.tolist() == [T0 - 900, T0 - H]
+    assert [part.values["township"][c] for c in part.codes["township"]] == ["T1", "T1"]
+
+
+def test_columns_intern_strings_in_order_of_first_sight() -> None:
+    cases = _hand_cases()
+    cases[0].rating = None  # a missing rating and time read as 0
+    cases[0].completed_ts = None
+    cols = columns_from_cases(cases)
+    assert cols.values["township"] == ["T1", "T2", ""]
+    assert cols.codes["township"].tolist() == [0, 0, 1, 1, 0, 2, 0]
+    assert cols.rating.tolist() == [0, 0, 0, 5, 0, 3, 0]
+    assert cols.completed[0] == 0.0 and cols.closed[3] == T0 - H
+    assert cols.state.dtype == np.int8 and cols.codes["grid"].dtype == np.int32
+    assert len(cols) == 7 and cols.version is None
+
+
+def test_the_engine_answers_one_number_at_an_instant_and_a_window() -> None:
+    store = Store()
+    store.reset(SimpleNamespace(epoch="h", seq=1, now=T0, rate=1.0, cases=_hand_cases(),
+                                units=[], positions=[], cameras=[], grids=[], kpis=[],
+                                alerts=[]))  # fmt: skip
+    engine = MetricEngine(store, ZONE)
+    assert engine.value("open_cases", now=T0).value == 4.0
+    assert engine.value("overdue_now", now=T0 - 300).value == 0.0  # B's 5 min not up yet
+    cr = engine.value("closure_rate", now=T0, window=TODAY)
+    assert (cr.numerator, cr.n) == (0, 3)
+    assert (engine.value("closure_rate", now=T0).numerator, cr.span) == (
+        2, Span(MIDNIGHT, MIDNIGHT + D),
+    )  # fmt: skip
+    assert engine.case_ids(engine.value("cases_today", now=T0)) == ["A", "G", "B"]
+    assert engine.tally.stats() == {"cases": 7, "days": 5, "open": 4}
+    engine.close()
