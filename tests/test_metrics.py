@@ -30,6 +30,7 @@ from commandcenter.metrics.explain import explain, footnote
 from commandcenter.metrics.incremental import Tally
 from commandcenter.metrics.windows import ALL_TIME, TODAY, DayCalendar, Span, Window
 from commandcenter.ranking import LAST_7_DAYS, LeagueTable
+from commandcenter.sla import SlaPolicy
 from commandcenter.store import Store
 from feeds.serve.simulator.county import County
 from feeds.serve.simulator.world import World
@@ -608,3 +609,203 @@ def test_the_engine_answers_one_number_at_an_instant_and_a_window() -> None:
     assert engine.case_ids(engine.value("cases_today", now=T0)) == ["A", "G", "B"]
     assert engine.tally.stats() == {"cases": 7, "days": 5, "open": 4}
     engine.close()
+
+
+def test_local_days_of_a_zone_with_a_23_hour_day() -> None:
+    from datetime import date
+
+    cal = DayCalendar("Europe/Berlin")
+    d31 = (date(2024, 3, 31) - date(1970, 1, 1)).days  # the clocks go forward that night
+    assert cal.midnight(d31) == 1_711_839_600.0  # 2024-03-30 23:00 UTC
+    assert cal.midnight(d31 + 1) == 1_711_922_400.0  # 23 hours later
+    got = cal.days(np.array([1_711_839_599.0, 1_711_839_600.0, 1_711_922_399.0, 1_711_922_400.0]))
+    assert got.tolist() == [d31 - 1, d31, d31, d31 + 1] and got.dtype == np.int64
+    # asked for earlier and later days afterwards: the midnights kept grow both ways
+    assert cal.day(1_700_000_000.0) == (date(2023, 11, 14) - date(1970, 1, 1)).days
+    assert cal.day(1_735_689_600.0) == (date(2025, 1, 1) - date(1970, 1, 1)).days
+    assert cal.day(1_711_922_399.0) == d31
+    assert cal.days(np.array([])).tolist() == [] and cal.days(np.array([])).dtype == np.int64
+    # absurd times are clipped to 1970 .. 2100 (00:00 UTC is 01:00 in Berlin then)
+    far = cal.days(np.array([-5e9, np.nan, np.inf, 9e12]))
+    assert far.tolist() == [0, 0, 47_482, 47_482]  # 2100-01-01 is day 47482
+    assert DayCalendar(None).zone.key == "Asia/Shanghai"
+    from zoneinfo import ZoneInfo
+
+    assert DayCalendar(ZoneInfo("UTC")).day(86_400.0 * 3 - 1) == 2
+
+
+def test_spans_of_whole_days_and_the_span_before() -> None:
+    cal = DayCalendar(ZONE)
+    d = cal.day(MIDNIGHT)
+    assert d == 19_783  # 2024-03-01
+    assert cal.whole_days(Span(MIDNIGHT - 6 * D, MIDNIGHT + D)) == (d - 6, d + 1)
+    assert cal.whole_days(Span(-np.inf, np.inf)) is None
+    assert cal.whole_days(Span(MIDNIGHT, MIDNIGHT + H)) is False
+    assert cal.whole_days(Span(MIDNIGHT + H, MIDNIGHT + D)) is False
+    assert cal.whole_days(Span(-np.inf, MIDNIGHT)) is False
+    assert Span(10.0, 20.0).contains(np.array([9.9, 10.0, 19.9, 20.0])).tolist() == [
+        False, True, True, False,
+    ]  # fmt: skip
+    span, before = LAST_7_DAYS.resolve(T0, cal)
+    assert (span, before) == (Span(MIDNIGHT - 6 * D, MIDNIGHT + D),
+                              Span(MIDNIGHT - 13 * D, MIDNIGHT - 6 * D))  # fmt: skip
+    assert ALL_TIME.resolve(T0, cal) == (Span(-np.inf, np.inf), None)
+    assert TODAY.resolve(MIDNIGHT, cal)[0] == Span(MIDNIGHT, MIDNIGHT + D)  # 00:00 is today
+    assert TODAY.resolve(MIDNIGHT - 1, cal)[0] == Span(MIDNIGHT - D, MIDNIGHT)
+    assert [Window.last_days(30).label, Window.custom(1, 2).label] == ["30d", "custom"]
+    assert Window.custom(1, 2) == Window("custom", start=1.0, end=2.0)
+    assert Window.last_days(1) == Window.today() == Window("days", 1)
+    assert Window("days", 1).days == 1 and Window.all_time().kind == "all"
+
+
+def test_per_case_flags_judge_on_time_at_the_deadline_itself() -> None:
+    from commandcenter.metrics.definitions import STATE_INDEX, case_flags, handle_deadlines
+    from commandcenter.sla import SlaPolicy
+
+    c = 1_700_000_000.0
+    week, day = 7 * D, D
+    rows = [  # state, urgency (0 urgent, 1 normal), completed, rating, due, extension
+        ("completed", 1, c + week, 4, 0.0, 0.0),  # at the deadline: on time
+        ("completed", 1, c + week + 1, 5, 0.0, 0.0),  # a second late
+        ("closed", 1, c + 7200, 3, c + 3600, 0.0),  # its own deadline (1 h) beats 7 days
+        ("evaluated", 1, c + week + 1800, 1, 0.0, 3600.0),  # an extension of an hour
+        ("closed", 0, c + day, 0, 0.0, 0.0),  # urgent: 24 h, just in time
+        ("called_back", 0, c + day + 1, 6, 0.0, 0.0),  # urgent, late; 6 is no rating
+        ("closed", 1, 0.0, 2, 0.0, 0.0),  # never recorded as completed: not timed
+        ("handling", 1, c + 60, 5, 0.0, 0.0),  # open: no completion counts
+    ]
+    state = np.array([STATE_INDEX[r[0]] for r in rows], dtype=np.int8)
+    urgency = np.array([r[1] for r in rows], dtype=np.int8)
+    completed = np.array([r[2] for r in rows])
+    rating = np.array([r[3] for r in rows], dtype=np.int8)
+    due = np.array([r[4] for r in rows])
+    ext = np.array([r[5] for r in rows])
+    n = len(rows)
+    created = np.full(n, c)
+    cat = np.zeros(n, dtype=np.int64)
+    policy = SlaPolicy()
+    f = case_flags(policy, state, urgency, cat, ["占道经营"], created, completed, ext, rating, due)
+    assert f.closed.tolist() == [False, False, True, True, True, True, True, False]
+    assert f.timed.tolist() == [True, True, True, True, True, True, False, False]
+    assert f.on_time.tolist() == [True, False, False, True, True, False, False, False]
+    assert f.rated.tolist() == [True, True, True, True, False, False, True, True]
+    assert f.satisfied.tolist() == [True, True, False, False, False, False, False, True]
+    assert f.open.tolist() == [False] * 7 + [True]
+    assert f.ht[:6].tolist() == [week, week + 1, 7200.0, week + 1800, day, day + 1]
+    assert np.isnan(f.ht[6:]).all()
+    # a due column of another length is no due column: the policy's deadlines
+    g = case_flags(policy, state, urgency, cat, ["占道经营"], created, completed, ext, rating,
+                   due[:3])  # fmt: skip
+    assert g.on_time.tolist() == [True, False, True, True, True, False, False, False]
+    # per-category limits are the policy's own: 燃气泄漏 handled within one hour
+    gas = SlaPolicy.from_dict({"categories": {"燃气泄漏": {"normal": {"handle": 3600}}}})
+    got = handle_deadlines(gas, np.array([1, 1, 0], dtype=np.int8), np.array([0, 1, 1]),
+                           ["占道经营", "燃气泄漏"], np.full(3, c), np.array([0.0, 60.0, 0.0]))  # fmt: skip
+    assert got.tolist() == [c + week, c + 3600 + 60, c + day]
+
+
+def test_running_counts_take_each_case_once_at_its_newest_version() -> None:
+    from commandcenter.metrics.incremental import _NO_DAY
+
+    cal = DayCalendar(ZONE)
+    tally = Tally(SlaPolicy(), cal)
+    cols = columns_from_cases(_hand_cases())
+    with pytest.raises(ValueError, match="without versions"):
+        tally.update(cols)
+    cols.version = np.ones(7, dtype=np.int64)
+    assert tally.update(columns_from_cases([])) == 0
+    before = tally.mutations
+    assert tally.update(cols) == 7 and len(tally) == 7 and tally.mutations == before + 1
+    assert tally.update(cols) == 0 and tally.mutations == before + 1  # all stale
+    cr, today = CATALOGUE["closure_rate"], CATALOGUE["cases_today"]
+    assert tally.counts(cr, T0, LAST_7_DAYS) == (2, 7)
+    assert tally.counts(CATALOGUE["on_time_rate"], T0, LAST_7_DAYS) == (2, 4)
+    assert tally.counts(CATALOGUE["closed_today"], T0, TODAY) == (1, 1)
+    assert tally.counts(CATALOGUE["closed_today"], T0, ALL_TIME) == (2, 2)
+    assert tally.counts(CATALOGUE["overdue_now"], T0, None) == (1, 1)
+    assert tally.counts(CATALOGUE["sla_yellow"], T0, None) == (2, 2)
+    assert tally.counts(CATALOGUE["open_urgent"], T0, None) == (2, 2)
+    assert tally.counts(today, T0, Window.custom(T0 - H, T0)) is None  # part days
+    with pytest.raises(ValueError, match="'received' needs a window of whole days"):
+        tally.counts(today, T0, None)
+    # A is signed and closed at version 2; B's version 2 is in the same batch as an older
+    # version 0 of it, listed after it: the newest wins whatever the order
+    a2 = _hand_case("A", "closed", "normal", T0 - H, "T1", T0 - 600, T0 - 300, 4, version=2)
+    b2 = _hand_case("B", "signed", "urgent", T0 - 600, "T1", version=2)
+    b0 = _hand_case("B", "closed", "urgent", T0 - 600, "T1", T0, T0, 5, version=0)
+    more = columns_from_cases([a2, b2, b0])
+    more.version = np.array([2, 2, 0], dtype=np.int64)
+    assert tally.update(more) == 2 and len(tally) == 7
+    assert tally.counts(cr, T0, LAST_7_DAYS) == (3, 7)
+    assert tally.counts(CATALOGUE["closed_today"], T0, TODAY) == (2, 2)
+    assert tally.counts(CATALOGUE["open_cases"], T0, None) == (3, 3)
+    assert tally.counts(CATALOGUE["satisfaction"], T0, LAST_7_DAYS) == (2, 3)
+    assert tally.stats() == {"cases": 7, "days": 5, "open": 3}
+    # closed without a closing time: counted in all time only
+    undated = _hand_case("U", "closed", "normal", T0 - H, "T1", T0 - 600, 0.0, 0)
+    ucols = columns_from_cases([undated])
+    ucols.version = np.ones(1, dtype=np.int64)
+    tally.update(ucols)
+    assert tally.counts(CATALOGUE["closed_today"], T0, TODAY) == (2, 2)
+    assert tally.counts(CATALOGUE["closed_today"], T0, ALL_TIME) == (4, 4)
+    assert _NO_DAY not in {d for d, k in tally._closed_on.items() if k}
+    # far more cases than the first capacity (1024): every one counted
+    many = [_hand_case(f"M{i}", "reported", "normal", T0 - 60 - i, "T3") for i in range(1500)]
+    mcols = columns_from_cases(many)
+    mcols.version = np.ones(1500, dtype=np.int64)
+    assert tally.update(mcols) == 1500 and len(tally) == 1508
+    assert tally.counts(today, T0, TODAY) == (1504, 1504)
+    assert tally.stats() == {"cases": 1508, "days": 5, "open": 1503}
+
+
+def test_a_tally_by_store_rows_and_loaded_afresh() -> None:
+    cal = DayCalendar(ZONE)
+    cols = columns_from_cases(_hand_cases())
+    cols.version = np.ones(7, dtype=np.int64)
+    tally = Tally(SlaPolicy(), cal)
+    assert tally.load(cols, by_row=True) == 7
+    assert tally.counts(CATALOGUE["closure_rate"], T0, LAST_7_DAYS) == (2, 7)
+    # row 0 (A) at version 2, closed today; row 1 (B) stale at version 1
+    a2 = columns_from_cases([_hand_case("A", "closed", "normal", T0 - H, "T1", T0 - 60,
+                                        T0 - 30, 5), _hand_cases()[1]])  # fmt: skip
+    a2.version = np.array([2, 1], dtype=np.int64)
+    assert tally.update(a2, np.array([0, 1])) == 1
+    assert tally.counts(CATALOGUE["closed_today"], T0, TODAY) == (2, 2)
+    assert tally.counts(CATALOGUE["open_cases"], T0, None) == (3, 3)
+    # a row far beyond those held
+    late = columns_from_cases([_hand_case("Z", "reported", "urgent", T0 - 60, "T1")])
+    late.version = np.ones(1, dtype=np.int64)
+    assert tally.update(late, np.array([3000])) == 1
+    assert tally.counts(CATALOGUE["open_urgent"], T0, None) == (3, 3)
+    assert len(tally) == 8 and tally.stats()["cases"] == 3001
+    assert tally.load(cols) == 7 and len(tally) == 7  # start over, keyed by id
+    assert tally.counts(CATALOGUE["open_cases"], T0, None) == (4, 4)
+
+
+def test_the_engine_follows_the_store_change_by_change() -> None:
+    store = Store()
+    store.reset(SimpleNamespace(epoch="h", seq=1, now=T0, rate=1.0, cases=_hand_cases(),
+                                units=[], positions=[], cameras=[], grids=[], kpis=[],
+                                alerts=[]))  # fmt: skip
+    engine = MetricEngine(store, ZONE)
+    fig = engine.figures(T0)
+    assert isinstance(fig, LiveFigures) and engine.figures(T0) is fig  # one per instant
+    tally = engine.tally
+    signed = _hand_case("B", "assigned", "urgent", T0 - 600, "T1", on_site=T0 - 60, version=2)
+    new = _hand_case("N", "reported", "urgent", T0 - 30, "T2")
+    store.apply([SimpleNamespace(seq=2, kind="case.updated", data=signed, ts=T0),
+                 SimpleNamespace(seq=3, kind="case.created", data=new, ts=T0)])  # fmt: skip
+    assert engine.tally is tally  # followed, not reloaded
+    fig2 = engine.figures(T0)
+    assert fig2 is not fig
+    assert fig2.value("overdue_now").value == 0.0  # B on site: 24 h to handle
+    assert fig2.value("open_urgent").value == 3.0  # B, G, N
+    assert fig2.value("cases_today").value == 4.0
+    assert engine.case_ids(fig2.value("open_urgent")) == ["G", "B", "N"]
+    assert fig2.value("open_cases", within=fig2.mask("red")).value == 0.0
+    assert fig2.value("cases_today", Window.custom(T0 - 700, T0)).value == 2.0  # B, N
+    engine.close()
+    engine.close()  # idempotent
+    store.apply([SimpleNamespace(seq=4, kind="case.created", ts=T0,
+                                 data=_hand_case("Q", "reported", "normal", T0, "T2"))])  # fmt: skip
+    assert engine.tally.mutations == tally.mutations and len(engine.tally) == 8
