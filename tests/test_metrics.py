@@ -809,3 +809,48 @@ def test_the_engine_follows_the_store_change_by_change() -> None:
     store.apply([SimpleNamespace(seq=4, kind="case.created", ts=T0,
                                  data=_hand_case("Q", "reported", "normal", T0, "T2"))])  # fmt: skip
     assert engine.tally.mutations == tally.mutations and len(engine.tally) == 8
+
+
+def test_platform_figures_differ_only_beyond_one_case() -> None:
+    from commandcenter.metrics.engine import MetricValue
+
+    rate, count = CATALOGUE["closure_rate"], CATALOGUE["open_cases"]
+
+    def mv(m, value, n):
+        return MetricValue(m, value, 0, n, T0, None)
+
+    ten = mv(rate, 80.0, 10)  # one case moves the rate by 10 points
+    assert [platform_difference(ten, p) for p in (89.0, 90.0, 91.0, 70.0, 69.0, "91")] == [
+        None, None, 11.0, None, -11.0, 11.0,
+    ]  # fmt: skip
+    for nothing in (None, "n/a", float("nan"), float("inf"), [1]):
+        assert platform_difference(ten, nothing) is None
+    assert platform_difference(mv(rate, None, 10), 50.0) is None
+    assert platform_difference(mv(rate, 50.0, 1), 99.0) is None  # one case: 100 points
+    assert platform_difference(mv(rate, 80.0, 1000), 80.5) == pytest.approx(0.5)
+    # never finer than the tenth a tile prints: 0.05 points, whatever n
+    big = mv(rate, 80.0, 100_000)
+    assert platform_difference(big, 80.04) is None
+    assert platform_difference(big, 80.08) == pytest.approx(0.08)
+    assert platform_difference(mv(rate, 50.0, 0), 50.1) == pytest.approx(0.1)
+    five = mv(count, 5.0, 5)  # a count: one case either way
+    assert [platform_difference(five, p) for p in (6.0, 4.0, 6.5, 7.0, 3.0)] == [
+        None, None, 1.5, 2.0, -2.0,
+    ]  # fmt: skip
+
+
+def test_figures_over_columns_take_the_zone_calendar_and_policy_given() -> None:
+    cols = columns_from_cases(_hand_cases())
+    # 10:00 in Shanghai is 02:00 UTC: a UTC day began at 08:00 Shanghai time, so A (09:00),
+    # G and B are of that day as well; D and F closed before it
+    utc = figures_of(cols, T0, zone="UTC")
+    assert utc.value("cases_today").value == 3.0
+    late = T0 + 14 * H  # 2024-03-02 00:00 in Shanghai, 16:00 UTC of March 1
+    assert figures_of(cols, late, zone="UTC").value("cases_today").value == 3.0
+    assert figures_of(cols, late, zone=ZONE).value("cases_today").value == 0.0
+    cal = DayCalendar("UTC")
+    assert figures_of(cols, late, zone=ZONE, calendar=cal).value("cases_today").value == 3.0
+    strict = SlaPolicy(yellow_at=0.01, red_at=0.02)  # A's 1 h of 24 is red now
+    fig = figures_of(cols, T0, policy=strict, zone=ZONE)
+    assert fig.value("sla_red").value == 4.0 and fig.value("sla_blue").value == 0.0
+    assert fig.policy is strict and fig.now == T0 and fig.calendar.zone.key == ZONE
