@@ -854,3 +854,46 @@ def test_figures_over_columns_take_the_zone_calendar_and_policy_given() -> None:
     fig = figures_of(cols, T0, policy=strict, zone=ZONE)
     assert fig.value("sla_red").value == 4.0 and fig.value("sla_blue").value == 0.0
     assert fig.policy is strict and fig.now == T0 and fig.calendar.zone.key == ZONE
+
+
+def test_every_value_carries_its_instant_window_and_rows() -> None:
+    units = {"u1": "available"}
+    cams = {"c1": SimpleNamespace(online=True)}  # one camera is enough for a rate (min 1)
+    fig = _hand_figures(units=units, cameras=cams)
+    today = Span(MIDNIGHT, MIDNIGHT + D)
+    for name, span in (("cases_today", today), ("open_cases", None),
+                       ("closure_rate", Span(MIDNIGHT - 6 * D, MIDNIGHT + D)),
+                       ("units_on_duty", None), ("camera_online_rate", None)):  # fmt: skip
+        v = fig.value(name)
+        assert (v.as_of, v.span, v.name) == (T0, span, name), name
+    cam = fig.value("camera_online_rate")
+    assert (cam.value, cam.numerator, cam.n, cam.reason) == (100.0, 1, 1, "not_case_based")
+    assert fig.value("units_on_duty").reason == "not_case_based"
+    assert fig.value("cases_today").reason == ""
+    assert fig.value("cases_today").rows.tolist() == [0, 1, 6]  # A, B, G
+    assert fig.value("closure_rate").rows.tolist() == [0, 1, 2, 3, 4, 5, 6]  # its n
+    assert fig.value("closure_rate", TODAY).rows.tolist() == [0, 1, 6]
+    # a rate on exactly its minimum sample is shown: ten filed this week, four closed
+    cases = [_hand_case(f"R{i}", "closed" if i < 4 else "reported", "normal", T0 - H - i, "T1",
+                        T0 - 60, T0 - 60) for i in range(10)]  # fmt: skip
+    ten = figures_of(columns_from_cases(cases), T0, zone=ZONE).value("closure_rate")
+    assert (ten.value, ten.numerator, ten.n, ten.reason) == (40.0, 4, 10, "")
+    nine = figures_of(columns_from_cases(cases[1:]), T0, zone=ZONE).value("closure_rate")
+    assert (nine.value, nine.numerator, nine.n, nine.reason) == (None, 3, 9, "below_min_sample")
+
+
+def test_cases_filed_at_one_instant_are_selected_in_row_order() -> None:
+    # twenty cases at two instants, alternating: a click lists each instant's cases in
+    # the order the store holds them (a sort that is not stable would shuffle them)
+    cases = [_hand_case(f"S{i:02d}", "reported", "normal", T0 - (60 if i % 2 else 120), "T1")
+             for i in range(20)]  # fmt: skip
+    want = [f"S{i:02d}" for i in range(0, 20, 2)] + [f"S{i:02d}" for i in range(1, 20, 2)]
+    fig = figures_of(columns_from_cases(cases), T0, zone=ZONE)
+    assert fig.case_ids(fig.value("open_cases")) == want
+    store = Store()
+    store.reset(SimpleNamespace(epoch="s", seq=1, now=T0, rate=1.0, cases=cases, units=[],
+                                positions=[], cameras=[], grids=[], kpis=[], alerts=[]))  # fmt: skip
+    engine = MetricEngine(store, ZONE)
+    assert engine.case_ids(engine.value("open_cases", now=T0)) == want
+    assert engine.case_ids(engine.value("overdue_now", now=T0)) == []
+    engine.close()
