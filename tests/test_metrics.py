@@ -897,3 +897,78 @@ def test_cases_filed_at_one_instant_are_selected_in_row_order() -> None:
     assert engine.case_ids(engine.value("open_cases", now=T0)) == want
     assert engine.case_ids(engine.value("overdue_now", now=T0)) == []
     engine.close()
+
+
+def _hand_store(cases) -> Store:
+    store = Store()
+    store.reset(SimpleNamespace(epoch="h", seq=1, now=T0, rate=1.0, cases=cases, units=[],
+                                positions=[], cameras=[], grids=[], kpis=[], alerts=[]))  # fmt: skip
+    return store
+
+
+def test_running_counts_give_the_hand_counts_of_every_metric() -> None:
+    # two more: one whose sign limit ends exactly now (not overdue yet: no time left is
+    # not less than none) and one with half a second left
+    cases = [
+        *_hand_cases(),
+        _hand_case("X", "reported", "urgent", T0 - 300, "T2"),
+        _hand_case("Y", "reported", "urgent", T0 - 299.5, "T2"),
+    ]
+    engine = MetricEngine(_hand_store(cases), ZONE)
+    live = engine.figures(T0)
+    assert isinstance(live, LiveFigures)
+    got = {n: (v.value, v.numerator, v.n, v.reason) for n, v in live.values().items()}
+    assert got == {
+        "open_cases": (6.0, 6, 6, ""),
+        "open_urgent": (4.0, 4, 4, ""),
+        "overdue_now": (1.0, 1, 1, ""),  # B only
+        "sla_red": (3.0, 3, 3, ""),  # B, X (all used) and Y (99.8%)
+        "sla_yellow": (2.0, 2, 2, ""),
+        "sla_blue": (1.0, 1, 1, ""),
+        "cases_today": (5.0, 5, 5, ""),
+        "closed_today": (1.0, 1, 1, ""),
+        "closure_rate": (None, 2, 9, "below_min_sample"),
+        "on_time_rate": (None, 2, 4, "below_min_sample"),
+        "satisfaction": (None, 1, 2, "below_min_sample"),
+        "units_on_duty": (0.0, 0, 0, "not_case_based"),
+        "camera_online_rate": (None, 0, 0, "not_case_based"),
+    }
+    week = Span(MIDNIGHT - 6 * D, MIDNIGHT + D)
+    for name, span in (("cases_today", Span(MIDNIGHT, MIDNIGHT + D)), ("open_cases", None),
+                       ("closure_rate", week)):  # fmt: skip
+        v = live.value(name)
+        assert (v.as_of, v.span, v.name) == (T0, span, name)
+    # the rows behind a running count, found when asked, for the window asked
+    assert live.value("cases_today").rows.tolist() == [0, 1, 6, 7, 8]
+    assert live.value("closure_rate", TODAY).rows.tolist() == [0, 1, 6, 7, 8]
+    assert live.value("overdue_now").rows.tolist() == [1]
+    assert live.value("closed_today", ALL_TIME).rows.tolist() == [3, 5]
+    # one township's cases, and a custom span, come from the columns
+    t2 = np.array(live.cols.codes["township"]) == live.cols.values["township"].index("T2")
+    assert live.value("open_urgent", within=t2).value == 2.0  # X, Y
+    part = live.value("cases_today", Window.custom(T0 - 400, T0))
+    assert (part.value, part.span) == (2.0, Span(T0 - 400, T0))  # X, Y
+    assert live.value("units_on_duty").reason == "not_case_based"
+    # a rate of the running counts at its minimum sample and over it
+    ten = [_hand_case(f"R{i}", "closed" if i < 4 else "reported", "normal", T0 - H - i, "T1",
+                      T0 - 60, T0 - 60, 5) for i in range(10)]  # fmt: skip
+    e10 = MetricEngine(_hand_store(ten), ZONE)
+    rate = e10.value("closure_rate", now=T0)
+    assert (rate.value, rate.numerator, rate.n, rate.reason) == (40.0, 4, 10, "")
+    assert (rate.as_of, rate.span) == (T0, week) and rate.rows.tolist() == list(range(10))
+    nine = MetricEngine(_hand_store(ten[1:]), ZONE).value("closure_rate", now=T0)
+    assert (nine.value, nine.reason) == (None, "below_min_sample")
+    gone = e10.value("closure_rate", now=T0 + 30 * D)  # a month on: nothing filed
+    assert (gone.value, gone.numerator, gone.n, gone.reason) == (None, 0, 0, "no_cases")
+    for e in (engine, e10):
+        e.close()
+
+
+def test_no_time_left_is_not_overdue_in_the_columns_either() -> None:
+    cases = [_hand_case("X", "reported", "urgent", T0 - 300, "T1"),
+             _hand_case("Y", "reported", "urgent", T0 - 299.5, "T1"),
+             _hand_case("Z", "reported", "urgent", T0 - 300.5, "T1")]  # fmt: skip
+    fig = figures_of(columns_from_cases(cases), T0, zone=ZONE)
+    assert fig.case_ids(fig.value("overdue_now")) == ["Z"]
+    assert fig.value("on_time_rate").n == 1  # due: Z, overdue; nothing completed
+    assert fig.value("sla_red").value == 3.0
