@@ -574,10 +574,20 @@ def test_a_copy_of_the_columns_is_whole_and_its_own() -> None:
             assert dup.version is None
         else:
             assert dup.version.tolist() == [1, 2, 3, 4, 5, 6, 7] and dup.version is not version
-    part = cols.take(np.array([6, 0]))
-    assert list(part.ids) == ["G", "A"] and part.version.tolist() == [7, 1]
-    assert part.created.tolist() == [T0 - 900, T0 - H]
-    assert [part.values["township"][c] for c in part.codes["township"]] == ["T1", "T1"]
+    part = cols.take(np.array([6, 3]))  # G and D
+    assert list(part.ids) == ["G", "D"] and part.version.tolist() == [7, 4]
+    assert part.created.tolist() == [T0 - 900, T0 - 2 * D]
+    assert part.completed.tolist() == [0.0, T0 - D] and part.closed.tolist() == [0.0, T0 - H]
+    assert part.rating.tolist() == [0, 5] and part.urgency.tolist() == [0, 1]  # urgent, normal
+    assert part.state.tolist() == [cols.state[6], cols.state[3]]
+    assert part.state.tolist() != [part.state[0]] * 2
+    cols.on_site[6], cols.extension[3], cols.due[3] = T0 - 60, 600.0, T0
+    part = cols.take(np.array([6, 3]))
+    assert part.on_site.tolist() == [T0 - 60, 0.0] and part.extension.tolist() == [0.0, 600.0]
+    assert part.due.tolist() == [0.0, T0] and part.values is cols.values
+    assert [part.values["township"][c] for c in part.codes["township"]] == ["T1", "T2"]
+    cols.version = None
+    assert cols.take(np.array([1])).version is None
 
 
 def test_columns_intern_strings_in_order_of_first_sight() -> None:
