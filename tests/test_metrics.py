@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from commandcenter.domain import OPEN_STATES
 from commandcenter.metrics.catalogue import CATALOGUE, KPI_TILES
-from commandcenter.metrics.columns import columns_from_cases
+from commandcenter.metrics.columns import CODE_COLUMNS, columns_from_cases
 from commandcenter.metrics.engine import (
     LiveFigures,
     MetricEngine,
@@ -600,7 +600,16 @@ def test_columns_intern_strings_in_order_of_first_sight() -> None:
     assert cols.rating.tolist() == [0, 0, 0, 5, 0, 3, 0]
     assert cols.completed[0] == 0.0 and cols.closed[3] == T0 - H
     assert cols.state.dtype == np.int8 and cols.codes["grid"].dtype == np.int32
+    assert cols.urgency.dtype == np.int8 and cols.rating.dtype == np.int8
+    assert cols.created.dtype == np.float64
     assert len(cols) == 7 and cols.version is None
+    # a record with only what every case has: the rest reads as 0 and ""
+    bare = columns_from_cases([SimpleNamespace(id=7, state="reported", urgency="normal")])
+    assert list(bare.ids) == ["7"] and bare.rating.tolist() == [0]
+    for name in ("created", "completed", "closed", "on_site", "extension", "due"):
+        assert getattr(bare, name).tolist() == [0.0], name
+    assert bare.values == {c: [""] for c in CODE_COLUMNS}
+    assert all(bare.codes[c].tolist() == [0] for c in CODE_COLUMNS)
 
 
 def test_the_engine_answers_one_number_at_an_instant_and_a_window() -> None:
