@@ -991,3 +991,37 @@ def test_no_time_left_is_not_overdue_in_the_columns_either() -> None:
     assert fig.case_ids(fig.value("overdue_now")) == ["Z"]
     assert fig.value("on_time_rate").n == 1  # due: Z, overdue; nothing completed
     assert fig.value("sla_red").value == 3.0
+
+
+def test_edges_of_the_running_counts() -> None:
+    first_day = MIDNIGHT - 6 * D  # 2024-02-24 00:00, the first day of the last 7
+    cases = [
+        # filed in the first hour of the window's first day, never signed: overdue
+        _hand_case("W", "reported", "normal", first_day + 600, "T1"),
+        # filed the second before the window: overdue as well, but not this week's
+        _hand_case("V", "reported", "normal", first_day - 1, "T1"),
+        # completed (not closed) with a closing time left from an earlier closing
+        _hand_case("K", "completed", "normal", T0 - H, "T1", T0 - 600, T0 - 300),
+    ]
+    cols = columns_from_cases(cases)
+    cols.version = np.ones(3, dtype=np.int64)
+    tally = Tally(SlaPolicy(), DayCalendar(ZONE))
+    assert tally.update(cols) == 3
+    fig = figures_of(columns_from_cases(cases), T0, zone=ZONE)
+    for name, window, want in (
+        ("on_time_rate", LAST_7_DAYS, (1, 2)),  # K on time; due: K and W
+        ("overdue_now", None, (2, 2)),  # W and V
+        ("closed_today", TODAY, (0, 0)),  # K is not in a closed state
+        ("closed_today", ALL_TIME, (0, 0)),
+    ):
+        got = tally.counts(CATALOGUE[name], T0, window)
+        v = fig.value(name, window)
+        assert got == (v.numerator, v.n) == want, name
+    # one new case twice in a batch (versions 1 and 2): one row, the newer version
+    n1 = _hand_case("N", "reported", "urgent", T0 - 60, "T1", version=1)
+    n2 = _hand_case("N", "closed", "urgent", T0 - 60, "T1", T0 - 30, T0 - 10, 5, version=2)
+    both = columns_from_cases([n2, n1])
+    both.version = np.array([2, 1], dtype=np.int64)
+    assert tally.update(both) == 1 and len(tally) == 4
+    assert tally.counts(CATALOGUE["closed_today"], T0, TODAY) == (1, 1)
+    assert tally.counts(CATALOGUE["open_urgent"], T0, None) == (0, 0)
