@@ -523,6 +523,9 @@ def test_tooltips_and_footnotes_word_for_word() -> None:
         assert footnote(few, False).endswith(
             "; as of 2024-03-01 01:01; n = 4, below the minimum sample of 10: no rate shown"
         )
+        assert footnote(few, True).endswith(
+            "；截至 2024-03-01 01:01；样本 4 件，少于最少 10 件：不给出比率"
+        )
         nothing = MetricValue(cr, None, 0, 0, as_of, day, reason="no_cases")
         assert explain(nothing, True).split("\n")[4] == "窗口内没有可计算的案件"
         assert explain(nothing, False).split("\n")[4] == (
@@ -1025,3 +1028,28 @@ def test_edges_of_the_running_counts() -> None:
     assert tally.update(both) == 1 and len(tally) == 4
     assert tally.counts(CATALOGUE["closed_today"], T0, TODAY) == (1, 1)
     assert tally.counts(CATALOGUE["open_urgent"], T0, None) == (0, 0)
+
+
+def test_windows_and_rows_pass_through_every_path() -> None:
+    fig = _hand_figures(units={"u1": "available", "u2": SimpleNamespace(name="no status")})
+    assert fig.value("units_on_duty").value == 1.0  # a unit without a status is not on duty
+    week = fig.by("township", "closure_rate")
+    today = fig.by("township", "closure_rate", TODAY)  # filed today: A, B, G of T1
+    assert {k: (v.numerator, v.n) for k, v in week.items()} == {"T1": (0, 4), "T2": (1, 2)}
+    assert {k: (v.numerator, v.n) for k, v in today.items()} == {"T1": (0, 3), "T2": (0, 0)}
+    engine = MetricEngine(_hand_store(_hand_cases()), ZONE)
+    live = engine.figures(T0)
+    t1 = np.array(live.cols.codes["township"]) == live.cols.values["township"].index("T1")
+    part = live.value("closure_rate", TODAY, within=t1)
+    assert (part.numerator, part.n, part.span) == (0, 3, Span(MIDNIGHT, MIDNIGHT + D))
+    assert live.value(CATALOGUE["open_cases"]).value == 4.0  # a Metric, not its name
+    # a new snapshot replaces every case the running counts held
+    store = engine.store
+    store.reset(SimpleNamespace(epoch="h2", seq=9, now=T0, rate=1.0,
+                                cases=[_hand_case("A", "reported", "urgent", T0 - 60, "T1")],
+                                units=[], positions=[], cameras=[], grids=[], kpis=[],
+                                alerts=[]))  # fmt: skip
+    assert engine.value("open_cases", now=T0).value == 1.0
+    assert engine.value("cases_today", now=T0).value == 1.0
+    assert engine.value("open_urgent", now=T0).value == 1.0
+    engine.close()
