@@ -279,9 +279,9 @@ def test_on_time_reads_a_records_own_due_date_first() -> None:
 def test_windows_are_checked_labelled_and_resolved() -> None:
     from commandcenter.metrics.windows import DayCalendar, Span, Window
 
-    with pytest.raises(ValueError, match="days >= 1"):
+    with pytest.raises(ValueError, match=r"^a window of days needs days >= 1$"):
         Window("days", 0)
-    with pytest.raises(ValueError, match="end > start"):
+    with pytest.raises(ValueError, match=r"^a custom window needs end > start$"):
         Window.custom(5.0, 5.0)
     with pytest.raises(ValueError, match="unknown window kind 'weeks'"):
         Window("weeks")
@@ -845,6 +845,7 @@ def test_platform_figures_differ_only_beyond_one_case() -> None:
     assert [platform_difference(ten, p) for p in (89.0, 90.0, 91.0, 70.0, 69.0, "91")] == [
         None, None, 11.0, None, -11.0, 11.0,
     ]  # fmt: skip
+    assert platform_difference(ten, 90.05) == pytest.approx(10.05)  # just over 100 / 10
     for nothing in (None, "n/a", float("nan"), float("inf"), [1]):
         assert platform_difference(ten, nothing) is None
     assert platform_difference(mv(rate, None, 10), 50.0) is None
@@ -1053,3 +1054,23 @@ def test_windows_and_rows_pass_through_every_path() -> None:
     assert engine.value("cases_today", now=T0).value == 1.0
     assert engine.value("open_urgent", now=T0).value == 1.0
     engine.close()
+
+
+def test_an_engine_keeps_its_zone_its_clock_and_changes_before_its_first_read() -> None:
+    snap = SimpleNamespace(epoch="z", seq=1, now=T0, rate=0.0, cases=_hand_cases(), units=[],
+                           positions=[], cameras=[], grids=[], kpis=[], alerts=[])  # fmt: skip
+    store = Store()
+    store.reset(snap)  # rate 0: the store's clock stands at T0
+    utc = MetricEngine(store, "UTC")
+    late = T0 + 14 * H  # midnight in Shanghai, still March 1 in UTC: A, B, G filed today
+    assert utc.value("cases_today", now=late).value == 3.0
+    assert MetricEngine(store, ZONE).value("cases_today", now=late).value == 0.0
+    assert utc.figures().now == T0  # no instant given: the store's clock
+    assert utc.value("open_cases").value == 4.0
+    # a change that comes before anything was read is taken at the first read
+    fresh = MetricEngine(store, ZONE)
+    store.apply([SimpleNamespace(seq=2, kind="case.created", ts=T0,
+                                 data=_hand_case("N", "reported", "urgent", T0 - 30, "T2"))])  # fmt: skip
+    assert fresh.value("open_urgent", now=T0).value == 3.0  # B, G, N
+    utc.close()
+    fresh.close()
