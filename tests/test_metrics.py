@@ -1074,3 +1074,36 @@ def test_an_engine_keeps_its_zone_its_clock_and_changes_before_its_first_read() 
     assert fresh.value("open_urgent", now=T0).value == 3.0  # B, G, N
     utc.close()
     fresh.close()
+
+
+def test_running_counts_judge_open_cases_by_every_rule_of_the_policy() -> None:
+    gas = SlaPolicy.from_dict({"categories": {"燃气泄漏": {"normal": {"handle": 3600}}}})
+    cases = [
+        # on site within its 20 minutes: now racing 24 h of handling, not overdue
+        _hand_case("S", "assigned", "urgent", T0 - 1800, "T1", on_site=T0 - 1500),
+        # 7.5 days handled, with one day granted: half a day left
+        _hand_case("L", "handling", "normal", T0 - 7.5 * D, "T1", extension=D),
+        # its own deadline passed an hour ago, though the policy gives it 7 days
+        _hand_case("O", "handling", "normal", T0 - D, "T1", due=T0 - H),
+        # a gas leak handled for two hours of its one
+        _hand_case("G", "handling", "normal", T0 - 2 * H, "T1"),
+    ]
+    cases[3].category = "燃气泄漏"
+    # S again at version 2, no longer on site; one interner for every batch, as a store's
+    late = _hand_case("S", "assigned", "urgent", T0 - 1800, "T1", version=2)
+    every = columns_from_cases([*cases, late])
+    every.version = np.array([1, 1, 1, 1, 2], dtype=np.int64)
+    tally = Tally(gas, DayCalendar(ZONE))
+    tally.load(every.take(np.arange(4)))
+    fig = figures_of(columns_from_cases(cases), T0, policy=gas, zone=ZONE)
+    overdue = CATALOGUE["overdue_now"]
+    assert tally.counts(overdue, T0, None) == (2, 2)  # O and G
+    assert fig.case_ids(fig.value("overdue_now")) == ["O", "G"]
+    # asked at other instants, in any order: each instant's own answer
+    assert tally.counts(overdue, T0 - 2 * H, None) == (0, 0)  # O's deadline not yet
+    assert tally.counts(overdue, T0 - 1.5 * H, None) == (0, 0)  # G: half an hour left
+    assert tally.counts(overdue, T0, None) == (2, 2)
+    assert tally.counts(overdue, T0 + 0.5 * D + 1, None) == (3, 3)  # L's day ran out
+    # a change at the same instant is counted at once; the load was keyed by id
+    assert tally.update(every.take(np.array([4]))) == 1 and len(tally) == 4
+    assert tally.counts(overdue, T0, None) == (3, 3)  # S: 30 of its 20 minutes to arrive
