@@ -1107,3 +1107,19 @@ def test_running_counts_judge_open_cases_by_every_rule_of_the_policy() -> None:
     # a change at the same instant is counted at once; the load was keyed by id
     assert tally.update(every.take(np.array([4]))) == 1 and len(tally) == 4
     assert tally.counts(overdue, T0, None) == (3, 3)  # S: 30 of its 20 minutes to arrive
+
+
+def test_counts_print_as_whole_numbers_and_unknown_names_are_named() -> None:
+    ten = [_hand_case(f"R{i}", "closed" if i < 4 else "reported", "normal", T0 - H - i, "T1",
+                      T0 - 60, T0 - 60, 5) for i in range(10)]  # fmt: skip
+    engine = MetricEngine(_hand_store(ten), ZONE)
+    rate = engine.value("closure_rate", now=T0)  # from the running counts
+    assert explain(rate, True).split("\n")[3] == "n = 10（分母），其中 4 件满足条件"
+    assert explain(rate, False).split("\n")[3] == (
+        "n = 10 (the denominator), 4 of them meet the condition"
+    )
+    engine.close()
+    from commandcenter.metrics.catalogue import metric
+
+    with pytest.raises(KeyError, match=r"unknown metric 'nope'; known: open_cases, open_urgent, "):
+        metric("nope")
