@@ -1094,7 +1094,7 @@ def test_running_counts_judge_open_cases_by_every_rule_of_the_policy() -> None:
     every = columns_from_cases([*cases, late])
     every.version = np.array([1, 1, 1, 1, 2], dtype=np.int64)
     tally = Tally(gas, DayCalendar(ZONE))
-    tally.load(every.take(np.arange(4)))
+    tally.load(every.take(np.array([1, 2, 3, 0])))  # S held last
     fig = figures_of(columns_from_cases(cases), T0, policy=gas, zone=ZONE)
     overdue = CATALOGUE["overdue_now"]
     assert tally.counts(overdue, T0, None) == (2, 2)  # O and G
@@ -1105,8 +1105,10 @@ def test_running_counts_judge_open_cases_by_every_rule_of_the_policy() -> None:
     assert tally.counts(overdue, T0, None) == (2, 2)
     assert tally.counts(overdue, T0 + 0.5 * D + 1, None) == (3, 3)  # L's day ran out
     # a change at the same instant is counted at once; the load was keyed by id
+    assert tally.counts(overdue, T0, None) == (2, 2)
     assert tally.update(every.take(np.array([4]))) == 1 and len(tally) == 4
     assert tally.counts(overdue, T0, None) == (3, 3)  # S: 30 of its 20 minutes to arrive
+    assert tally.counts(overdue, T0 + 0.5 * D + 1, None) == (4, 4)  # L is still held
 
 
 def test_counts_print_as_whole_numbers_and_unknown_names_are_named() -> None:
