@@ -69,9 +69,14 @@ def sort_by_entity_then_value(ent: np.ndarray, val: np.ndarray, n_entities: int)
     value sort is vectorised and the entity sort is a radix sort for < 65,536 entities.
     """
     order = np.argsort(val)
-    e = ent[order]
-    e = e.astype(np.uint16) if n_entities < 65536 else e
-    return order[np.argsort(e, kind="stable")]
+    return order[stable_entity_order(ent[order], n_entities)]
+
+
+def stable_entity_order(ent: np.ndarray, n_entities: int) -> np.ndarray:
+    """A stable order by entity code: the second pass of ``sort_by_entity_then_value``,
+    on its own for callers that sort the values once and group them by several levels."""
+    e = ent.astype(np.uint16) if n_entities < 65536 else ent
+    return np.argsort(e, kind="stable")
 
 
 @dataclass(slots=True)
