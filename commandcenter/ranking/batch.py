@@ -257,14 +257,14 @@ class LeagueTable:
         cases = cases_from_frame(frame, cfg)
         span, prev = window.resolve(now, DayCalendar(zone))
         out = {}
+        now_t = cases.tallies(levels, span, cfg.policy, now)
+        prev_t = cases.tallies(levels, prev, cfg.policy, now) if prev else None
         for level in levels:
-            t_now = cases.tally(level, span, cfg.policy, now)
-            t_prev = cases.tally(level, prev, cfg.policy, now) if prev else None
             out[level] = build_table(
                 level,
                 cases.names[level],
-                t_now,
-                t_prev,
+                now_t[level],
+                prev_t[level] if prev_t else None,
                 cfg,
                 cfg.weights,
                 cfg.min_cases,
