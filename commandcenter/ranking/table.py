@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas costs ~0.4 s to import: not before the first frame (start-up)
+    import pandas as pd
 
 from commandcenter.metrics.windows import Span
 from commandcenter.ranking.definitions import DRILL_METRICS, RankingConfig, Weights
@@ -249,6 +251,8 @@ def _ranks(t: Tally, w: Weights, min_cases: int) -> tuple[np.ndarray, np.ndarray
     if ranked.any():
         # Round so that equal scores reached by different float paths still tie.
         keyed = np.round(score[ranked], 9)
+        import pandas as pd
+
         rank[ranked] = pd.Series(keyed).rank(method="min", ascending=False).to_numpy()
     return score, ranked, rank
 
@@ -266,6 +270,8 @@ def build_table(
     now: float,
     unattributed: int,
 ) -> pd.DataFrame:
+    import pandas as pd
+
     score, ranked, rank = _ranks(now_t, weights, min_cases)
     _, parts = _scores(now_t, weights)
     prev_rank = np.full(len(names), np.nan)
