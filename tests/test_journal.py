@@ -748,14 +748,16 @@ def test_a_journal_failing_at_any_step_of_the_past_says_why(tmp_path: Path) -> N
 # ---- by hand: the edges of the journal's rules ------------------------------------------------
 
 
-def _imported(tmp_path: Path, n: int = 6, name: str = "months.csv"):  # type: ignore[no-untyped-def]
-    """(segment, its first filing time) of ``n`` tickets, one a day from 2 January 2024."""
+def _imported(tmp_path: Path, n: int = 6, name: str = "months.csv", prefix: str = "M"):  # type: ignore[no-untyped-def]
+    """(segment, its first filing time) of ``n`` tickets ``prefix``0, ``prefix``1, ...,
+    one a day from 2 January 2024."""
     from feeds.sources.importer import ImportResult, map_file
     from feeds.sources.profile import parse_profile
     from tests.test_sources_import import CITY_PROFILE, _month_export
 
     export = tmp_path / name
     frame = _month_export(export, n=n)
+    export.write_text(export.read_text(encoding="utf-8").replace("\nM", f"\n{prefix}"), encoding="utf-8")
     mapped = map_file(export, parse_profile(CITY_PROFILE, "city.toml"), ImportResult())
     assert mapped is not None
     return mapped.mapped.cases, frame["created"].min().timestamp()
@@ -1081,4 +1083,106 @@ def test_a_history_that_cannot_be_encoded_stops_recording_but_not_the_load(
     cs = rec.bulk_load(seg.at(None), history=seg, key="import:m")
     assert rec.failed == "OSError: no space left on device"
     assert cs.applied == 3 and not rec.store.history_rows().any()  # the live store's own
+    journal.close()
+
+
+def _quiet(seq: int, ts: float) -> p.Event:
+    return p.Event(seq=seq, kind=p.KPI_UPDATE, ts=ts, data=p.Kpi(name="k", value=1.0))
+
+
+def test_rows_are_committed_every_5000_or_after_half_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+    from types import SimpleNamespace
+
+    import commandcenter.journal as journal_module
+
+    clock = [100.0]
+    monkeypatch.setattr(journal_module, "time",
+                        SimpleNamespace(monotonic=lambda: clock[0], perf_counter=time.perf_counter))  # fmt: skip
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, _Codec(encode_event=lambda ev: b""))  # type: ignore[arg-type]
+    on_disk = sqlite3.connect(path)
+
+    def written() -> int:
+        return on_disk.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    journal.append([_quiet(i, T0) for i in range(1, 5000)])
+    assert written() == 0  # 4,999 rows, no time passed
+    journal.append([_quiet(5000, T0)])
+    assert written() == 5000
+    clock[0] = 100.25
+    journal.append([_quiet(5001, T0)])
+    assert written() == 5000  # a quarter of a second after the commit: buffered
+    clock[0] = 100.5
+    journal.append([_quiet(5002, T0)])
+    assert written() == 5002  # half a second: committed
+    on_disk.close()
+    journal.close()
+
+
+def test_prune_runs_after_every_50000_rows_by_default(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", _Codec(encode_event=lambda ev: b""), max_age_s=5)  # type: ignore[arg-type]
+    journal.append([_quiet(1, T0), _quiet(2, T0 + 1)])
+    journal.checkpoint(Store(), at=T0 + 1)  # after n 2: older than 5 s once the rows reach T0 + 10
+    journal.append([_quiet(i, T0 + 10) for i in range(3, 50_000)])
+    journal.flush()
+    assert journal.count() == 49_999  # 49,999 rows appended: no prune yet
+    journal.append([_quiet(50_000, T0 + 10)])
+    journal.flush()
+    assert journal.count() == 49_998  # the 50,000th: pruned by age, the two before the checkpoint
+    journal.close()
+
+
+def test_between_prunes_only_the_live_rows_count_against_the_byte_bound(tmp_path: Path) -> None:
+    import sqlite3
+
+    seg, _ = _imported(tmp_path, n=60)
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, journal_codec(), max_age_s=5, prune_every=10**9)
+    journal.append_history("import:months", seg)
+    with sqlite3.connect(path) as db:
+        (imported,) = db.execute("SELECT bytes FROM history").fetchone()
+    journal.append([_quiet(1, T0), _quiet(2, T0 + 1)])
+    journal.checkpoint(Store(), at=T0 + 1)  # a prune now would cut the two rows by age
+    journal.append([_quiet(3, T0 + 10)])
+    journal.flush()
+    journal.max_bytes = journal.size_bytes() - imported  # the live rows exactly at the bound
+    journal.append([_quiet(4, T0 + 11)])
+    journal.flush()
+    assert journal.size_bytes() - imported == journal.max_bytes  # one more row, no more pages
+    assert journal.count() == 4  # at the bound, not over it: no prune
+    journal.max_bytes = journal.size_bytes()  # the whole file, the history in it
+    journal.append([_quiet(5, T0 + 12)])
+    journal.flush()
+    assert journal.count() == 5
+    journal.close()
+
+
+def test_a_history_written_without_a_label_has_an_empty_one(tmp_path: Path) -> None:
+    seg, _ = _imported(tmp_path, n=3)
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    assert journal.write_history("import:m", seg).result() is True
+    assert [(h[0], h[5]) for h in journal.history()] == [("import:m", "")]
+    journal.close()
+
+
+def test_loading_the_history_counts_every_segment_and_marks_its_rows(tmp_path: Path) -> None:
+    first, _ = _imported(tmp_path, n=4, name="a.csv", prefix="A")
+    second, _ = _imported(tmp_path, n=3, name="b.csv", prefix="B")
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    journal.append_history("import:a", first)
+    journal.append_history("import:b", second)
+    live = Store()
+    assert journal.load_history(live) == 4 + 3
+    assert live.history_rows().tolist() == [True] * 7  # journaled: left out of checkpoints
+    journal.close()
+
+
+def test_the_recorder_sets_the_stores_clock(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(Store(), journal)
+    rec.set_clock(T0, 4.0)
+    assert (rec.store.clock.server_now, rec.store.clock.rate) == (T0, 4.0)
     journal.close()
