@@ -191,10 +191,11 @@ def test_clock_follows_the_feed_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     s.set_clock(NOW, rate=60.0)
     assert s.clock.now() == NOW
     local[0] += 0.05
-    assert s.clock.now() == pytest.approx(NOW + 3.0)
-    s.set_clock(NOW + 100, rate=1.0)
+    assert s.clock.now() == pytest.approx(NOW + 3.0, abs=1e-6)
+    s.set_clock(NOW + 100)  # the feed's own pace unless it says otherwise
+    assert s.clock.rate == 1.0
     local[0] += 2.0
-    assert s.clock.now() == pytest.approx(NOW + 102.0)
+    assert s.clock.now() == pytest.approx(NOW + 102.0, abs=1e-6)
 
 
 # ---- by hand: change sets fold, and say whether anything changed -------------------------
@@ -834,3 +835,37 @@ def test_a_load_names_at_most_a_thousand_ids_that_come_twice() -> None:
     cs = s.bulk_load(_bulk(twice + twice))
     again = [why for _, why in cs.rejected if why.endswith(": a later row has the same id")]
     assert len(again) == 1000 and len(s) == 1001
+
+
+def test_a_snapshot_puts_back_everything_it_carries_and_says_so_once() -> None:
+    from types import SimpleNamespace
+
+    s = Store()
+    seen: list[ChangeSet] = []
+    s.subscribe(seen.append)
+    nameless = SimpleNamespace(version=1)  # a case without even an id
+    long_id = case(2)
+    long_id.id = "L" * 400
+    long_id.state = "no-such-state"
+    snap = p.Snapshot(
+        v=1, epoch="E", seq=50, now=NOW, rate=1.0,
+        cases=[case(1), nameless, long_id],
+        units=[p.UnitStatusData(id="U1", name="张伟", kind="grid_worker", status="available")],
+        positions=[p.UnitPosition(id="U2", lon=113.7, lat=37.9, heading=90.0, speed=3.0, ts=NOW)],
+        cameras=[p.CameraData(id="CAM1", name="东门", lon=113.7, lat=37.8)],
+        grids=[p.GridStats(id="G1", township="冠山镇", population=800)],
+        kpis=[p.Kpi(name="k", value=1.0)],
+    )  # fmt: skip
+    cs = s.reset(snap)
+    assert (cs.first_seq, cs.last_seq, cs.reset) == (50, 50, True)
+    assert seen == [cs]
+    (first, second) = cs.rejected
+    assert first[0] == 50 and first[1].startswith("snapshot case '?': ")
+    assert second[0] == 50 and len(second[1]) == 300 and second[1].startswith("snapshot case 'LLL")
+    assert len(s) == 1 and s.case("C1") is not None
+    u2 = s.units["U2"]
+    assert (u2.lon, u2.lat, u2.heading, u2.speed, u2.ts) == (113.7, 37.9, 90.0, 3.0, NOW)
+    assert s.units["U1"].status.name == "张伟"
+    assert s.cameras["CAM1"].name == "东门" and s.grids["G1"].population == 800
+    assert s.kpis["k"].value == 1.0
+    assert s.to_frame()["id"].dtype == "string"
