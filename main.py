@@ -356,7 +356,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.cases_per_day:
             cfg.cases_per_day = args.cases_per_day
         server = EmbeddedServer(cfg)
-        server.start()
+        # Listening at once; the county is built on the server's thread while this one
+        # builds the window (``wait_started`` below, before the sources connect).
+        server.start(wait=False)
         redactor.add(server.token)
         for i in demo:
             spec = specs[i]
@@ -516,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.briefing:
         shell.briefing.start()
 
+    if server is not None:
+        server.wait_started()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     # Every source from the registry, each into its own sink of one mux in front of the

@@ -206,6 +206,21 @@ class SlaPolicy:
             milestone[running], remaining[running], level[running] = m, r, lv
         return milestone, remaining, level
 
+    def handle_deadlines(
+        self,
+        urgency: np.ndarray,
+        category: np.ndarray,
+        categories: list[str],
+        created: np.ndarray,
+        extension: np.ndarray,
+    ) -> np.ndarray:
+        """created + handle limit + extension per case: the deadline ``evaluate_arrays``
+        gives a case in handling (without a due date of its own), for cases in any state
+        (whether a completed case was on time)."""
+        _, _, handle = self._limit_table(categories, category, len(created))
+        limit = handle.ravel()[urgency.astype(np.intp) * handle.shape[1] + category]
+        return created + (limit + extension)
+
     def _limit_table(
         self, categories: list[str], category: np.ndarray, n: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from commandcenter.domain import OPEN_STATES, CaseState
+from commandcenter.domain import OPEN_STATES
 from commandcenter.sla import STATE_ORDER, SlaPolicy
 
 STATE_INDEX = {s.value: i for i, s in enumerate(STATE_ORDER)}
@@ -21,7 +21,6 @@ DONE_CODES = np.array(
     [STATE_INDEX[s] for s in ("completed", "closed", "called_back", "evaluated")], dtype=np.int8
 )
 OPEN_CODES = np.array(sorted(STATE_INDEX[s.value] for s in OPEN_STATES), dtype=np.int8)
-HANDLING_CODE = STATE_INDEX[CaseState.HANDLING.value]
 
 
 def _lookup(codes: np.ndarray) -> np.ndarray:
@@ -45,34 +44,6 @@ class Flags:
     rated: np.ndarray
     satisfied: np.ndarray
     open: np.ndarray
-
-
-def handle_deadlines(
-    policy: SlaPolicy,
-    urgency: np.ndarray,
-    category: np.ndarray,
-    categories: list[str],
-    created: np.ndarray,
-    extension: np.ndarray,
-) -> np.ndarray:
-    """created + handle limit + extension, by the policy's own vectorised rule.
-
-    Asking ``evaluate_arrays`` for a case in ``handling`` at time 0 returns exactly that
-    deadline as the time remaining, so per-category limits are honoured without a copy
-    of the policy's lookup logic.
-    """
-    n = len(created)
-    _, remaining, _ = policy.evaluate_arrays(
-        0.0,
-        np.full(n, HANDLING_CODE, dtype=np.int8),
-        urgency,
-        category,
-        categories,
-        created,
-        np.ones(n),
-        extension,
-    )
-    return remaining
 
 
 def case_flags(
@@ -101,8 +72,7 @@ def case_flags(
     has_due = (due > 0) if own else np.zeros(len(created), dtype=bool)
     judged = np.flatnonzero(timed & ~has_due)
     deadline = np.where(has_due, due, 0.0) if own else np.zeros(len(created))
-    deadline[judged] = handle_deadlines(
-        policy,
+    deadline[judged] = policy.handle_deadlines(
         urgency[judged],
         category[judged],
         categories,
