@@ -217,17 +217,30 @@ class SlaPolicy:
         """created + handle limit + extension per case: the deadline ``evaluate_arrays``
         gives a case in handling (without a due date of its own), for cases in any state
         (whether a completed case was on time)."""
-        _, _, handle = self._limit_table(categories, category, len(created))
-        limit = handle.ravel()[urgency.astype(np.intp) * handle.shape[1] + category]
-        return created + (limit + extension)
+        (_, _, handle), at = self._limits_of(categories, urgency, category)
+        return created + (handle[at] + extension)
+
+    def _limits_of(
+        self, categories: list[str], urgency: np.ndarray, category: np.ndarray
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+        """The (assign, arrive, handle) tables, flattened, and each case's index in them.
+        A category code below 0 reads the spare last column (the urgency's limits)."""
+        tables = self._limit_table(categories, category, len(category))
+        width = tables[0].shape[1]
+        cat = category.astype(np.intp)
+        if len(cat) and cat.min() < 0:
+            cat = np.where(cat < 0, width - 1, cat)
+        at = urgency.astype(np.intp) * width + cat
+        return (tables[0].ravel(), tables[1].ravel(), tables[2].ravel()), at
 
     def _limit_table(
         self, categories: list[str], category: np.ndarray, n: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(assign, arrive, handle) limits per (urgency code, category code): the cases'
         limits are read from it by index instead of one masked pass per urgency and
-        configured category. Codes beyond ``categories`` get the urgency's limits."""
-        width = max(len(categories), int(category.max()) + 1 if n else 0, 1)
+        configured category. Codes beyond ``categories`` get the urgency's limits, and so
+        does the spare last column."""
+        width = max(len(categories), int(category.max()) + 1 if n else 0) + 1
         tables = np.empty((3, len(URGENCY_ORDER), width))
         for ui, u in enumerate(URGENCY_ORDER):
             base = self.limits[u]
@@ -265,11 +278,10 @@ class SlaPolicy:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``evaluate_arrays`` over cases whose time limit runs (the same rules)."""
         n = len(state)
-        assign_l, arrive_l, handle_l = self._limit_table(categories, category, n)
-        at = urgency.astype(np.intp) * assign_l.shape[1] + category
-        assign_l = assign_l.ravel()[at]
-        arrive_l = arrive_l.ravel()[at]
-        handle_l = handle_l.ravel()[at]
+        (assign_t, arrive_t, handle_t), at = self._limits_of(categories, urgency, category)
+        assign_l = assign_t[at]
+        arrive_l = arrive_t[at]
+        handle_l = handle_t[at]
         not_dispatched = np.isin(state, _NOT_DISPATCHED_CODES)
         assigned = state == _ASSIGNED_CODE
         handling = state == _HANDLING_CODE
