@@ -356,7 +356,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.cases_per_day:
             cfg.cases_per_day = args.cases_per_day
         server = EmbeddedServer(cfg)
-        server.start()
+        # Listening at once; the county is built on the server's thread while this one
+        # builds the window (``wait_started`` below, before the sources connect).
+        server.start(wait=False)
         redactor.add(server.token)
         for i in demo:
             spec = specs[i]
@@ -383,7 +385,11 @@ def main(argv: list[str] | None = None) -> int:
         (bench/queue.py ``freeze_heap`` measures it; records are replaced, never mutated).
         Both wait until the first live frame is painted: first the heavy panels docked as
         placeholders (``Shell.defer_heavy``), then the collection."""
-        if cs.reset and len(store):  # not an empty start of a CoT or Open311 source
+        # A source's snapshot (the store's epoch is set): not an empty start of a CoT or
+        # Open311 source, nor the imported history's bulk load before any source spoke
+        # (that reset once built the heavy panels and froze the heap before the first
+        # live frame, ~1 s of it with a million imported cases).
+        if cs.reset and len(store) and store.epoch:
             bridge.changed.disconnect(_freeze_snapshot)
             QTimer.singleShot(FIRST_FRAME_GRACE_MS, _after_first_frame)
 
@@ -516,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.briefing:
         shell.briefing.start()
 
+    if server is not None:
+        server.wait_started()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     # Every source from the registry, each into its own sink of one mux in front of the

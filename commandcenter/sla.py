@@ -194,7 +194,9 @@ class SlaPolicy:
         remaining = np.zeros(n)
         level = np.full(n, NO_LEVEL, dtype=np.int8)
         running = np.flatnonzero(
-            np.isin(state, _NOT_DISPATCHED_CODES) | (state == _ASSIGNED_CODE) | (state == _HANDLING_CODE)
+            np.isin(state, _NOT_DISPATCHED_CODES)
+            | (state == _ASSIGNED_CODE)
+            | (state == _HANDLING_CODE)
         )
         if running.size:
             m, r, lv = self._evaluate_running(
@@ -203,6 +205,64 @@ class SlaPolicy:
             )  # fmt: skip
             milestone[running], remaining[running], level[running] = m, r, lv
         return milestone, remaining, level
+
+    def handle_deadlines(
+        self,
+        urgency: np.ndarray,
+        category: np.ndarray,
+        categories: list[str],
+        created: np.ndarray,
+        extension: np.ndarray,
+    ) -> np.ndarray:
+        """created + handle limit + extension per case: the deadline ``evaluate_arrays``
+        gives a case in handling (without a due date of its own), for cases in any state
+        (whether a completed case was on time)."""
+        (_, _, handle), at = self._limits_of(categories, urgency, category)
+        return created + (handle[at] + extension)
+
+    def _limits_of(
+        self, categories: list[str], urgency: np.ndarray, category: np.ndarray
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+        """The (assign, arrive, handle) tables, flattened, and each case's index in them.
+        A category code below 0 reads the spare last column (the urgency's limits)."""
+        tables = self._limit_table(categories, category, len(category))
+        width = tables[0].shape[1]
+        cat = category.astype(np.intp)
+        if len(cat) and cat.min() < 0:
+            cat = np.where(cat < 0, width - 1, cat)
+        at = urgency.astype(np.intp) * width + cat
+        return (tables[0].ravel(), tables[1].ravel(), tables[2].ravel()), at
+
+    def _limit_table(
+        self, categories: list[str], category: np.ndarray, n: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(assign, arrive, handle) limits per (urgency code, category code): the cases'
+        limits are read from it by index instead of one masked pass per urgency and
+        configured category. Codes beyond ``categories`` get the urgency's limits, and so
+        does the spare last column."""
+        width = max(len(categories), int(category.max()) + 1 if n else 0) + 1
+        tables = np.empty((3, len(URGENCY_ORDER), width))
+        for ui, u in enumerate(URGENCY_ORDER):
+            base = self.limits[u]
+            tables[:, ui, :] = np.array(
+                [[base.assign], [np.nan if base.arrive is None else base.arrive], [base.handle]]
+            )
+        index: dict[str, int] = {}
+        for i, c in enumerate(categories):
+            index.setdefault(c, i)  # a name listed twice: its first code, as list.index
+        for cat, per in self.category_limits.items():
+            ci = index.get(cat)
+            if ci is None:
+                continue
+            for ui, u in enumerate(URGENCY_ORDER):
+                if u in per:
+                    lim = per[u]
+                    tables[:, ui, ci] = (
+                        lim.assign,
+                        np.nan if lim.arrive is None else lim.arrive,
+                        lim.handle,
+                    )
+        return tables[0], tables[1], tables[2]
 
     def _evaluate_running(
         self,
@@ -218,26 +278,10 @@ class SlaPolicy:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``evaluate_arrays`` over cases whose time limit runs (the same rules)."""
         n = len(state)
-        assign_l = np.empty(n)
-        arrive_l = np.empty(n)
-        handle_l = np.empty(n)
-        for ui, u in enumerate(URGENCY_ORDER):
-            m = urgency == ui
-            base = self.limits[u]
-            assign_l[m] = base.assign
-            arrive_l[m] = np.nan if base.arrive is None else base.arrive
-            handle_l[m] = base.handle
-        for cat, per in self.category_limits.items():
-            try:
-                ci = categories.index(cat)
-            except ValueError:
-                continue
-            for ui, u in enumerate(URGENCY_ORDER):
-                if u in per:
-                    m = (category == ci) & (urgency == ui)
-                    assign_l[m] = per[u].assign
-                    arrive_l[m] = np.nan if per[u].arrive is None else per[u].arrive
-                    handle_l[m] = per[u].handle
+        (assign_t, arrive_t, handle_t), at = self._limits_of(categories, urgency, category)
+        assign_l = assign_t[at]
+        arrive_l = arrive_t[at]
+        handle_l = handle_t[at]
         not_dispatched = np.isin(state, _NOT_DISPATCHED_CODES)
         assigned = state == _ASSIGNED_CODE
         handling = state == _HANDLING_CODE

@@ -49,7 +49,7 @@ import msgspec
 from commandcenter.actions import ItemState, Outbox, OutboxItem
 from feeds import protocol
 from feeds.client import backoff_delay
-from feeds.net import url_is_loopback
+from feeds.net import tls_verify, url_is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -164,16 +164,11 @@ class ActionSender:
         if item.state is ItemState.PENDING:
             self.wake()
 
-    def _verify(self) -> ssl.SSLContext | bool:
-        if self.ca_file:
-            return ssl.create_default_context(cafile=self.ca_file)
-        return True
-
     def _client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {self._token}"},
-            verify=self._verify(),
+            verify=tls_verify(self.base_url, self.ca_file),
             timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
         )
 

@@ -30,7 +30,7 @@ import msgspec
 
 from commandcenter.status import FeedStatus, LinkState
 from feeds import protocol
-from feeds.net import url_is_loopback
+from feeds.net import tls_verify, url_is_loopback
 from feeds.sse import SseMessage, read_sse
 
 log = logging.getLogger(__name__)
@@ -217,11 +217,6 @@ class FeedClient(FeedLink):
     def last_event_id(self) -> tuple[str, int] | None:
         return self._last_id
 
-    def _verify(self) -> ssl.SSLContext | bool:
-        if self.config.ca_file:
-            return ssl.create_default_context(cafile=self.config.ca_file)
-        return True
-
     async def run(self) -> None:
         """Until stopped: connect, follow, back off, repeat."""
         watchdog = asyncio.ensure_future(self._watch_staleness())
@@ -229,7 +224,7 @@ class FeedClient(FeedLink):
             async with httpx.AsyncClient(
                 base_url=self.config.base_url,
                 headers={"Authorization": f"Bearer {self.config.token}"},
-                verify=self._verify(),
+                verify=tls_verify(self.config.base_url, self.config.ca_file),
                 timeout=httpx.Timeout(self.config.connect_timeout, read=self.config.dead_after),
             ) as http:
                 try:

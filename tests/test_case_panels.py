@@ -321,6 +321,54 @@ def test_signed_inside_to_sign_stays_with_a_note_after_the_server_confirms(
     assert p.model.counts[("to_sign", "")] == p.model.rowCount() - 1
 
 
+def test_a_snapshot_renumbering_the_rows_keeps_the_current_case_and_pins_no_other(
+    qtbot: Any,
+) -> None:
+    """A snapshot numbers the store's rows anew. Read through the list's old rows, the
+    current row named whichever case now sat at its old store row: a closed one was then
+    kept on screen with "已结案，不再属于此筛选" while the detail showed another case."""
+    store = Store()
+    bridge = LiveBridge(store, FeedStatus())
+    panel = registry.create("case_queue", hall_context(store, FeedStatus(), bridge))
+    qtbot.addWidget(panel)
+    now = BUSY_MORNING
+
+    def case(cid: str, state: str) -> P.CaseData:
+        return P.CaseData(
+            id=cid, version=1, category="占道经营", source="hotline", urgency="normal",
+            state=state, township="冠山镇", grid="G1", lon=113.6, lat=37.8,
+            created_ts=now - 3600, state_ts=now - 3600,
+        )  # fmt: skip
+
+    def snapshot(*cases: P.CaseData) -> P.Snapshot:
+        return P.Snapshot(v=1, epoch="e1", seq=1, now=now, rate=1.0, cases=list(cases))
+
+    def listed() -> list[str]:
+        return [panel.model.case_id_at(r) for r in range(panel.model.rowCount())]
+
+    try:
+        assert panel.model.filter.open_only  # the queue lists open cases by default
+        store.reset(snapshot(*(case(c, "reported") for c in ("C1", "C2", "C3"))))
+        bridge.flush()
+        qtbot.waitUntil(lambda: sorted(listed()) == ["C1", "C2", "C3"])
+        assert panel.select_case("C2") and panel.current_case_id() == "C2"
+        # C2's old store row (1) now holds a closed case
+        store.reset(snapshot(case("C1", "reported"), case("X", "closed"), case("C2", "reported"),
+                             case("C3", "reported")))  # fmt: skip
+        bridge.flush()
+        qtbot.waitUntil(lambda: not panel._requery_timer.isActive())
+        assert panel.current_case_id() == "C2"
+        assert panel.model.pinned == "" and sorted(listed()) == ["C1", "C2", "C3"]
+        # the current case itself closed by a snapshot: it stays, with the note
+        store.reset(snapshot(case("C2", "closed"), case("C1", "reported"), case("C3", "reported")))
+        bridge.flush()
+        qtbot.waitUntil(lambda: not panel._requery_timer.isActive())
+        assert panel.current_case_id() == "C2" and panel.model.pinned == "C2"
+    finally:
+        panel.teardown()
+        bridge.close()
+
+
 def test_action_buttons_reflow_to_stay_in_a_narrow_dock(qtbot) -> None:
     """English labels are wider: a 5-button row wider than the dock would push the last
     buttons out of sight, so a narrow detail puts fewer in a row."""

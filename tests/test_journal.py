@@ -743,3 +743,446 @@ def test_a_journal_failing_at_any_step_of_the_past_says_why(tmp_path: Path) -> N
     journal._db.close()
     writer.finish()
     assert told == [why] and not rec.history_pending  # the held live rows
+
+
+# ---- by hand: the edges of the journal's rules ------------------------------------------------
+
+
+def _imported(tmp_path: Path, n: int = 6, name: str = "months.csv", prefix: str = "M"):  # type: ignore[no-untyped-def]
+    """(segment, its first filing time) of ``n`` tickets ``prefix``0, ``prefix``1, ...,
+    one a day from 2 January 2024."""
+    from feeds.sources.importer import ImportResult, map_file
+    from feeds.sources.profile import parse_profile
+    from tests.test_sources_import import CITY_PROFILE, _month_export
+
+    export = tmp_path / name
+    frame = _month_export(export, n=n)
+    export.write_text(export.read_text(encoding="utf-8").replace("\nM", f"\n{prefix}"), encoding="utf-8")
+    mapped = map_file(export, parse_profile(CITY_PROFILE, "city.toml"), ImportResult())
+    assert mapped is not None
+    return mapped.mapped.cases, frame["created"].min().timestamp()
+
+
+class _Codec:
+    """The journal's codec, with a hook on each call (counts, refusals)."""
+
+    def __init__(self, **hooks) -> None:  # type: ignore[no-untyped-def]
+        self.inner = journal_codec()
+        self.hooks = hooks
+        self.decoded_history = 0
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return self.hooks.get(name) or getattr(self.inner, name)
+
+    def decode_history(self, raw: bytes):  # type: ignore[no-untyped-def]
+        self.decoded_history += 1
+        return self.inner.decode_history(raw)
+
+
+def test_a_journal_makes_the_folders_its_file_is_to_be_in(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "journal" / "j.sqlite3"
+    journal = Journal(path, journal_codec())
+    journal.append(make_events(1))
+    assert journal.count() == 1 and path.is_file()
+    journal.close()
+
+
+def test_a_reopened_journal_numbers_on_from_its_rows_and_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, journal_codec(), checkpoint_every=5)
+    rec = Recorder(Store(), journal)
+    rec.reset(snapshot0())  # checkpoint at n 0, T0
+    rec.apply(make_events(7))  # n 1..7 at T0 .. T0 + 6; due after them: a checkpoint at n 7
+    journal.close()
+    again = Journal(path, journal_codec(), checkpoint_every=5)
+    assert not again.checkpoint_due()  # the checkpoint at n 7 is the newest row
+    events = make_events(12)
+    again.append(events[7:8])  # n 8 at T0 + 7: one row, one second after the checkpoint
+    assert not again.checkpoint_due()
+    assert [(r[0], r[1]) for r in again.rows(after_n=7)] == [(8, 8)]
+    again.append(events[8:12])  # n 9..12: five rows after the checkpoint
+    assert again.checkpoint_due()
+    again.close()
+
+
+def test_a_journal_without_a_checkpoint_falls_due_from_nothing(tmp_path: Path) -> None:
+    by_count = Journal(tmp_path / "a.sqlite3", journal_codec(), checkpoint_every=5,
+                       checkpoint_interval_s=1e12)  # fmt: skip
+    events = make_events(5)
+    by_count.append(events[:4])
+    assert not by_count.checkpoint_due()
+    by_count.append(events[4:])
+    assert by_count.checkpoint_due()
+    by_count.close()
+    by_time = Journal(tmp_path / "b.sqlite3", journal_codec(), checkpoint_interval_s=1800.0)
+    by_time.append(make_events(1, t0=1000.0))
+    assert not by_time.checkpoint_due()
+    by_time.append(make_events(1, start_seq=2, t0=1800.0))  # 1800 s of feed time since 0
+    assert by_time.checkpoint_due()
+    by_time.close()
+
+
+def test_prune_runs_every_prune_every_rows_appended(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec(), commit_rows=1, prune_every=4,
+                      max_age_s=5, checkpoint_every=10**9, checkpoint_interval_s=1e9)  # fmt: skip
+    ev = make_events(8)
+
+    def at(i: int, t: float) -> list[p.Event]:
+        return [p.Event(seq=ev[i].seq, kind=ev[i].kind, ts=t, data=ev[i].data)]
+
+    journal.append(at(0, T0))
+    journal.append(at(1, T0 + 1))
+    journal.checkpoint(Store(), at=T0 + 1)  # after n 2
+    journal.append(at(2, T0 + 10))  # three rows appended: no prune yet
+    assert journal.count() == 3
+    journal.append(at(3, T0 + 11))  # the fourth: prune, by age before the checkpoint
+    assert journal.count() == 2
+    journal.append(at(4, T0 + 12))  # one since the prune
+    journal.checkpoint(Store(), at=T0 + 12)  # after n 5
+    journal.append(at(5, T0 + 30))
+    journal.append(at(6, T0 + 31))  # three since the prune
+    assert journal.count() == 5
+    journal.append(at(7, T0 + 32))  # four: prune, cut at the checkpoint after n 5
+    assert journal.count() == 3
+    journal.close()
+
+
+def test_a_batch_that_fails_to_commit_is_rolled_back_with_its_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    inner = journal_codec()
+    codec = _Codec(encode_event=lambda ev: {} if ev.seq == 2 else inner.encode_event(ev))
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, codec, commit_rows=2)  # type: ignore[arg-type]
+    with pytest.raises(sqlite3.ProgrammingError, match="not supported"):
+        journal.append(make_events(2))  # the second row cannot be bound
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 0  # not even the first
+
+
+def test_a_journal_opened_on_one_thread_is_used_from_another(tmp_path: Path) -> None:
+    import threading
+
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    got: list[object] = []
+
+    def elsewhere() -> None:
+        try:
+            journal.append(make_events(3))
+            got.append(journal.count())
+        except Exception as err:  # the failure is the result
+            got.append(err)
+
+    worker = threading.Thread(target=elsewhere)
+    worker.start()
+    worker.join()
+    assert got == [3]
+    journal.close()
+
+
+def test_seeks_at_the_edges_of_the_live_journal(tmp_path: Path) -> None:
+    empty = Journal(tmp_path / "e.sqlite3", journal_codec())
+    with pytest.raises(LookupError, match=r"^the journal holds no checkpoint yet$"):
+        empty.seek_into(Store(), T0)
+    empty.close()
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(Store(), journal)
+    assert rec.failed == ""
+    rec.reset(snapshot0())  # the checkpoint at n 0, T0
+    rec.apply(make_events(3, t0=T0 + 10))  # seq 1..3 at T0 + 10 .. T0 + 12
+    view = Store()
+    got = journal.seek_into(view, T0 + 5)  # before the first event: the checkpoint alone
+    assert (got.seq, got.replayed, got.reached, got.clamped) == (0, 0, T0, False)
+    assert len(view) == 0 and view.seq == 0
+    seen: list = []
+    view.subscribe(seen.append)
+    journal.seek_into(view, T0 + 11)  # one reset change set for the whole rebuild
+    assert [(cs.reset, cs.first_seq, cs.last_seq) for cs in seen] == [(True, 2, 2)]
+    journal.close()
+
+
+def test_a_seek_counts_every_event_it_replays_past_one_read(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec(), checkpoint_every=10**9,
+                      checkpoint_interval_s=1e9)  # fmt: skip
+    rec = Recorder(Store(), journal)
+    rec.reset(snapshot0())
+    rec.apply(make_events(20_003))  # events are read 20,000 at a time
+    got = journal.seek_into(Store(), T0 + 20_002)
+    assert (got.seq, got.replayed) == (20_003, 20_003)
+    journal.close()
+
+
+def test_a_seek_lays_imported_cases_as_of_the_moment_over_the_live_state(tmp_path: Path) -> None:
+    seg, first = _imported(tmp_path)  # filed at first, first + 1 day, ... first + 5 days
+    DAY = 86_400.0
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(Store(), journal)
+    rec.reset(snapshot0(now=first + 2.5 * DAY))  # the live journal begins mid-import
+    live = make_events(3, t0=first + 2.5 * DAY + 1, seed=11)
+    rec.apply(live)
+    journal.append_history("import:months", seg)
+    assert journal.history()[0][5] == ""  # no label given
+    view = Store()
+    got = journal.seek_into(view, first + 4.5 * DAY)  # five filed by then
+    assert got.replayed == 3 + 5 and not got.clamped
+    assert sum(view.case(f"M{i}") is not None for i in range(6)) == 0  # namespaced ids
+    assert len(view) - len(_store_of(live)) == 5
+    early = journal.seek_into(view, first - DAY)  # older than the journal: its oldest state
+    assert early.clamped and early.reached == first + 2.5 * DAY
+    assert len(view) == 3 and early.replayed == 3  # the three filed by the oldest state
+    journal.close()
+
+
+def _store_of(events: list[p.Event]) -> Store:
+    store = Store()
+    store.reset(snapshot0())
+    store.apply(events)
+    return store
+
+
+def test_segments_are_decoded_once_and_an_unreadable_one_skips_only_itself(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    older, _ = _imported(tmp_path, n=4, name="a.csv")
+    newer, _ = _imported(tmp_path, n=3, name="b.csv")
+    codec = _Codec()
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, codec)  # type: ignore[arg-type]
+    journal.append_history("import:a", older)
+    journal.append_history("import:b", newer)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE history SET segment = x'00' WHERE key = 'import:a'")
+    assert journal.load_history(Store()) == 3  # the second segment still loads
+    assert journal.load_history(Store()) == 3
+    assert codec.decoded_history == 3  # a, b; then b kept (a is tried again: unreadable)
+    journal.close()
+
+
+def test_bounds_reach_a_reopened_checkpoint_and_the_end_of_imported_history(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, journal_codec())
+    Recorder(Store(), journal).reset(snapshot0(now=T0))  # a checkpoint, no events
+    journal.close()
+    again = Journal(path, journal_codec())
+    assert again.bounds() == (T0, T0)
+    again.close()
+    seg, first = _imported(tmp_path)
+    other = Journal(tmp_path / "k.sqlite3", journal_codec())
+    Recorder(Store(), other).reset(snapshot0(now=first + 86_400.0))
+    other.append_history("import:months", seg)
+    last = seg.last_time()
+    assert last > first + 86_400.0  # the import reaches past the live journal
+    assert other.bounds() == (first, last)
+    other.close()
+
+
+def test_rotation_stops_at_a_segment_with_no_rows_and_says_how_many_it_cut(
+    tmp_path: Path,
+) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    journal.checkpoint(Store(), at=T0)
+    journal.checkpoint(Store(), at=T0 + 1)  # no event between the two
+    journal.max_bytes = 0
+    assert journal.prune() == 0
+    journal.close()
+
+
+def test_imported_history_does_not_count_against_the_live_byte_bound(tmp_path: Path) -> None:
+    seg, _ = _imported(tmp_path, n=60)
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec(), checkpoint_every=10,
+                      prune_every=10**9)  # fmt: skip
+    rec = Recorder(Store(), journal)
+    rec.reset(snapshot0())
+    rec.apply(make_events(20))  # two checkpoints after the first
+    journal.append_history("import:months", seg)
+    journal.flush()
+    journal.max_bytes = journal.size_bytes()  # the whole file, the history in it
+    assert journal.prune() == 0 and journal.count() == 20
+    rec.apply(make_events(22)[20:])  # a commit: still under the bound without the history
+    journal.flush()
+    assert journal.count() == 22
+    journal.close()
+
+
+def test_the_recorder_journals_the_rest_of_a_batch_it_refused_part_of(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(Store(), journal)
+    rec.reset(snapshot0())
+    events = make_events(3)
+    bad = p.CaseData(id="X1", version=1, category="井盖缺失", source="hotline",
+                     urgency="normal", state="no-such-state", township="T1", grid="G1",
+                     lon=113.6, lat=37.8, created_ts=T0, state_ts=T0)  # fmt: skip
+    refused = p.Event(seq=2, kind=p.CASE_CREATED, ts=T0 + 1, data=bad)
+    cs = rec.apply([events[0], refused, events[2]])
+    assert [s for s, _ in cs.rejected] == [2]
+    assert [r[1] for r in journal.rows()] == [1, 3]
+    journal.close()
+
+
+def test_a_recorder_that_failed_writes_nothing_more(tmp_path: Path) -> None:
+    import sqlite3
+
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec(), commit_rows=1)
+    rec = Recorder(Store(), journal)
+    rec.reset(snapshot0())
+    events = make_events(4)
+    rec.apply(events[:1])
+    append = journal.append
+
+    def full(evs):  # type: ignore[no-untyped-def]
+        raise sqlite3.OperationalError("database or disk is full")
+
+    journal.append = full  # type: ignore[method-assign]
+    rec.apply(events[1:2])
+    journal.append = append  # type: ignore[method-assign]  # the disk has room again
+    assert rec.failed == "OperationalError: database or disk is full"
+    rec.apply(events[2:4])
+    assert [r[1] for r in journal.rows()] == [1] and rec.store.seq == 4
+    journal.close()
+
+
+def test_live_rows_held_without_a_snapshot_are_checkpointed_by_count(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, journal_codec(), checkpoint_every=5)
+    rec = Recorder(Store(), journal)
+    rec.reset(snapshot0())  # a checkpoint at seq 0
+    writer = rec.history_writer()  # a gap: the past is fetched while the feed resumes
+    rec.apply(make_events(5))  # five live events held: a held checkpoint after them
+    writer.finish()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT seq FROM checkpoints ORDER BY id").fetchall() == [(0,), (5,)]
+    journal.close()
+
+
+def test_a_history_the_recorder_keeps_has_the_key_and_label_given(tmp_path: Path) -> None:
+    seg, _ = _imported(tmp_path, n=3)
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(Store(), journal)
+    rec.bulk_load(seg.at(None), history=seg, key="import:m", label="months.csv")
+    rec.bulk_load(seg.at(None), history=seg)  # no key, no label: both empty
+    assert [(h[0], h[5]) for h in journal.history()] == [("import:m", "months.csv"), ("", "")]
+    journal.close()
+
+
+def test_a_history_that_cannot_be_encoded_stops_recording_but_not_the_load(
+    tmp_path: Path,
+) -> None:
+    seg, _ = _imported(tmp_path, n=3)
+
+    def no_room(segment):  # type: ignore[no-untyped-def]
+        raise OSError("no space left on device")
+
+    journal = Journal(tmp_path / "j.sqlite3", _Codec(encode_history=no_room))  # type: ignore[arg-type]
+    rec = Recorder(Store(), journal)
+    cs = rec.bulk_load(seg.at(None), history=seg, key="import:m")
+    assert rec.failed == "OSError: no space left on device"
+    assert cs.applied == 3 and not rec.store.history_rows().any()  # the live store's own
+    journal.close()
+
+
+def _quiet(seq: int, ts: float) -> p.Event:
+    return p.Event(seq=seq, kind=p.KPI_UPDATE, ts=ts, data=p.Kpi(name="k", value=1.0))
+
+
+def test_rows_are_committed_every_5000_or_after_half_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+    from types import SimpleNamespace
+
+    import commandcenter.journal as journal_module
+
+    clock = [100.0]
+    monkeypatch.setattr(journal_module, "time",
+                        SimpleNamespace(monotonic=lambda: clock[0], perf_counter=time.perf_counter))  # fmt: skip
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, _Codec(encode_event=lambda ev: b""))  # type: ignore[arg-type]
+    on_disk = sqlite3.connect(path)
+
+    def written() -> int:
+        return on_disk.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    journal.append([_quiet(i, T0) for i in range(1, 5000)])
+    assert written() == 0  # 4,999 rows, no time passed
+    journal.append([_quiet(5000, T0)])
+    assert written() == 5000
+    clock[0] = 100.25
+    journal.append([_quiet(5001, T0)])
+    assert written() == 5000  # a quarter of a second after the commit: buffered
+    clock[0] = 100.5
+    journal.append([_quiet(5002, T0)])
+    assert written() == 5002  # half a second: committed
+    on_disk.close()
+    journal.close()
+
+
+def test_prune_runs_after_every_50000_rows_by_default(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", _Codec(encode_event=lambda ev: b""), max_age_s=5)  # type: ignore[arg-type]
+    journal.append([_quiet(1, T0), _quiet(2, T0 + 1)])
+    journal.checkpoint(Store(), at=T0 + 1)  # after n 2: older than 5 s once the rows reach T0 + 10
+    journal.append([_quiet(i, T0 + 10) for i in range(3, 50_000)])
+    journal.flush()
+    assert journal.count() == 49_999  # 49,999 rows appended: no prune yet
+    journal.append([_quiet(50_000, T0 + 10)])
+    journal.flush()
+    assert journal.count() == 49_998  # the 50,000th: pruned by age, the two before the checkpoint
+    journal.close()
+
+
+def test_between_prunes_only_the_live_rows_count_against_the_byte_bound(tmp_path: Path) -> None:
+    import sqlite3
+
+    seg, _ = _imported(tmp_path, n=60)
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, journal_codec(), max_age_s=5, prune_every=10**9)
+    journal.append_history("import:months", seg)
+    with sqlite3.connect(path) as db:
+        (imported,) = db.execute("SELECT bytes FROM history").fetchone()
+    journal.append([_quiet(1, T0), _quiet(2, T0 + 1)])
+    journal.checkpoint(Store(), at=T0 + 1)  # a prune now would cut the two rows by age
+    journal.append([_quiet(3, T0 + 10)])
+    journal.flush()
+    journal.max_bytes = journal.size_bytes() - imported  # the live rows exactly at the bound
+    journal.append([_quiet(4, T0 + 11)])
+    journal.flush()
+    assert journal.size_bytes() - imported == journal.max_bytes  # one more row, no more pages
+    assert journal.count() == 4  # at the bound, not over it: no prune
+    journal.max_bytes = journal.size_bytes()  # the whole file, the history in it
+    journal.append([_quiet(5, T0 + 12)])
+    journal.flush()
+    assert journal.count() == 5
+    journal.close()
+
+
+def test_a_history_written_without_a_label_has_an_empty_one(tmp_path: Path) -> None:
+    seg, _ = _imported(tmp_path, n=3)
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    assert journal.write_history("import:m", seg).result() is True
+    assert [(h[0], h[5]) for h in journal.history()] == [("import:m", "")]
+    journal.close()
+
+
+def test_loading_the_history_counts_every_segment_and_marks_its_rows(tmp_path: Path) -> None:
+    first, _ = _imported(tmp_path, n=4, name="a.csv", prefix="A")
+    second, _ = _imported(tmp_path, n=3, name="b.csv", prefix="B")
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    journal.append_history("import:a", first)
+    journal.append_history("import:b", second)
+    live = Store()
+    assert journal.load_history(live) == 4 + 3
+    assert live.history_rows().tolist() == [True] * 7  # journaled: left out of checkpoints
+    journal.close()
+
+
+def test_the_recorder_sets_the_stores_clock(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", journal_codec())
+    rec = Recorder(Store(), journal)
+    rec.set_clock(T0, 4.0)
+    assert (rec.store.clock.server_now, rec.store.clock.rate) == (T0, 4.0)
+    journal.close()

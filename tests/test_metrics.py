@@ -681,7 +681,7 @@ def test_spans_of_whole_days_and_the_span_before() -> None:
 
 
 def test_per_case_flags_judge_on_time_at_the_deadline_itself() -> None:
-    from commandcenter.metrics.definitions import STATE_INDEX, case_flags, handle_deadlines
+    from commandcenter.metrics.definitions import STATE_INDEX, case_flags
     from commandcenter.sla import SlaPolicy
 
     c = 1_700_000_000.0
@@ -721,8 +721,8 @@ def test_per_case_flags_judge_on_time_at_the_deadline_itself() -> None:
     assert g.on_time.tolist() == [True, False, True, True, True, False, False, False]
     # per-category limits are the policy's own: 燃气泄漏 handled within one hour
     gas = SlaPolicy.from_dict({"categories": {"燃气泄漏": {"normal": {"handle": 3600}}}})
-    got = handle_deadlines(gas, np.array([1, 1, 0], dtype=np.int8), np.array([0, 1, 1]),
-                           ["占道经营", "燃气泄漏"], np.full(3, c), np.array([0.0, 60.0, 0.0]))  # fmt: skip
+    got = gas.handle_deadlines(np.array([1, 1, 0], dtype=np.int8), np.array([0, 1, 1]),
+                               ["占道经营", "燃气泄漏"], np.full(3, c), np.array([0.0, 60.0, 0.0]))  # fmt: skip
     assert got.tolist() == [c + week, c + 3600 + 60, c + day]
 
 

@@ -120,3 +120,20 @@ def test_every_pdf_figure_is_the_catalogues_with_its_footnote(qapp, store: Store
         assert norm(formula) in text, f"{name}: its definition"
     # and the catalogue's numbers are what the warning tiles show for the same instant
     assert fig.value("open_cases").value == store.open_count()
+
+
+def test_a_figure_only_the_platform_reports_gets_its_card_and_says_whose_it_is(
+    qapp, store: Store, tmp_path
+) -> None:
+    """网上办结率 has no case of ours behind it: the PDF prints it as the hall's KPI panel
+    does, as the platform's figure, with a footnote saying so (no n, no window of ours)."""
+    kpi = store.kpis["online_completion"]  # the demo platform reports it
+    path = export_pdf(store, tmp_path / "report.pdf", ReportOptions(typical=0),
+                      now=store.clock.now(), metrics=MetricEngine(store))  # fmt: skip
+    text = pdf_text(path)  # NFKC: full-width ：，； read as :,;
+    value = f"{float(kpi.value):.1f}%"
+    # the card: its label, whose figure it is with the platform's target, its number (the
+    # extractor lists a row's labels, then their lines, then their big numbers)
+    cards = text[text.index("一、核心指标") : text.index("二、时限预警")]
+    assert "网上办结率" in cards and "平台报送·目标≥95.0%" in cards and value in cards
+    assert f"注:网上办结率{value}:平台报送,本系统没有对应案件;政务服务事项网上办结的比例" in text

@@ -153,3 +153,29 @@ def test_vectorised_evaluation_matches_scalar(rows, now) -> None:
         else:
             assert ["blue", "yellow", "red"][level[i]] == s.level.value
             assert np.isclose(remaining[i], s.remaining)
+
+
+def test_handle_deadlines_of_completed_cases_by_hand() -> None:
+    """created + handle limit + extension, whatever the state: a category's own limit
+    for its urgency only, the defaults otherwise (urgent 24 h, normal 7 days to handle),
+    and a category code the list does not name (or below 0) gets the defaults."""
+    policy = SlaPolicy(
+        category_limits={"燃气泄漏": {Urgency.URGENT: Limits(assign=120, arrive=600, handle=HOUR)}}
+    )
+    categories = ["占道经营", "燃气泄漏"]
+    urgent, normal = 0, 1  # URGENCY_ORDER
+    got = policy.handle_deadlines(
+        np.array([urgent, normal, urgent, normal, urgent, urgent], dtype=np.int8),
+        np.array([1, 1, 0, 0, 2, -1]),  # 2: beyond the list; -1: no category code
+        categories,
+        np.array([1000.0, 0.0, 5.0, 7.0, 0.0, 10.0]),
+        np.array([0.0, HOUR, 0.0, 2 * DAY, 0.0, 0.0]),
+    )
+    assert got.tolist() == [
+        1000.0 + HOUR,
+        7 * DAY + HOUR,
+        5.0 + DAY,
+        7.0 + 9 * DAY,
+        DAY,
+        10.0 + DAY,
+    ]

@@ -56,6 +56,7 @@ def test_the_duty_consoles_first_frame_imports_none_of_the_heavy_libraries() -> 
     code = (
         "import sys, json\n"
         "import layouts.shell\n"
+        "import commandcenter.ranking\n"  # main.py builds the shared engine before it
         "from widgets import registry\n"
         f"for t in {types!r}:\n"
         "    assert registry.panel_class(t) is not None, t\n"

@@ -191,10 +191,11 @@ def test_clock_follows_the_feed_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     s.set_clock(NOW, rate=60.0)
     assert s.clock.now() == NOW
     local[0] += 0.05
-    assert s.clock.now() == pytest.approx(NOW + 3.0)
-    s.set_clock(NOW + 100, rate=1.0)
+    assert s.clock.now() == pytest.approx(NOW + 3.0, abs=1e-6)
+    s.set_clock(NOW + 100)  # the feed's own pace unless it says otherwise
+    assert s.clock.rate == 1.0
     local[0] += 2.0
-    assert s.clock.now() == pytest.approx(NOW + 102.0)
+    assert s.clock.now() == pytest.approx(NOW + 102.0, abs=1e-6)
 
 
 # ---- by hand: change sets fold, and say whether anything changed -------------------------
@@ -715,3 +716,156 @@ def test_a_case_twice_in_one_load_is_found_among_new_or_held_cases_alone() -> No
     cs = held_twice.bulk_load(_bulk([_record("K", 2, "signed"), _record("K", 3, "assigned")]))
     assert cs.rejected == [(0, "case 'K': a later row has the same id")]
     assert held_twice.case("K").version == 3 and cs.cases_updated == {"K"}
+
+
+# ---- by hand: what each apply says it did, and the defaults of a case-like record ------------
+
+
+def test_each_kind_of_event_says_what_it_changed() -> None:
+    s = Store()
+    steps = [
+        ("unit.status", p.UnitStatusData(id="U1", name="张伟", kind="grid_worker", status="available")),
+        ("unit.position", p.UnitPosition(id="U2", lon=113.7, lat=37.9)),
+        ("camera.upsert", p.CameraData(id="CAM1", name="东门", lon=113.7, lat=37.8)),
+        ("camera.status", p.CameraStatus(id="CAM1", online=False)),
+        ("grid.stats", p.GridStats(id="G1", township="冠山镇", population=800)),
+        ("kpi.update", p.Kpi(name="closure_rate", value=0.96, target=0.95)),
+        ("alert.raised", p.Alert(id="A1", level="red", kind="sla.breach", message="超时")),
+    ]
+    got = []
+    for seq, (kind, data) in enumerate(steps, start=1):
+        cs = s.apply([ev(seq, kind, data)])
+        assert (cs.applied, cs.rejected, cs.skipped) == (1, [], 0), kind
+        got.append((cs.units, cs.cameras, cs.grids, cs.kpis, [a.id for a in cs.alerts]))
+    assert got == [
+        ({"U1"}, set(), set(), set(), []),
+        ({"U2"}, set(), set(), set(), []),
+        (set(), {"CAM1"}, set(), set(), []),
+        (set(), {"CAM1"}, set(), set(), []),
+        (set(), set(), {"G1"}, set(), []),
+        (set(), set(), set(), {"closure_rate"}, []),
+        (set(), set(), set(), set(), ["A1"]),
+    ]
+
+
+def test_skipped_duplicate_and_stale_events_are_each_counted() -> None:
+    s = Store()
+    s.apply([ev(1, "case.created", case(1)), ev(2, "case.updated", case(1, 3, "assigned"))])
+    cs = s.apply([
+        ev(1, "case.created", case(1)),  # duplicates: seq not newer
+        ev(2, "case.updated", case(1, 3)),
+        ev(3, "weather.report", None),  # kinds the store does not hold
+        ev(4, "weather.report", None),
+        ev(5, "case.updated", case(1, 3, "signed")),  # the same version: stale
+        ev(6, "case.updated", case(1, 2, "signed")),  # an older one: stale
+        ev(7, "case.created", case(2)),
+    ])  # fmt: skip
+    assert (cs.duplicates, cs.skipped, cs.stale, cs.applied) == (2, 2, 2, 3)
+    assert cs.cases_created == ["C2"] and s.seq == 7
+    assert s.case("C1").state == "assigned"
+
+
+def test_a_refusal_says_why_in_at_most_300_characters() -> None:
+    s = Store()
+    bad = case(1)
+    bad.version = "9" * 400  # type: ignore[assignment]
+    cs = s.apply([ev(1, "case.created", bad)])
+    ((seq, why),) = cs.rejected
+    assert seq == 1 and len(why) == 300
+    assert why.startswith("case.created: ValueError: version='999")
+
+
+def test_a_store_before_any_snapshot() -> None:
+    s = Store()
+    assert (s.epoch, s.seq, s.geography, len(s)) == ("", 0, {}, 0)
+    assert s.display_name("T1") == "T1"  # no names known: the code itself
+
+
+def test_the_store_keeps_the_newest_thousand_alerts() -> None:
+    s = Store()
+    s.apply([ev(i, "alert.raised", p.Alert(id=f"A{i}", level="red", kind="sla.breach", message="m"))
+             for i in range(1, 1002)])  # fmt: skip
+    assert len(s.alerts) == 1000 and s.alerts[0].id == "A2" and s.alerts[-1].id == "A1001"
+
+
+def test_a_case_like_record_without_the_optional_fields_takes_their_defaults() -> None:
+    from types import SimpleNamespace
+
+    full = case(1)
+    fields = {name: getattr(full, name) for name in full.__struct_fields__}
+    for name in ("address", "assignee_kind", "due_ts"):
+        del fields[name]
+    record = SimpleNamespace(**fields)
+    event = SimpleNamespace(seq=1, kind="case.created", ts=NOW, data=record)  # no extra
+    s = Store()
+    cs = s.apply([event])
+    assert (cs.applied, cs.rejected) == (1, [])
+    frame = s.to_frame()
+    assert (frame["address"][0], frame["assignee_kind"][0], frame["due_ts"][0]) == ("", "", 0.0)
+    assert s.case_extra("C1") == {}
+
+
+def test_a_case_of_a_source_the_store_does_not_know_is_held_as_the_hotlines() -> None:
+    s = Store()
+    odd = case(1)
+    odd.source = "drone"
+    cs = s.apply([ev(1, "case.created", odd)])
+    assert (cs.applied, cs.rejected) == (1, [])
+    assert s.to_frame()["source"][0] == "hotline"  # the first source, code 0
+
+
+def test_the_case_columns_are_as_narrow_as_their_values() -> None:
+    s = Store()
+    s.apply([ev(1, "case.created", case(1))])
+    cols = s.columns()
+    assert (cols.rating.dtype, cols.version.dtype, cols.created.dtype) == (np.int8, np.int64, np.float64)
+    frame = s.to_frame()
+    assert (frame["supervised"].dtype, frame["rating"].dtype) == (np.int32, np.int8)
+
+
+def test_a_bulk_load_not_said_to_be_journaled_is_the_live_stores_own() -> None:
+    s = Store()
+    s.bulk_load(_bulk([H1, H2]))
+    assert s.history_rows().tolist() == [False, False]
+
+
+def test_a_load_names_at_most_a_thousand_ids_that_come_twice() -> None:
+    twice = [_record(f"D{i}", 1, "reported") for i in range(1001)]
+    s = Store()
+    cs = s.bulk_load(_bulk(twice + twice))
+    again = [why for _, why in cs.rejected if why.endswith(": a later row has the same id")]
+    assert len(again) == 1000 and len(s) == 1001
+
+
+def test_a_snapshot_puts_back_everything_it_carries_and_says_so_once() -> None:
+    from types import SimpleNamespace
+
+    s = Store()
+    seen: list[ChangeSet] = []
+    s.subscribe(seen.append)
+    nameless = SimpleNamespace(version=1)  # a case without even an id
+    long_id = case(2)
+    long_id.id = "L" * 400
+    long_id.state = "no-such-state"
+    snap = p.Snapshot(
+        v=1, epoch="E", seq=50, now=NOW, rate=1.0,
+        cases=[case(1), nameless, long_id],
+        units=[p.UnitStatusData(id="U1", name="张伟", kind="grid_worker", status="available")],
+        positions=[p.UnitPosition(id="U2", lon=113.7, lat=37.9, heading=90.0, speed=3.0, ts=NOW)],
+        cameras=[p.CameraData(id="CAM1", name="东门", lon=113.7, lat=37.8)],
+        grids=[p.GridStats(id="G1", township="冠山镇", population=800)],
+        kpis=[p.Kpi(name="k", value=1.0)],
+    )  # fmt: skip
+    cs = s.reset(snap)
+    assert (cs.first_seq, cs.last_seq, cs.reset) == (50, 50, True)
+    assert seen == [cs]
+    (first, second) = cs.rejected
+    assert first[0] == 50 and first[1].startswith("snapshot case '?': ")
+    assert second[0] == 50 and len(second[1]) == 300 and second[1].startswith("snapshot case 'LLL")
+    assert len(s) == 1 and s.case("C1") is not None
+    u2 = s.units["U2"]
+    assert (u2.lon, u2.lat, u2.heading, u2.speed, u2.ts) == (113.7, 37.9, 90.0, 3.0, NOW)
+    assert s.units["U1"].status.name == "张伟"
+    assert s.cameras["CAM1"].name == "东门" and s.grids["G1"].population == 800
+    assert s.kpis["k"].value == 1.0
+    assert s.to_frame()["id"].dtype == "string"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from commandcenter.domain import OPEN_STATES, CaseState
+from commandcenter.domain import OPEN_STATES
 from commandcenter.sla import STATE_ORDER, SlaPolicy
 
 STATE_INDEX = {s.value: i for i, s in enumerate(STATE_ORDER)}
@@ -21,7 +21,18 @@ DONE_CODES = np.array(
     [STATE_INDEX[s] for s in ("completed", "closed", "called_back", "evaluated")], dtype=np.int8
 )
 OPEN_CODES = np.array(sorted(STATE_INDEX[s.value] for s in OPEN_STATES), dtype=np.int8)
-HANDLING_CODE = STATE_INDEX[CaseState.HANDLING.value]
+
+
+def _lookup(codes: np.ndarray) -> np.ndarray:
+    """state code -> member of ``codes``: an index instead of np.isin over every case."""
+    table = np.zeros(len(STATE_INDEX), dtype=bool)
+    table[codes] = True
+    return table
+
+
+_CLOSED = _lookup(CLOSED_CODES)
+_DONE = _lookup(DONE_CODES)
+_OPEN = _lookup(OPEN_CODES)
 
 
 @dataclass(slots=True)
@@ -33,34 +44,6 @@ class Flags:
     rated: np.ndarray
     satisfied: np.ndarray
     open: np.ndarray
-
-
-def handle_deadlines(
-    policy: SlaPolicy,
-    urgency: np.ndarray,
-    category: np.ndarray,
-    categories: list[str],
-    created: np.ndarray,
-    extension: np.ndarray,
-) -> np.ndarray:
-    """created + handle limit + extension, by the policy's own vectorised rule.
-
-    Asking ``evaluate_arrays`` for a case in ``handling`` at time 0 returns exactly that
-    deadline as the time remaining, so per-category limits are honoured without a copy
-    of the policy's lookup logic.
-    """
-    n = len(created)
-    _, remaining, _ = policy.evaluate_arrays(
-        0.0,
-        np.full(n, HANDLING_CODE, dtype=np.int8),
-        urgency,
-        category,
-        categories,
-        created,
-        np.ones(n),
-        extension,
-    )
-    return remaining
 
 
 def case_flags(
@@ -79,13 +62,23 @@ def case_flags(
     deadline (``due``, e.g. an import's 办理时限) where it has one (> 0), else created +
     the policy's handle limit + extension. The catalogue and the ranking both read this
     one rule, so 按期办结率 is the same number on every screen."""
-    closed = np.isin(state, CLOSED_CODES)
+    closed = _CLOSED[state]
     ht = completed_ts - created
-    timed = np.isin(state, DONE_CODES) & (completed_ts > 0) & np.isfinite(ht)
+    timed = _DONE[state] & (completed_ts > 0) & np.isfinite(ht)
     ht = np.where(timed, ht, np.nan)
-    deadline = handle_deadlines(policy, urgency, category, categories, created, extension)
-    if due is not None and len(due) == len(created):
-        deadline = np.where(due > 0, due, deadline)
+    # Only a completed case is judged on time, and a record's own due date needs no
+    # policy: the policy's deadline is computed for the rest alone.
+    own = due is not None and len(due) == len(created)
+    has_due = (due > 0) if own else np.zeros(len(created), dtype=bool)
+    judged = np.flatnonzero(timed & ~has_due)
+    deadline = np.where(has_due, due, 0.0) if own else np.zeros(len(created))
+    deadline[judged] = policy.handle_deadlines(
+        urgency[judged],
+        category[judged],
+        categories,
+        created[judged],
+        extension[judged],
+    )
     on_time = timed & (completed_ts <= deadline)
     rated = (rating >= 1) & (rating <= 5)
     return Flags(
@@ -95,5 +88,5 @@ def case_flags(
         on_time=on_time,
         rated=rated,
         satisfied=rated & (rating >= 4),
-        open=np.isin(state, OPEN_CODES),
+        open=_OPEN[state],
     )

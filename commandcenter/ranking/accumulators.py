@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from commandcenter.ranking.table import grouped_quantiles, sort_by_entity_then_value
+from commandcenter.ranking.table import grouped_quantiles
 
 ACC_METRICS: tuple[str, ...] = (
     "received",
@@ -60,20 +60,26 @@ class Acc:
             lin = ent * s + slot
             for m in range(_M):
                 v = values[m]
-                nz = v != 0
-                if not nz.any():
+                if not v.any():
                     continue
-                if (v[nz] == 1).all():
-                    sums = np.bincount(lin[nz], minlength=e * s)
-                else:
-                    sums = np.rint(np.bincount(lin[nz], weights=v[nz], minlength=e * s))
-                self.a[m] += sums.astype(np.int64).reshape(e, s)
+                # weighted by the amounts themselves (exact in float64 below 2**53)
+                sums = np.bincount(lin, weights=v, minlength=e * s)
+                self.a[m] += np.rint(sums).astype(np.int64).reshape(e, s)
         else:  # a few cases: sum per touched cell, then one fancy-indexed add
             cells, inverse = np.unique(ent * s + slot, return_inverse=True)
             u = len(cells)
             at = (np.arange(_M)[:, None] * u + inverse[None, :]).ravel()
             sums = np.bincount(at, weights=values.ravel().astype(np.float64), minlength=_M * u)
             self.a.reshape(_M, e * s)[:, cells] += np.rint(sums).astype(np.int64).reshape(_M, u)
+
+    def add_metric(self, m: int, ent: np.ndarray, slot: np.ndarray, amount: np.ndarray) -> None:
+        """A whole load's amounts of one metric (``add`` of a matrix that is zero elsewhere)."""
+        ok = ent >= 0
+        if m == 0:
+            np.add.at(self.unattributed, slot[~ok], amount[~ok])
+        _, e, s = self.a.shape
+        sums = np.bincount(ent[ok] * s + slot[ok], weights=amount[ok], minlength=e * s)
+        self.a[m] += np.rint(sums).astype(np.int64).reshape(e, s)
 
     def sums(self, n_entities: int, slots: np.ndarray | None) -> tuple[np.ndarray, int]:
         """(_M, n_entities) sums over the slots (None: all), and the unattributed count."""
@@ -99,10 +105,10 @@ class SortedTimes:
     def __len__(self) -> int:
         return len(self.key)
 
-    def build(self, ent: np.ndarray, ht: np.ndarray, day: np.ndarray, n_entities: int) -> None:
-        order = sort_by_entity_then_value(ent, ht, n_entities)
-        self.key = ent[order].astype(np.float64) + 1j * ht[order]
-        self.day = day[order].astype(np.int64)
+    def set_sorted(self, ent: np.ndarray, ht: np.ndarray, day: np.ndarray) -> None:
+        """Start over from entries already in (entity, time) order."""
+        self.key = ent.astype(np.float64) + 1j * ht
+        self.day = day.astype(np.int64)
 
     def _find(self, q: np.ndarray, qday: np.ndarray) -> np.ndarray:
         left = np.searchsorted(self.key, q, side="left")
@@ -167,11 +173,10 @@ class Groups:
         self.rows = np.empty(0, dtype=np.int64)
         self.edited: dict[int, list[int]] = {}
 
-    def build(self, group: np.ndarray) -> None:
-        rows = np.flatnonzero(group >= 0)
-        order = np.argsort(group[rows], kind="stable")
-        self.keys = group[rows][order]
-        self.rows = rows[order]
+    def set_sorted(self, rows: np.ndarray, keys: np.ndarray) -> None:
+        """Start over from the rows that have a group, sorted by group (``keys``)."""
+        self.keys = keys
+        self.rows = rows
         self.edited = {}
 
     def members(self, g: int) -> list[int]:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from commandcenter.metrics.columns import URGENCY_INDEX
 from commandcenter.metrics.definitions import STATE_INDEX, case_flags
@@ -34,6 +33,9 @@ from commandcenter.ranking.definitions import (
 from commandcenter.ranking.table import Cases, build_table
 from commandcenter.sla import SlaPolicy
 
+if TYPE_CHECKING:  # pandas costs ~0.4 s to import: not before the first frame (start-up)
+    import pandas as pd
+
 
 def lookup_codes(values: Sequence[Any], fn: Any) -> np.ndarray:
     return np.array([fn(v) for v in values], dtype=np.int64).reshape(-1)
@@ -41,6 +43,8 @@ def lookup_codes(values: Sequence[Any], fn: Any) -> np.ndarray:
 
 def frame_codes(frame: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
     """Integer codes and their string values for a column; -1 never appears (NaN -> "")."""
+    import pandas as pd
+
     n = len(frame)
     if col not in frame.columns:
         return np.zeros(n, dtype=np.int64), [""]
@@ -257,14 +261,14 @@ class LeagueTable:
         cases = cases_from_frame(frame, cfg)
         span, prev = window.resolve(now, DayCalendar(zone))
         out = {}
+        now_t = cases.tallies(levels, span, cfg.policy, now)
+        prev_t = cases.tallies(levels, prev, cfg.policy, now) if prev else None
         for level in levels:
-            t_now = cases.tally(level, span, cfg.policy, now)
-            t_prev = cases.tally(level, prev, cfg.policy, now) if prev else None
             out[level] = build_table(
                 level,
                 cases.names[level],
-                t_now,
-                t_prev,
+                now_t[level],
+                prev_t[level] if prev_t else None,
                 cfg,
                 cfg.weights,
                 cfg.min_cases,

@@ -140,33 +140,46 @@ class RankingConfig:
         return self.repeat_days * DAY
 
 
-def repeat_flags(group: np.ndarray, created: np.ndarray, window_s: float) -> np.ndarray:
-    """True where a case of the same group was created within ``window_s`` before it.
-
-    Sorted by (group, created), the nearest earlier case is the previous row, so one
-    comparison per row decides it; a tie in time makes both cases repeats.
-    """
-    out = np.zeros(len(group), dtype=bool)
+def group_time_order(group: np.ndarray, created: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows that have a group (>= 0), sorted by (group, created), and their groups."""
     idx = np.flatnonzero(group >= 0)
-    if len(idx) < 2:
-        return out
     g = group[idx]
-    c = created[idx]
     n = len(idx)
+    if n < 2:
+        return idx, g
+    c = created[idx]
     order = np.argsort(c)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     # one exact int64 key, group-major and time-minor, sorts ~3x faster than lexsort
     exact = int(g.max()) < (2**62) // (n + 1)
     order = np.argsort(g * n + rank) if exact else np.lexsort((rank, g))
-    gs = g[order]
-    cs = c[order]
+    return idx[order], g[order]
+
+
+def repeat_flags(
+    group: np.ndarray,
+    created: np.ndarray,
+    window_s: float,
+    order: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """True where a case of the same group was created within ``window_s`` before it.
+
+    Sorted by (group, created), the nearest earlier case is the previous row, so one
+    comparison per row decides it; a tie in time makes both cases repeats. ``order``:
+    ``group_time_order``'s result when the caller has it already.
+    """
+    out = np.zeros(len(group), dtype=bool)
+    rows, gs = order if order is not None else group_time_order(group, created)
+    if len(rows) < 2:
+        return out
+    cs = created[rows]
     same = gs[1:] == gs[:-1]
     gap = cs[1:] - cs[:-1]
-    rep = np.zeros(n, dtype=bool)
+    rep = np.zeros(len(rows), dtype=bool)
     rep[1:] |= same & (gap <= window_s)
     rep[:-1] |= same & (gap == 0)
-    out[idx[order]] = rep
+    out[rows] = rep
     return out
 
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from commandcenter.metrics.columns import CODE_COLUMNS, URGENCY_INDEX, CaseColumns
 from commandcenter.metrics.definitions import STATE_INDEX, case_flags
@@ -39,10 +38,11 @@ from commandcenter.ranking.definitions import (
     Weights,
     check_level,
     departments_from_geography,
+    group_time_order,
     make_config,
     repeat_flags,
 )
-from commandcenter.ranking.table import Cases, Tally, build_table
+from commandcenter.ranking.table import Cases, Tally, build_table, stable_entity_order
 from commandcenter.sla import SlaPolicy
 from commandcenter.store import Interner
 
@@ -62,6 +62,9 @@ _BOOL_COLS = ("closed", "timed", "on_time", "rated", "satisfied", "open", "repea
 _F8_COLS = ("created", "ht", "on_site", "extension", "due")
 _I8_COLS = ("version", "day", "rating", "category", "group")
 _CODE_COLS = ("state", "urgency")  # int8 codes, as SlaPolicy.evaluate_arrays takes them
+
+if TYPE_CHECKING:  # pandas costs ~0.4 s to import: not before the first frame (start-up)
+    import pandas as pd
 
 
 class UpdateResult:
@@ -176,7 +179,8 @@ class RankingEngine:
         self._n = 0
         self._cap = capacity
         self._ids: list[str] = []
-        self._row: dict[str, int] = {}
+        self._row: dict[str, int] = {}  # id -> row, for the first ``_indexed`` rows
+        self._indexed = 0
         self._cols: dict[str, np.ndarray] = {}
         for name in _BOOL_COLS:
             self._cols[name] = np.zeros(capacity, dtype=bool)
@@ -217,8 +221,17 @@ class RankingEngine:
 
     def version_of(self, case_id: str) -> int:
         self._catch_up()
-        row = self._row.get(case_id)
+        row = self._rows().get(case_id)
         return 0 if row is None else int(self._cols["version"][row])
+
+    def _rows(self) -> dict[str, int]:
+        """Row of each held case id. Indexed when first asked: a load from a store's
+        columns (a million ids) is read in tables long before a change needs a row."""
+        if self._indexed < self._n:
+            new = self._ids[self._indexed : self._n]
+            self._row.update(zip(new, range(self._indexed, self._n), strict=True))
+            self._indexed = self._n
+        return self._row
 
     def _names(self, level: str) -> list[str]:
         if level == TOWNSHIP:
@@ -312,7 +325,7 @@ class RankingEngine:
             else:
                 self._adopt(None)  # another store's: decoded into fresh interners
         self._reset(max(1024, len(cols)))
-        return self.update_columns(cols)
+        return self.update_columns(cols, unique=True)  # a store holds each case once
 
     @staticmethod
     def _same_codes(values: Mapping[str, list[str]], interners: Mapping[str, Interner]) -> bool:
@@ -405,25 +418,27 @@ class RankingEngine:
         )
         return self.update_columns(cols)
 
-    def update_columns(self, cols: CaseColumns) -> UpdateResult:
-        """Take case columns coded by this engine's interners: new cases or newer versions."""
+    def update_columns(self, cols: CaseColumns, *, unique: bool = False) -> UpdateResult:
+        """Take case columns coded by this engine's interners: new cases or newer versions.
+        ``unique``: each case is in them once (a store's columns), so none is looked for
+        twice."""
         if not len(cols):
             return UpdateResult()
         cols = self._recode(cols)
         if cols.version is None:
             raise ValueError("columns without versions: staleness cannot be judged")
-        ids = list(cols.ids)
+        ids = cols.ids if unique else list(cols.ids)
         versions = cols.version.astype(np.int64)
         keep = np.arange(len(ids))
         stale = 0
-        if len(set(ids)) != len(ids):  # the same case twice in one batch: keep its newest
+        if not unique and len(set(ids)) != len(ids):  # twice in one batch: keep the newest
             newest: dict[str, int] = {}
             for pos in np.argsort(versions, kind="stable").tolist():
                 newest[ids[pos]] = pos
             keep = np.array(sorted(newest.values()), dtype=np.int64)
             stale = len(ids) - len(keep)
         if self._n:
-            get = self._row.get
+            get = self._rows().get
             rows = np.fromiter((get(ids[i], -1) for i in keep.tolist()), np.int64, len(keep))
         else:
             rows = np.full(len(keep), -1, dtype=np.int64)
@@ -569,7 +584,7 @@ class RankingEngine:
 
     def _take(self, b: CaseColumns, rows: np.ndarray) -> None:
         self._mutations += 1
-        ids = list(b.ids)
+        ids = b.ids
         cols, ent = self._derive(b)
         c = self._cols
         bulk = self._n == 0
@@ -594,9 +609,10 @@ class RankingEngine:
             self._grow(start + len(fresh))
             rows = rows.copy()
             rows[fresh] = np.arange(start, start + len(fresh))
-            new_ids = [ids[pos] for pos in fresh.tolist()]
-            self._ids.extend(new_ids)
-            self._row.update(zip(new_ids, range(start, start + len(fresh)), strict=True))
+            if len(fresh) == len(ids):
+                self._ids.extend(ids)
+            else:
+                self._ids.extend([ids[pos] for pos in fresh.tolist()])
             self._n += len(fresh)
             c = self._cols  # grown: new arrays
         for name, values in cols.items():
@@ -611,15 +627,29 @@ class RankingEngine:
             self._n_ent[level] = len(self._names(level))
             acc.ensure(self._n_ent[level], n_slots)
             acc.add(ent[level], slot, contributed)
-            self._update_times(
-                level, bulk, was_old, old_ent[level], old_ht, old_timed, old_day, rows
-            )
+            if not bulk:
+                self._update_times(level, was_old, old_ent[level], old_ht, old_timed, old_day, rows)
+        if bulk:
+            self._build_times(rows)
         self._update_repeats(bulk, rows, was_old, old_group, cols["group"])
+
+    def _build_times(self, rows: np.ndarray) -> None:
+        """Every level's sorted handling times of a first load: the times are sorted once
+        and only grouped per level (a stable sort by entity code keeps them in order)."""
+        c = self._cols
+        timed = rows[c["timed"][rows]]
+        timed = timed[np.argsort(c["ht"][timed])]
+        for level in LEVELS:
+            ent = self._ent[level][timed]
+            r = timed[ent >= 0]
+            ent = self._ent[level][r]
+            order = stable_entity_order(ent, self._n_ent[level])
+            r = r[order]
+            self._times[level].set_sorted(ent[order], c["ht"][r], c["day"][r])
 
     def _update_times(
         self,
         level: str,
-        bulk: bool,
         was_old: np.ndarray,
         old_ent: np.ndarray,
         old_ht: np.ndarray,
@@ -630,10 +660,6 @@ class RankingEngine:
         c = self._cols
         new_ent = self._ent[level][rows]
         new_ok = c["timed"][rows] & (new_ent >= 0)
-        if bulk:
-            r = rows[new_ok]
-            self._times[level].build(new_ent[new_ok], c["ht"][r], c["day"][r], self._n_ent[level])
-            return
         old_ok = old_timed & (old_ent >= 0)
         # an entry that did not change (e.g. a closed case called back) stays where it is;
         # rows[at] are the old rows in the order of old_* (both follow the batch)
@@ -669,12 +695,13 @@ class RankingEngine:
         c = self._cols
         n = self._n
         if bulk:
-            self._groups.build(c["group"][:n])
-            flags = repeat_flags(c["group"][:n], c["created"][:n], self.config.repeat_s)
+            order = group_time_order(c["group"][:n], c["created"][:n])
+            self._groups.set_sorted(*order)
+            flags = repeat_flags(c["group"][:n], c["created"][:n], self.config.repeat_s, order)
             c["repeat"][:n] = flags
             slot = self._slots(c["day"][:n])
             for level in LEVELS:
-                self._acc[level].add(self._ent[level][:n], slot, self._repeat_values(flags))
+                self._acc[level].add_metric(_REPEATS, self._ent[level][:n], slot, flags)
             return
         # membership: rows whose group changed move, new rows join
         prev_group = np.full(len(rows), -1, dtype=np.int64)

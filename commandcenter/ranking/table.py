@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas costs ~0.4 s to import: not before the first frame (start-up)
+    import pandas as pd
 
 from commandcenter.metrics.windows import Span
 from commandcenter.ranking.definitions import DRILL_METRICS, RankingConfig, Weights
@@ -69,9 +71,14 @@ def sort_by_entity_then_value(ent: np.ndarray, val: np.ndarray, n_entities: int)
     value sort is vectorised and the entity sort is a radix sort for < 65,536 entities.
     """
     order = np.argsort(val)
-    e = ent[order]
-    e = e.astype(np.uint16) if n_entities < 65536 else e
-    return order[np.argsort(e, kind="stable")]
+    return order[stable_entity_order(ent[order], n_entities)]
+
+
+def stable_entity_order(ent: np.ndarray, n_entities: int) -> np.ndarray:
+    """A stable order by entity code: the second pass of ``sort_by_entity_then_value``,
+    on its own for callers that sort the values once and group them by several levels."""
+    e = ent.astype(np.uint16) if n_entities < 65536 else ent
+    return np.argsort(e, kind="stable")
 
 
 @dataclass(slots=True)
@@ -139,39 +146,56 @@ class Cases:
 
     def tally(self, level: str, span: Span, policy: SlaPolicy, now: float) -> Tally:
         """Sums over the rows created in ``span``: the recomputation path."""
-        ent = self.ent[level]
-        n_ent = len(self.names[level])
-        sel = span.contains(self.created) & (ent >= 0)
+        return self.tallies((level,), span, policy, now)[level]
 
-        def count(flag: np.ndarray) -> np.ndarray:
-            return np.bincount(ent[sel & flag], minlength=n_ent).astype(np.int64)
-
-        rated = sel & self.rated
-        rating_sum = np.bincount(
-            ent[rated], weights=self.rating[rated].astype(np.float64), minlength=n_ent
-        )
-        open_rows = np.flatnonzero(sel & self.open)
-        od = open_rows[self.overdue(policy, open_rows, now)]
-        timed_rows = np.flatnonzero(sel & self.timed)
-        t_ent = ent[timed_rows]
-        t_val = self.ht[timed_rows]
-        order = sort_by_entity_then_value(t_ent, t_val, n_ent)
-        sorted_vals = t_val[order]
-        timed = np.bincount(t_ent, minlength=n_ent).astype(np.int64)
-        median, p90 = grouped_quantiles(sorted_vals.__getitem__, timed, (0.5, 0.9))
-        return Tally(
-            received=np.bincount(ent[sel], minlength=n_ent).astype(np.int64),
-            closed=count(self.closed),
-            timed=timed,
-            on_time=count(self.on_time),
-            rated=np.bincount(ent[rated], minlength=n_ent).astype(np.int64),
-            rating_sum=np.rint(rating_sum).astype(np.int64),
-            satisfied=count(self.satisfied),
-            repeats=count(self.repeat),
-            overdue=np.bincount(ent[od], minlength=n_ent).astype(np.int64),
-            median=median,
-            p90=p90,
-        )
+    def tallies(
+        self, levels: Sequence[str], span: Span, policy: SlaPolicy, now: float
+    ) -> dict[str, Tally]:
+        """``tally`` of several levels: the window, the overdue cases and the order of the
+        handling times are found once and only grouped per level."""
+        in_span = span.contains(self.created)
+        open_rows = np.flatnonzero(in_span & self.open)
+        overdue = np.zeros(len(self.created), dtype=bool)
+        overdue[open_rows[self.overdue(policy, open_rows, now)]] = True
+        timed_rows = np.flatnonzero(in_span & self.timed)
+        timed_rows = timed_rows[np.argsort(self.ht[timed_rows])]
+        # the 0/1 counts as bits of one code per case: one bincount per level for all
+        flags = (self.closed, self.on_time, self.rated, self.satisfied, self.repeat, overdue)
+        bits = np.zeros(len(self.created), dtype=np.int64)
+        for b, flag in enumerate(flags):
+            bits |= flag.astype(np.int64) << b
+        weights = np.array([[(k >> b) & 1 for b in range(len(flags))] for k in range(64)])
+        out = {}
+        for level in levels:
+            ent = self.ent[level]
+            n_ent = len(self.names[level])
+            rows = np.flatnonzero(in_span & (ent >= 0))
+            e = ent[rows]
+            per_bits = np.bincount(e * 64 + bits[rows], minlength=n_ent * 64).reshape(n_ent, 64)
+            counts = per_bits @ weights  # (n_ent, flags)
+            rated = rows[self.rated[rows]]
+            rating_sum = np.bincount(
+                ent[rated], weights=self.rating[rated].astype(np.float64), minlength=n_ent
+            )
+            t_rows = timed_rows[ent[timed_rows] >= 0]
+            t_ent = ent[t_rows]
+            sorted_vals = self.ht[t_rows[stable_entity_order(t_ent, n_ent)]]
+            timed = np.bincount(t_ent, minlength=n_ent).astype(np.int64)
+            median, p90 = grouped_quantiles(sorted_vals.__getitem__, timed, (0.5, 0.9))
+            out[level] = Tally(
+                received=per_bits.sum(axis=1).astype(np.int64),
+                closed=counts[:, 0].astype(np.int64),
+                timed=timed,
+                on_time=counts[:, 1].astype(np.int64),
+                rated=counts[:, 2].astype(np.int64),
+                rating_sum=np.rint(rating_sum).astype(np.int64),
+                satisfied=counts[:, 3].astype(np.int64),
+                repeats=counts[:, 4].astype(np.int64),
+                overdue=counts[:, 5].astype(np.int64),
+                median=median,
+                p90=p90,
+            )
+        return out
 
     def unattributed(self, level: str, span: Span) -> int:
         return int(np.count_nonzero(span.contains(self.created) & (self.ent[level] < 0)))
@@ -227,6 +251,8 @@ def _ranks(t: Tally, w: Weights, min_cases: int) -> tuple[np.ndarray, np.ndarray
     if ranked.any():
         # Round so that equal scores reached by different float paths still tie.
         keyed = np.round(score[ranked], 9)
+        import pandas as pd
+
         rank[ranked] = pd.Series(keyed).rank(method="min", ascending=False).to_numpy()
     return score, ranked, rank
 
@@ -244,6 +270,8 @@ def build_table(
     now: float,
     unattributed: int,
 ) -> pd.DataFrame:
+    import pandas as pd
+
     score, ranked, rank = _ranks(now_t, weights, min_cases)
     _, parts = _scores(now_t, weights)
     prev_rank = np.full(len(names), np.nan)

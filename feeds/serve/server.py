@@ -658,18 +658,28 @@ class EmbeddedServer:
         assert self._app is not None
         return self._app.state.feed
 
-    def start(self, timeout: float = 15.0) -> EmbeddedServer:
+    def start(self, timeout: float = 15.0, *, wait: bool = True) -> EmbeddedServer:
+        """Bind, listen and serve. ``wait=False`` returns once the socket listens: its
+        port is known and a client may connect at once (the connection waits in the
+        backlog until the county is built); ``wait_started`` then says whether it came
+        up. The console builds its window meanwhile instead of waiting (start-up)."""
         sock = _bind(self.config.host, self.config.port)
         self.port = sock.getsockname()[1]
         self._thread = threading.Thread(
             target=self._run, args=(sock,), name="feed-server", daemon=True
         )
         self._thread.start()
+        if wait:
+            self.wait_started(timeout)
+        return self
+
+    def wait_started(self, timeout: float = 15.0) -> None:
+        """Until the server accepts; TimeoutError or RuntimeError (its cause attached)
+        when it does not."""
         if not self._ready.wait(timeout):
             raise TimeoutError("feed server did not start in time")
         if self._error is not None:
             raise RuntimeError("feed server failed to start") from self._error
-        return self
 
     def _make_app(self) -> Starlette:
         """The app to serve (on the server thread): the simulated county; a replay

@@ -178,6 +178,9 @@ class CaseQueueModel(TableModel):
         # The case kept on screen although it left the filter (the officer's current row:
         # an action must not make it vanish under the cursor), until the cursor moves.
         self.pinned = ""
+        # True from a store reset (a snapshot numbers the store's rows anew) until the
+        # next requery: meanwhile ``_rows`` point at other cases than the ones listed.
+        self.rows_stale = False
         self.counts: dict[tuple[str, str], int] = {}  # the duty tabs' numbers
         self._italic = QFont()
         self._italic.setItalic(True)
@@ -368,6 +371,7 @@ class CaseQueueModel(TableModel):
         rows = result.rows
         self.counts = self.index_.duty_counts(self.filter, cols)
         self.pinned = ""
+        renumbered, self.rows_stale = self.rows_stale, False
         kept = self.store.row_of(keep) if keep else None
         if kept is not None and not bool(result.mask[kept]):
             was = np.flatnonzero(self._rows == kept)
@@ -382,7 +386,9 @@ class CaseQueueModel(TableModel):
         self._rows = rows
         self._cols = cols
         self._evaluated_at = time.monotonic()
-        if persistent:
+        if persistent and renumbered:  # old rows name other cases now: follow none
+            self.changePersistentIndexList(persistent, [QModelIndex()] * len(persistent))
+        elif persistent:
             where = np.full(max(cols.n, 1), -1, dtype=np.int64)
             where[rows] = np.arange(rows.size)
             new = []
@@ -661,6 +667,7 @@ class CaseQueuePanel(Panel):
         self._awaiting: dict[str, str] = {}  # outbox key -> case id of a queued action
         self._pinned_said = ""  # the kept row's note last said (said once, not per re-sort)
         self._first_row_wanted = False  # start_focus came before the first cases
+        self._current_id = ""  # the current row's case, by id (kept across a store reset)
         self._palette: list[QAction] = []
         self.view = CaseQueueView(self.model, self.body)
         self.saved = SavedFilters(config_dir() / "queue_filters.json")
@@ -1013,11 +1020,22 @@ class CaseQueuePanel(Panel):
     def _on_changed(self, cs: ChangeSet) -> None:
         if not (cs.reset or cs.cases_created or cs.cases_updated):
             return
-        if cs.reset or self.current_case_id() in cs.cases_updated:
-            self._refresh_keys()
         self.model.index_.mark_dirty()
         if cs.reset:
+            # The store numbered its rows anew: the list's rows now point at other cases
+            # (read through them, the current row named a closed case, which was then
+            # kept on screen as if the officer had been on it). Queried again at once,
+            # the current case kept by its id.
+            self.model.rows_stale = True
             self._fill_combos()
+            current = self.current_case_id()
+            self._requery_now(keep_current=True)
+            if current:
+                self._show_case(current)
+            self._refresh_keys()
+            return
+        if self.current_case_id() in cs.cases_updated:
+            self._refresh_keys()
         if self._requery_timer.isActive():
             return  # a re-query is due anyway and will show these changes too
         if (
@@ -1158,9 +1176,13 @@ class CaseQueuePanel(Panel):
     # ---- selection -----------------------------------------------------------------------
 
     def current_case_id(self) -> str:
-        return self.model.case_id_at(self.view.currentIndex().row())
+        if self.model.rows_stale:  # the rows point at other cases until the requery
+            return self._current_id
+        self._current_id = self.model.case_id_at(self.view.currentIndex().row())
+        return self._current_id
 
     def _on_current(self, *_: object) -> None:
+        self.current_case_id()  # noted by id: a store reset renumbers the rows under it
         self._select_timer.start()  # j/k held down should not rebuild the detail each row
         if self.model.pinned and self.current_case_id() != self.model.pinned:
             QTimer.singleShot(0, self._drop_pinned)  # not while the view changes rows
@@ -1271,6 +1293,7 @@ class CaseQueuePanel(Panel):
         sm.setCurrentIndex(self.model.index(pos, 0), sm.SelectionFlag.NoUpdate)
         sm.blockSignals(False)
         self.view.blockSignals(False)
+        self._current_id = case_id  # _on_current is not told (signals blocked)
         self.view.scrollTo(self.model.index(pos, 0))
         self.view.viewport().update()
         return True

@@ -42,8 +42,9 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QWidget
 
 from commandcenter.domain import STATE_LABELS_ZH, CaseState, SlaLevel
+from commandcenter.kpis import definition
 from commandcenter.lifecycle import ACTION_LABELS_ZH
-from commandcenter.metrics.catalogue import KPI_TILES, UP
+from commandcenter.metrics.catalogue import KPI_TILES, PLATFORM_ONLY, UP
 from commandcenter.metrics.engine import (
     Figures,
     MetricEngine,
@@ -329,32 +330,16 @@ SLA_BOXES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _kpi_cards(pages: _Pages, store: Store, fig: Figures) -> list[MetricValue]:
-    """The catalogue's KPI tiles, as on the hall's screens: our figure, the platform's
-    beneath it where the feed reports one (marked when they disagree), the target.
-    Returns what it printed, for the footnotes."""
+def _kpi_cards(pages: _Pages, store: Store, fig: Figures) -> tuple[list[MetricValue], list[Any]]:
+    """The KPI tiles, as on the hall's screens: the catalogue's (our figure, the
+    platform's beneath it where the feed reports one, marked when they disagree, the
+    target), then every figure only the platform reports, labelled as the platform's.
+    Returns what it printed (ours, the platform's), for the footnotes."""
     shown = [fig.value(name) for name in KPI_TILES]
-    cols = 4
-    gap = 10.0
-    cw = (pages.w - gap * (cols - 1)) / cols
-    ch = 78.0
-    for i, mv in enumerate(shown):
-        if i % cols == 0:
-            pages.need(ch + gap)
-            if i:
-                pages.y += ch + gap
-        r = QRectF((i % cols) * (cw + gap), pages.y, cw, ch)
-        pages.p.fillRect(r, QColor("#f2f5fa"))
+    theirs = [k for name, k in store.kpis.items() if name not in KPI_TILES]
+    cards: list[tuple[str, str, bool | None, list[str]]] = []
+    for mv in shown:
         m = mv.metric
-        pages.font(9.5)
-        pages.p.setPen(QColor("#555555"))
-        pages.p.drawText(r.adjusted(8, 4, -8, 0), int(Qt.AlignmentFlag.AlignTop), m.label_zh)
-        pages.font(20, bold=True)
-        met = mv.meets
-        pages.p.setPen(QColor("#111111" if met is None else "#237804" if met else "#a8071a"))
-        pages.p.drawText(
-            r.adjusted(8, 16, -8, -22), int(Qt.AlignmentFlag.AlignVCenter), mv.text()
-        )
         platform = store.kpis.get(m.name)
         lines = []
         if platform is not None:
@@ -364,6 +349,32 @@ def _kpi_cards(pages: _Pages, store: Store, fig: Figures) -> list[MetricValue]:
         if m.target is not None and m.direction is not None:
             sign = "≥" if m.direction == UP else "≤"
             lines.append(f"目标 {sign} {format_number(m.target, m.unit)}")
+        cards.append((m.label_zh, mv.text(), mv.meets, lines))
+    for kpi in theirs:
+        value, target, unit = float(kpi.value), float(kpi.target), str(kpi.unit)
+        lines = ["平台报送"]
+        if target:
+            lines.append(f"目标 ≥ {format_number(target, unit)}")
+        meets = value >= target if target else None
+        text = format_number(value, unit) + ("" if unit in ("%", "") else f" {unit}")
+        cards.append((str(kpi.label or kpi.name), text, meets, lines))
+    cols = 4
+    gap = 10.0
+    cw = (pages.w - gap * (cols - 1)) / cols
+    ch = 78.0
+    for i, (label, text, met, lines) in enumerate(cards):
+        if i % cols == 0:
+            pages.need(ch + gap)
+            if i:
+                pages.y += ch + gap
+        r = QRectF((i % cols) * (cw + gap), pages.y, cw, ch)
+        pages.p.fillRect(r, QColor("#f2f5fa"))
+        pages.font(9.5)
+        pages.p.setPen(QColor("#555555"))
+        pages.p.drawText(r.adjusted(8, 4, -8, 0), int(Qt.AlignmentFlag.AlignTop), label)
+        pages.font(20, bold=True)
+        pages.p.setPen(QColor("#111111" if met is None else "#237804" if met else "#a8071a"))
+        pages.p.drawText(r.adjusted(8, 16, -8, -22), int(Qt.AlignmentFlag.AlignVCenter), text)
         if lines:
             pages.font(8.5)
             pages.p.setPen(QColor("#777777"))
@@ -371,7 +382,17 @@ def _kpi_cards(pages: _Pages, store: Store, fig: Figures) -> list[MetricValue]:
                 r.adjusted(8, 0, -8, -4), int(Qt.AlignmentFlag.AlignBottom), " · ".join(lines)
             )
     pages.y += ch + 14
-    return shown
+    return shown, theirs
+
+
+def platform_footnote(kpi: Any) -> str:
+    """How a figure only the platform reports is made: its definition, and that no case
+    of ours stands behind it (so it has no n and no click-through)."""
+    name = str(kpi.name)
+    only = PLATFORM_ONLY.get(name)
+    how = only[0] if only else definition(name, True) or "定义由平台给出。"
+    value = format_number(float(kpi.value), str(kpi.unit))
+    return f"{kpi.label or name} {value}：平台报送，本系统没有对应案件；{how}"
 
 
 def _sla_boxes(pages: _Pages, fig: Figures) -> list[MetricValue]:
@@ -400,15 +421,17 @@ def _sla_boxes(pages: _Pages, fig: Figures) -> list[MetricValue]:
     return shown
 
 
-def _footnotes(pages: _Pages, values: Sequence[MetricValue]) -> None:
+def _footnotes(pages: _Pages, values: Sequence[MetricValue], theirs: Sequence[Any] = ()) -> None:
     """Every number above says how it is computed (the catalogue's footnote: definition,
-    window, n, as-of), once per metric."""
+    window, n, as-of), once per metric; the platform's figures say whose they are."""
     seen: set[str] = set()
     for mv in values:
         if mv.name in seen:
             continue
         seen.add(mv.name)
         pages.para("注：" + footnote(mv, True), 8.5, "#666666")
+    for kpi in theirs:
+        pages.para("注：" + platform_footnote(kpi), 8.5, "#666666")
 
 
 def _trend_chart(pages: _Pages, store: Store, hours: int, now: float) -> None:
@@ -504,10 +527,10 @@ def export_pdf(
 
         fig = metrics.figures(now)  # the catalogue, as on screen
         pages.heading("一、核心指标")
-        kpis = _kpi_cards(pages, store, fig)
+        kpis, theirs = _kpi_cards(pages, store, fig)
         pages.heading("二、时限预警（红黄蓝）")
         boxes = _sla_boxes(pages, fig)
-        _footnotes(pages, [*kpis, *boxes])
+        _footnotes(pages, [*kpis, *boxes], theirs)
         pages.heading(f"三、近 {opts.hours} 小时立案与结案趋势")
         _trend_chart(pages, store, opts.hours, now)
 
