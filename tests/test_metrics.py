@@ -1125,3 +1125,17 @@ def test_counts_print_as_whole_numbers_and_unknown_names_are_named() -> None:
 
     with pytest.raises(KeyError, match=r"unknown metric 'nope'; known: open_cases, open_urgent, "):
         metric("nope")
+
+
+def test_a_case_filed_after_the_window_is_not_in_it() -> None:
+    # a clock ahead of the hall's: filed a minute after tonight's midnight
+    ahead = [_hand_case("F1", "reported", "normal", MIDNIGHT + D + 60, "T1")]
+    cols = columns_from_cases(ahead)
+    cols.version = np.ones(1, dtype=np.int64)
+    tally = Tally(SlaPolicy(), DayCalendar(ZONE))
+    tally.update(cols)
+    fig = figures_of(columns_from_cases(ahead), T0, zone=ZONE)
+    for name, window in (("cases_today", TODAY), ("closure_rate", LAST_7_DAYS)):
+        v = fig.value(name, window)
+        assert tally.counts(CATALOGUE[name], T0, window) == (v.numerator, v.n) == (0, 0)
+    assert tally.counts(CATALOGUE["cases_today"], T0, ALL_TIME) == (1, 1)
