@@ -1139,3 +1139,22 @@ def test_a_case_filed_after_the_window_is_not_in_it() -> None:
         v = fig.value(name, window)
         assert tally.counts(CATALOGUE[name], T0, window) == (v.numerator, v.n) == (0, 0)
     assert tally.counts(CATALOGUE["cases_today"], T0, ALL_TIME) == (1, 1)
+
+
+def test_running_counts_refuse_category_codes_of_another_value_list() -> None:
+    """Codes index their own value list: columns coded by a second list would make the
+    held cases read other names (and other per-category time limits), so they are refused;
+    a list that only grew (a store's append-only interner) is taken."""
+    tally = Tally(SlaPolicy(), DayCalendar(ZONE))
+    first = columns_from_cases([_hand_case("A", "reported", "normal", T0 - H, "T1")])
+    first.version = np.ones(1, dtype=np.int64)
+    assert tally.update(first) == 1
+    grown = columns_from_cases([_hand_case("B", "reported", "normal", T0 - H, "T1")])
+    grown.values["category"] = [*first.values["category"], "燃气泄漏"]
+    grown.version = np.ones(1, dtype=np.int64)
+    assert tally.update(grown) == 1
+    other = columns_from_cases([_hand_case("C", "reported", "normal", T0 - H, "T1")])
+    other.values["category"] = ["燃气泄漏", *first.values["category"]]
+    other.version = np.ones(1, dtype=np.int64)
+    with pytest.raises(ValueError, match="another value list"):
+        tally.update(other)

@@ -112,7 +112,15 @@ class Tally:
             return 0
         if cols.version is None:
             raise ValueError("columns without versions: staleness cannot be judged")
-        self.categories = cols.values["category"]
+        values = cols.values["category"]
+        held = self.categories
+        if held and values is not held and list(values[: len(held)]) != list(held):
+            # codes held so far would read other names (and other time limits)
+            raise ValueError(
+                "category codes from another value list than the held ones: feed one tally "
+                "columns coded by one interner (a store's)"
+            )
+        self.categories = values
         versions = np.asarray(cols.version, dtype=np.int64)
         if rows is None:
             order, rows = self._rows_by_id(list(cols.ids), versions)
