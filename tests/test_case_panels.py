@@ -398,3 +398,13 @@ def test_action_buttons_reflow_to_stay_in_a_narrow_dock(qtbot) -> None:
     finally:
         i18n.set_language(app, i18n.CHINESE)
         bridge.close()
+
+
+def test_mini_map_labels_stay_inside_the_map() -> None:
+    """A unit's name goes right of its dot, left of it near the right edge (a 60-px name
+    beside a dot 20 px from the edge of a 200-px map), never before the left edge."""
+    from widgets.cases.detail import label_x
+
+    assert label_x(50.0, 60.0, 200.0) == 57.0  # room on the right: 50 + 7
+    assert label_x(180.0, 60.0, 200.0) == 113.0  # 180 - 7 - 60: ends left of the dot
+    assert label_x(30.0, 190.0, 200.0) == 2.0  # too long either way: from the edge

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QFont,
+    QFontMetricsF,
     QKeyEvent,
     QPainter,
     QPaintEvent,
@@ -124,14 +125,19 @@ class MiniMap(QWidget):
             p.setPen(QPen(QColor(c["accent"]), 1))
             p.setBrush(QBrush(QColor(c["blue_bg"])))
             p.drawPolygon(tri)
+        fm = QFontMetricsF(font)
         for lon, lat, status, name in self.units:
             pt = xy(lon, lat)
             col = QColor(c[UNIT_COLOURS.get(status, "grey")])
             p.setPen(QPen(col.darker(150), 1))
             p.setBrush(QBrush(col))
             p.drawEllipse(pt, 5, 5)
+            if not (0 <= pt.x() <= w and 0 <= pt.y() <= h):
+                continue  # a unit beyond the edge: its label would show cut in half
+            # the name beside the dot, on whichever side it fits, never cut at an edge
+            text = fm.elidedText(name, Qt.TextElideMode.ElideRight, w / 2)
             p.setPen(QColor(c["text_dim"]))
-            p.drawText(pt + QPointF(7, 4), name)
+            p.drawText(QPointF(label_x(pt.x(), fm.horizontalAdvance(text), w), pt.y() + 4), text)
         centre = QPointF(w / 2, h / 2)
         p.setPen(QPen(QColor(c["text_strong"]), 2))
         p.setBrush(QBrush(QColor(c["red"])))
@@ -144,6 +150,13 @@ class MiniMap(QWidget):
         p.drawLine(QPointF(10, h - 12), QPointF(10 + bar, h - 12))
         p.drawText(QRectF(10, h - 30, 80, 16), "1 km")
         p.end()
+
+
+def label_x(dot_x: float, text_w: float, width: float, gap: float = 7.0) -> float:
+    """Where a dot's label starts: right of the dot, or left of it where the right side
+    would run past the edge, and never before the left edge."""
+    x = dot_x + gap if dot_x + gap + text_w <= width - 2 else dot_x - gap - text_w
+    return max(2.0, x)
 
 
 def _ground_m(a: tuple[float, float], b: tuple[float, float]) -> float:
